@@ -1,0 +1,35 @@
+# The two commands a fresh Debian machine needs (see README.md):
+#   make demo   installs everything and runs abiguard's main job on Debian's real qemu + Xen
+#   make test   installs everything and runs the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= demo-output
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup-debian.sh
+	sh scripts/setup-debian.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[where,census,test]'
+	touch $@
+
+demo: setup
+	mkdir -p $(OUT)
+	$(BIN)/abiguard scan --with-deps qemu-system-xen
+	$(BIN)/abiguard scan --with-deps --format json --output $(OUT)/qemu-scan.json qemu-system-xen
+
+test: setup
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_elf.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages abiguard's tests and main job use. Idempotent.
+#   gcc, binutils, libc6-dev: the tests build their own tiny C libraries and programs
+#   gcc-multilib: 32-bit (-m32) fixtures
+#   dpkg-dev: dpkg-source, to unpack `apt-get source` trees for the source call-site tests
+#   python3-venv: the project's virtual environment
+#   make: the two README commands
+set -eu
+PKGS="gcc binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates"
+EXTRA="${ABIGUARD_EXTRA_DEBS:-}"
+missing=""
+for p in $PKGS $EXTRA; do
+    dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing Debian packages:$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,104 @@
+"""Command line: parse arguments, call the pipeline, pick a renderer, set the exit code.
+
+Each command lives in ``abiguard.commands.<name>`` and provides ``register(subparsers)``
+(adds its parser, with ``set_defaults(run=run)``) and ``run(args) -> int``. Commands are
+imported lazily by name so that ``abiguard scan`` never pays for capstone, tree-sitter or dask.
+
+Exit codes: 0 ok; 1 a --fail-on/gate rule matched; 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from . import __version__
+from .errors import AbiguardError
+
+# name -> one-line help. The module abiguard.commands.<name> registers the details.
+COMMANDS: dict[str, str] = {
+    "scan": "list the unstable/private library symbols each program imports",
+    "plan": "scan, then the migration plan symbol by symbol, easy to hard",
+    "where": "where each unstable symbol is used: C sources, object files, binaries",
+    "link": "the link-line experiment: relink without a library, read the undefined references",
+    "diff": "compare two results (or two versions of a program)",
+    "gate": "fail CI when a program uses an unstable symbol not in the baseline",
+    "impact": "what a library upgrade breaks for a consumer",
+    "census": "scan many packages (a distribution) in parallel into a results store",
+    "report": "render a stored result as one self-contained HTML file",
+}
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"(see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def _command_name(argv: list[str]) -> str | None:
+    for a in argv:
+        if not a.startswith("-"):
+            return a if a in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="abiguard",
+        description="Find the ABI-unstable library symbols C programs depend on, where, why, "
+        "and how to get off them.",
+    )
+    parser.add_argument("--version", action="version", version=f"abiguard {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, help_text in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=help_text)
+            continue
+        try:
+            module = importlib.import_module(f"abiguard.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"abiguard.commands.{name}":
+                raise
+            continue
+        module.register(sub, help_text)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_name(argv))
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None) or not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    debug = args.debug or bool(os.environ.get("ABIGUARD_DEBUG"))
+    try:
+        return int(args.run(args))
+    except AbiguardError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"abiguard: error: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("abiguard: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        if debug:
+            raise
+        name = exc.filename or ""
+        sys.stderr.write(f"abiguard: error: {name}{': ' if name else ''}{exc.strerror or exc}\n")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""abiguard scan INPUT… — which unstable/private symbols each program imports."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UsageError
+from ..model import Audit
+from . import _common
+
+FAIL_ON = ("unstable", "private", "unresolved")
+
+
+def add_scan_options(parser: argparse.ArgumentParser) -> None:
+    """Inputs and resolution options shared by scan, plan, gate and where."""
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="ELF file, ar archive, directory, .deb file, or apt package name "
+                             "(apt:NAME forces a package name; NAME=VERSION picks a version)")
+    g = parser.add_argument_group("resolution")
+    g.add_argument("--with-deps", action="store_true",
+                   help="also fetch (apt-get download) the library packages that package "
+                        "inputs depend on and are not installed here")
+    g.add_argument("--provider", action="append", default=[], metavar="DEB",
+                   help="a .deb whose libraries are used for resolution only (repeatable)")
+    g.add_argument("--sysroot", default="/", metavar="DIR",
+                   help="root file system the libraries are searched in (default: /)")
+    g.add_argument("--lib-path", action="append", default=[], metavar="DIR",
+                   help="extra library directory, searched after RUNPATH and before "
+                        "ld.so.conf (repeatable)")
+    g.add_argument("--ld-library-path", default="", metavar="DIRS",
+                   help="colon-separated directories, as LD_LIBRARY_PATH would give")
+    g.add_argument("--needed", action="append", default=[], metavar="SONAME",
+                   help="for .o/.a inputs (no DT_NEEDED): libraries to resolve against, like "
+                        "-l on a link line (repeatable)")
+    g.add_argument("--policy", action="append", default=[], metavar="FILE",
+                   help="stability policy TOML file, consulted before the built-in ones "
+                        "(repeatable; see docs/policy.md)")
+
+
+def scan_options(args: argparse.Namespace):
+    from ..pipeline import ScanOptions
+
+    return ScanOptions(sysroot=args.sysroot, lib_paths=args.lib_path,
+                       ld_library_path=[p for p in args.ld_library_path.split(":") if p],
+                       policies=args.policy, with_deps=args.with_deps,
+                       provider_debs=args.provider, needed=args.needed)
+
+
+def run_scan(args: argparse.Namespace) -> Audit:
+    """Scan the inputs, with a progress bar on a terminal."""
+    from ..pipeline import scan_paths
+
+    progress = None
+    if _common.show_progress(args):
+        from ..render.progress import Progress
+
+        progress = Progress("resolving")
+    try:
+        audit = scan_paths(args.inputs, scan_options(args), progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    for note in audit.notes:
+        _common.note(args, note)
+    return audit
+
+
+def parse_fail_on(values: list[str]) -> set[str]:
+    out: set[str] = set()
+    for v in values:
+        for item in v.split(","):
+            item = item.strip()
+            if item not in FAIL_ON:
+                raise UsageError(f"--fail-on {item!r}: expected one of {', '.join(FAIL_ON)}")
+            out.add(item)
+    return out
+
+
+def failing(audit: Audit, fail_on: set[str]) -> list[str]:
+    """One line per consumer/symbol that a --fail-on rule rejects."""
+    lines = []
+    for c in audit.consumers:
+        for b in c.bindings:
+            if b.status == "bound" and b.stability.value in fail_on:
+                lines.append(f"{c.display_name}: {b.symbol} from {b.provider} is "
+                             f"{b.stability.value}")
+            elif b.status != "bound" and not b.weak and "unresolved" in fail_on:
+                lines.append(f"{c.display_name}: {b.symbol} is unresolved ({b.reason})")
+    return lines
+
+
+def exit_code(args: argparse.Namespace, audit: Audit) -> int:
+    if audit.errors:
+        for e in audit.errors:
+            _common.error_line(e)
+        return 2
+    bad = failing(audit, parse_fail_on(args.fail_on))
+    if bad:
+        _common.note(args, f"--fail-on: {len(bad)} import(s) rejected")
+        return 1
+    return 0
+
+
+def register(sub, help_text: str) -> None:
+    p = sub.add_parser("scan", help=help_text, description=(
+        "Read the consumers, resolve every imported symbol to the library that provides it "
+        "as the dynamic linker would, and classify each as stable, unstable or private "
+        "with the evidence. Exit: 0 ok, 1 a --fail-on rule matched, 2 usage/input error."))
+    add_scan_options(p)
+    p.add_argument("--fail-on", action="append", default=[], metavar="WHAT",
+                   help="exit 1 when an import is unstable, private or unresolved "
+                        "(comma-separated or repeated)")
+    _common.add_output_options(p, ("text", "json", "markdown"))
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    parse_fail_on(args.fail_on)  # usage errors before any work
+    audit = run_scan(args)
+    from ..render import render
+
+    _common.emit(args, render(audit, args.format, verbose=args.verbose,
+                              color=_common.use_color() and not args.output))
+    return exit_code(args, audit)

@@ -1,0 +1,480 @@
+"""Inputs: ELF files, ar archives, directories, .deb packages and apt package names.
+
+``collect(specs, ...)`` turns what the user named into *targets* (the ELF objects to scan,
+each with its installed path and origin), *overlays* (unpacked package roots the resolver
+looks into before the sysroot) and *errors* (inputs that could not be read: reported, never
+dropped). Nothing is executed: .deb files are read with python-debian and tarfile, and
+unpacking keeps every path inside a private temporary directory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .elf import is_ar_archive, is_elf, read_archive, read_elf
+from .errors import ElfError, InputFileError, UsageError
+from .model import ElfObject, InputError
+
+ELF_MAGIC = b"\x7fELF"
+AR_MAGIC = b"!<arch>\n"
+
+# Limits (issue: hostile inputs). Every one is reported as an input error naming the file.
+MAX_UNPACKED_BYTES = 8 << 30
+MAX_MEMBERS = 200_000
+
+_PACKAGE_NAME = re.compile(r"^(apt:)?([a-z0-9][a-z0-9+.-]+)(=[A-Za-z0-9.+~:-]+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One ELF object to scan."""
+
+    elf: ElfObject
+    installed: str
+    """The path it has (or would have) once installed; what the report shows."""
+    origin: str
+    """What the user named: a file, a directory, a .deb or apt:NAME."""
+    package: str | None = None
+    """'name version arch' for objects from a package."""
+
+
+@dataclass
+class Collected:
+    targets: list[Target] = field(default_factory=list)
+    overlays: list[str] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _tmp: list[str] = field(default_factory=list)
+
+    def cleanup(self) -> None:
+        for d in self._tmp:
+            shutil.rmtree(d, ignore_errors=True)
+        self._tmp.clear()
+
+    def __enter__(self) -> Collected:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+def _magic(path: str, n: int = 8) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
+def is_deb(path: str) -> bool:
+    head = _magic(path, 72)
+    return head.startswith(AR_MAGIC) and head[8:24].rstrip(b" ").rstrip(b"/") == b"debian-binary"
+
+
+# --------------------------------------------------------------------------------------------
+# .deb
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DebInfo:
+    package: str
+    version: str
+    architecture: str
+    depends: str = ""
+    pre_depends: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.package} {self.version} {self.architecture}"
+
+
+def read_deb_control(path: str) -> DebInfo:
+    from debian import debfile  # lazy: python-debian costs ~40 ms to import
+
+    try:
+        control = debfile.DebFile(path).debcontrol()
+    except Exception as exc:  # python-debian raises many kinds for a broken .deb
+        raise InputFileError(path, f"not a valid .deb package ({_reason(exc)})") from None
+    if "Package" not in control:
+        raise InputFileError(path, "not a valid .deb package (control has no Package field)")
+    return DebInfo(control["Package"], control.get("Version", "?"),
+                   control.get("Architecture", "?"), control.get("Depends", ""),
+                   control.get("Pre-Depends", ""))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _data_member(path: str):
+    from debian import arfile
+
+    try:
+        ar = arfile.ArFile(path)
+    except Exception as exc:
+        raise InputFileError(path, f"not a valid .deb package ({_reason(exc)})") from None
+    names = ar.getnames()
+    data = [n for n in names if n.startswith("data.tar")]
+    if not data:
+        raise InputFileError(path, f"not a valid .deb package (no data.tar member; has "
+                                   f"{', '.join(names) or 'nothing'})")
+    return ar.getmember(data[0]), data[0]
+
+
+def _open_tar(member, name: str, path: str) -> tarfile.TarFile:
+    ext = name.rsplit(".", 1)[-1]
+    modes = {"tar": "r|", "gz": "r|gz", "xz": "r|xz", "bz2": "r|bz2", "lzma": "r|xz"}
+    if ext == "zst":
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(member)
+        return tarfile.open(fileobj=stream, mode="r|")
+    if ext not in modes:
+        raise InputFileError(path, f"unsupported compression of {name}")
+    return tarfile.open(fileobj=member, mode=modes[ext])
+
+
+def _safe_target(root: str, name: str) -> str | None:
+    """The path inside root for a tar member name, or None if it would escape."""
+    norm = os.path.normpath(name.lstrip("./") if name.startswith("./") else name)
+    if norm.startswith("/") or norm == ".." or norm.startswith("../") or "\0" in norm:
+        return None
+    return os.path.join(root, norm) if norm != "." else root
+
+
+def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | None = None,
+               max_bytes: int = MAX_UNPACKED_BYTES) -> list[str]:
+    """Unpack the ELF files, symlinks and ld.so.conf files of a .deb into root.
+
+    Member names that are absolute, contain '..' or are devices/fifos are refused with an
+    InputFileError. Absolute symlinks are rewritten relative to the package root so they never
+    point at the host; links escaping the root are refused. Returns notes (skipped entries).
+    """
+    member, name = _data_member(path)
+    notes: list[str] = []
+    total = 0
+    count = 0
+    try:
+        with _open_tar(member, name, path) as tar:
+            for info in tar:
+                count += 1
+                if count > MAX_MEMBERS:
+                    raise InputFileError(path, f"more than {MAX_MEMBERS} members in {name} "
+                                               "(limit)")
+                dest = _safe_target(root, info.name)
+                if dest is None:
+                    raise InputFileError(path, f"refused: member {info.name!r} of {name} "
+                                               "points outside the package root")
+                if info.isdir():
+                    os.makedirs(dest, exist_ok=True)
+                elif info.issym():
+                    target = info.linkname
+                    inst_dir = os.path.dirname("/" + os.path.relpath(dest, root))
+                    absolute = target if target.startswith("/") else os.path.normpath(
+                        os.path.join(inst_dir, target))
+                    if absolute.startswith("/..") or os.path.normpath(absolute) != absolute:
+                        raise InputFileError(path, f"refused: symlink {info.name!r} -> "
+                                                   f"{target!r} points outside the package")
+                    rel = os.path.relpath(absolute, inst_dir)
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    if os.path.lexists(dest):
+                        os.unlink(dest)
+                    os.symlink(rel, dest)
+                elif info.islnk():
+                    src = _safe_target(root, info.linkname)
+                    if src is None:
+                        raise InputFileError(path, f"refused: hard link {info.name!r} -> "
+                                                   f"{info.linkname!r} points outside")
+                    if os.path.isfile(src):
+                        os.makedirs(os.path.dirname(dest), exist_ok=True)
+                        shutil.copyfile(src, dest)
+                elif info.isreg():
+                    total += info.size
+                    if total > max_bytes:
+                        raise InputFileError(path, f"unpacked size exceeds {max_bytes} bytes "
+                                                   "(limit; decompression bomb?)")
+                    fh = tar.extractfile(info)
+                    if fh is None:
+                        continue
+                    head = fh.read(8)
+                    rel = "/" + os.path.relpath(dest, root)
+                    keep = head.startswith(ELF_MAGIC) or head.startswith(AR_MAGIC) or \
+                        rel.startswith("/etc/ld.so.conf")
+                    if wanted is not None:
+                        keep = wanted(rel, head)
+                    if not keep:
+                        continue
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    with open(dest, "wb") as out:
+                        out.write(head)
+                        shutil.copyfileobj(fh, out, 1 << 20)
+                    os.chmod(dest, 0o644)
+                elif info.ischr() or info.isblk() or info.isfifo():
+                    raise InputFileError(path, f"refused: member {info.name!r} is a device "
+                                               "or fifo")
+    except InputFileError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
+    except Exception as exc:  # zstandard/lzma raise their own error types
+        raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
+    return notes
+
+
+# --------------------------------------------------------------------------------------------
+# apt
+# --------------------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("ABIGUARD_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "abiguard")
+    return Path(base)
+
+
+def apt_download(names: list[str], dest: Path) -> dict[str, Path]:
+    """Download packages with ``apt-get download`` into dest (reusing earlier downloads).
+
+    Returns name -> .deb path. Raises UsageError naming the package apt does not know.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    todo = []
+    for spec in names:
+        name, _, version = spec.partition("=")
+        cand = version or _apt_candidate(name)
+        pattern = f"{name}_{_deb_quote(cand.split(':', 1)[-1])}_*.deb" if cand else None
+        existing = sorted(dest.glob(pattern)) if pattern else []
+        if existing:
+            out[spec] = existing[0]
+        else:
+            todo.append(spec)
+    if todo:
+        if not shutil.which("apt-get"):
+            raise UsageError("apt-get is not available: give .deb files instead of package names")
+        proc = subprocess.run(["apt-get", "download", "-q", *todo], cwd=dest,
+                              capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
+        if proc.returncode != 0:
+            msg = next((ln for ln in proc.stderr.splitlines() if ln.startswith("E:")),
+                       proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed")
+            raise UsageError(f"apt-get download {' '.join(todo)}: {msg}")
+        for spec in todo:
+            name = spec.partition("=")[0]
+            found = sorted(dest.glob(f"{name}_*.deb"), key=lambda p: p.stat().st_mtime)
+            if not found:
+                raise UsageError(f"apt-get download {spec}: no .deb appeared")
+            out[spec] = found[-1]
+    return out
+
+
+def _deb_quote(version: str) -> str:
+    return version.replace(":", "%3a")
+
+
+def _apt_candidate(name: str) -> str | None:
+    if not shutil.which("apt-cache"):
+        return None
+    proc = subprocess.run(["apt-cache", "policy", name], capture_output=True, text=True,
+                          env={**os.environ, "LC_ALL": "C"})
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("Candidate:"):
+            value = line.split(":", 1)[1].strip()
+            return None if value == "(none)" else value
+    return None
+
+
+def _parse_depends(field_text: str) -> list[str]:
+    """Package names of a Depends field (first alternative of each)."""
+    names = []
+    for part in field_text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first = part.split("|")[0].strip()
+        name = re.split(r"[\s(:\[]", first, maxsplit=1)[0]
+        if name:
+            names.append(name)
+    return names
+
+
+def _installed_packages() -> set[str]:
+    if not shutil.which("dpkg-query"):
+        return set()
+    proc = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\\t${db:Status-Abbrev}\\n"],
+                          capture_output=True, text=True)
+    return {ln.split("\t")[0] for ln in proc.stdout.splitlines()
+            if "\t" in ln and ln.split("\t")[1].startswith("ii")}
+
+
+def library_dependencies(debs: list[str], max_packages: int = 400) -> dict[str, Path]:
+    """Download the library packages (lib*) the given .debs depend on, recursively, that are
+    not installed on this machine (installed ones are found in the sysroot).
+
+    Returns package name -> downloaded .deb. Level by level, one apt-get call per level."""
+    installed = _installed_packages()
+    infos = [read_deb_control(p) for p in debs]
+    seen = {i.package for i in infos}
+    fetched: dict[str, Path] = {}
+    while infos and len(fetched) < max_packages:
+        level = []
+        for info in infos:
+            for name in _parse_depends(info.pre_depends) + _parse_depends(info.depends):
+                if name in seen or not name.startswith("lib"):
+                    continue
+                seen.add(name)
+                if name not in installed and _apt_candidate(name) is not None:
+                    level.append(name)
+        if not level:
+            break
+        got = apt_download(level, cache_dir() / "debs")
+        fetched.update(got)
+        infos = [read_deb_control(str(p)) for p in got.values()]
+    return fetched
+
+
+# --------------------------------------------------------------------------------------------
+# Collecting
+# --------------------------------------------------------------------------------------------
+
+
+def _elf_targets(path: str, installed: str, origin: str, package: str | None,
+                 out: Collected) -> None:
+    head = _magic(path)
+    try:
+        if head.startswith(ELF_MAGIC):
+            out.targets.append(Target(read_elf(path), installed, origin, package))
+        elif head.startswith(AR_MAGIC):
+            for member in read_archive(path):
+                out.targets.append(Target(member, installed, origin, package))
+        else:
+            raise ElfError(path, "not an ELF file, ar archive or .deb package")
+    except ElfError as exc:
+        out.errors.append(InputError(installed if package else path, exc.message))
+
+
+def walk(root: str) -> Iterator[str]:
+    """Regular files below root, following symlinks but each real file and directory once."""
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        try:
+            st = os.stat(d)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen_dirs:
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for e in entries:
+            try:
+                est = os.stat(e.path)
+            except OSError:
+                continue  # dangling symlink
+            if stat.S_ISDIR(est.st_mode):
+                subdirs.append(e.path)
+            elif stat.S_ISREG(est.st_mode) and (est.st_dev, est.st_ino) not in seen_files:
+                seen_files.add((est.st_dev, est.st_ino))
+                yield e.path
+        stack.extend(reversed(subdirs))
+
+
+def _scan_dir(d: str, origin: str, out: Collected, root: str | None = None,
+              package: str | None = None) -> None:
+    for p in walk(d):
+        head = _magic(p, 72)
+        if head.startswith(ELF_MAGIC) or (head.startswith(AR_MAGIC) and not is_deb(p)):
+            installed = "/" + os.path.relpath(p, root) if root else p
+            _elf_targets(p, installed, origin, package, out)
+        elif head.startswith(AR_MAGIC):
+            _add_deb(p, out, origin=p)
+
+
+def _add_deb(path: str, out: Collected, origin: str | None = None,
+             consumers: bool = True) -> bool:
+    try:
+        info = read_deb_control(path)
+        tmp = tempfile.mkdtemp(prefix="abiguard-deb-")
+        out._tmp.append(tmp)
+        os.chmod(tmp, 0o700)
+        unpack_deb(path, tmp)
+    except InputFileError as exc:
+        out.errors.append(InputError(exc.path, exc.message))
+        return False
+    out.overlays.append(tmp)
+    if consumers:
+        before = len(out.targets)
+        _scan_dir(tmp, origin or path, out, root=tmp, package=str(info))
+        if len(out.targets) == before:
+            out.notes.append(f"{info}: no ELF files in the package")
+    return True
+
+
+def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[str] = ()
+            ) -> Collected:
+    """Turn inputs into targets, overlays and errors. Call ``cleanup()`` (or use ``with``).
+
+    Positional inputs are consumers; ``provider_debs`` and, with ``with_deps``, the library
+    packages the consumer packages depend on are unpacked as overlays only."""
+    out = Collected()
+    apt_names: list[str] = []
+    consumer_debs: list[str] = []
+    for spec in specs:
+        if spec.startswith("apt:") or (not os.path.exists(spec) and _PACKAGE_NAME.match(spec)):
+            apt_names.append(spec.removeprefix("apt:"))
+            continue
+        if not os.path.exists(spec):
+            out.errors.append(InputError(spec, "no such file or directory"))
+            continue
+        if os.path.isdir(spec):
+            before = len(out.targets), len(out.errors)
+            _scan_dir(spec, spec, out)
+            if (len(out.targets), len(out.errors)) == before:
+                out.notes.append(f"{spec}: no ELF files found")
+        elif is_deb(spec):
+            if _add_deb(spec, out):
+                consumer_debs.append(spec)
+        elif not os.path.isfile(spec):
+            out.errors.append(InputError(spec, "not a regular file"))
+        else:
+            _elf_targets(spec, spec, spec, None, out)
+    for deb in provider_debs:
+        _add_deb(deb, out, consumers=False)
+    if apt_names:
+        try:
+            debs = apt_download(apt_names, cache_dir() / "debs")
+        except UsageError as exc:
+            out.errors.append(InputError(" ".join(apt_names), str(exc)))
+            debs = {}
+        for spec, deb in debs.items():
+            if _add_deb(str(deb), out, origin=f"apt:{spec}"):
+                consumer_debs.append(str(deb))
+    if with_deps and consumer_debs:
+        try:
+            dep_debs = library_dependencies(consumer_debs)
+        except (UsageError, InputFileError) as exc:
+            out.errors.append(InputError("--with-deps", str(exc)))
+            dep_debs = {}
+        for deb in dep_debs.values():
+            _add_deb(str(deb), out, consumers=False)
+        if dep_debs:
+            out.notes.append("library packages fetched for resolution: "
+                             + ", ".join(sorted(dep_debs)))
+    return out

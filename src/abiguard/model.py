@@ -1,0 +1,419 @@
+"""The vocabulary every stage of abiguard speaks.
+
+All stages (ELF reader, resolver, policy, remedies, call sites, comparison, census) exchange
+these frozen dataclasses; renderers only read them. ``to_json``/``from_json`` give the
+documented, versioned JSON form (see docs/schema.md) that ``diff``, ``gate`` and ``census``
+read back. Adding an optional field keeps ``SCHEMA_VERSION``; renaming or removing one bumps it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class Stability(enum.StrEnum):
+    """How far a consumer can rely on a library or symbol across releases."""
+
+    STABLE = "stable"
+    UNSTABLE = "unstable"
+    PRIVATE = "private"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_problem(self) -> bool:
+        return self in (Stability.UNSTABLE, Stability.PRIVATE)
+
+
+# --------------------------------------------------------------------------------------------
+# ELF view
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRef:
+    """A symbol name with the version node it is bound to (None: unversioned)."""
+
+    name: str
+    version: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class ElfSymbol:
+    """One symbol of a dynamic symbol table (or of .symtab for relocatable objects)."""
+
+    name: str
+    version: str | None = None
+    """Version node: for an import the vna_name of .gnu.version_r, for a definition the
+    vd_name of .gnu.version_d. None when the object has no version information for it
+    (index 0 or 1: local/global base)."""
+    hidden: bool = False
+    """The version index has the hidden bit (0x8000): ``name@VER`` rather than ``name@@VER``."""
+    binding: str = "GLOBAL"
+    """LOCAL, GLOBAL, WEAK, GNU_UNIQUE or a number for other values."""
+    type: str = "NOTYPE"
+    """NOTYPE, OBJECT, FUNC, SECTION, FILE, COMMON, TLS, GNU_IFUNC or a number."""
+    visibility: str = "DEFAULT"
+    """DEFAULT, INTERNAL, HIDDEN or PROTECTED."""
+    defined: bool = False
+    value: int = 0
+    size: int = 0
+    version_file: str | None = None
+    """For a versioned import: the library (vn_file) the version was required from."""
+    version_index: int = 0
+    """Raw .gnu.version index without the hidden bit (0: local, 1: global/base)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDef:
+    """An entry of .gnu.version_d."""
+
+    index: int
+    name: str
+    flags: int = 0
+    """VER_FLG_BASE = 1 (the entry naming the object itself), VER_FLG_WEAK = 2."""
+    parents: tuple[str, ...] = ()
+
+    @property
+    def is_base(self) -> bool:
+        return bool(self.flags & 1)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionNeed:
+    """An entry of .gnu.version_r: the versions required from one library."""
+
+    file: str
+    versions: tuple[str, ...] = ()
+    weak: tuple[str, ...] = ()
+    """Those of ``versions`` marked VER_FLG_WEAK."""
+
+
+@dataclass(frozen=True, slots=True)
+class ElfObject:
+    """The dynamic-linking view of one ELF file (or one member of an ar archive)."""
+
+    path: str
+    elf_class: int
+    """32 or 64."""
+    endian: str
+    """'little' or 'big'."""
+    machine: str
+    """Short architecture name (x86_64, i386, aarch64, arm, ppc64, s390x, ...)."""
+    kind: str
+    """EXEC, DYN, REL or CORE (e_type)."""
+    machine_id: int = 0
+    osabi: int = 0
+    soname: str | None = None
+    needed: tuple[str, ...] = ()
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    interpreter: str | None = None
+    flags_1: int = 0
+    """DT_FLAGS_1 (DF_1_NODEFLIB = 0x800 matters to the resolver)."""
+    imports: tuple[ElfSymbol, ...] = ()
+    """Undefined non-local symbols (the object's imports)."""
+    exports: tuple[ElfSymbol, ...] = ()
+    """Defined non-local symbols with default/protected visibility."""
+    version_defs: tuple[VersionDef, ...] = ()
+    version_needs: tuple[VersionNeed, ...] = ()
+    size: int = 0
+    member: str | None = None
+    """For a member of an ar archive: its name (path is then the archive)."""
+    stripped: bool = False
+    """No .symtab section."""
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.path}({self.member})" if self.member else self.path
+
+    @property
+    def is_shared_library(self) -> bool:
+        return self.kind == "DYN" and self.interpreter is None
+
+
+# --------------------------------------------------------------------------------------------
+# Resolution and classification
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why something was classified the way it was."""
+
+    source: str
+    """soname | version-node | policy | default | private-node."""
+    detail: str
+    stability: Stability = Stability.UNKNOWN
+    origin: str | None = None
+    """The policy file (or 'built-in:<name>') a policy rule came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """A library in a consumer's load order."""
+
+    name: str
+    """The DT_NEEDED string that brought it in."""
+    path: str | None
+    """Where the resolver found it; None when not found."""
+    soname: str | None = None
+    found_via: str = "not found"
+    """RPATH, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default, lib-path, direct or 'not found'."""
+    needed_by: str = ""
+    depth: int = 1
+    """1 for a direct dependency of the consumer, 2+ for indirect ones."""
+    stability: Stability = Stability.UNKNOWN
+    evidence: tuple[Evidence, ...] = ()
+    version_defs: tuple[str, ...] = ()
+    """Names of the version nodes the library defines (base excluded)."""
+
+    @property
+    def key(self) -> str:
+        return self.soname or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One imported symbol of a consumer and what it binds to."""
+
+    symbol: SymbolRef
+    type: str = "NOTYPE"
+    weak: bool = False
+    status: str = "bound"
+    """bound | unresolved."""
+    provider: str | None = None
+    """Key (soname or needed name) of the providing library; None when unresolved."""
+    provider_path: str | None = None
+    provided_version: str | None = None
+    """The version node of the definition it binds to."""
+    reason: str | None = None
+    """Why it is unresolved: library not found, symbol missing, version missing."""
+    stability: Stability = Stability.UNKNOWN
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def is_problem(self) -> bool:
+        return self.status == "bound" and self.stability.is_problem
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """One scanned ELF object with its resolved imports."""
+
+    path: str
+    kind: str
+    machine: str
+    elf_class: int = 64
+    soname: str | None = None
+    origin: str | None = None
+    """Where it came from: a .deb file, an apt package name, a directory, the command line."""
+    package: str | None = None
+    needed: tuple[str, ...] = ()
+    libraries: tuple[Library, ...] = ()
+    bindings: tuple[Binding, ...] = ()
+    member: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.path}({self.member})" if self.member else self.path
+
+    @property
+    def findings(self) -> tuple[Binding, ...]:
+        """Bound imports that are unstable or private, in name order."""
+        return tuple(sorted((b for b in self.bindings if b.is_problem),
+                            key=lambda b: (b.provider or "", b.symbol.name)))
+
+    @property
+    def unresolved(self) -> tuple[Binding, ...]:
+        return tuple(b for b in self.bindings if b.status != "bound")
+
+    def library(self, key: str) -> Library | None:
+        for lib in self.libraries:
+            if lib.key == key:
+                return lib
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class InputError:
+    """An input that could not be read: reported, never dropped."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """The result of one scan: what every command builds on."""
+
+    consumers: tuple[Consumer, ...] = ()
+    errors: tuple[InputError, ...] = ()
+    inputs: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Things worth knowing that are not errors (e.g. a package with no ELF files)."""
+    policies: tuple[str, ...] = ()
+    tool_version: str = ""
+    schema: int = SCHEMA_VERSION
+    kind: str = "scan"
+
+    @property
+    def findings(self) -> list[tuple[Consumer, Binding]]:
+        return [(c, b) for c in self.consumers for b in c.findings]
+
+
+# --------------------------------------------------------------------------------------------
+# Where a symbol is used
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """One place that references a symbol: in C source, an object file, a binary or a link."""
+
+    symbol: str
+    method: str
+    """source | object | binary | link: how it was found."""
+    file: str
+    """Source file, object file (``lib.a(member.o)``) or binary path."""
+    kind: str = "call"
+    """call | address | macro | reference | jump | got-load | undefined-reference."""
+    line: int | None = None
+    column: int | None = None
+    function: str | None = None
+    """Enclosing function (from the source, .symtab, DWARF or the nearest exported symbol)."""
+    address: int | None = None
+    condition: str | None = None
+    """Preprocessor condition the reference sits under, e.g. ``CONFIG_XEN_CTRL_INTERFACE_VERSION < 40600``."""
+    compiled: bool | None = None
+    """False when given -D/config values put it in a branch that is not compiled; None: unknown."""
+    via: str | None = None
+    """Wrapper macro or inline function the reference is attributed through."""
+    attribution: str | None = None
+    """How ``function`` was found for binaries: symtab | dwarf | nearest-export | none."""
+
+
+# --------------------------------------------------------------------------------------------
+# JSON form
+# --------------------------------------------------------------------------------------------
+
+
+def to_dict(obj: Any) -> Any:
+    """Turn model objects into plain JSON-able values (fields in declaration order)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, (tuple, list)):
+        return [to_dict(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+class SchemaError(ValueError):
+    """Stored JSON that does not match the model."""
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(args[0], value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise SchemaError(f"{where}: expected a list, got {type(value).__name__}")
+        (item,) = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise SchemaError(f"{where}: expected an object")
+        _, vt = typing.get_args(tp)
+        return {k: _convert(vt, v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise SchemaError(f"{where}: {value!r} is not one of "
+                              f"{', '.join(m.value for m in tp)}") from None
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int):
+        return float(value)
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise SchemaError(f"{where}: expected {tp.__name__}, got {type(value).__name__}")
+    return value
+
+
+def from_dict(cls: type, data: Any, where: str = "$") -> Any:
+    """Rebuild a model object from its ``to_dict`` form, checking types on the way."""
+    if not isinstance(data, dict):
+        raise SchemaError(f"{where}: expected an object for {cls.__name__}")
+    hints = _hints(cls)
+    kwargs = {}
+    names = {f.name for f in dataclasses.fields(cls)}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{where}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise SchemaError(f"{where}: missing field '{f.name}'")
+    unknown = set(data) - names
+    if unknown:
+        raise SchemaError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    return cls(**kwargs)
+
+
+def to_json(obj: Any, indent: int | None = 2) -> str:
+    return json.dumps(to_dict(obj), indent=indent, sort_keys=False) + "\n"
+
+
+def audit_from_json(text: str, origin: str = "<json>") -> Audit:
+    """Read an Audit back (what diff/gate/report use). Raises SchemaError with the place."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{origin}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or "schema" not in data:
+        raise SchemaError(f"{origin}: not an abiguard result (no 'schema' field)")
+    if data["schema"] != SCHEMA_VERSION:
+        raise SchemaError(f"{origin}: schema version {data['schema']!r} is not supported "
+                          f"(this abiguard reads {SCHEMA_VERSION})")
+    # A plan/where result embeds the audit under "audit"; accept both.
+    if "audit" in data and isinstance(data["audit"], dict):
+        data = data["audit"]
+    extra = {k: v for k, v in data.items() if k not in {f.name for f in dataclasses.fields(Audit)}}
+    core = {k: v for k, v in data.items() if k not in extra}
+    return from_dict(Audit, core, origin)
+
+
+__all__ = [
+    "SCHEMA_VERSION", "Stability", "SymbolRef", "ElfSymbol", "VersionDef", "VersionNeed",
+    "ElfObject", "CallSite", "Evidence", "Library", "Binding", "Consumer", "InputError", "Audit",
+    "to_dict", "from_dict", "to_json", "audit_from_json", "SchemaError", "field",
+]

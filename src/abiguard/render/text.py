@@ -1,0 +1,139 @@
+"""Terminal rendering with rich: per consumer, a table grouped by provider library."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import defaultdict
+from typing import Any
+
+from ..model import Audit, Binding, Consumer, Stability
+
+STYLE = {Stability.UNSTABLE: "bold red", Stability.PRIVATE: "bold magenta",
+         Stability.STABLE: "green", Stability.UNKNOWN: "yellow"}
+
+
+def console(color: bool):
+    from rich.console import Console
+
+    width = int(os.environ.get("COLUMNS", "0") or 0) or 120
+    return Console(file=io.StringIO(), width=max(width, 80), force_terminal=color,
+                   no_color=not color, color_system="standard" if color else None,
+                   highlight=False, emoji=False)
+
+
+def evidence_text(b_or_lib: Any, limit: int = 2) -> str:
+    ev = b_or_lib.evidence[:limit]
+    return "; ".join(f"{e.source}: {e.detail}" for e in ev)
+
+
+def _by_provider(c: Consumer) -> dict[str | None, list[Binding]]:
+    groups: dict[str | None, list[Binding]] = defaultdict(list)
+    for b in c.bindings:
+        groups[b.provider if b.status == "bound" else None].append(b)
+    return groups
+
+
+def consumer_summary(c: Consumer) -> str:
+    bound = sum(1 for b in c.bindings if b.status == "bound")
+    unstable = sum(1 for b in c.bindings if b.is_problem and b.stability == Stability.UNSTABLE)
+    private = sum(1 for b in c.bindings if b.is_problem and b.stability == Stability.PRIVATE)
+    unresolved = sum(1 for b in c.bindings if b.status != "bound" and not b.weak)
+    weak = sum(1 for b in c.bindings if b.status != "bound" and b.weak)
+    direct = sum(1 for lib in c.libraries if lib.depth == 1)
+    return (f"{len(c.bindings)} imports from {direct} needed libraries ({len(c.libraries)} in "
+            f"load order): {bound} bound, {unstable} unstable, {private} private, "
+            f"{unresolved} unresolved" + (f", {weak} weak unresolved" if weak else ""))
+
+
+def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    where = f"{c.kind} {c.machine}" + (f", {c.package}" if c.package else "")
+    con.print(Text.assemble((c.display_name, "bold"), f"  ({where})"))
+    con.print(f"  {consumer_summary(c)}")
+    groups = _by_provider(c)
+    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), expand=False)
+    table.add_column("library", no_wrap=True)
+    table.add_column("stability", no_wrap=True)
+    table.add_column("imports", justify="right")
+    table.add_column("evidence", overflow="fold")
+    stable_summary = []
+    for lib in c.libraries:
+        bs = groups.get(lib.key, [])
+        if not bs and not verbose and lib.path is not None:
+            continue
+        if lib.path is None:
+            table.add_row(lib.name, Text("not found", "bold yellow"), str(len(bs)),
+                          f"needed by {lib.needed_by}")
+            continue
+        problem = any(b.is_problem for b in bs) or lib.stability.is_problem
+        if problem or verbose:
+            table.add_row(lib.key, Text(lib.stability.value, STYLE[lib.stability]), str(len(bs)),
+                          evidence_text(lib, 3 if verbose else 2))
+        else:
+            stable_summary.append(f"{lib.key} ({len(bs)}, {lib.stability.value})")
+    con.print(table)
+    problems = c.findings
+    if problems:
+        st = Table(show_header=True, header_style="bold", box=None, padding=(0, 1),
+                   title=None)
+        st.add_column("unstable/private symbol", no_wrap=True)
+        st.add_column("version", no_wrap=True)
+        st.add_column("library", no_wrap=True)
+        st.add_column("class", no_wrap=True)
+        if verbose:
+            st.add_column("evidence", overflow="fold")
+        for b in problems:
+            row = [b.symbol.name, b.provided_version or b.symbol.version or "-",
+                   b.provider or "-", Text(b.stability.value, STYLE[b.stability])]
+            if verbose:
+                row.append(evidence_text(b, 1))
+            st.add_row(*row)
+        con.print(st)
+    if stable_summary:
+        con.print(Text("  other libraries: " + ", ".join(stable_summary), "dim"))
+    unresolved = [b for b in c.bindings if b.status != "bound" and (verbose or not b.weak)]
+    if unresolved:
+        ut = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+        ut.add_column("unresolved symbol", no_wrap=True)
+        ut.add_column("reason", overflow="fold")
+        for b in unresolved[: None if verbose else 20]:
+            ut.add_row(str(b.symbol) + (" (weak)" if b.weak else ""), b.reason or "")
+        con.print(ut)
+        if not verbose and len(unresolved) > 20:
+            con.print(f"  … {len(unresolved) - 20} more unresolved (use -v)")
+    if verbose > 1:
+        vt = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+        for col in ("symbol", "library", "version", "class"):
+            vt.add_column(col)
+        for b in sorted(c.bindings, key=lambda b: (b.provider or "", b.symbol.name)):
+            if b.status == "bound":
+                vt.add_row(b.symbol.name, b.provider or "", b.provided_version or "",
+                           b.stability.value)
+        con.print(vt)
+    con.print()
+
+
+def render_audit(con, audit: Audit, verbose: int = 0) -> None:
+    for c in audit.consumers:
+        render_consumer(con, c, verbose)
+    n_unstable = len({(c.display_name, b.symbol.name) for c, b in audit.findings})
+    con.print(f"[bold]{len(audit.consumers)} consumer(s), {n_unstable} unstable/private "
+              f"import(s), {len(audit.errors)} input error(s)[/bold]")
+    for e in audit.errors:
+        con.print(f"[bold red]input error[/bold red] {e}")
+    for n in audit.notes:
+        con.print(f"[dim]note: {n}[/dim]")
+
+
+def render(obj: Any, *, verbose: int = 0, color: bool = False, **_: Any) -> str:
+    con = console(color)
+    if isinstance(obj, Audit):
+        render_audit(con, obj, verbose)
+    elif hasattr(obj, "render_text"):
+        obj.render_text(con, verbose=verbose)
+    else:
+        raise TypeError(f"no text renderer for {type(obj).__name__}")
+    return con.file.getvalue()

@@ -1,0 +1,420 @@
+"""A model of the dynamic linker (glibc's ld.so), run on files, never executed.
+
+For one consumer it computes the load order and binds every imported symbol:
+
+* Load order is breadth-first over DT_NEEDED, starting with the consumer; a name already
+  loaded (by soname or needed name) is not loaded again; the program interpreter comes last.
+* A needed name containing '/' is a path. Otherwise the directories searched are, in order
+  (glibc ``_dl_map_object``): DT_RPATH of the loading object and of its loaders up to the
+  consumer -- only when the loading object has no DT_RUNPATH, and each object's DT_RPATH only
+  when that object has no DT_RUNPATH; LD_LIBRARY_PATH (``--ld-library-path``); DT_RUNPATH of
+  the loading object; ``--lib-path`` directories; the directories of the sysroot's
+  /etc/ld.so.conf (with ``include`` globs); the default directories of the architecture.
+  DF_1_NODEFLIB on the loading object skips the last two. $ORIGIN, $LIB and $PLATFORM are
+  expanded in RPATH/RUNPATH. A candidate of the wrong ELF class or machine is skipped, as
+  ld.so does.
+* Files are looked up in layers: the unpacked packages (overlays) first, then the sysroot.
+* Symbol binding follows ``do_lookup_x``: the first object in load order with a matching
+  definition wins. A versioned import binds only to a definition of the same version node;
+  an unversioned import binds to an unversioned, base (index 1) or oldest (index 2)
+  definition, or to the single non-hidden versioned one.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .elf import read_elf
+from .errors import ElfError
+from .model import Binding, ElfObject, ElfSymbol, Evidence, Library, Stability, SymbolRef
+from .policy import Policy
+
+DF_1_NODEFLIB = 0x800
+
+_MULTIARCH = {
+    ("x86_64", 64): "x86_64-linux-gnu",
+    ("x86_64", 32): "x86_64-linux-gnux32",
+    ("i386", 32): "i386-linux-gnu",
+    ("aarch64", 64): "aarch64-linux-gnu",
+    ("arm", 32): "arm-linux-gnueabihf",
+    ("ppc64", 64): "powerpc64le-linux-gnu",
+    ("s390x", 64): "s390x-linux-gnu",
+    ("riscv", 64): "riscv64-linux-gnu",
+    ("mips", 64): "mips64el-linux-gnuabi64",
+    ("mips", 32): "mipsel-linux-gnu",
+}
+_PLATFORM = {"x86_64": "x86_64", "i386": "i686", "aarch64": "aarch64", "arm": "v7l",
+             "ppc64": "powerpc64le", "s390x": "s390x", "riscv": "riscv64", "mips": "mips"}
+
+
+def multiarch_triplet(elf: ElfObject) -> str | None:
+    return _MULTIARCH.get((elf.machine, elf.elf_class))
+
+
+def default_dirs(elf: ElfObject) -> list[str]:
+    """The trusted directories ld.so searches last (Debian multiarch layout first)."""
+    dirs = []
+    triplet = multiarch_triplet(elf)
+    if triplet:
+        dirs += [f"/lib/{triplet}", f"/usr/lib/{triplet}"]
+    if elf.elf_class == 64 and elf.machine in ("x86_64", "ppc64", "s390x", "aarch64", "riscv"):
+        dirs += ["/lib64", "/usr/lib64"]
+    dirs += ["/lib", "/usr/lib"]
+    return dirs
+
+
+@dataclass
+class Layers:
+    """A file system view: unpacked packages (overlays) over a sysroot.
+
+    Paths given to the resolver are *installed* paths ("/usr/lib/x/libfoo.so.1"); a layer
+    maps them to real files. The first layer holding a path wins.
+    """
+
+    sysroot: str = "/"
+    overlays: list[str] = field(default_factory=list)
+
+    @property
+    def roots(self) -> list[str]:
+        return [*self.overlays, self.sysroot]
+
+    def real(self, installed: str, root: str) -> str:
+        return os.path.join(root, installed.lstrip("/"))
+
+    def find(self, installed: str) -> str | None:
+        for root in self.roots:
+            p = self.real(installed, root)
+            if os.path.isfile(p):
+                return p
+        return None
+
+    def installed_path(self, real_path: str) -> str:
+        """The installed path of a real file (inverse of ``real``)."""
+        rp = os.path.abspath(real_path)
+        for root in self.roots:
+            r = os.path.abspath(root)
+            if r == "/":
+                continue
+            if rp == r or rp.startswith(r.rstrip("/") + "/"):
+                return "/" + os.path.relpath(rp, r)
+        return rp
+
+
+def read_ld_so_conf(layers: Layers, path: str = "/etc/ld.so.conf",
+                    _seen: set[str] | None = None) -> list[str]:
+    """Directories listed in ld.so.conf of the sysroot, following ``include`` lines."""
+    seen = _seen if _seen is not None else set()
+    if path in seen or len(seen) > 256:
+        return []
+    seen.add(path)
+    real = layers.find(path)
+    if real is None:
+        return []
+    dirs: list[str] = []
+    try:
+        with open(real, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return []
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("include") and line[7:8] in (" ", "\t"):
+            for pattern in line[8:].split():
+                if not pattern.startswith("/"):
+                    pattern = posixpath.join(posixpath.dirname(path), pattern)
+                matches: set[str] = set()
+                for root in layers.roots:
+                    base = os.path.abspath(root)
+                    for m in glob.glob(layers.real(pattern, root)):
+                        rel = "/" + os.path.relpath(m, base) if base != "/" else m
+                        matches.add(rel)
+                for inc in sorted(matches):
+                    dirs += read_ld_so_conf(layers, inc, seen)
+        elif line.startswith("hwcap"):
+            continue
+        else:
+            dirs += [d for d in line.replace(",", " ").split() if d.startswith("/")]
+    return dirs
+
+
+@dataclass
+class LoadedObject:
+    name: str
+    installed: str | None
+    real: str | None
+    elf: ElfObject | None
+    loader: LoadedObject | None
+    found_via: str
+    depth: int
+    error: str | None = None
+
+
+class Resolver:
+    """Resolve consumers against a set of layers. Reuses parsed libraries across consumers."""
+
+    def __init__(self, layers: Layers | None = None, *, policy: Policy | None = None,
+                 ld_library_path: Iterable[str] = (), lib_paths: Iterable[str] = (),
+                 extra_needed: Iterable[str] = ()) -> None:
+        self.layers = layers or Layers()
+        self.policy = policy or Policy.load()
+        self.ld_library_path = [p for p in ld_library_path if p]
+        self.lib_paths = [os.path.abspath(p) for p in lib_paths]
+        self.extra_needed = list(extra_needed)
+        self._elf_cache: dict[str, ElfObject | ElfError] = {}
+        self._ld_conf: list[str] | None = None
+        self._exports: dict[str, dict[str, list[ElfSymbol]]] = {}
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _read(self, real: str) -> ElfObject:
+        key = os.path.realpath(real)
+        hit = self._elf_cache.get(key)
+        if hit is None:
+            try:
+                hit = read_elf(real)
+            except ElfError as exc:
+                hit = exc
+            self._elf_cache[key] = hit
+        if isinstance(hit, ElfError):
+            raise hit
+        return hit
+
+    def _exports_of(self, obj: LoadedObject) -> dict[str, list[ElfSymbol]]:
+        assert obj.elf is not None and obj.real is not None
+        key = os.path.realpath(obj.real)
+        table = self._exports.get(key)
+        if table is None:
+            table = {}
+            for sym in obj.elf.exports:
+                table.setdefault(sym.name, []).append(sym)
+            self._exports[key] = table
+        return table
+
+    # -- search ------------------------------------------------------------------------------
+
+    @property
+    def ld_conf_dirs(self) -> list[str]:
+        if self._ld_conf is None:
+            self._ld_conf = read_ld_so_conf(self.layers)
+        return self._ld_conf
+
+    def _expand(self, entry: str, obj: LoadedObject, consumer: ElfObject) -> str | None:
+        origin = posixpath.dirname(obj.installed or "/")
+        triplet = multiarch_triplet(consumer)
+        lib = f"lib/{triplet}" if triplet else ("lib64" if consumer.elf_class == 64 else "lib")
+        platform = _PLATFORM.get(consumer.machine, consumer.machine)
+        out = entry
+        for token, value in (("ORIGIN", origin), ("LIB", lib), ("PLATFORM", platform)):
+            out = out.replace("${" + token + "}", value).replace("$" + token, value)
+        if "$" in out:
+            return None  # an unknown dynamic string token: ld.so ignores the entry
+        if not out.startswith("/"):
+            # Relative entries are relative to the process's working directory: unknowable.
+            return None
+        return posixpath.normpath(out)
+
+    def _candidate(self, installed: str, consumer: ElfObject) -> tuple[str, ElfObject] | None:
+        real = self.layers.find(installed)
+        if real is None:
+            return None
+        try:
+            elf = self._read(real)
+        except ElfError:
+            return None
+        if elf.elf_class != consumer.elf_class or elf.machine != consumer.machine:
+            return None
+        return real, elf
+
+    def _search(self, name: str, loader: LoadedObject, consumer: ElfObject
+                ) -> tuple[str, str, str, ElfObject] | None:
+        """Find a needed name: (installed path, real path, found_via, elf)."""
+        if "/" in name:
+            hit = self._candidate(name, consumer)
+            return (name, hit[0], "path", hit[1]) if hit else None
+        groups: list[tuple[str, list[str]]] = []
+        lelf = loader.elf
+        assert lelf is not None
+        if not lelf.runpath:
+            chain: LoadedObject | None = loader
+            while chain is not None:
+                if chain.elf is not None and chain.elf.rpath and not chain.elf.runpath:
+                    groups.append(("RPATH", [d for d in (self._expand(e, chain, consumer)
+                                                         for e in chain.elf.rpath) if d]))
+                chain = chain.loader
+        groups.append(("LD_LIBRARY_PATH", self.ld_library_path))
+        if lelf.runpath:
+            groups.append(("RUNPATH", [d for d in (self._expand(e, loader, consumer)
+                                                   for e in lelf.runpath) if d]))
+        if self.lib_paths:
+            groups.append(("lib-path", []))
+        if not lelf.flags_1 & DF_1_NODEFLIB:
+            groups.append(("ld.so.conf", self.ld_conf_dirs))
+            groups.append(("default", default_dirs(consumer)))
+        for via, dirs in groups:
+            if via == "lib-path":
+                for d in self.lib_paths:
+                    real = os.path.join(d, name)
+                    if os.path.isfile(real):
+                        try:
+                            elf = self._read(real)
+                        except ElfError:
+                            continue
+                        if elf.elf_class == consumer.elf_class and elf.machine == consumer.machine:
+                            return real, real, via, elf
+                continue
+            for d in dirs:
+                installed = posixpath.join(d, name)
+                hit = self._candidate(installed, consumer)
+                if hit:
+                    return installed, hit[0], via, hit[1]
+        return None
+
+    # -- load order --------------------------------------------------------------------------
+
+    def load_order(self, consumer: ElfObject, installed: str | None = None
+                   ) -> list[LoadedObject]:
+        root = LoadedObject(consumer.soname or posixpath.basename(consumer.path),
+                            installed or self.layers.installed_path(consumer.path),
+                            consumer.path, consumer, None, "consumer", 0)
+        order = [root]
+        by_name: dict[str, LoadedObject] = {}
+        if consumer.soname:
+            by_name[consumer.soname] = root
+        queue = [root]
+        extra = list(self.extra_needed) if consumer.kind == "REL" else []
+        while queue:
+            obj = queue.pop(0)
+            if obj.elf is None:
+                continue
+            needed = list(obj.elf.needed) + (extra if obj is root else [])
+            for name in needed:
+                if name in by_name:
+                    continue
+                hit = self._search(name, obj, consumer)
+                if hit is None:
+                    lo = LoadedObject(name, None, None, None, obj, "not found", obj.depth + 1,
+                                      error=f"library not found: {name}")
+                    by_name[name] = lo
+                    order.append(lo)
+                    continue
+                inst, real, via, elf = hit
+                same = next((o for o in order if o.real and elf.soname and o.elf is not None
+                             and o.elf.soname == elf.soname), None)
+                if same is not None:
+                    by_name[name] = same
+                    continue
+                lo = LoadedObject(name, inst, real, elf, obj, via, obj.depth + 1)
+                by_name[name] = lo
+                if elf.soname:
+                    by_name.setdefault(elf.soname, lo)
+                order.append(lo)
+                queue.append(lo)
+        interp = consumer.interpreter
+        if interp and not any(o.installed == interp or (o.elf and o.elf.soname and
+                                                         o.elf.soname == posixpath.basename(interp))
+                              for o in order):
+            hit = self._candidate(interp, consumer)
+            if hit:
+                order.append(LoadedObject(posixpath.basename(interp), interp, hit[0], hit[1],
+                                          root, "interpreter", 1))
+        return order
+
+    # -- binding -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _match(sym: ElfSymbol, candidates: list[ElfSymbol], versioned_lib: bool
+               ) -> ElfSymbol | None:
+        """glibc's check_match over one object's definitions of the name."""
+        if sym.version:
+            for d in candidates:
+                if not versioned_lib or d.version == sym.version:
+                    return d
+                # An unversioned definition (index 0/1) satisfies a non-hidden reference.
+                if d.version_index < 2 and not d.hidden and not sym.hidden:
+                    return d
+            return None
+        single = None
+        count = 0
+        for d in candidates:
+            if not versioned_lib or d.version_index < 3:
+                return d  # unversioned, base or oldest version: taken directly
+            if not d.hidden:
+                count += 1
+                single = single or d
+        # Otherwise only an object with exactly one non-hidden version of it satisfies it.
+        return single if count == 1 else None
+
+    def bind(self, consumer: ElfObject, order: list[LoadedObject]) -> list[Binding]:
+        lib_class: dict[int, tuple[Stability, tuple[Evidence, ...]]] = {}
+        missing = [o.name for o in order if o.elf is None]
+        scope = [o for o in order[1:] if o.elf is not None]
+        out: list[Binding] = []
+        for sym in consumer.imports:
+            ref = SymbolRef(sym.name, sym.version)
+            weak = sym.binding == "WEAK"
+            found: tuple[LoadedObject, ElfSymbol] | None = None
+            for obj in scope:
+                cands = self._exports_of(obj).get(sym.name)
+                if not cands:
+                    continue
+                d = self._match(sym, cands, bool(obj.elf and obj.elf.version_defs))
+                if d is not None:
+                    found = (obj, d)
+                    break
+            if found is None:
+                out.append(Binding(ref, sym.type, weak, "unresolved",
+                                   reason=self._why_unresolved(sym, order, missing),
+                                   stability=Stability.UNKNOWN))
+                continue
+            obj, d = found
+            assert obj.elf is not None
+            key = obj.elf.soname or obj.name
+            if id(obj) not in lib_class:
+                lib_class[id(obj)] = self.policy.classify_library(key, obj.elf)
+            stab, ev = self.policy.classify_symbol(sym.name, d.version, key, lib_class[id(obj)])
+            out.append(Binding(ref, sym.type if sym.type != "NOTYPE" else d.type, weak, "bound",
+                               provider=key, provider_path=obj.installed,
+                               provided_version=d.version, stability=stab, evidence=ev))
+        return out
+
+    def _why_unresolved(self, sym: ElfSymbol, order: list[LoadedObject],
+                        missing: list[str]) -> str:
+        weak = " (weak: NULL at run time)" if sym.binding == "WEAK" else ""
+        if sym.version and sym.version_file:
+            owner = next((o for o in order if o.name == sym.version_file or
+                          (o.elf is not None and o.elf.soname == sym.version_file)), None)
+            if owner is None or owner.elf is None:
+                return f"library not found: {sym.version_file}{weak}"
+            defined = {d.name for d in owner.elf.version_defs}
+            if sym.version not in defined:
+                return (f"version missing: {sym.version_file} does not define version "
+                        f"{sym.version}{weak}")
+            return (f"symbol missing: {sym.version_file} defines version {sym.version} but no "
+                    f"{sym.name}@{sym.version}{weak}")
+        if missing:
+            return (f"symbol missing; libraries not found: {', '.join(missing)}{weak}")
+        return f"symbol missing: no loaded library defines {sym.name}{weak}"
+
+    # -- the whole thing ---------------------------------------------------------------------
+
+    def resolve(self, consumer: ElfObject, installed: str | None = None
+                ) -> tuple[list[Library], list[Binding]]:
+        order = self.load_order(consumer, installed)
+        bindings = self.bind(consumer, order)
+        libraries = []
+        for obj in order[1:]:
+            key = (obj.elf.soname if obj.elf and obj.elf.soname else obj.name)
+            stab, ev = self.policy.classify_library(key, obj.elf)
+            libraries.append(Library(
+                name=obj.name, path=obj.installed, soname=obj.elf.soname if obj.elf else None,
+                found_via=obj.found_via, needed_by=(obj.loader.name if obj.loader else ""),
+                depth=obj.depth, stability=stab, evidence=ev,
+                version_defs=tuple(d.name for d in obj.elf.version_defs if not d.is_base)
+                if obj.elf else ()))
+        return libraries, bindings
