@@ -307,6 +307,82 @@ class CallSite:
 
 
 # --------------------------------------------------------------------------------------------
+# The migration plan
+# --------------------------------------------------------------------------------------------
+
+REMEDY_KINDS = ("replace", "retire", "new-entry-point", "redesign", "keep", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What the scanned libraries say about one replacement (or proposed entry point)."""
+
+    symbol: str
+    library: str
+    """The library (glob from the knowledge base, or the soname found)."""
+    status: str
+    """already-used | available | available-newer | missing | not-scanned."""
+    version: str | None = None
+    """The version node that defines it in the scanned library."""
+    library_path: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One unstable/private symbol of a consumer with its remedy."""
+
+    symbol: SymbolRef
+    library: str
+    kind: str
+    """replace | retire | new-entry-point | redesign | keep | unknown."""
+    tier: int
+    """Position in the easy-to-hard order (see abiguard.remedies.TIERS)."""
+    step: str
+    """Title of the step it belongs to."""
+    difficulty: int = 5
+    group: str | None = None
+    rationale: str = ""
+    references: tuple[str, ...] = ()
+    verifications: tuple[Verification, ...] = ()
+    known_call_sites: tuple[str, ...] = ()
+    call_sites: tuple[CallSite, ...] = ()
+    stability: Stability = Stability.UNSTABLE
+    evidence: tuple[Evidence, ...] = ()
+    origin: str | None = None
+    """The remedies file the remedy came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStep:
+    tier: int
+    title: str
+    kind: str
+    group: str | None = None
+    rationale: str = ""
+    references: tuple[str, ...] = ()
+    items: tuple[PlanItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerPlan:
+    consumer: str
+    package: str | None = None
+    steps: tuple[PlanStep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """abiguard plan: the scan plus remedies, easy to hard."""
+
+    audit: Audit
+    plans: tuple[ConsumerPlan, ...] = ()
+    knowledge: tuple[str, ...] = ()
+    schema: int = SCHEMA_VERSION
+    kind: str = "plan"
+
+
+# --------------------------------------------------------------------------------------------
 # JSON form
 # --------------------------------------------------------------------------------------------
 
@@ -414,6 +490,7 @@ def audit_from_json(text: str, origin: str = "<json>") -> Audit:
 
 __all__ = [
     "SCHEMA_VERSION", "Stability", "SymbolRef", "ElfSymbol", "VersionDef", "VersionNeed",
-    "ElfObject", "CallSite", "Evidence", "Library", "Binding", "Consumer", "InputError", "Audit",
+    "ElfObject", "CallSite", "Evidence", "Verification", "PlanItem", "PlanStep",
+    "ConsumerPlan", "Plan", "REMEDY_KINDS", "Library", "Binding", "Consumer", "InputError", "Audit",
     "to_dict", "from_dict", "to_json", "audit_from_json", "SchemaError", "field",
 ]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fnmatch
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from . import __version__
 from .inputs import Collected, Target, collect
-from .model import Audit, Consumer
+from .errors import ElfError
+from .model import Audit, CallSite, Consumer, Plan
+from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .policy import Policy
 from .resolve import Layers, Resolver
 
@@ -25,13 +29,19 @@ class ScanOptions:
     (they have no DT_NEEDED), like -l options on a link line."""
 
 
-def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[str] = (),
-                 policy: Policy | None = None,
-                 progress: Callable[[int, int, str], None] | None = None) -> Audit:
+def make_resolver(collected: Collected, options: ScanOptions,
+                  policy: Policy | None = None) -> Resolver:
     policy = policy or Policy.load(options.policies)
-    resolver = Resolver(Layers(options.sysroot, list(collected.overlays)), policy=policy,
-                        ld_library_path=options.ld_library_path, lib_paths=options.lib_paths,
-                        extra_needed=options.needed)
+    return Resolver(Layers(options.sysroot, list(collected.overlays)), policy=policy,
+                    ld_library_path=options.ld_library_path, lib_paths=options.lib_paths,
+                    extra_needed=options.needed)
+
+
+def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[str] = (),
+                 resolver: Resolver | None = None,
+                 progress: Callable[[int, int, str], None] | None = None) -> Audit:
+    resolver = resolver or make_resolver(collected, options)
+    policy = resolver.policy
     consumers = []
     errors = list(collected.errors)
     total = len(collected.targets)
@@ -60,3 +70,54 @@ def scan_paths(inputs: list[str], options: ScanOptions | None = None,
     with collect(inputs, with_deps=options.with_deps,
                  provider_debs=options.provider_debs) as collected:
         return scan_targets(collected, options, inputs, progress=progress)
+
+
+def library_finder(resolver: Resolver, target: Target, consumer: Consumer) -> LibraryFinder:
+    """Find a library by soname glob: first in the consumer's load order, then anywhere the
+    resolver would search (so a stable library the consumer does not link yet is found)."""
+    cache: dict[str, LibraryExports | None] = {}
+
+    def find(pattern: str) -> LibraryExports | None:
+        if pattern in cache:
+            return cache[pattern]
+        hit = None
+        for lib in consumer.libraries:
+            if lib.path and fnmatch.fnmatchcase(lib.soname or lib.name, pattern):
+                real = resolver.layers.find(lib.path) or lib.path
+                hit = (lib.path, real)
+                break
+        if hit is None:
+            found = resolver.find_by_glob(pattern, target.elf, target.installed)
+            hit = (found[0], found[1]) if found else None
+        result = None
+        if hit is not None:
+            try:
+                elf = resolver.read(hit[1])
+            except ElfError:
+                elf = None
+            if elf is not None:
+                symbols: dict[str, list[str | None]] = {}
+                for sym in elf.exports:
+                    symbols.setdefault(sym.name, []).append(sym.version)
+                result = LibraryExports(elf.soname or os.path.basename(hit[0]), hit[0], symbols)
+        cache[pattern] = result
+        return result
+
+    return find
+
+
+def plan_paths(inputs: list[str], options: ScanOptions | None = None,
+               remedies: list[str] | tuple[str, ...] = (),
+               call_sites: dict[str, list[CallSite]] | None = None,
+               progress: Callable[[int, int, str], None] | None = None) -> Plan:
+    """Scan, then build the migration plan of every consumer (verified while the scanned
+    libraries are still unpacked)."""
+    options = options or ScanOptions()
+    knowledge = load_knowledge(remedies)
+    with collect(inputs, with_deps=options.with_deps,
+                 provider_debs=options.provider_debs) as collected:
+        resolver = make_resolver(collected, options)
+        audit = scan_targets(collected, options, inputs, resolver, progress=progress)
+        plans = tuple(plan_consumer(c, knowledge, library_finder(resolver, t, c), call_sites)
+                      for c, t in zip(audit.consumers, collected.targets))
+    return Plan(audit=audit, plans=plans, knowledge=knowledge.origins)

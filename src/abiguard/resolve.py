@@ -172,6 +172,36 @@ class Resolver:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def read(self, real: str) -> ElfObject:
+        """Read (once) an ELF file of the layers."""
+        return self._read(real)
+
+    def find_by_glob(self, pattern: str, consumer: ElfObject, installed: str | None = None
+                     ) -> tuple[str, str, ElfObject] | None:
+        """A library whose file name matches pattern, in the directories ld.so would search
+        for this consumer: (installed path, real path, elf)."""
+        dirs = [*self.ld_library_path, *self.ld_conf_dirs, *default_dirs(consumer)]
+        for d in dirs:
+            for root in self.layers.roots:
+                for real in sorted(glob.glob(os.path.join(self.layers.real(d, root), pattern))):
+                    if not os.path.isfile(real):
+                        continue
+                    try:
+                        elf = self._read(real)
+                    except ElfError:
+                        continue
+                    if elf.elf_class == consumer.elf_class and elf.machine == consumer.machine:
+                        return posixpath.join(d, os.path.basename(real)), real, elf
+        for d in self.lib_paths:
+            for real in sorted(glob.glob(os.path.join(d, pattern))):
+                try:
+                    elf = self._read(real)
+                except ElfError:
+                    continue
+                if elf.elf_class == consumer.elf_class and elf.machine == consumer.machine:
+                    return real, real, elf
+        return None
+
     def _read(self, real: str) -> ElfObject:
         key = os.path.realpath(real)
         hit = self._elf_cache.get(key)

@@ -7,7 +7,7 @@ import os
 from collections import defaultdict
 from typing import Any
 
-from ..model import Audit, Binding, Consumer, Stability
+from ..model import Audit, Binding, Consumer, Plan, PlanItem, Stability
 
 STYLE = {Stability.UNSTABLE: "bold red", Stability.PRIVATE: "bold magenta",
          Stability.STABLE: "green", Stability.UNKNOWN: "yellow"}
@@ -132,8 +132,61 @@ def render(obj: Any, *, verbose: int = 0, color: bool = False, **_: Any) -> str:
     con = console(color)
     if isinstance(obj, Audit):
         render_audit(con, obj, verbose)
+    elif isinstance(obj, Plan):
+        render_plan(con, obj, verbose)
     elif hasattr(obj, "render_text"):
         obj.render_text(con, verbose=verbose)
     else:
         raise TypeError(f"no text renderer for {type(obj).__name__}")
     return con.file.getvalue()
+
+
+KIND_STYLE = {"replace": "green", "retire": "cyan", "new-entry-point": "yellow",
+              "redesign": "red", "keep": "dim", "unknown": "magenta"}
+
+
+def verification_text(item: PlanItem) -> str:
+    return "; ".join(f"{v.status}: {v.detail}" for v in item.verifications)
+
+
+def render_plan(con, plan: Plan, verbose: int = 0) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    for cp in plan.plans:
+        con.print(Text.assemble(("Migration plan for ", "bold"), (cp.consumer, "bold"),
+                                f"  ({cp.package})" if cp.package else ""))
+        n = sum(len(s.items) for s in cp.steps)
+        if not n:
+            con.print("  no unstable or private imports: nothing to do\n")
+            continue
+        con.print(f"  {n} unstable/private symbol(s) in {len(cp.steps)} step(s), easy to hard")
+        for i, step in enumerate(cp.steps, 1):
+            con.print(Text.assemble(f"\n {i}. ", (step.title, "bold " + KIND_STYLE.get(
+                step.kind, ""))))
+            if step.rationale:
+                con.print(Text("    " + " ".join(step.rationale.split()), "dim"),
+                          overflow="fold")
+            t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
+            t.add_column("symbol", no_wrap=True)
+            t.add_column("remedy", overflow="fold")
+            t.add_column("verification", overflow="fold")
+            for it in step.items:
+                repl = ", ".join(f"{v.symbol}" for v in it.verifications)
+                remedy = it.kind + (f" -> {repl}" if repl else "")
+                if it.call_sites:
+                    remedy += f" ({len(it.call_sites)} call sites)"
+                elif it.known_call_sites:
+                    remedy += f" (known: {', '.join(it.known_call_sites[:3])})"
+                t.add_row(it.symbol.name, remedy, verification_text(it) or "-")
+            con.print(t)
+            if verbose:
+                for it in step.items:
+                    con.print(Text(f"    {it.symbol.name}: {it.rationale}", "dim"),
+                              overflow="fold")
+                    for ref in it.references:
+                        con.print(Text(f"      ref: {ref}", "dim"), overflow="fold")
+        con.print()
+    a = plan.audit
+    for e in a.errors:
+        con.print(f"[bold red]input error[/bold red] {e}")
