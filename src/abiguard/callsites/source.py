@@ -1,0 +1,928 @@
+"""Where target symbols are referenced in C (and, roughly, C++) sources — without a build.
+
+How it works
+------------
+1. **Text pre-filter.** Every C/C++ source and header under the root (hidden directories such
+   as ``.git`` and quilt's ``.pc`` skipped) is searched for the names of interest with one
+   compiled regular expression (a trie of the names), so only the few files that mention a
+   name are parsed.
+2. **tree-sitter.** Each matching file is parsed with tree-sitter-c (error tolerant: a file
+   with parse errors is still scanned and counted). For every textual match, the syntax node
+   under it says what it is: a call (``xc_foo(...)``), an address taken / function pointer
+   (``&xc_foo``, ``p = xc_foo``, an argument or initializer), a use inside a macro body
+   (``#define SHUTDOWN(x) xc_domain_shutdown(x, 0)``), or nothing (a comment, a string, a
+   declaration of the name itself, a struct member, an ``#if`` expression).
+3. **Conditions.** A line-based pass over the preprocessor directives gives the condition each
+   line sits under: nested conditions joined with ``&&``, ``#else``/``#elif`` branches
+   negated, ``#ifdef X`` as ``defined(X)``; include guards are recognised and left out. With
+   a macro environment (``-D``/``--config-header``) each condition is evaluated by
+   :mod:`.cpp_expr` and ``CallSite.compiled`` says whether the reference is compiled.
+4. **Wrappers.** A macro whose body references a target, or a static/inline function defined
+   in a header that does, is a *wrapper*: it produces a reference only where it is used. Its
+   names are searched for in turn (to a fixed point, so wrappers of wrappers work), and every
+   use of a wrapper yields one ``CallSite`` per target it reaches, with ``via`` = the wrapper
+   and a condition that combines the use site's condition with the conditions under which the
+   wrapper reaches the target (the wrapper may have several definitions, one per ``#if``
+   branch).
+
+Sites *inside* wrappers are reported too (``kind="macro"`` with ``via`` = the macro for a macro
+body; ``function`` = the wrapper for an inline function), but :func:`inside_wrapper` tells them
+apart from the *root* sites that decide whether a program ends up importing a symbol.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputFileError, UsageError
+from ..model import CallSite
+from .cpp_expr import Macros, evaluate, evaluate_all
+
+C_SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".c++", ".inc", ".m")
+HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".tcc")
+MAX_FILE_SIZE = 32 * 1024 * 1024
+
+Term = tuple[str, ...]
+"""A conjunction of preprocessor conditions (empty: unconditional)."""
+Dnf = tuple[Term, ...]
+"""A disjunction of terms."""
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Wrapper:
+    """A macro or static/inline header function through which targets are referenced."""
+
+    name: str
+    kind: str
+    """macro | inline"""
+    file: str
+    line: int
+    condition: str | None = None
+    """The condition the definition sits under (one definition per record)."""
+    symbols: tuple[str, ...] = ()
+    """The target symbols it reaches (directly or through other wrappers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceScan:
+    """What a source scan found."""
+
+    root: str
+    callsites: tuple[CallSite, ...] = ()
+    wrappers: tuple[Wrapper, ...] = ()
+    files_scanned: int = 0
+    files_parsed: int = 0
+    parse_error_files: tuple[str, ...] = ()
+    configured: bool = False
+    """True when -D/--config-header values were given (``compiled`` is evaluated)."""
+
+
+def inside_wrapper(site: CallSite, wrappers: Iterable[Wrapper]) -> bool:
+    """True for a site inside a wrapper's definition (accounted for at the wrapper's uses)."""
+    if site.method != "source":
+        return False
+    if site.kind == "macro":
+        return True
+    return any(w.kind == "inline" and w.name == site.function and w.file == site.file
+               for w in wrappers)
+
+
+def root_sites(scan: SourceScan) -> list[CallSite]:
+    """Sites that make a program import the symbol when their file is built."""
+    inline = {(w.name, w.file) for w in scan.wrappers if w.kind == "inline"}
+    return [s for s in scan.callsites
+            if not (s.kind == "macro" or (s.function, s.file) in inline)]
+
+
+# --------------------------------------------------------------------------------------------
+# Preprocessor conditions, line by line
+# --------------------------------------------------------------------------------------------
+
+_COMPARE_FLIP = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "==": "!=", "!=": "=="}
+_SIMPLE_COMPARE = re.compile(r"^([A-Za-z_]\w*|\d\w*)\s*(<=|>=|==|!=|<|>)\s*([A-Za-z_]\w*|\d\w*)$")
+_DEFINED = re.compile(r"\bdefined\s*\(\s*([A-Za-z_]\w*)\s*\)|\bdefined\s+([A-Za-z_]\w*)")
+
+
+def normalize_expression(expr: str) -> str:
+    """Collapse whitespace and write ``defined X`` as ``defined(X)``."""
+    expr = " ".join(expr.split())
+    return _DEFINED.sub(lambda m: f"defined({m.group(1) or m.group(2)})", expr)
+
+
+def _balanced(expr: str) -> bool:
+    """True when the whole expression is wrapped by one pair of parentheses."""
+    if not (expr.startswith("(") and expr.endswith(")")):
+        return False
+    level = 0
+    for i, ch in enumerate(expr):
+        level += ch == "("
+        level -= ch == ")"
+        if level == 0 and i != len(expr) - 1:
+            return False
+    return True
+
+
+def negate(expr: str) -> str:
+    """The negation of a condition, written the way a person would."""
+    expr = expr.strip()
+    m = re.fullmatch(r"!\s*(defined\([A-Za-z_]\w*\)|[A-Za-z_]\w*)", expr)
+    if m:
+        return m.group(1)
+    if re.fullmatch(r"defined\([A-Za-z_]\w*\)|[A-Za-z_]\w*|\d+", expr):
+        return f"!{expr}"
+    m = _SIMPLE_COMPARE.match(expr)
+    if m:
+        return f"{m.group(1)} {_COMPARE_FLIP[m.group(2)]} {m.group(3)}"
+    if expr.startswith("!") and _balanced(expr[1:].strip()):
+        return expr[1:].strip()[1:-1].strip()
+    return f"!({expr})"
+
+
+def _wrap(expr: str) -> str:
+    """Parenthesize an expression that would bind looser than ``&&``."""
+    if _balanced(expr):
+        return expr
+    if "||" in expr or "?" in expr:
+        return f"({expr})"
+    return expr
+
+
+def render_term(term: Term) -> str | None:
+    if not term:
+        return None
+    if len(term) == 1:
+        return term[0]
+    return " && ".join(_wrap(c) for c in term)
+
+
+def render_dnf(dnf: Dnf) -> str | None:
+    """Human form of a disjunction; None when it is always true."""
+    if not dnf or any(not t for t in dnf):
+        return None if dnf else "0"
+    if len(dnf) == 1:
+        return render_term(dnf[0])
+    return " || ".join(f"({render_term(t)})" if len(t) > 1 else _wrap(t[0]) for t in dnf)
+
+
+def _and(a: Term, b: Term) -> Term:
+    return tuple(dict.fromkeys(a + b))
+
+
+def _contradictory(term: Term) -> bool:
+    s = set(term)
+    return any(negate(c) in s for c in term)
+
+
+def simplify(dnf: Iterable[Term], limit: int = 32) -> Dnf:
+    """Drop contradictions, duplicates and absorbed terms; merge ``A&&c`` with ``A&&!c``."""
+    terms = [t for t in dict.fromkeys(dnf) if not _contradictory(t)]
+    changed = True
+    while changed:
+        changed = False
+        sets = [frozenset(t) for t in terms]
+        # absorption
+        keep = []
+        for i, s in enumerate(sets):
+            if any((o < s) or (o == s and j < i) for j, o in enumerate(sets) if j != i):
+                changed = True
+                continue
+            keep.append(terms[i])
+        terms = keep
+        sets = [frozenset(t) for t in terms]
+        # complement merge
+        done = False
+        for i in range(len(terms)):
+            for j in range(i + 1, len(terms)):
+                diff_i, diff_j = sets[i] - sets[j], sets[j] - sets[i]
+                if len(diff_i) == 1 and len(diff_j) == 1:
+                    (ci,), (cj,) = diff_i, diff_j
+                    if negate(ci) == cj or negate(cj) == ci:
+                        merged = tuple(c for c in terms[i] if c != ci)
+                        terms = [t for k, t in enumerate(terms) if k not in (i, j)] + [merged]
+                        changed = done = True
+                        break
+            if done:
+                break
+    return tuple(terms[:limit])
+
+
+def evaluate_dnf(dnf: Dnf, macros: Macros | None) -> bool | None:
+    """Kleene OR of the terms' values; None when unknown.
+
+    Without a configured environment only conditions made of constants are decided
+    (``#if 0`` is never compiled); everything else is None.
+    """
+    if macros is None:
+        macros = Macros()
+    if not macros.configured:
+        # only constants can be decided: say "not compiled" when they prove it, else unknown
+        return False if _kleene_or(dnf, Macros()) is False else None
+    return _kleene_or(dnf, macros)
+
+
+def _kleene_or(dnf: Dnf, macros: Macros) -> bool | None:
+    result: bool | None = False
+    for t in dnf:
+        v = evaluate_all(t, macros)
+        if v is True:
+            return True
+        if v is None:
+            result = None
+    return result
+
+
+@dataclass
+class _Frame:
+    previous: list[str] = field(default_factory=list)
+    current: Term = ()
+    guard: bool = False
+    start: int = 0
+
+
+_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*([A-Za-z_]+)\b(.*)$", re.S)
+
+
+def _strip_c_comments(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//.*", "", text)
+
+
+def _directives(src: bytes) -> list[tuple[int, int, str, str]]:
+    """(first line, last line, directive, argument) for each directive (0-based lines).
+
+    Block comments spanning lines are honoured; continuation lines are joined.
+    """
+    lines = src.split(b"\n")
+    out: list[tuple[int, int, str, str]] = []
+    in_comment = False
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        start = i
+        if not in_comment:
+            m = _DIRECTIVE.match(line)
+            if m:
+                parts = [line]
+                while parts[-1].rstrip(b"\r").endswith(b"\\") and i + 1 < n:
+                    parts[-1] = parts[-1].rstrip(b"\r")[:-1]
+                    i += 1
+                    parts.append(lines[i])
+                full = b" ".join(parts)
+                m = _DIRECTIVE.match(full)
+                name = m.group(1).decode("ascii", "replace")
+                arg = m.group(2).decode("utf-8", "replace")
+                # a block comment opened on the directive line and not closed
+                stripped = re.sub(r"/\*.*?\*/", " ", arg, flags=re.S)
+                if "/*" in stripped:
+                    in_comment = True
+                    stripped = stripped[:stripped.index("/*")]
+                out.append((start, i, name, re.sub(r"//.*", "", stripped).strip()))
+                i += 1
+                continue
+        # track block comments on ordinary lines (strings are rare enough to ignore here,
+        # but skip "/*" inside double-quoted strings)
+        text = re.sub(rb'"(?:\\.|[^"\\])*"', b'""', line)
+        pos = 0
+        while True:
+            if in_comment:
+                end = text.find(b"*/", pos)
+                if end < 0:
+                    break
+                in_comment = False
+                pos = end + 2
+            else:
+                sl = text.find(b"//", pos)
+                st = text.find(b"/*", pos)
+                if st < 0 or (0 <= sl < st):
+                    break
+                in_comment = True
+                pos = st + 2
+        i += 1
+    return out
+
+
+def line_conditions(src: bytes) -> list[Term]:
+    """The condition term of every line (0-based), include guards left out."""
+    directives = _directives(src)
+    nlines = src.count(b"\n") + 1
+    guard_index = _include_guard(directives, src)
+    result: list[Term] = [()] * nlines
+    stack: list[_Frame] = []
+    current: Term = ()
+    pos = 0
+
+    def fill(upto: int) -> None:
+        nonlocal pos
+        if upto > pos:
+            result[pos:upto] = [current] * (upto - pos)
+            pos = upto
+
+    def recompute() -> Term:
+        t: list[str] = []
+        for f in stack:
+            if not f.guard:
+                t.extend(f.current)
+        return tuple(dict.fromkeys(t))
+
+    for k, (first, last, name, arg) in enumerate(directives):
+        fill(first)
+        expr = normalize_expression(arg)
+        if name in ("if", "ifdef", "ifndef"):
+            cond = expr if name == "if" else (
+                f"defined({expr.split()[0]})" if name == "ifdef" and expr
+                else f"!defined({expr.split()[0]})" if expr else "1")
+            stack.append(_Frame(previous=[cond], current=(cond,), guard=(k == guard_index)))
+        elif name in ("elif", "elifdef", "elifndef") and stack:
+            f = stack[-1]
+            cond = expr if name == "elif" else (
+                f"defined({expr.split()[0]})" if name == "elifdef"
+                else f"!defined({expr.split()[0]})")
+            f.current = tuple(negate(p) for p in f.previous if not _excludes(cond, p)) + (cond,)
+            f.previous.append(cond)
+        elif name == "else" and stack:
+            f = stack[-1]
+            f.current = tuple(negate(p) for p in f.previous)
+        elif name == "endif" and stack:
+            stack.pop()
+        else:
+            # the directive's own lines (a #define body) belong to the current condition
+            continue
+        # the directive line itself belongs to the enclosing condition
+        fill(last + 1)
+        current = recompute()
+    fill(nlines)
+    return result
+
+
+_EQUALS = re.compile(r"^([A-Za-z_]\w*)\s*==\s*(\d+)[uUlL]*$")
+
+
+def _excludes(cond: str, other: str) -> bool:
+    """True when ``cond`` already implies ``!other`` (``X == 1`` excludes ``X == 2``)."""
+    a, b = _EQUALS.match(cond), _EQUALS.match(other)
+    return bool(a and b and a.group(1) == b.group(1) and int(a.group(2)) != int(b.group(2)))
+
+
+def _include_guard(directives: list[tuple[int, int, str, str]], src: bytes) -> int | None:
+    """Index of the ``#ifndef X`` / ``#define X`` … ``#endif`` guard directive, if any."""
+    if len(directives) < 3:
+        return None
+    first, second = directives[0], directives[1]
+    name = None
+    if first[2] == "ifndef":
+        name = first[3].split()[0] if first[3] else None
+    elif first[2] == "if":
+        m = re.fullmatch(r"!\s*defined\s*\(?\s*([A-Za-z_]\w*)\s*\)?", first[3])
+        name = m.group(1) if m else None
+    if not name or second[2] != "define" or (second[3].split() or [""])[0] != name:
+        return None
+    # the matching #endif must be the last directive and nothing but comments may follow
+    level = 0
+    for k, d in enumerate(directives):
+        if d[2] in ("if", "ifdef", "ifndef"):
+            level += 1
+        elif d[2] == "endif":
+            level -= 1
+            if level == 0:
+                if k != len(directives) - 1:
+                    return None
+                tail = b"\n".join(src.split(b"\n")[d[1] + 1:]).decode("utf-8", "replace")
+                return 0 if not _strip_c_comments(tail).strip() else None
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Name search
+# --------------------------------------------------------------------------------------------
+
+
+def _trie_pattern(names: Iterable[str]) -> str:
+    trie: dict = {}
+    for name in names:
+        node = trie
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        end = "" in node
+        branches = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if end:
+            return f"(?:{body})?"
+        return body
+
+    return build(trie)
+
+
+def names_regex(names: Iterable[str]) -> re.Pattern[bytes] | None:
+    """One regex matching any of the names as a whole C identifier."""
+    names = sorted({n for n in names if n})
+    if not names:
+        return None
+    pat = _trie_pattern(names)
+    # No look-behind: a pattern that starts with a literal (the names' common prefix, such as
+    # "xc_") lets the regex engine skip ahead fast. The preceding byte is checked by the caller
+    # (iter_name_matches).
+    return re.compile(rb"(?:" + pat.encode() + rb")(?![A-Za-z0-9_$])")
+
+
+_IDENT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
+
+
+def iter_name_matches(rx: re.Pattern[bytes], src: bytes) -> Iterator[re.Match[bytes]]:
+    """Matches of a names_regex that are whole identifiers."""
+    for m in rx.finditer(src):
+        start = m.start()
+        if start == 0 or src[start - 1] not in _IDENT_BYTES:
+            yield m
+
+
+def mentions(rx: re.Pattern[bytes], src: bytes) -> bool:
+    return next(iter_name_matches(rx, src), None) is not None
+
+
+def iter_source_files(root: Path) -> Iterator[Path]:
+    """C/C++ sources and headers under root (hidden directories skipped), sorted."""
+    for rel in _relative_source_files(root):
+        yield root / rel if rel else root
+
+
+def _is_c_name(fn: str) -> bool:
+    low = fn.lower()
+    return low.endswith(C_SOURCE_SUFFIXES) or low.endswith(HEADER_SUFFIXES) or \
+        fn.endswith((".C", ".H"))
+
+
+def _relative_source_files(root: Path) -> list[str]:
+    """Posix paths relative to root ("" for root itself when it is a file)."""
+    if root.is_file():
+        return [""]
+    out = []
+    top = str(root)
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        reldir = os.path.relpath(dirpath, top)
+        prefix = "" if reldir == "." else reldir.replace(os.sep, "/") + "/"
+        out.extend(prefix + fn for fn in sorted(filenames) if _is_c_name(fn))
+    return out
+
+
+def is_header(path: str) -> bool:
+    return path.lower().endswith(HEADER_SUFFIXES) or path.endswith(".H")
+
+
+# --------------------------------------------------------------------------------------------
+# tree-sitter
+# --------------------------------------------------------------------------------------------
+
+_PARSER = None
+
+
+def _parser():
+    global _PARSER
+    if _PARSER is None:
+        try:
+            import tree_sitter
+            import tree_sitter_c
+        except ImportError:
+            raise UsageError("source scanning needs tree-sitter and tree-sitter-c: "
+                             "pip install 'abiguard[where]'") from None
+        lang = tree_sitter.Language(tree_sitter_c.language())
+        try:
+            _PARSER = tree_sitter.Parser(lang)
+        except TypeError:  # pragma: no cover - tree-sitter < 0.22
+            _PARSER = tree_sitter.Parser()
+            _PARSER.set_language(lang)
+    return _PARSER
+
+
+def parse(src: bytes):
+    return _parser().parse(src)
+
+
+_DECLARATOR_WRAPPERS = {"function_declarator", "pointer_declarator", "array_declarator",
+                        "parenthesized_declarator", "attributed_declarator", "init_declarator",
+                        "reference_declarator"}
+_DECLARATION_OWNERS = {"declaration", "function_definition", "field_declaration",
+                       "parameter_declaration", "type_definition", "optional_parameter_declaration"}
+_SKIP_CONTEXT = {"preproc_include", "preproc_call", "preproc_defined", "preproc_params",
+                 "comment", "string_literal", "char_literal", "system_lib_string",
+                 "concatenated_string", "raw_string_literal"}
+_STRINGISH = {"comment", "string_content", "string_literal", "escape_sequence", "char_literal",
+              "system_lib_string", "raw_string_content", "character"}
+_IDENT_TYPES = {"identifier", "type_identifier"}
+_STORAGE = re.compile(rb"\b(static|inline|__inline|__inline__)\b")
+
+
+def function_name(fdef) -> str | None:
+    """The name a function_definition defines."""
+    d = fdef.child_by_field_name("declarator")
+    for _ in range(20):
+        if d is None:
+            return None
+        if d.type == "function_declarator":
+            inner = d.child_by_field_name("declarator")
+            while inner is not None and inner.type in ("parenthesized_declarator",
+                                                       "attributed_declarator"):
+                inner = inner.named_children[0] if inner.named_children else None
+            if inner is None:
+                return None
+            return inner.text.decode("utf-8", "replace")
+        nxt = d.child_by_field_name("declarator")
+        if nxt is None and d.named_children:
+            nxt = d.named_children[0]
+        d = nxt
+    return None
+
+
+def _is_field(parent, field_name: str, node) -> bool:
+    return any(c == node for c in parent.children_by_field_name(field_name))
+
+
+@dataclass(frozen=True, slots=True)
+class _Occ:
+    name: str
+    file: str
+    line: int
+    column: int
+    kind: str
+    function: str | None
+    container: tuple[str, str] | None
+    """("macro", NAME) or ("inline", NAME): the wrapper definition the occurrence sits in."""
+    term: Term
+
+
+class _File:
+    """One parsed source file with what the scan needs from it."""
+
+    def __init__(self, rel: str, src: bytes) -> None:
+        self.rel = rel
+        self.src = src
+        self.header = is_header(rel)
+        self.tree = parse(src)
+        self.has_error = self.tree.root_node.has_error
+        self.line_starts = [0] + [m.end() for m in re.finditer(rb"\n", src)]
+        self.terms = line_conditions(src)
+        self.wrapper_defs: dict[tuple[str, str, int], Term] = {}
+        """(kind, name, definition line) -> the condition the definition sits under."""
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based line and character column of a byte offset."""
+        row = bisect.bisect_right(self.line_starts, offset) - 1
+        col = len(self.src[self.line_starts[row]:offset].decode("utf-8", "replace")) + 1
+        return row + 1, col
+
+    def term(self, line: int) -> Term:
+        return self.terms[line - 1] if 0 < line <= len(self.terms) else ()
+
+    def occurrences(self, rx: re.Pattern[bytes]) -> list[_Occ]:
+        out = []
+        root = self.tree.root_node
+        for m in iter_name_matches(rx, self.src):
+            start, end = m.span()
+            name = m.group().decode("ascii", "replace")
+            node = root.descendant_for_byte_range(start, end)
+            if node is None or node.type in _STRINGISH:
+                continue
+            if node.type == "preproc_arg":
+                occ = self._macro_body(node, name, start)
+            elif node.start_byte == start and node.end_byte == end:
+                occ = self._code(node, name, start)
+            else:
+                occ = self._fallback(node, name, start, end)
+            if occ is not None:
+                out.append(occ)
+        return out
+
+    # -- a match inside a #define body
+    def _macro_body(self, arg, name: str, start: int) -> _Occ | None:
+        parent = arg.parent
+        if parent is None or parent.type not in ("preproc_def", "preproc_function_def"):
+            return None
+        body = self.src[arg.start_byte:arg.end_byte]
+        rel = start - arg.start_byte
+        if _in_literal_or_comment(body, rel):
+            return None
+        if rel > 0 and body[rel - 1:rel] == b"#" and body[rel - 2:rel] != b"##":
+            return None  # stringified
+        params = parent.child_by_field_name("parameters")
+        if params is not None and name in {c.text.decode() for c in params.named_children}:
+            return None
+        name_node = parent.child_by_field_name("name")
+        macro = name_node.text.decode("utf-8", "replace") if name_node else "?"
+        line, col = self.position(start)
+        dline, _ = self.position(parent.start_byte)
+        self.wrapper_defs.setdefault(("macro", macro, dline), self.term(dline))
+        return _Occ(name, self.rel, line, col, "macro", None, ("macro", macro), self.term(line))
+
+    # -- a match that is exactly one syntax node
+    def _code(self, node, name: str, start: int) -> _Occ | None:
+        if node.type not in _IDENT_TYPES:
+            if node.type in ("field_identifier", "statement_identifier", "primitive_type",
+                             "namespace_identifier"):
+                return None
+            return self._fallback(node, name, start, node.end_byte)
+        kind = "address"
+        parent = node.parent
+        if parent is not None:
+            if parent.type == "call_expression" and _is_field(parent, "function", node):
+                kind = "call"
+            elif node.type == "type_identifier":
+                kind = "call" if self._followed_by_paren(node.end_byte) else "reference"
+        # climb: declared names, preprocessor conditions, enclosing function
+        child, cur = node, parent
+        chain = True
+        fdef = None
+        while cur is not None:
+            t = cur.type
+            if t in _SKIP_CONTEXT:
+                return None
+            if t in ("preproc_if", "preproc_elif") and _is_field(cur, "condition", child):
+                return None
+            if t in ("preproc_ifdef", "preproc_elifdef") and _is_field(cur, "name", child):
+                return None
+            if t in ("preproc_def", "preproc_function_def") and _is_field(cur, "name", child):
+                return None
+            if chain:
+                if t in _DECLARATOR_WRAPPERS and _is_field(cur, "declarator", child):
+                    pass
+                elif t in _DECLARATION_OWNERS and _is_field(cur, "declarator", child):
+                    return None  # the name being declared or defined
+                else:
+                    chain = False
+            if t == "function_definition" and fdef is None:
+                fdef = cur
+            child, cur = cur, cur.parent
+        return self._make(name, start, kind, fdef)
+
+    def _fallback(self, node, name: str, start: int, end: int) -> _Occ | None:
+        """A match inside an ERROR node or an odd token: a plain reference."""
+        cur = node
+        fdef = None
+        while cur is not None:
+            if cur.type in _SKIP_CONTEXT or cur.type in _STRINGISH:
+                return None
+            if cur.type == "function_definition" and fdef is None:
+                fdef = cur
+            cur = cur.parent
+        kind = "call" if self._followed_by_paren(end) else "reference"
+        return self._make(name, start, kind, fdef)
+
+    def _followed_by_paren(self, end: int) -> bool:
+        rest = self.src[end:end + 200].lstrip()
+        return rest.startswith(b"(")
+
+    def _make(self, name: str, start: int, kind: str, fdef) -> _Occ:
+        line, col = self.position(start)
+        function = function_name(fdef) if fdef is not None else None
+        container = None
+        if fdef is not None and function and self.header:
+            head = self.src[fdef.start_byte:fdef.child_by_field_name("declarator").start_byte] \
+                if fdef.child_by_field_name("declarator") is not None else b""
+            if _STORAGE.search(head):
+                container = ("inline", function)
+                dline, _ = self.position(fdef.start_byte)
+                self.wrapper_defs.setdefault(("inline", function, dline), self.term(dline))
+        return _Occ(name, self.rel, line, col, kind, function, container, self.term(line))
+
+
+def _in_literal_or_comment(body: bytes, pos: int) -> bool:
+    for m in re.finditer(rb'"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])*\'?|/\*.*?(?:\*/|$)|//[^\n]*',
+                         body, re.S):
+        if m.start() <= pos < m.end():
+            return True
+        if m.start() > pos:
+            break
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# The scan
+# --------------------------------------------------------------------------------------------
+
+
+def _read(path: str | os.PathLike[str]) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_SIZE + 1)
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot read source file: {exc.strerror}") from None
+    return data if len(data) <= MAX_FILE_SIZE else b""
+
+
+def scan_sources(
+    root: str | os.PathLike[str],
+    targets: Iterable[str],
+    macros: Macros | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> SourceScan:
+    """Find every reference to ``targets`` under ``root`` (a directory or one file).
+
+    ``macros`` (from :func:`.cpp_expr.build_macros`) decides ``CallSite.compiled``; without
+    it (or unconfigured) only constant conditions such as ``#if 0`` are decided.
+    Raises UsageError for a missing root, InputFileError for an unreadable file.
+    """
+    rootp = Path(root)
+    if not rootp.exists():
+        raise UsageError(f"--source {root}: no such file or directory")
+    if not (rootp.is_dir() or rootp.is_file()):
+        raise UsageError(f"--source {root}: not a directory or file")
+    base = rootp if rootp.is_dir() else rootp.parent
+    targets = sorted(set(targets))
+    rels = _relative_source_files(rootp)
+    say = progress or (lambda _m: None)
+
+    parsed: dict[str, _File] = {}
+    occs: dict[str, list[_Occ]] = {}
+    interest: set[str] = set(targets)
+    pending: set[str] = set(targets)
+    wrapper_names: set[str] = set()
+    # definitions: name -> list of (kind, file, line, term)
+    definitions: dict[str, list[tuple[str, str, int, Term]]] = {}
+    rounds = 0
+    while pending and rounds < 16:
+        rounds += 1
+        rx = names_regex(pending)
+        if rx is None:
+            break
+        say(f"searching {len(rels)} files for {len(pending)} names")
+        new_files: list[_File] = []
+        for rel in rels:
+            if rel in parsed:
+                continue
+            src = _read(os.path.join(base, rel) if rel else rootp)
+            if not mentions(rx, src):
+                continue
+            f = _File(rel or rootp.name, src)
+            parsed[rel] = f
+            new_files.append(f)
+        # new files: all names of interest so far; old files: the pending names only
+        all_rx = names_regex(interest)
+        found: list[_Occ] = []
+        for f in parsed.values():
+            found.extend(f.occurrences(all_rx if f in new_files else rx))  # type: ignore[arg-type]
+        for o in found:
+            occs.setdefault(o.name, []).append(o)
+        # wrappers that reference something of interest
+        new_wrappers: set[str] = set()
+        for f in parsed.values():
+            for (kind, wname, dline), term in f.wrapper_defs.items():
+                defs = definitions.setdefault(wname, [])
+                entry = (kind, f.rel, dline, term)
+                if entry not in defs:
+                    defs.append(entry)
+                if wname not in interest:
+                    new_wrappers.add(wname)
+        wrapper_names |= new_wrappers
+        interest |= new_wrappers
+        pending = new_wrappers
+    target_set = set(targets)
+    # a target that is also a wrapper name (a macro named like the function) stays a target
+    wrapper_names -= target_set
+
+    # ---- what each wrapper reaches, under which conditions
+    by_container: dict[str, list[_Occ]] = {}
+    for lst in occs.values():
+        for o in lst:
+            if o.container is not None:
+                by_container.setdefault(o.container[1], []).append(o)
+    reach: dict[str, dict[str, Dnf]] = {w: {} for w in wrapper_names}
+    for _ in range(32):
+        changed = False
+        for w in wrapper_names:
+            acc: dict[str, list[Term]] = {}
+            for o in by_container.get(w, ()):
+                if o.name in target_set:
+                    acc.setdefault(o.name, []).append(o.term)
+                elif o.name in wrapper_names and o.name != w:
+                    for t, dnf in reach[o.name].items():
+                        acc.setdefault(t, []).extend(_and(o.term, term) for term in dnf)
+            new = {t: simplify(v) for t, v in acc.items()}
+            if new != reach[w]:
+                reach[w] = new
+                changed = True
+        if not changed:
+            break
+
+    # ---- call sites
+    sites: dict[tuple, CallSite] = {}
+
+    def add(symbol: str, o: _Occ, dnf: Dnf, via: str | None) -> None:
+        condition = render_dnf(dnf)
+        compiled = evaluate_dnf(dnf, macros)
+        if o.kind == "macro":
+            via = via or (o.container[1] if o.container else None)
+        cs = CallSite(symbol=symbol, method="source", file=o.file, kind=o.kind, line=o.line,
+                      column=o.column, function=o.function, condition=condition,
+                      compiled=compiled, via=via)
+        sites.setdefault((symbol, o.file, o.line, o.column, via), cs)
+
+    for t in target_set:
+        for o in occs.get(t, ()):
+            add(t, o, (o.term,), None)
+    for w in wrapper_names:
+        for o in occs.get(w, ()):
+            if o.container is not None and o.container[1] == w:
+                continue  # recursion inside the wrapper itself
+            for t, dnf in reach[w].items():
+                combined = simplify(_and(o.term, term) for term in dnf)
+                if combined:
+                    add(t, o, combined, w)
+    callsites = tuple(sorted(sites.values(), key=lambda s: (s.symbol, s.file, s.line or 0,
+                                                             s.column or 0, s.via or "")))
+    wrappers = []
+    for w in sorted(wrapper_names):
+        for kind, file, dline, term in definitions.get(w, ()):
+            if not reach[w]:
+                continue
+            wrappers.append(Wrapper(name=w, kind=kind, file=file, line=dline,
+                                    condition=render_term(term), symbols=tuple(sorted(reach[w]))))
+    return SourceScan(
+        root=str(rootp),
+        callsites=callsites,
+        wrappers=tuple(wrappers),
+        files_scanned=len(rels),
+        files_parsed=len(parsed),
+        parse_error_files=tuple(sorted(f.rel for f in parsed.values() if f.has_error)),
+        configured=bool(macros and macros.configured),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Targets from headers
+# --------------------------------------------------------------------------------------------
+
+_CONTAINERS = {"translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
+               "preproc_elifdef", "linkage_specification", "declaration_list"}
+
+
+def _declared_function(decl) -> str | None:
+    d = decl
+    for _ in range(20):
+        if d is None:
+            return None
+        if d.type == "function_declarator":
+            inner = d.child_by_field_name("declarator")
+            if inner is not None and inner.type == "identifier":
+                return inner.text.decode("utf-8", "replace")
+            return None  # a function pointer variable
+        if d.type in ("pointer_declarator", "attributed_declarator"):
+            d = d.child_by_field_name("declarator") or (
+                d.named_children[-1] if d.named_children else None)
+            continue
+        return None
+    return None
+
+
+def declared_functions_in(src: bytes) -> list[str]:
+    """Names of the functions a header declares (prototypes; definitions are not imports)."""
+    tree = parse(src)
+    names: list[str] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        for child in node.named_children:
+            if child.type in _CONTAINERS:
+                stack.append(child)
+            elif child.type == "declaration":
+                for d in child.children_by_field_name("declarator"):
+                    name = _declared_function(d)
+                    if name:
+                        names.append(name)
+    return sorted(set(names))
+
+
+def declared_functions(paths: Iterable[str]) -> list[str]:
+    """Functions declared in the given headers or directories of headers."""
+    names: set[str] = set()
+    for p in paths:
+        path = Path(p)
+        if not path.exists():
+            raise UsageError(f"--headers {p}: no such file or directory")
+        files = [f for f in iter_source_files(path) if is_header(f.name)] if path.is_dir() \
+            else [path]
+        for f in files:
+            names.update(declared_functions_in(_read(f)))
+    return sorted(names)
+
+
+__all__ = [
+    "Wrapper", "SourceScan", "scan_sources", "inside_wrapper", "root_sites", "line_conditions",
+    "negate", "normalize_expression", "render_dnf", "simplify", "evaluate_dnf", "names_regex",
+    "iter_source_files", "declared_functions", "declared_functions_in", "function_name",
+]
