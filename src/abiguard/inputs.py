@@ -251,9 +251,10 @@ def apt_download(names: list[str], dest: Path) -> dict[str, Path]:
     dest.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     todo = []
+    candidates = apt_candidates([s.partition("=")[0] for s in names if "=" not in s])
     for spec in names:
         name, _, version = spec.partition("=")
-        cand = version or _apt_candidate(name)
+        cand = version or candidates.get(name)
         pattern = f"{name}_{_deb_quote(cand.split(':', 1)[-1])}_*.deb" if cand else None
         existing = sorted(dest.glob(pattern)) if pattern else []
         if existing:
@@ -282,17 +283,30 @@ def _deb_quote(version: str) -> str:
     return version.replace(":", "%3a")
 
 
+_CANDIDATES: dict[str, str | None] = {}
+
+
+def apt_candidates(names: list[str]) -> dict[str, str | None]:
+    """Candidate version of each package (None: apt does not know it), one apt-cache call."""
+    todo = [n for n in dict.fromkeys(names) if n not in _CANDIDATES]
+    if todo and shutil.which("apt-cache"):
+        proc = subprocess.run(["apt-cache", "policy", *todo], capture_output=True, text=True,
+                              env={**os.environ, "LC_ALL": "C"})
+        current = None
+        for line in proc.stdout.splitlines():
+            if line and not line[0].isspace() and line.endswith(":"):
+                current = line[:-1]
+                _CANDIDATES.setdefault(current, None)
+            elif current and line.strip().startswith("Candidate:"):
+                value = line.split(":", 1)[1].strip()
+                _CANDIDATES[current] = None if value == "(none)" else value
+    for n in todo:
+        _CANDIDATES.setdefault(n, None)
+    return {n: _CANDIDATES.get(n) for n in names}
+
+
 def _apt_candidate(name: str) -> str | None:
-    if not shutil.which("apt-cache"):
-        return None
-    proc = subprocess.run(["apt-cache", "policy", name], capture_output=True, text=True,
-                          env={**os.environ, "LC_ALL": "C"})
-    for line in proc.stdout.splitlines():
-        line = line.strip()
-        if line.startswith("Candidate:"):
-            value = line.split(":", 1)[1].strip()
-            return None if value == "(none)" else value
-    return None
+    return apt_candidates([name])[name]
 
 
 def _parse_depends(field_text: str) -> list[str]:
@@ -328,14 +342,16 @@ def library_dependencies(debs: list[str], max_packages: int = 400) -> dict[str, 
     seen = {i.package for i in infos}
     fetched: dict[str, Path] = {}
     while infos and len(fetched) < max_packages:
-        level = []
+        names = []
         for info in infos:
             for name in _parse_depends(info.pre_depends) + _parse_depends(info.depends):
                 if name in seen or not name.startswith("lib"):
                     continue
                 seen.add(name)
-                if name not in installed and _apt_candidate(name) is not None:
-                    level.append(name)
+                if name not in installed:
+                    names.append(name)
+        candidates = apt_candidates(names)
+        level = [n for n in names if candidates[n] is not None]
         if not level:
             break
         got = apt_download(level, cache_dir() / "debs")

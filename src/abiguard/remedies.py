@@ -259,7 +259,7 @@ def verify(repl: Replacement, consumer: Consumer, find: LibraryFinder) -> Verifi
     if not nodes:
         what = "proposed entry point is not" if repl.proposed else "replacement is not"
         return Verification(repl.symbol, lib.soname, "missing", None, lib.path,
-                            f"{what} exported by {lib.soname} ({lib.path})")
+                            f"{what} exported by the scanned {lib.soname}")
     node = sorted(nodes, key=lambda n: node_key(n))[0]
     if repl.since and node and node_key(node) > node_key(repl.since):
         return Verification(repl.symbol, lib.soname, "available-newer", node, lib.path,

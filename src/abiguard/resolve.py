@@ -153,6 +153,7 @@ class LoadedObject:
     found_via: str
     depth: int
     error: str | None = None
+    exports: dict[str, list[ElfSymbol]] | None = None
 
 
 class Resolver:
@@ -216,6 +217,8 @@ class Resolver:
         return hit
 
     def _exports_of(self, obj: LoadedObject) -> dict[str, list[ElfSymbol]]:
+        if obj.exports is not None:
+            return obj.exports
         assert obj.elf is not None and obj.real is not None
         key = os.path.realpath(obj.real)
         table = self._exports.get(key)
@@ -224,6 +227,7 @@ class Resolver:
             for sym in obj.elf.exports:
                 table.setdefault(sym.name, []).append(sym)
             self._exports[key] = table
+        obj.exports = table
         return table
 
     # -- search ------------------------------------------------------------------------------
@@ -309,8 +313,9 @@ class Resolver:
 
     def load_order(self, consumer: ElfObject, installed: str | None = None
                    ) -> list[LoadedObject]:
-        root = LoadedObject(consumer.soname or posixpath.basename(consumer.path),
-                            installed or self.layers.installed_path(consumer.path),
+        if not installed or not installed.startswith("/"):
+            installed = self.layers.installed_path(os.path.abspath(consumer.path))
+        root = LoadedObject(consumer.soname or posixpath.basename(consumer.path), installed,
                             consumer.path, consumer, None, "consumer", 0)
         order = [root]
         by_name: dict[str, LoadedObject] = {}

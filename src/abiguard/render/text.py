@@ -34,6 +34,17 @@ def _by_provider(c: Consumer) -> dict[str | None, list[Binding]]:
     return groups
 
 
+def group_unresolved(bindings: list[Binding]) -> dict[str, list[Binding]]:
+    """Unresolved imports grouped by reason (the symbol name taken out of it)."""
+    groups: dict[str, list[Binding]] = defaultdict(list)
+    for b in bindings:
+        reason = (b.reason or "unresolved").replace(f"{b.symbol.name}@{b.symbol.version}", "it")
+        reason = reason.replace(f"no loaded library defines {b.symbol.name}",
+                                "no loaded library defines it")
+        groups[reason].append(b)
+    return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
+
+
 def consumer_summary(c: Consumer) -> str:
     bound = sum(1 for b in c.bindings if b.status == "bound")
     unstable = sum(1 for b in c.bindings if b.is_problem and b.stability == Stability.UNSTABLE)
@@ -43,7 +54,7 @@ def consumer_summary(c: Consumer) -> str:
     direct = sum(1 for lib in c.libraries if lib.depth == 1)
     return (f"{len(c.bindings)} imports from {direct} needed libraries ({len(c.libraries)} in "
             f"load order): {bound} bound, {unstable} unstable, {private} private, "
-            f"{unresolved} unresolved" + (f", {weak} weak unresolved" if weak else ""))
+            f"{unresolved} unresolved" + (f" (+{weak} weak)" if weak else ""))
 
 
 def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
@@ -97,13 +108,15 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
     unresolved = [b for b in c.bindings if b.status != "bound" and (verbose or not b.weak)]
     if unresolved:
         ut = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-        ut.add_column("unresolved symbol", no_wrap=True)
+        ut.add_column("unresolved", justify="right")
         ut.add_column("reason", overflow="fold")
-        for b in unresolved[: None if verbose else 20]:
-            ut.add_row(str(b.symbol) + (" (weak)" if b.weak else ""), b.reason or "")
+        ut.add_column("symbols", overflow="fold")
+        for reason, bs in group_unresolved(unresolved).items():
+            names = ", ".join(str(b.symbol) + (" (weak)" if b.weak else "")
+                              for b in bs[: None if verbose else 4])
+            more = "" if verbose or len(bs) <= 4 else f", … {len(bs) - 4} more"
+            ut.add_row(str(len(bs)), reason, names + more)
         con.print(ut)
-        if not verbose and len(unresolved) > 20:
-            con.print(f"  … {len(unresolved) - 20} more unresolved (use -v)")
     if verbose > 1:
         vt = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
         for col in ("symbol", "library", "version", "class"):
