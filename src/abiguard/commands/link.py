@@ -1,0 +1,146 @@
+"""``abiguard link --without LIB -- <link command...>``: the link-line experiment.
+
+Runs the user's link command without LIB (output redirected to a temporary file) and lists
+the undefined references the linker reports: which object file and function uses which
+symbol of LIB. See :mod:`abiguard.callsites.link`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from io import StringIO
+
+from ..callsites.link import DEFAULT_TIMEOUT, LinkResult, run_link_experiment
+from ..errors import UsageError
+from ..model import SCHEMA_VERSION, to_dict
+from . import _common
+
+EXAMPLES = """\
+examples:
+  abiguard link --without xenctrl -- gcc -o qemu-system-i386 @objs.rsp -lxenctrl -lxenstore
+  abiguard link --without libxc.so.1 -f json -- cc -o prog main.o util.o -L. -lxc
+"""
+
+
+def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+    p = sub.add_parser(
+        "link", help=help_text, description=help_text + ". The given command is run (never "
+        "through a shell) with LIB removed and its -o output replaced by a temporary file.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--without", metavar="LIB", required=True,
+                   help="the library to drop: xc, -lxc, libxc.so.1, /path/libxc.a")
+    p.add_argument("-C", "--directory", metavar="DIR",
+                   help="run the link command in DIR (default: the current directory)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"stop the link command after SECONDS (default: {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--show-output", action="store_true",
+                   help="also print the linker's own output on stderr")
+    _common.add_output_options(p, ("text", "json", "markdown"))
+    p.add_argument("link_command", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
+                   help="the link command, after --")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    argv = list(args.link_command)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UsageError("no link command: abiguard link --without LIB -- CC -o OUT INPUTS...")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    result = run_link_experiment(argv, args.without, cwd=args.directory, timeout=args.timeout)
+    if args.show_output and result.output:
+        import sys
+        sys.stderr.write(result.output)
+    fmt = args.format
+    if fmt == "json":
+        text = render_json(result)
+    elif fmt == "markdown":
+        text = render_markdown(result)
+    else:
+        text = render_text(result, color=_common.use_color() and not args.output)
+    _common.emit(args, text)
+    for n in result.notes:
+        _common.note(args, n)
+    return 0
+
+
+def result_dict(result: LinkResult) -> dict:
+    return {
+        "schema": SCHEMA_VERSION,
+        "kind": "link",
+        "library": result.library,
+        "command": list(result.command),
+        "ran": list(result.ran),
+        "removed": list(result.removed),
+        "linked": result.linked,
+        "needed": not result.linked,
+        "symbols": list(result.symbols),
+        "truncated": list(result.truncated),
+        "notes": list(result.notes),
+        "call_sites": to_dict(list(result.sites)),
+    }
+
+
+def render_json(result: LinkResult) -> str:
+    return json.dumps(result_dict(result), indent=2) + "\n"
+
+
+def _summary(result: LinkResult) -> str:
+    if result.linked:
+        return f"no references: lib{result.library} is not needed (the link succeeded without it)"
+    n = len(result.sites)
+    return (f"without lib{result.library}: {n} undefined reference{'s' if n != 1 else ''} to "
+            f"{len(result.symbols)} symbol{'s' if len(result.symbols) != 1 else ''}")
+
+
+def _truncation_note(result: LinkResult) -> str | None:
+    if not result.truncated:
+        return None
+    names = ", ".join("(all: too many errors)" if t == "*" else t for t in result.truncated)
+    return (f"the linker stopped listing references to {names}; "
+            "'abiguard where --objects' lists every one")
+
+
+def render_text(result: LinkResult, color: bool = False) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    buf = StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=120,
+                      highlight=False)
+    console.print(_summary(result))
+    if result.sites:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for col in ("symbol", "file", "function", "line"):
+            table.add_column(col, overflow="fold")
+        for s in sorted(result.sites, key=lambda s: (s.symbol, s.file, s.function or "",
+                                                     s.line or 0)):
+            table.add_row(s.symbol, s.file, s.function or "-",
+                          str(s.line) if s.line is not None else "-")
+        console.print(table)
+    tn = _truncation_note(result)
+    if tn:
+        console.print(f"note: {tn}")
+    return buf.getvalue()
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(result: LinkResult) -> str:
+    out = [f"# Link without lib{result.library}", "", _summary(result), ""]
+    if result.sites:
+        out += ["| symbol | file | function | line |", "| --- | --- | --- | --- |"]
+        for s in sorted(result.sites, key=lambda s: (s.symbol, s.file, s.function or "",
+                                                     s.line or 0)):
+            out.append(f"| `{_md(s.symbol)}` | {_md(s.file)} | {_md(s.function or '-')} | "
+                       f"{s.line if s.line is not None else '-'} |")
+        out.append("")
+    tn = _truncation_note(result)
+    if tn:
+        out += [f"> {tn}", ""]
+    return "\n".join(out)
