@@ -159,7 +159,18 @@ KIND_STYLE = {"replace": "green", "retire": "cyan", "new-entry-point": "yellow",
 
 
 def verification_text(item: PlanItem) -> str:
-    return "; ".join(f"{v.status}: {v.detail}" for v in item.verifications)
+    """Compact: one 'symbol: status@node' per replacement (details in -v, JSON, Markdown)."""
+    return ", ".join(f"{v.symbol}: {v.status}" + (f"@{v.version}" if v.version else "")
+                     for v in item.verifications)
+
+
+def where_text(item: PlanItem) -> str:
+    if item.call_sites:
+        funcs = sorted({cs.function or "?" for cs in item.call_sites})
+        return f"{len(item.call_sites)} sites in " + ", ".join(funcs[:3]) + \
+            (f" +{len(funcs) - 3}" if len(funcs) > 3 else "")
+    funcs = list(dict.fromkeys(k.rsplit(":", 1)[-1] for k in item.known_call_sites))
+    return ", ".join(funcs[:3]) + (f" +{len(funcs) - 3}" if len(funcs) > 3 else "")
 
 
 def render_plan(con, plan: Plan, verbose: int = 0) -> None:
@@ -183,20 +194,19 @@ def render_plan(con, plan: Plan, verbose: int = 0) -> None:
             t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
             t.add_column("symbol", no_wrap=True)
             t.add_column("remedy", overflow="fold")
-            t.add_column("verification", overflow="fold")
+            t.add_column("verified", overflow="fold")
+            t.add_column("used in", overflow="fold")
             for it in step.items:
-                repl = ", ".join(f"{v.symbol}" for v in it.verifications)
-                remedy = it.kind + (f" -> {repl}" if repl else "")
-                if it.call_sites:
-                    remedy += f" ({len(it.call_sites)} call sites)"
-                elif it.known_call_sites:
-                    remedy += f" (known: {', '.join(it.known_call_sites[:3])})"
-                t.add_row(it.symbol.name, remedy, verification_text(it) or "-")
+                repl = ", ".join(dict.fromkeys(v.symbol for v in it.verifications))
+                t.add_row(it.symbol.name, it.kind + (f" -> {repl}" if repl else ""),
+                          verification_text(it) or "-", where_text(it) or "-")
             con.print(t)
             if verbose:
                 for it in step.items:
                     con.print(Text(f"    {it.symbol.name}: {it.rationale}", "dim"),
                               overflow="fold")
+                    for v in it.verifications:
+                        con.print(Text(f"      {v.status}: {v.detail}", "dim"), overflow="fold")
                     for ref in it.references:
                         con.print(Text(f"      ref: {ref}", "dim"), overflow="fold")
         con.print()
