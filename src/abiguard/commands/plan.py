@@ -38,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    for n in plan.audit.notes:
-        _common.note(args, n)
     from ..render import render
 
     _common.emit(args, render(plan, args.format, verbose=args.verbose,

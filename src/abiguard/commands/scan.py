@@ -60,8 +60,6 @@ def run_scan(args: argparse.Namespace) -> Audit:
     finally:
         if progress is not None:
             progress.close()
-    for note in audit.notes:
-        _common.note(args, note)
     return audit
 
 

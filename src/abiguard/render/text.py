@@ -22,9 +22,16 @@ def console(color: bool):
                    highlight=False, emoji=False)
 
 
-def evidence_text(b_or_lib: Any, limit: int = 2) -> str:
-    ev = b_or_lib.evidence[:limit]
-    return "; ".join(f"{e.source}: {e.detail}" for e in ev)
+def evidence_text(b_or_lib: Any, limit: int = 2, width: int | None = 140) -> str:
+    """The first pieces of evidence, each cut to its first sentence unless verbose."""
+    out = []
+    for e in b_or_lib.evidence[:limit]:
+        detail = e.detail
+        if width is not None and len(detail) > width:
+            cut = detail.find(". ", 0, width)
+            detail = detail[: cut + 1] if cut > 0 else detail[: width - 1] + "…"
+        out.append(f"{e.source}: {detail}")
+    return "; ".join(out)
 
 
 def _by_provider(c: Consumer) -> dict[str | None, list[Binding]]:
@@ -82,7 +89,7 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
         problem = any(b.is_problem for b in bs) or lib.stability.is_problem
         if problem or verbose:
             table.add_row(lib.key, Text(lib.stability.value, STYLE[lib.stability]), str(len(bs)),
-                          evidence_text(lib, 3 if verbose else 2))
+                          evidence_text(lib, 3 if verbose else 2, None if verbose else 140))
         else:
             stable_summary.append(f"{lib.key} ({len(bs)}, {lib.stability.value})")
     con.print(table)
@@ -189,8 +196,11 @@ def render_plan(con, plan: Plan, verbose: int = 0) -> None:
             con.print(Text.assemble(f"\n {i}. ", (step.title, "bold " + KIND_STYLE.get(
                 step.kind, ""))))
             if step.rationale:
-                con.print(Text("    " + " ".join(step.rationale.split()), "dim"),
-                          overflow="fold")
+                text = " ".join(step.rationale.split())
+                if not verbose and len(text) > 300:
+                    cut = text.find(". ", 150, 400)
+                    text = (text[: cut + 1] if cut > 0 else text[:300]) + " (-v for more)"
+                con.print(Text("    " + text, "dim"), overflow="fold")
             t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
             t.add_column("symbol", no_wrap=True)
             t.add_column("remedy", overflow="fold")
