@@ -20,7 +20,9 @@ $(VENV)/.installed: pyproject.toml scripts/setup-debian.sh
 demo: setup
 	mkdir -p $(OUT)
 	$(BIN)/abiguard scan --with-deps qemu-system-xen
-	$(BIN)/abiguard scan --with-deps --format json --output $(OUT)/qemu-scan.json qemu-system-xen
+	$(BIN)/abiguard plan --with-deps qemu-system-xen
+	$(BIN)/abiguard scan -q --with-deps --format json --output $(OUT)/qemu-scan.json qemu-system-xen
+	$(BIN)/abiguard plan -q --with-deps --format markdown --output $(OUT)/qemu-plan.md qemu-system-xen
 
 test: setup
 	$(BIN)/pytest -q $(PYTEST_ARGS)
