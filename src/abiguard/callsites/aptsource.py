@@ -35,7 +35,10 @@ class SourcePackageError(AbiguardError):
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/abiguard`` or ``~/.cache/abiguard``."""
+    """abiguard's cache: ``$ABIGUARD_CACHE``, else ``$XDG_CACHE_HOME/abiguard`` or
+    ``~/.cache/abiguard`` (the same as :func:`abiguard.inputs.cache_dir`)."""
+    if os.environ.get("ABIGUARD_CACHE"):
+        return Path(os.environ["ABIGUARD_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "abiguard"
 
