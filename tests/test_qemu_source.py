@@ -16,22 +16,16 @@ import pytest
 
 pytest.importorskip("tree_sitter_c")
 
-from abiguard.callsites.aptsource import fetch_source_package  # noqa: E402
-from abiguard.callsites.cpp_expr import build_macros  # noqa: E402
-from abiguard.callsites.features import feature_impact  # noqa: E402
-from abiguard.callsites.source import root_sites, scan_sources  # noqa: E402
-from abiguard.cli import main  # noqa: E402
+from abiguard.callsites.aptsource import fetch_source_package
+from abiguard.callsites.cpp_expr import build_macros
+from abiguard.callsites.features import feature_impact
+from abiguard.callsites.source import root_sites, scan_sources
+from abiguard.cli import main
 
 pytestmark = pytest.mark.integration
 
 # The 16 libxenctrl symbols Debian bookworm's qemu-system-xen (7.2) imports.
-QEMU_72_XC = sorted("""
-xc_domain_update_msi_irq xc_set_hvm_param xc_domain_shutdown xc_domain_iomem_permission
-xc_domain_bind_pt_pci_irq xc_physdev_unmap_pirq xc_domain_populate_physmap_exact
-xc_domain_memory_mapping xc_get_hvm_param xc_physdev_map_pirq xc_domain_unbind_pt_irq
-xc_interface_close xc_domain_ioport_mapping xc_interface_open xc_physdev_map_pirq_msi
-xc_domain_unbind_msi_irq
-""".split())
+QEMU_72_XC = sorted(["xc_domain_update_msi_irq", "xc_set_hvm_param", "xc_domain_shutdown", "xc_domain_iomem_permission", "xc_domain_bind_pt_pci_irq", "xc_physdev_unmap_pirq", "xc_domain_populate_physmap_exact", "xc_domain_memory_mapping", "xc_get_hvm_param", "xc_physdev_map_pirq", "xc_domain_unbind_pt_irq", "xc_interface_close", "xc_domain_ioport_mapping", "xc_interface_open", "xc_physdev_map_pirq_msi", "xc_domain_unbind_msi_irq"])
 
 # What stays referenced when PCI passthrough (hw/xen/xen_pt*) is not built: computed by
 # abiguard and checked by hand (grep of the 16 names outside hw/xen/xen_pt*: accel/xen/xen-all.c

@@ -17,15 +17,26 @@ import pytest
 pytest.importorskip("tree_sitter")
 pytest.importorskip("tree_sitter_c")
 
-from abiguard.callsites import aptsource  # noqa: E402
-from abiguard.callsites.cpp_expr import (Macros, build_macros, evaluate, parse_define,  # noqa: E402
-                                         read_config_header)
-from abiguard.callsites.features import (feature_impact, load_features,  # noqa: E402
-                                         path_matches)
-from abiguard.callsites.source import (declared_functions, line_conditions, negate,  # noqa: E402
-                                       root_sites, scan_sources, simplify, render_dnf)
-from abiguard.cli import main  # noqa: E402
-from abiguard.errors import DataFileError, UsageError  # noqa: E402
+from abiguard.callsites import aptsource
+from abiguard.callsites.cpp_expr import (
+    Macros,
+    build_macros,
+    evaluate,
+    parse_define,
+    read_config_header,
+)
+from abiguard.callsites.features import feature_impact, load_features, path_matches
+from abiguard.callsites.source import (
+    declared_functions,
+    line_conditions,
+    negate,
+    render_dnf,
+    root_sites,
+    scan_sources,
+    simplify,
+)
+from abiguard.cli import main
+from abiguard.errors import DataFileError, UsageError
 
 HAVE_GCC = shutil.which("gcc") is not None
 
@@ -145,7 +156,7 @@ def project(tmp_path_factory) -> Path:
     if HAVE_GCC:
         for flags in ([], ["-DCONFIG_A", "-DXEN_VERSION=40700"], ["-DCONFIG_A", "-DXEN_VERSION=40400"]):
             res = subprocess.run(["gcc", "-Wall", "-Werror", "-fsyntax-only", "-Iinclude", *flags,
-                                  "src/main.c"], cwd=root, capture_output=True, text=True)
+                                  "src/main.c"], cwd=root, capture_output=True, text=True, check=False)
             assert res.returncode == 0, res.stderr
     return root
 
@@ -623,14 +634,14 @@ def test_deb_src_entries_from_system_sources(tmp_path):
         Enabled: no
         """)
     out = aptsource.deb_src_stanzas_from_deb822(deb822)
-    assert out == ["Types: deb-src\nURIs: http://mirror.invalid/debian\nSuites: bookworm "
+    assert out == [("Types: deb-src\nURIs: http://mirror.invalid/debian\nSuites: bookworm "
                    "bookworm-updates\nComponents: main\nSigned-By: "
-                   "/usr/share/keyrings/debian-archive-keyring.gpg"]
+                   "/usr/share/keyrings/debian-archive-keyring.gpg")]
     one = aptsource.deb_src_stanzas_from_one_line(
         "deb [arch=amd64 signed-by=/k.gpg] http://mirror.invalid/debian bookworm main contrib\n"
         "# deb http://commented.invalid x y\n")
-    assert one == ["Types: deb-src\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n"
-                   "Components: main contrib\nSigned-By: /k.gpg"]
+    assert one == [("Types: deb-src\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n"
+                   "Components: main contrib\nSigned-By: /k.gpg")]
     d = tmp_path / "sources.list.d"
     write(d / "debian.sources", deb822)
     got = aptsource.system_deb_src_stanzas(d, tmp_path / "sources.list")

@@ -228,6 +228,10 @@ def fetch_source_package(
 
 
 __all__ = [
-    "SourcePackageError", "default_cache_dir", "deb_src_stanzas_from_deb822",
-    "deb_src_stanzas_from_one_line", "system_deb_src_stanzas", "fetch_source_package",
+    "SourcePackageError",
+    "deb_src_stanzas_from_deb822",
+    "deb_src_stanzas_from_one_line",
+    "default_cache_dir",
+    "fetch_source_package",
+    "system_deb_src_stanzas",
 ]

@@ -179,10 +179,10 @@ class _Evaluator:
             return a if cond else b
         return cond
 
-    _PREC = [
+    _PREC: tuple[tuple[str, ...], ...] = (
         ("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", "<=", ">", ">="),
         ("<<", ">>"), ("+", "-"), ("*", "/", "%"),
-    ]
+    )
 
     def binary(self, level: int, depth: int) -> Value:
         if level == len(self._PREC):
@@ -241,9 +241,9 @@ class _Evaluator:
         if kind == "num":
             digits = text.rstrip("uUlL")
             if digits[:2] in ("0x", "0X"):
-                return _to_signed(int(digits[2:], 16))
+                return _to_signed(int(digits, 0))
             if digits[:2] in ("0b", "0B"):
-                return _to_signed(int(digits[2:], 2))
+                return _to_signed(int(digits, 0))
             if len(digits) > 1 and digits.startswith("0"):
                 if not re.fullmatch(r"[0-7]+", digits):
                     raise _Unparsable(text)
@@ -422,5 +422,13 @@ def build_macros(defines: list[str] = (), undefines: list[str] = (),
     return Macros(defines=d, undefined=frozenset(u), unknown_is_zero=configured)
 
 
-__all__ = ["Macros", "Value", "evaluate", "evaluate_all", "parse_define", "read_config_header",
-           "build_macros", "tokenize"]
+__all__ = [
+    "Macros",
+    "Value",
+    "build_macros",
+    "evaluate",
+    "evaluate_all",
+    "parse_define",
+    "read_config_header",
+    "tokenize",
+]

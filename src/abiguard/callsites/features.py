@@ -115,8 +115,7 @@ def resolve_feature_globs(names: Iterable[str], features: dict[str, tuple[str, .
 def path_matches(path: str, pattern: str) -> bool:
     """Whether a root-relative posix path is matched by a --without pattern."""
     pattern = pattern.strip()
-    if pattern.startswith("./"):
-        pattern = pattern[2:]
+    pattern = pattern.removeprefix("./")
     if pattern.endswith("/"):
         return path.startswith(pattern) or fnmatch.fnmatchcase(path, pattern + "*")
     if "/" not in pattern:
@@ -169,5 +168,11 @@ def feature_impact(
                          matched_files=tuple(sorted(matched)))
 
 
-__all__ = ["SymbolImpact", "FeatureImpact", "load_features", "resolve_feature_globs",
-           "path_matches", "feature_impact"]
+__all__ = [
+    "FeatureImpact",
+    "SymbolImpact",
+    "feature_impact",
+    "load_features",
+    "path_matches",
+    "resolve_feature_globs",
+]

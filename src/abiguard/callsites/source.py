@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ..errors import InputFileError, UsageError
 from ..model import CallSite
-from .cpp_expr import Macros, evaluate, evaluate_all
+from .cpp_expr import Macros, evaluate_all
 
 C_SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".c++", ".inc", ".m")
 HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".tcc")
@@ -249,11 +249,11 @@ class _Frame:
     start: int = 0
 
 
-_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*([A-Za-z_]+)\b(.*)$", re.S)
+_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*([A-Za-z_]+)\b(.*)$", re.DOTALL)
 
 
 def _strip_c_comments(text: str) -> str:
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
     return re.sub(r"//.*", "", text)
 
 
@@ -283,7 +283,7 @@ def _directives(src: bytes) -> list[tuple[int, int, str, str]]:
                 name = m.group(1).decode("ascii", "replace")
                 arg = m.group(2).decode("utf-8", "replace")
                 # a block comment opened on the directive line and not closed
-                stripped = re.sub(r"/\*.*?\*/", " ", arg, flags=re.S)
+                stripped = re.sub(r"/\*.*?\*/", " ", arg, flags=re.DOTALL)
                 if "/*" in stripped:
                     in_comment = True
                     stripped = stripped[:stripped.index("/*")]
@@ -702,7 +702,7 @@ class _File:
 
 def _in_literal_or_comment(body: bytes, pos: int) -> bool:
     for m in re.finditer(rb'"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])*\'?|/\*.*?(?:\*/|$)|//[^\n]*',
-                         body, re.S):
+                         body, re.DOTALL):
         if m.start() <= pos < m.end():
             return True
         if m.start() > pos:
@@ -922,7 +922,20 @@ def declared_functions(paths: Iterable[str]) -> list[str]:
 
 
 __all__ = [
-    "Wrapper", "SourceScan", "scan_sources", "inside_wrapper", "root_sites", "line_conditions",
-    "negate", "normalize_expression", "render_dnf", "simplify", "evaluate_dnf", "names_regex",
-    "iter_source_files", "declared_functions", "declared_functions_in", "function_name",
+    "SourceScan",
+    "Wrapper",
+    "declared_functions",
+    "declared_functions_in",
+    "evaluate_dnf",
+    "function_name",
+    "inside_wrapper",
+    "iter_source_files",
+    "line_conditions",
+    "names_regex",
+    "negate",
+    "normalize_expression",
+    "render_dnf",
+    "root_sites",
+    "scan_sources",
+    "simplify",
 ]

@@ -591,5 +591,14 @@ def render_markdown(result: WhereResult) -> str:
     return "\n".join(out)
 
 
-__all__ = ["SymbolRemedy", "WhereResult", "register", "run", "build_result", "render_text",
-           "render_markdown", "lookup_remedies", "read_symbols_file"]
+__all__ = [
+    "SymbolRemedy",
+    "WhereResult",
+    "build_result",
+    "lookup_remedies",
+    "read_symbols_file",
+    "register",
+    "render_markdown",
+    "render_text",
+    "run",
+]

@@ -27,24 +27,24 @@ RULES: tuple[tuple[str, str, str, str, str], ...] = (
     # id, name, short description, full description, level
     ("replace", "ReplaceWithStableApi",
      "ABI-unstable symbol with a stable replacement",
-     "The program references a symbol of an ABI-unstable library for which a stable library "
-     "offers a replacement: call the replacement instead.", "warning"),
+     ("The program references a symbol of an ABI-unstable library for which a stable library "
+     "offers a replacement: call the replacement instead."), "warning"),
     ("retire", "RetireCompatibilityCode",
      "ABI-unstable symbol used by compatibility code that can be retired",
-     "The reference sits in compatibility code for old library versions; removing that code "
-     "removes the dependency.", "warning"),
+     ("The reference sits in compatibility code for old library versions; removing that code "
+     "removes the dependency."), "warning"),
     ("new-entry-point", "NeedsNewStableEntryPoint",
      "ABI-unstable symbol that needs a new stable entry point",
-     "No stable library offers this yet; the function could be provided as-is by a stable "
-     "library (a new entry point).", "warning"),
+     ("No stable library offers this yet; the function could be provided as-is by a stable "
+     "library (a new entry point)."), "warning"),
     ("redesign", "NeedsStableApiDesign",
      "ABI-unstable symbol that needs a new stable API",
-     "No stable equivalent exists and a simple re-export is not enough: a stable interface has "
-     "to be designed.", "warning"),
+     ("No stable equivalent exists and a simple re-export is not enough: a stable interface has "
+     "to be designed."), "warning"),
     ("keep", "GoesAwayWithOtherChanges",
      "ABI-unstable symbol that goes away with other changes",
-     "The symbol is kept for now (e.g. it disappears together with calls handled by other "
-     "remedies).", "note"),
+     ("The symbol is kept for now (e.g. it disappears together with calls handled by other "
+     "remedies)."), "note"),
     ("unknown", "NoKnownRemedy",
      "ABI-unstable symbol with no known remedy",
      "The knowledge base has no remedy for this symbol; add one with --remedies FILE.",
@@ -184,4 +184,4 @@ def render(obj: Any, **_: Any) -> str:
     return json.dumps(sarif_log(callsites, lookup, root, version), indent=2) + "\n"
 
 
-__all__ = ["RULES", "RULE_IDS", "SARIF_VERSION", "sarif_log", "render", "message_for"]
+__all__ = ["RULES", "RULE_IDS", "SARIF_VERSION", "message_for", "render", "sarif_log"]
