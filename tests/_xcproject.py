@@ -146,8 +146,13 @@ def build_project(base: Path, *, cc: str = "gcc", variant: str = "plt",
     cflags: list[str] = []
     ldflags: list[str] = []
     if variant == "now":
-        cflags += ["-fcf-protection=full"] if "x86" in _target(cc) else []
-        ldflags += ["-Wl,-z,now"] + (["-Wl,-z,ibtplt"] if "x86" in _target(cc) else [])
+        # BIND_NOW with the IBT/BTI PLT: x86-64 .plt.sec entries, AArch64 "bti c" stubs.
+        if "x86" in _target(cc):
+            cflags += ["-fcf-protection=full"]
+            ldflags += ["-Wl,-z,now", "-Wl,-z,ibtplt"]
+        else:
+            cflags += ["-mbranch-protection=standard"]
+            ldflags += ["-Wl,-z,now", "-Wl,-z,force-bti"]
     elif variant == "noplt":
         cflags += ["-fno-plt"]
     elif variant == "nopie":
@@ -178,3 +183,93 @@ def _target(cc: str) -> str:
 def link_command() -> list[str]:
     """The program's link command (run in the project directory)."""
     return ["gcc", "-o", "prog", "main.o", "util.o", "libstuff.a", "-L.", "-lxc"]
+
+
+# --------------------------------------------------------------------------------------------
+# AArch64 without a cross compiler: the same project in assembly, built with binutils only.
+# (Debian's gcc-aarch64-linux-gnu conflicts with gcc-multilib; binutils-aarch64-linux-gnu
+# does not.)
+# --------------------------------------------------------------------------------------------
+
+A64_AS = "aarch64-linux-gnu-as"
+A64_LD = "aarch64-linux-gnu-ld"
+A64_GCC = "aarch64-linux-gnu-gcc"
+
+
+def have_aarch64() -> bool:
+    return bool(shutil.which(A64_GCC) or (shutil.which(A64_AS) and shutil.which(A64_LD)))
+
+
+def _a64_func(name: str, body: str, *, local: bool = False, bti: bool = False) -> str:
+    vis = f"\t.local {name}\n" if local else f"\t.global {name}\n"
+    pro = "\tbti c\n" if bti else ""
+    return (f"\t.text\n\t.p2align 2\n{vis}\t.type {name}, %function\n{name}:\n{pro}{body}"
+            f"\t.size {name}, .-{name}\n")
+
+
+def _a64_call(sym: str, noplt: bool) -> str:
+    if noplt:
+        return f"\tadrp x16, :got:{sym}\n\tldr x16, [x16, :got_lo12:{sym}]\n\tblr x16\n"
+    return f"\tbl {sym}\n"
+
+
+def _a64_sources(variant: str) -> dict[str, str]:
+    noplt, nopie, bti = variant == "noplt", variant == "nopie", variant == "now"
+    frame_in = "\tstp x29, x30, [sp, #-32]!\n\tmov x29, sp\n"
+    frame_out = "\tldp x29, x30, [sp], #32\n\tret\n"
+    if nopie:
+        addr_c = "\tadrp x0, xc_c\n\tadd x0, x0, :lo12:xc_c\n"
+    else:
+        addr_c = "\tadrp x0, :got:xc_c\n\tldr x0, [x0, :got_lo12:xc_c]\n"
+    main = (
+        _a64_func("helper", frame_in + _a64_call("xc_a", noplt) + frame_out, local=True,
+                  bti=bti)
+        + _a64_func("main", frame_in + addr_c + "\tstr x0, [sp, #16]\n"
+                    + _a64_call("xc_a", noplt) + "\tbl helper\n\tbl util_fn\n\tbl wrap_b\n"
+                    "\tbl lib_fn\n" + frame_out, bti=bti)
+        + _a64_func("_start", "\tbl main\n\tmov x8, #93\n\tsvc #0\n", bti=bti)
+    )
+    if noplt:
+        tail = "\tadrp x16, :got:xc_b\n\tldr x16, [x16, :got_lo12:xc_b]\n\tbr x16\n"
+    else:
+        tail = "\tb xc_b\n"
+    util = (
+        "\t.section .data.rel.ro,\"aw\"\n\t.p2align 3\n\t.global xc_table\n"
+        "\t.type xc_table, %object\nxc_table:\n\t.xword xc_c\n\t.size xc_table, 8\n"
+        + _a64_func("util_fn", frame_in + _a64_call("xc_a", noplt) + frame_out, bti=bti)
+        + _a64_func("wrap_b", tail, bti=bti)
+    )
+    lib = _a64_func("lib_fn", frame_in + _a64_call("xc_b", noplt) + frame_out, bti=bti)
+    libxc = "".join(_a64_func(n, "\tmov w0, #1\n\tret\n")
+                    for n in ("xc_a", "xc_b", "xc_c", "xc_unused"))
+    return {"main.s": main, "util.s": util, "lib.s": lib, "libxc.s": libxc}
+
+
+def build_aarch64(base: Path, variant: str = "plt", strip: bool = True) -> Path:
+    """The project for AArch64: with the cross gcc when installed, else from assembly."""
+    if shutil.which(A64_GCC):
+        return build_project(base, cc=A64_GCC, variant=variant, strip=strip)
+    key = (str(base), "aarch64-asm", variant)
+    if key in _CACHE:
+        return _CACHE[key]
+    d = base / f"aarch64-asm-{variant}"
+    d.mkdir(parents=True, exist_ok=True)
+    for name, text in _a64_sources(variant).items():
+        (d / name).write_text(text)
+    (d / "libxc.map").write_text(LIBXC_MAP)
+    for name in ("main", "util", "lib", "libxc"):
+        run([A64_AS, "-o", f"{name}.o", f"{name}.s"], d)
+    run([A64_LD, "-shared", "-soname", "libxc.so.1", "--version-script", "libxc.map",
+         "-o", "libxc.so", "libxc.o"], d)
+    (d / "libstuff.a").unlink(missing_ok=True)
+    run(["aarch64-linux-gnu-ar", "rcs", "libstuff.a", "lib.o"], d)
+    flags = ["-no-pie"] if variant == "nopie" else ["-pie"]
+    if variant == "now":
+        flags += ["-z", "now", "-z", "force-bti"]
+    run([A64_LD, *flags, "--dynamic-linker", "/lib/ld-linux-aarch64.so.1", "-o", "prog",
+         "main.o", "util.o", "libstuff.a", "-L.", "-lxc"], d)
+    if strip:
+        shutil.copy(d / "prog", d / "prog.stripped")
+        run(["aarch64-linux-gnu-strip", "prog.stripped"], d)
+    _CACHE[key] = d
+    return d

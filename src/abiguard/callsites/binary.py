@@ -39,6 +39,8 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from elftools.common.exceptions import ELFError as _PyElfError
+
 from ..errors import ElfError
 from ..model import CallSite
 
@@ -77,7 +79,8 @@ def _reason(exc: BaseException) -> str:
     return f"corrupt ELF file ({msg})"
 
 
-_ELF_EXC: tuple[type[BaseException], ...] = (struct.error, ValueError, KeyError, IndexError,
+_ELF_EXC: tuple[type[BaseException], ...] = (_PyElfError, struct.error, ValueError, KeyError,
+                                             IndexError,
                                              AttributeError, TypeError, AssertionError,
                                              UnicodeDecodeError, EOFError)
 
@@ -85,14 +88,13 @@ _ELF_EXC: tuple[type[BaseException], ...] = (struct.error, ValueError, KeyError,
 def _open(path: str, data: bytes):
     import io
 
-    from elftools.common.exceptions import ELFError as PyElfError
     from elftools.elf.elffile import ELFFile
 
     if not data.startswith(b"\x7fELF"):
         raise ElfError(path, "not an ELF file")
     try:
         return ELFFile(io.BytesIO(data))
-    except (PyElfError, *_ELF_EXC) as exc:
+    except _ELF_EXC as exc:
         raise ElfError(path, _reason(exc)) from None
 
 
@@ -396,7 +398,7 @@ def _scan_aarch64(elf, data: bytes, got: dict[int, str], stubs: dict[int, str],
                 if p is not None and i - p[1] <= 64:
                     name = got.get(p[0] + ((w >> 10) & 0xFFF) * 8)
                     if name is not None:
-                        append((addr, name, "got-load"))
+                        append((addr, name, _a64_got_use(words, i, w & 31)))
             elif (w & 0xFF800000) == 0x91000000:    # ADD Xd, Xn, #imm12{, lsl 12}
                 p = pages.get((w >> 5) & 31)
                 if p is not None and i - p[1] <= 64 and addr_targets:
@@ -414,6 +416,21 @@ def _scan_aarch64(elf, data: bytes, got: dict[int, str], stubs: dict[int, str],
                 if name is not None:
                     append((addr, name, "address"))
     return found
+
+
+def _a64_got_use(words, i: int, reg: int) -> str:
+    """After ``ldr Xt, [GOT slot]``: ``blr Xt`` within the next four instructions is a call
+    (-fno-plt), ``br Xt`` a tail call, anything else an address load."""
+    blr, br = 0xD63F0000 | (reg << 5), 0xD61F0000 | (reg << 5)
+    for k in range(i + 1, min(i + 5, len(words))):
+        w = words[k]
+        if w == blr:
+            return "call"
+        if w == br:
+            return "jump"
+        if (w & 0x7C000000) == 0x14000000 or (w & 0xFE9FFC1F) == 0xD61F0000:
+            break                           # another branch, br/blr/ret: the value escapes
+    return "got-load"
 
 
 def _pointer_refs(elf, data: bytes, canonical: dict[int, str]) -> list[_Raw]:
@@ -668,17 +685,12 @@ def find_binary_callsites(path: str, symbols: set[str] | None,
 
 def _find(path: str, elf, data: bytes, symbols: set[str] | None,
           debug_dirs: Iterable[str]) -> list[CallSite]:
-    from elftools.common.exceptions import ELFError as PyElfError
-
     machine = elf["e_machine"]
     if machine not in _SUPPORTED:
         raise ElfError(path, f"binary call sites need an x86-64 or AArch64 file, not {machine}")
     if elf["e_type"] == "ET_REL":
         raise ElfError(path, "a relocatable object: use 'where --objects' for .o files")
-    try:
-        dyn = _dynamic_view(elf, data, path)
-    except PyElfError as exc:
-        raise ElfError(path, _reason(exc)) from None
+    dyn = _dynamic_view(elf, data, path)
     if symbols is not None:
         dyn.got = {a: n for a, n in dyn.got.items() if n in symbols}
         dyn.canonical = {a: n for a, n in dyn.canonical.items() if n in symbols}
