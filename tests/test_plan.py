@@ -232,3 +232,20 @@ def test_bad_remedies_file_is_exit_2_with_one_line(app, tmp_path, capsys):
 def test_builtin_knowledge_loads():
     k = load_knowledge()
     assert any(o.startswith("built-in:") for o in k.origins)
+
+
+def test_plan_gains_call_sites_from_sources_and_binary(app, monkeypatch, capsys):
+    monkeypatch.chdir(app)
+    assert main(["plan", "--remedies", "remedies.toml", "--source", str(app),
+                 "--binary-sites", "--format", "json", "app"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    items = {i["symbol"]["name"]: i for s in data["plans"][0]["steps"] for i in s["items"]}
+    for name in UNSTABLE_FNS:
+        methods = sorted(cs["method"] for cs in items[name]["call_sites"])
+        assert methods == ["binary", "source"], name
+        src = next(cs for cs in items[name]["call_sites"] if cs["method"] == "source")
+        assert (src["file"], src["function"]) == ("app.c", "main")
+        binsite = next(cs for cs in items[name]["call_sites"] if cs["method"] == "binary")
+        assert binsite["function"] == "main"

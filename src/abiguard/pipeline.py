@@ -106,18 +106,27 @@ def library_finder(resolver: Resolver, target: Target, consumer: Consumer) -> Li
     return find
 
 
+# Gives the call sites of some symbols for one scanned target (source, objects, binary).
+CallSiteProvider = Callable[[Target, set[str]], list[CallSite]]
+
+
 def plan_paths(inputs: list[str], options: ScanOptions | None = None,
                remedies: list[str] | tuple[str, ...] = (),
-               call_sites: dict[str, list[CallSite]] | None = None,
+               call_sites: CallSiteProvider | None = None,
                progress: Callable[[int, int, str], None] | None = None) -> Plan:
     """Scan, then build the migration plan of every consumer (verified while the scanned
-    libraries are still unpacked)."""
+    libraries are still unpacked; call sites found while the binaries are still there)."""
     options = options or ScanOptions()
     knowledge = load_knowledge(remedies)
     with collect(inputs, with_deps=options.with_deps,
                  provider_debs=options.provider_debs) as collected:
         resolver = make_resolver(collected, options)
         audit = scan_targets(collected, options, inputs, resolver, progress=progress)
-        plans = tuple(plan_consumer(c, knowledge, library_finder(resolver, t, c), call_sites)
-                      for c, t in zip(audit.consumers, collected.targets))
-    return Plan(audit=audit, plans=plans, knowledge=knowledge.origins)
+        plans = []
+        for c, t in zip(audit.consumers, collected.targets):
+            sites: dict[str, list[CallSite]] = {}
+            if call_sites is not None and c.findings:
+                for site in call_sites(t, {b.symbol.name for b in c.findings}):
+                    sites.setdefault(site.symbol, []).append(site)
+            plans.append(plan_consumer(c, knowledge, library_finder(resolver, t, c), sites))
+    return Plan(audit=audit, plans=tuple(plans), knowledge=knowledge.origins)

@@ -19,6 +19,15 @@ def register(sub, help_text: str) -> None:
                         "(repeatable; see docs/remedies.md)")
     p.add_argument("--fail-on", action="append", default=[], metavar="WHAT",
                    help="exit 1 when an import is unstable, private or unresolved")
+    g = p.add_argument_group("call sites per step (see abiguard where)")
+    g.add_argument("--source", metavar="DIR",
+                   help="C sources of the consumer: add every reference to each symbol")
+    g.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
+                   help="with --source: a macro value deciding #if branches (repeatable)")
+    g.add_argument("--objects", nargs="+", default=[], metavar="FILE",
+                   help="object files / archives of the consumer: add their references")
+    g.add_argument("--binary-sites", action="store_true",
+                   help="disassemble the scanned binaries (x86-64/AArch64) for call sites")
     _common.add_output_options(p, ("text", "json", "markdown"))
     p.set_defaults(run=run)
 
@@ -34,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress("resolving")
     try:
         plan = plan_paths(args.inputs, scan_options(args), remedies=args.remedies,
-                          progress=progress)
+                          call_sites=call_site_provider(args), progress=progress)
     finally:
         if progress is not None:
             progress.close()
@@ -43,3 +52,37 @@ def run(args: argparse.Namespace) -> int:
     _common.emit(args, render(plan, args.format, verbose=args.verbose,
                               color=_common.use_color() and not args.output))
     return exit_code(args, plan.audit)
+
+
+def call_site_provider(args: argparse.Namespace):
+    """The call sites the user asked for, per scanned target, or None."""
+    if not (args.source or args.objects or args.binary_sites):
+        return None
+    from ..errors import ElfError
+    from ..model import CallSite
+
+    def provide(target, symbols: set[str]) -> list[CallSite]:
+        sites: list[CallSite] = []
+        if args.source:
+            from ..callsites.cpp_expr import build_macros
+            from ..callsites.source import scan_sources
+
+            macros = build_macros(args.defines) if args.defines else None
+            sites += scan_sources(args.source, symbols, macros).callsites
+        if args.objects:
+            from ..callsites.objects import find_object_references
+
+            found, errors = find_object_references(args.objects, symbols)
+            sites += found
+            for e in errors:
+                _common.error_line(e)
+        if args.binary_sites and target.elf.member is None:
+            from ..callsites.binary import find_binary_callsites
+
+            try:
+                sites += find_binary_callsites(target.elf.path, symbols)
+            except ElfError as exc:
+                _common.note(args, f"no binary call sites: {exc}")
+        return sites
+
+    return provide

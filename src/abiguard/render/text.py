@@ -173,7 +173,8 @@ def verification_text(item: PlanItem) -> str:
 
 def where_text(item: PlanItem) -> str:
     if item.call_sites:
-        funcs = sorted({cs.function or "?" for cs in item.call_sites})
+        funcs = sorted({cs.function or (f"0x{cs.address:x}" if cs.address is not None else "?")
+                        for cs in item.call_sites})
         return f"{len(item.call_sites)} sites in " + ", ".join(funcs[:3]) + \
             (f" +{len(funcs) - 3}" if len(funcs) > 3 else "")
     funcs = list(dict.fromkeys(k.rsplit(":", 1)[-1] for k in item.known_call_sites))
