@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,40 @@ def test_cli_feature_file_and_sarif(qemu_src, tmp_path, capsys):
     loc = result["locations"][0]["physicalLocation"]
     assert loc["artifactLocation"]["uri"] == "hw/i386/xen/xen-hvm.c"
     assert result["locations"][0]["logicalLocations"][0]["name"] == "destroy_hvm_domain"
+
+
+@pytest.fixture(scope="module")
+def xen_headers() -> Path:
+    """Debian bookworm's libxen-dev (Xen 4.17) unpacked into the cache: its include dir."""
+    from abiguard.inputs import apt_download, cache_dir
+
+    deb = apt_download(["libxen-dev"], cache_dir() / "debs")["libxen-dev"]
+    root = cache_dir() / "test-roots" / deb.stem
+    if not (root / ".complete").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+        (root / ".complete").write_text("ok\n")
+    return root / "usr" / "include"
+
+
+def test_all_of_xenctrl_h_compiled_for_xen_4_17_is_the_binarys_16(qemu_src, xen_headers):
+    """Every function of xenctrl.h (and xenctrl_compat.h) as a target, conditions evaluated
+    for the Xen 4.17 that bookworm builds against: the references that are compiled (outside
+    the configure probe scripts/xen-detect.c) are exactly the 16 symbols the real
+    qemu-system-xen binary imports from libxenctrl; everything else qemu mentions sits in
+    compat code for older Xen."""
+    from abiguard.callsites.source import declared_functions
+
+    targets = declared_functions([str(xen_headers / "xenctrl.h"),
+                                  str(xen_headers / "xenctrl_compat.h")])
+    assert len(targets) > 300 and set(QEMU_72_XC) <= set(targets)
+    macros = build_macros(["CONFIG_XEN_CTRL_INTERFACE_VERSION=41700"])
+    scan = scan_sources(qemu_src, targets, macros)
+    roots = [s for s in root_sites(scan) if s.file != "scripts/xen-detect.c"]
+    compiled = {s.symbol for s in roots if s.compiled is not False}
+    assert sorted(compiled) == QEMU_72_XC
+    compat_only = {s.symbol for s in roots} - compiled
+    assert {"xc_evtchn_open", "xc_gnttab_open", "xc_hvm_create_ioreq_server",
+            "xc_hvm_set_pci_intx_level", "xc_domain_add_to_physmap"} <= compat_only
+    impact = feature_impact(roots, targets, ["hw/xen/xen_pt*"])
+    assert list(impact.remaining) == REMAIN_WITHOUT_PASSTHROUGH

@@ -893,6 +893,7 @@ def declared_functions_in(src: bytes) -> list[str]:
     """Names of the functions a header declares (prototypes; definitions are not imports)."""
     tree = parse(src)
     names: list[str] = []
+    macros: set[str] = set()
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -904,7 +905,12 @@ def declared_functions_in(src: bytes) -> list[str]:
                     name = _declared_function(d)
                     if name:
                         names.append(name)
-    return sorted(set(names))
+            elif child.type in ("preproc_def", "preproc_function_def"):
+                name_node = child.child_by_field_name("name")
+                if name_node is not None:
+                    macros.add(name_node.text.decode("utf-8", "replace"))
+    # a macro used like a function in a declaration is not a function
+    return sorted(set(names) - macros)
 
 
 def declared_functions(paths: Iterable[str]) -> list[str]:

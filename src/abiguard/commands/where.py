@@ -497,9 +497,11 @@ def _impact_lines(result: WhereResult, md: bool = False) -> list[str]:
                     else f"- not compiled with this configuration ({len(imp.not_compiled)}): ")
                    + ", ".join(code(s) for s in imp.not_compiled))
     if imp.unreferenced:
+        shown = imp.unreferenced if md or len(imp.unreferenced) <= 30 else imp.unreferenced[:30]
+        more = len(imp.unreferenced) - len(shown)
         out.append((f"  not referenced at all ({len(imp.unreferenced)}): " if not md
                     else f"- not referenced at all ({len(imp.unreferenced)}): ")
-                   + ", ".join(code(s) for s in imp.unreferenced))
+                   + ", ".join(code(s) for s in shown) + (f" … ({more} more)" if more else ""))
     return out
 
 
