@@ -551,7 +551,7 @@ def _subprogram_ranges(dwarf, cu, die) -> list[tuple[int, int, str]]:
                                 b, e = b + base_addr, e + base_addr
                             out.append((b, e, name))
             except Exception:  # noqa: BLE001 - unreadable range list: skip that function
-                pass
+                return out
     return out
 
 
@@ -720,4 +720,4 @@ def _find(path: str, elf, data: bytes, symbols: set[str] | None,
     return sites
 
 
-__all__ = ["find_binary_callsites", "binary_reference_counts", "find_debug_file"]
+__all__ = ["binary_reference_counts", "find_binary_callsites", "find_debug_file"]

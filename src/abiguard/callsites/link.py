@@ -129,10 +129,7 @@ def strip_library(argv: list[str], lib: str) -> tuple[list[str], list[str]]:
         nxt = argv[i + 1] if i + 1 < len(argv) else None
         if i == 0:
             out.append(a)
-        elif a in ("-l", "--library") and nxt is not None and _names_library("-l" + nxt, base):
-            removed += [a, nxt]
-            i += 1
-        elif a == "-Xlinker" and nxt is not None and _names_library(nxt, base):
+        elif a in ("-l", "--library") and nxt is not None and _names_library("-l" + nxt, base) or a == "-Xlinker" and nxt is not None and _names_library(nxt, base):
             removed += [a, nxt]
             i += 1
         elif a.startswith("-Wl,"):
@@ -426,7 +423,7 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
         try:
             res = subprocess.run(ran, shell=False, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                  capture_output=True, text=True, errors="replace",
-                                 timeout=timeout)
+                                 timeout=timeout, check=False)
         except FileNotFoundError:
             raise LinkError(f"{argv[0]}: command not found") from None
         except PermissionError:
@@ -449,5 +446,13 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
     )
 
 
-__all__ = ["LinkError", "LinkResult", "library_base", "strip_library", "redirect_output",
-           "parse_link_diagnostics", "run_link_experiment", "first_error_line"]
+__all__ = [
+    "LinkError",
+    "LinkResult",
+    "first_error_line",
+    "library_base",
+    "parse_link_diagnostics",
+    "redirect_output",
+    "run_link_experiment",
+    "strip_library",
+]

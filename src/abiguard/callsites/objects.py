@@ -64,7 +64,7 @@ class ArMember:
 
 
 def is_archive(head: bytes) -> bool:
-    return head.startswith(AR_MAGIC) or head.startswith(THIN_AR_MAGIC)
+    return head.startswith((AR_MAGIC, THIN_AR_MAGIC))
 
 
 def iter_ar_members(path: str) -> Iterator[ArMember]:
@@ -243,9 +243,7 @@ def _object_sites_unchecked(display: str, elf, data: bytes,
                 elif rtype == pc32 or rtype in gotpcrelx:
                     if tdata is None:
                         tdata = target.data() if target["sh_type"] != "SHT_NOBITS" else b""
-                    if rtype == pc32 and off >= 1 and tdata[off - 1:off] in (b"\xe8", b"\xe9"):
-                        kind = "call"
-                    elif rtype in gotpcrelx and off >= 2 and \
+                    if rtype == pc32 and off >= 1 and tdata[off - 1:off] in (b"\xe8", b"\xe9") or rtype in gotpcrelx and off >= 2 and \
                             tdata[off - 2:off] in (b"\xff\x15", b"\xff\x25"):
                         kind = "call"
             sites.append(CallSite(
@@ -298,4 +296,4 @@ def find_object_references(paths: list[str],
     return sites, errors
 
 
-__all__ = ["find_object_references", "iter_ar_members", "ArMember", "is_archive"]
+__all__ = ["ArMember", "find_object_references", "is_archive", "iter_ar_members"]
