@@ -153,6 +153,21 @@ def _safe_target(root: str, name: str) -> str | None:
     return os.path.join(root, norm) if norm != "." else root
 
 
+def _link_target(inst_dir: str, target: str) -> str | None:
+    """The installed path a symlink points to, or None when '..' climbs above the root."""
+    parts: list[str] = [] if target.startswith("/") else inst_dir.strip("/").split("/")
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts or parts == [""]:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/" + "/".join(p for p in parts if p)
+
+
 def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | None = None,
                max_bytes: int = MAX_UNPACKED_BYTES) -> list[str]:
     """Unpack the ELF files, symlinks and ld.so.conf files of a .deb into root.
@@ -181,9 +196,8 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
                 elif info.issym():
                     target = info.linkname
                     inst_dir = os.path.dirname("/" + os.path.relpath(dest, root))
-                    absolute = target if target.startswith("/") else os.path.normpath(
-                        os.path.join(inst_dir, target))
-                    if absolute.startswith("/..") or os.path.normpath(absolute) != absolute:
+                    absolute = _link_target(inst_dir, target)
+                    if absolute is None:
                         raise InputFileError(path, f"refused: symlink {info.name!r} -> "
                                                    f"{target!r} points outside the package")
                     rel = os.path.relpath(absolute, inst_dir)
