@@ -183,3 +183,25 @@ def test_all_of_xenctrl_h_compiled_for_xen_4_17_is_the_binarys_16(qemu_src, xen_
             "xc_hvm_set_pci_intx_level", "xc_domain_add_to_physmap"} <= compat_only
     impact = feature_impact(roots, targets, ["hw/xen/xen_pt*"])
     assert list(impact.remaining) == REMAIN_WITHOUT_PASSTHROUGH
+
+
+def test_binary_input_gives_the_targets(capsys):
+    """``where DEB --source-package qemu``: the targets are what scan finds in the real
+    qemu-system-xen package, and every one of them is found in the source."""
+    from realdata import qemu_debs
+
+    deb, deps = qemu_debs()
+    argv = ["where", str(deb), *[a for d in deps for a in ("--provider", str(d))],
+            "--source-package", "qemu", "-D", "CONFIG_XEN_CTRL_INTERFACE_VERSION=41700",
+            "-f", "json", "-q"]
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["targets"] == QEMU_72_XC
+    assert data["audit"]["consumers"][0]["path"].endswith("xen-qemu-system-i386")
+    assert {s["symbol"] for s in data["callsites"]} == set(QEMU_72_XC)
+    libs = {r["symbol"]: r["library"] for r in data["remedies"]}
+    assert set(libs.values()) == {"libxenctrl.so.4.17"}
+    kinds = {r["symbol"]: r["kind"] for r in data["remedies"]}
+    assert kinds["xc_domain_shutdown"] == "replace"
