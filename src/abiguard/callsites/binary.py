@@ -41,6 +41,11 @@ from dataclasses import dataclass, field
 
 from elftools.common.exceptions import ELFError as _PyElfError
 
+try:
+    import capstone
+except ImportError:  # pragma: no cover - capstone is in the 'where' extra
+    capstone = None
+
 from ..errors import ElfError
 from ..model import CallSite
 
@@ -221,8 +226,6 @@ def _x86_rip_target(addr: int, size: int, op: str) -> int | None:
 
 
 def _plt_stubs_x86(elf, data: bytes, got: dict[int, str]) -> dict[int, str]:
-    import capstone
-
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     md.skipdata = True
     stubs: dict[int, str] = {}
@@ -310,8 +313,6 @@ def _code_sections(elf):
 
 def _scan_x86(elf, data: bytes, got: dict[int, str], stubs: dict[int, str],
               canonical: dict[int, str]) -> list[_Raw]:
-    import capstone
-
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     md.skipdata = True
     # Direct branch/immediate operands as capstone prints them: "0x1040".
@@ -690,6 +691,9 @@ def _find(path: str, elf, data: bytes, symbols: set[str] | None,
         raise ElfError(path, f"binary call sites need an x86-64 or AArch64 file, not {machine}")
     if elf["e_type"] == "ET_REL":
         raise ElfError(path, "a relocatable object: use 'where --objects' for .o files")
+    if machine == "EM_X86_64" and capstone is None:
+        raise ElfError(path, "disassembling x86-64 needs capstone "
+                       "(pip install 'abiguard[where]')")
     dyn = _dynamic_view(elf, data, path)
     if symbols is not None:
         dyn.got = {a: n for a, n in dyn.got.items() if n in symbols}

@@ -187,6 +187,28 @@ def redirect_output(argv: list[str], path: str) -> tuple[list[str], str | None]:
     return out, original
 
 
+def expand_response_files(argv: list[str], cwd: str | None = None,
+                          _depth: int = 0) -> list[str]:
+    """Replace ``@FILE`` arguments (gcc/ld response files, as meson and CMake write them for
+    long link lines) by the arguments they hold, as the compiler driver would."""
+    import shlex
+
+    out: list[str] = []
+    for i, a in enumerate(argv):
+        if i > 0 and a.startswith("@") and len(a) > 1 and _depth < 10:
+            path = a[1:] if cwd is None or os.path.isabs(a[1:]) else os.path.join(cwd, a[1:])
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    inner = shlex.split(f.read())
+            except (OSError, ValueError):
+                out.append(a)                   # not a readable response file: leave it
+                continue
+            out += expand_response_files(["_", *inner], cwd, _depth + 1)[1:]
+        else:
+            out.append(a)
+    return out
+
+
 def _is_shared_link(argv: list[str]) -> bool:
     return any(a in ("-shared", "--shared", "-Wl,-shared", "-Wl,--shared") for a in argv[1:])
 
@@ -379,6 +401,58 @@ def _gold_site(site, loc: str, sym: str) -> None:
     site(sym, parts[0] if _looks_like_object(parts[0]) else loc)
 
 
+_MEMBER = re.compile(r"^(?P<archive>.+)\((?P<member>[^()]+)\)$")
+
+
+def _function_names(file: str, cwd: str | None) -> set[str] | None:
+    """Names of the FUNC symbols of an object file or archive member; None if unreadable."""
+    import io
+
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    from .objects import iter_ar_members
+
+    m = _MEMBER.match(file)
+    path = m.group("archive") if m else file
+    if cwd is not None and not os.path.isabs(path):
+        path = os.path.join(cwd, path)
+    try:
+        if m:
+            data = next((x.data for x in iter_ar_members(path)
+                         if x.name == m.group("member")), None)
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+        if data is None or not data.startswith(b"\x7fELF"):
+            return None
+        symtab = ELFFile(io.BytesIO(data)).get_section_by_name(".symtab")
+        if not isinstance(symtab, SymbolTableSection):
+            return None
+        return {s.name for s in symtab.iter_symbols()
+                if s["st_info"]["type"] in ("STT_FUNC", "STT_GNU_IFUNC")}
+    except Exception:  # noqa: BLE001 - best effort: keep what the linker said
+        return None
+
+
+def _lld_data_references(sites: list[CallSite], cwd: str | None) -> list[CallSite]:
+    """lld names the symbol around a reference, a data object too (``util.o:(xc_table)``);
+    like ld and ``where --objects``, report no function for references from data."""
+    import dataclasses
+
+    cache: dict[str, set[str] | None] = {}
+    out = []
+    for s in sites:
+        if s.function is not None:
+            if s.file not in cache:
+                cache[s.file] = _function_names(s.file, cwd)
+            names = cache[s.file]
+            if names is not None and s.function not in names:
+                s = dataclasses.replace(s, function=None)
+        out.append(s)
+    return out
+
+
 _ERROR_LINE = re.compile(r"(error|cannot find|No such file|not found|fatal|unrecognized|"
                          r"undefined)", re.IGNORECASE)
 
@@ -410,6 +484,8 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
     if not base:
         raise LinkError(f"--without {library!r}: not a library name")
     stripped, removed = strip_library(argv, base)
+    if not removed and any(a.startswith("@") for a in argv[1:]):
+        stripped, removed = strip_library(expand_response_files(argv, cwd), base)
     if not removed:
         raise LinkError(f"lib{base} is not on the link line (looked for -l{base}, "
                         f"-l:lib{base}.so*, lib{base}.so*, lib{base}.a, also inside -Wl,)")
@@ -435,6 +511,8 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
                             "(use --timeout)") from None
     output = (res.stderr or "") + (res.stdout or "")
     sites, truncated, notes = parse_link_diagnostics(output)
+    if ">>> referenced by" in output:
+        sites = _lld_data_references(sites, cwd)
     if res.returncode != 0 and not sites:
         raise LinkError(f"the link failed for another reason than undefined references: "
                         f"{first_error_line(output)}")
@@ -449,6 +527,7 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
 __all__ = [
     "LinkError",
     "LinkResult",
+    "expand_response_files",
     "first_error_line",
     "library_base",
     "parse_link_diagnostics",

@@ -167,7 +167,7 @@ def _object_sites_unchecked(display: str, elf, data: bytes,
 
     if elf["e_type"] != "ET_REL":
         raise ElfError(display, f"not a relocatable object ({elf['e_type']}); "
-                       "use 'where --binary' for executables and shared libraries")
+                       "give executables and shared libraries as BINARY inputs of 'abiguard where'")
     machine = elf["e_machine"]
     call_types = _CALL_RELOCS.get(machine, frozenset())
     pc32 = _PC32.get(machine)
