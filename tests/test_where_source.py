@@ -655,3 +655,32 @@ def test_source_package_name_checked(tmp_path):
     cached.mkdir(parents=True)
     (tmp_path / "source" / "demo" / ".unpacked").write_text("src\n")
     assert aptsource.fetch_source_package("demo", tmp_path) == cached
+
+
+def test_cpp_sources(tmp_path):
+    """C++ files: references are found with either grammar; with tree-sitter-cpp installed
+    (optional) the enclosing methods are named too."""
+    src = write(tmp_path / "dev.cpp", """\
+        extern "C" int xc_foo(int);
+        namespace ns {
+        class Dev {
+        public:
+            int open() { return xc_foo(1); }
+        };
+        int Other::close() { auto f = &xc_foo; return f(1); }
+        }
+        int g() { return ::xc_foo(3); }
+        """)
+    if HAVE_GCC and shutil.which("g++"):
+        subprocess.run(["g++", "-fsyntax-only", "-xc++", "-"], input="int xc_foo(int);\n"
+                       "int g() { return ::xc_foo(3); }\n", text=True, check=True)
+    scan = scan_sources(tmp_path, ["xc_foo"])
+    got = [(s.line, s.kind) for s in scan.callsites]
+    assert got == [(5, "call"), (7, "address"), (9, "call")]
+    assert src.name == scan.callsites[0].file
+    try:
+        import tree_sitter_cpp  # noqa: F401
+    except ImportError:
+        return
+    assert [s.function for s in scan.callsites] == ["open", "Other::close", "g"]
+    assert scan.parse_error_files == ()

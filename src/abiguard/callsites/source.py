@@ -489,36 +489,53 @@ def is_header(path: str) -> bool:
 # tree-sitter
 # --------------------------------------------------------------------------------------------
 
-_PARSER = None
+_PARSERS: dict[str, object] = {}
+CPP_SUFFIXES = (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".tcc", ".C", ".H")
 
 
-def _parser():
-    global _PARSER
-    if _PARSER is None:
+def _parser(lang: str = "c"):
+    """A tree-sitter parser for C, or for C++ when tree-sitter-cpp is installed (optional:
+    without it C++ files are parsed with the C grammar, which finds the references but
+    misses some enclosing functions)."""
+    if lang in _PARSERS:
+        return _PARSERS[lang]
+    try:
+        import tree_sitter
+        import tree_sitter_c
+    except ImportError:
+        raise UsageError("source scanning needs tree-sitter and tree-sitter-c: "
+                         "pip install 'abiguard[where]'") from None
+    module = tree_sitter_c
+    if lang == "cpp":
         try:
-            import tree_sitter
-            import tree_sitter_c
+            import tree_sitter_cpp as module  # type: ignore[no-redef]
         except ImportError:
-            raise UsageError("source scanning needs tree-sitter and tree-sitter-c: "
-                             "pip install 'abiguard[where]'") from None
-        lang = tree_sitter.Language(tree_sitter_c.language())
-        try:
-            _PARSER = tree_sitter.Parser(lang)
-        except TypeError:  # pragma: no cover - tree-sitter < 0.22
-            _PARSER = tree_sitter.Parser()
-            _PARSER.set_language(lang)
-    return _PARSER
+            _PARSERS["cpp"] = _parser("c")
+            return _PARSERS["cpp"]
+    language = tree_sitter.Language(module.language())
+    try:
+        parser = tree_sitter.Parser(language)
+    except TypeError:  # pragma: no cover - tree-sitter < 0.22
+        parser = tree_sitter.Parser()
+        parser.set_language(language)
+    _PARSERS[lang] = parser
+    return parser
 
 
-def parse(src: bytes):
-    return _parser().parse(src)
+def is_cpp(path: str) -> bool:
+    return path.endswith(CPP_SUFFIXES) or path.lower().endswith(CPP_SUFFIXES[:-2])
+
+
+def parse(src: bytes, lang: str = "c"):
+    return _parser(lang).parse(src)
 
 
 _DECLARATOR_WRAPPERS = {"function_declarator", "pointer_declarator", "array_declarator",
                         "parenthesized_declarator", "attributed_declarator", "init_declarator",
                         "reference_declarator"}
 _DECLARATION_OWNERS = {"declaration", "function_definition", "field_declaration",
-                       "parameter_declaration", "type_definition", "optional_parameter_declaration"}
+                       "parameter_declaration", "type_definition", "optional_parameter_declaration",
+                       "template_declaration"}
 _SKIP_CONTEXT = {"preproc_include", "preproc_call", "preproc_defined", "preproc_params",
                  "comment", "string_literal", "char_literal", "system_lib_string",
                  "concatenated_string", "raw_string_literal"}
@@ -573,7 +590,7 @@ class _File:
         self.rel = rel
         self.src = src
         self.header = is_header(rel)
-        self.tree = parse(src)
+        self.tree = parse(src, "cpp" if is_cpp(rel) else "c")
         self.has_error = self.tree.root_node.has_error
         self.line_starts = [0] + [m.end() for m in re.finditer(rb"\n", src)]
         self.terms = line_conditions(src)
@@ -637,6 +654,10 @@ class _File:
                 return None
             return self._fallback(node, name, start, node.end_byte)
         kind = "address"
+        # C++: ::xc_foo(…) and ns::xc_foo(…) are calls of the qualified name
+        while node.parent is not None and node.parent.type == "qualified_identifier" and \
+                _is_field(node.parent, "name", node):
+            node = node.parent
         parent = node.parent
         if parent is not None:
             if parent.type == "call_expression" and _is_field(parent, "function", node):
