@@ -283,9 +283,9 @@ def test_cli_json(project, monkeypatch, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["schema"] == SCHEMA_VERSION and data["kind"] == "link"
     assert data["library"] == "xc" and data["needed"] is True
-    assert {(c["symbol"], c["file"], c["function"]) for c in data["call_sites"]} == \
+    assert {(c["symbol"], c["file"], c["function"]) for c in data["callsites"]} == \
         EXPECTED_OBJECT_REFS
-    assert all(c["method"] == "link" for c in data["call_sites"])
+    assert all(c["method"] == "link" for c in data["callsites"])
 
 
 def test_cli_text_and_markdown(project, monkeypatch, capsys):

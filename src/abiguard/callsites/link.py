@@ -10,6 +10,9 @@ Running the link command is the one place abiguard executes something, and only 
 user gave the command explicitly: it runs with ``subprocess.run(list, shell=False)``, a
 timeout, ``LC_ALL=C`` (so the diagnostics are in the format parsed here), and never writes the
 user's output file (the ``-o`` argument is replaced by a path in a temporary directory).
+Two linker options are added: ``--no-demangle`` (names as in ``.symtab``, C++ included) and,
+for ``-shared`` links, ``-z defs`` (a shared library links with undefined symbols otherwise).
+``@FILE`` response files are expanded when the library is not named directly.
 
 Removed forms of a library ``xc``: ``-lxc``, ``-l xc``, ``-l:libxc.so.1``, ``--library=xc``,
 ``--library xc``, a path ``.../libxc.so``, ``libxc.so.1.2``, ``libxc.a``, the same inside
@@ -493,9 +496,12 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
     with tempfile.TemporaryDirectory(prefix="abiguard-link-") as tmp:
         out_path = os.path.join(tmp, "a.out")
         ran, _ = redirect_output(stripped, out_path)
+        driver = _is_compiler_driver(ran)
+        # Symbol and function names as in .symtab (C++ too), like 'where --objects'.
+        ran = ran + (["-Wl,--no-demangle"] if driver else ["--no-demangle"])
         if _is_shared_link(ran):
             # A shared library links with undefined symbols by default: make them errors.
-            ran = ran + (["-Wl,-z,defs"] if _is_compiler_driver(ran) else ["-z", "defs"])
+            ran = ran + (["-Wl,-z,defs"] if driver else ["-z", "defs"])
         try:
             res = subprocess.run(ran, shell=False, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                  capture_output=True, text=True, errors="replace",

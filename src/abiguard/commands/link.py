@@ -11,6 +11,7 @@ import argparse
 import json
 from io import StringIO
 
+from .. import __version__
 from ..callsites.link import DEFAULT_TIMEOUT, LinkResult, run_link_experiment
 from ..errors import UsageError
 from ..model import SCHEMA_VERSION, to_dict
@@ -80,7 +81,8 @@ def result_dict(result: LinkResult) -> dict:
         "symbols": list(result.symbols),
         "truncated": list(result.truncated),
         "notes": list(result.notes),
-        "call_sites": to_dict(list(result.sites)),
+        "callsites": to_dict(list(result.sites)),
+        "tool_version": __version__,
     }
 
 
