@@ -48,6 +48,7 @@ except ImportError:  # pragma: no cover - capstone is in the 'where' extra
 
 from ..errors import ElfError
 from ..model import CallSite
+from .objects import elf_reason as _reason
 
 # Relocation types per machine: (JUMP_SLOT, GLOB_DAT, ABS64 data).
 _RELOCS = {
@@ -75,13 +76,6 @@ class _Dyn:
     got: dict[int, str] = field(default_factory=dict)        # GOT slot -> symbol
     data_refs: list[tuple[int, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)     # JUMP_SLOT + GLOB_DAT per symbol
-
-
-def _reason(exc: BaseException) -> str:
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, struct.error) or "unpack" in msg or "buffer" in msg:
-        return f"truncated or corrupt ELF file ({msg})"
-    return f"corrupt ELF file ({msg})"
 
 
 _ELF_EXC: tuple[type[BaseException], ...] = (_PyElfError, struct.error, ValueError, KeyError,

@@ -139,9 +139,13 @@ def iter_ar_members(path: str) -> Iterator[ArMember]:
 # --------------------------------------------------------------------------------------------
 
 
-def _elf_reason(exc: BaseException) -> str:
+def elf_reason(exc: BaseException) -> str:
+    """A one-line reason for a pyelftools/struct exception."""
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, struct.error) or "unpack" in msg or "buffer" in msg:
+    low = msg.lower()
+    if isinstance(exc, (struct.error, EOFError)) or any(
+            w in low for w in ("unpack", "buffer", "past eof", "past end", "end of file",
+                               "stream", "truncat")):
         return f"truncated or corrupt ELF file ({msg})"
     return f"corrupt ELF file ({msg})"
 
@@ -157,7 +161,7 @@ def _object_sites(display: str, data: bytes, symbols: set[str] | None) -> list[C
         raise
     except (PyElfError, struct.error, ValueError, KeyError, IndexError, AttributeError,
             TypeError, AssertionError, UnicodeDecodeError, EOFError) as exc:
-        raise ElfError(display, _elf_reason(exc)) from None
+        raise ElfError(display, elf_reason(exc)) from None
 
 
 def _object_sites_unchecked(display: str, elf, data: bytes,
