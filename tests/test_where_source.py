@@ -684,3 +684,21 @@ def test_cpp_sources(tmp_path):
         return
     assert [s.function for s in scan.callsites] == ["open", "Other::close", "g"]
     assert scan.parse_error_files == ()
+
+
+def test_cli_binary_input_sites(tmp_path, capsys):
+    """A positional ELF binary: its call sites come from abiguard.callsites.binary."""
+    pytest.importorskip("abiguard.callsites.binary")
+    if not HAVE_GCC:
+        pytest.skip("gcc not available")
+    from _xcproject import build_project
+
+    d = build_project(tmp_path)
+    rc, out, err = run_cli(capsys, str(d / "prog"), "--lib-path", str(d), "--symbol",
+                           "xc_a,xc_b,xc_c", "--source", str(d), "-f", "json")
+    assert rc == 0, err
+    sites = json.loads(out)["callsites"]
+    methods = [s["method"] for s in sites if s["symbol"] == "xc_a"]
+    assert methods[:3] == ["source"] * 3 and "binary" in methods
+    assert {s["function"] for s in sites if s["method"] == "binary" and s["symbol"] == "xc_a"} \
+        >= {"main", "helper"}

@@ -131,7 +131,8 @@ def register(sub, help_text: str) -> None:
                    help="leave out the sources of a named feature (repeatable)")
     o = p.add_argument_group("objects and binaries")
     o.add_argument("--objects", action="extend", nargs="+", default=[], metavar="FILE",
-                   help="object files (.o) and archives (.a) whose relocations are searched")
+                   help="object files (.o) and archives (.a) whose relocations are searched "
+                        "(give BINARY inputs before --objects, or after --)")
     o.add_argument("--debug-dir", action="append", default=[], metavar="DIR",
                    help="directory of separate debug files for attributing binary call sites "
                         "(repeatable)")
@@ -389,6 +390,9 @@ def build_result(args: argparse.Namespace) -> WhereResult:
 
         roots = [s for s in callsites if not inside_wrapper(s, wrappers)]
         impact = feature_impact(roots, targets, without, args.without_feature)
+    rank = {"source": 0, "object": 1, "binary": 2, "link": 3}
+    callsites.sort(key=lambda s: (s.symbol, rank.get(s.method, 9), s.file, s.line or 0,
+                                  s.column or 0, s.address or 0, s.via or ""))
     configuration = tuple([f"-D{d}" for d in args.define] + [f"-U{u}" for u in args.undefine]
                           + [f"--config-header={c}" for c in args.config_header])
     return WhereResult(
@@ -455,7 +459,9 @@ def _function(s: CallSite) -> str:
     return f
 
 
-def _compiled(v: bool | None) -> str:
+def _compiled(v: bool | None, method: str = "source") -> str:
+    if v is None and method != "source":
+        return "-"  # found in a compiled artifact: no preprocessor question
     return "?" if v is None else ("yes" if v else "no")
 
 
@@ -526,7 +532,7 @@ def render_text(result: WhereResult, verbose: int = 0, color: bool = False) -> s
         for s in result.callsites:
             table.add_row(Text(s.symbol if s.symbol != previous else "", "bold"),
                           _location(s), _function(s), s.kind,
-                          s.condition or "", _compiled(s.compiled))
+                          s.condition or "", _compiled(s.compiled, s.method))
             previous = s.symbol
         con.print(table)
     unreferenced = [t for t in result.targets if t not in {s.symbol for s in result.callsites}]
@@ -569,7 +575,7 @@ def render_markdown(result: WhereResult) -> str:
         for s in result.callsites:
             cond = f"`{_esc(s.condition)}`" if s.condition else ""
             out.append(f"| `{s.symbol}` | `{_esc(_location(s))}` | {_esc(_function(s))} | "
-                       f"{s.kind} | {cond} | {_compiled(s.compiled)} |")
+                       f"{s.kind} | {cond} | {_compiled(s.compiled, s.method)} |")
         out.append("")
     if result.wrappers:
         out += ["## Wrappers", ""]
