@@ -702,3 +702,13 @@ def test_cli_binary_input_sites(tmp_path, capsys):
     assert methods[:3] == ["source"] * 3 and "binary" in methods
     assert {s["function"] for s in sites if s["method"] == "binary" and s["symbol"] == "xc_a"} \
         >= {"main", "helper"}
+
+
+def test_cli_where_result_feeds_symbols_from(project, capsys, tmp_path):
+    rc, out, _ = run_cli(capsys, "--source", str(project), "--symbol", "xc_foo,xc_bar",
+                         "-f", "json", "-q")
+    saved = write(tmp_path / "where.json", out)
+    rc, out, err = run_cli(capsys, "--source", str(project), "--symbols-from", str(saved),
+                           "-f", "json", "-q")
+    assert rc == 0, err
+    assert json.loads(out)["targets"] == ["xc_bar", "xc_foo"]

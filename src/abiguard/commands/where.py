@@ -172,6 +172,9 @@ def read_symbols_file(path: str) -> tuple[list[str], dict[str, str], Audit | Non
     except UnicodeDecodeError:
         raise DataFileError(path, "symbols file is not UTF-8 text") from None
     if text.lstrip().startswith("{"):
+        where = _where_targets(text)
+        if where is not None:
+            return where, {}, None
         try:
             audit = audit_from_json(text, path)
         except SchemaError as exc:
@@ -193,6 +196,20 @@ def read_symbols_file(path: str) -> tuple[list[str], dict[str, str], Audit | Non
             raise DataFileError(path, f"line {lineno}: {line[:60]!r} is not a symbol name")
         names.append(name)
     return names, {}, None
+
+
+def _where_targets(text: str) -> list[str] | None:
+    """The targets of a ``where`` JSON result that embeds no audit (else None)."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and data.get("kind") == "where" and not data.get("audit") \
+            and data.get("schema") == SCHEMA_VERSION and isinstance(data.get("targets"), list):
+        return [t for t in data["targets"] if isinstance(t, str)]
+    return None
 
 
 def collect_targets(args: argparse.Namespace) -> tuple[list[str], dict[str, str], Audit | None,
