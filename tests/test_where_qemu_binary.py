@@ -9,9 +9,11 @@ debian-debug archive, which is not configured here, so only the stripped attribu
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -65,6 +67,19 @@ def test_every_xc_import_has_a_call_site(qemu_binary):
     assert len(per_symbol["xc_get_hvm_param"]) == 3
     print(f"\n{qemu_binary.name}: {len(sites)} xc_* sites in {elapsed:.2f} s")
     assert elapsed < 60
+
+
+def test_agrees_with_objdump(qemu_binary):
+    """Per symbol, as many PLT call/jump sites as objdump's ``<xc_foo@plt>`` operands."""
+    if shutil.which("objdump") is None:
+        pytest.skip("needs binutils' objdump")
+    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(qemu_binary)],
+                         capture_output=True, text=True, check=True).stdout
+    expected = Counter(m.group(1) for m in re.finditer(r"\s[0-9a-f]+ <(xc_\w+)@plt>(?!:)", dis))
+    sites = find_binary_callsites(str(qemu_binary), set(QEMU_XC))
+    got = Counter(s.symbol for s in sites if s.kind in ("call", "jump"))
+    assert got == expected
+    assert sum(got.values()) == 34          # Debian bookworm's 1:7.2+dfsg-7+deb12u*
 
 
 def test_all_imports(qemu_binary):
