@@ -125,7 +125,6 @@ def _cstr(strtab: bytes, off: int) -> str:
 def _symbols(elf, data: bytes, sec) -> Iterable[tuple[int, str, int, int, int, int]]:
     """(index, name, info, shndx, value, size) of a symbol table, parsed in bulk."""
     raw = _section_bytes(data, sec)
-    strtab = _section_bytes(data, elf.get_section(sec["sh_link"]))
     e = "<" if elf.little_endian else ">"
     if elf.elfclass == 64:
         fmt, esz = e + "IBBHQQ", 24
@@ -137,7 +136,6 @@ def _symbols(elf, data: bytes, sec) -> Iterable[tuple[int, str, int, int, int, i
         raw = raw[:len(raw) // esz * esz]
         for i, (name, value, size, info, _other, shndx) in enumerate(struct.iter_unpack(fmt, raw)):
             yield i, name, info, shndx, value, size
-    del strtab
 
 
 def _dynamic_view(elf, data: bytes, path: str) -> _Dyn:
@@ -609,6 +607,8 @@ class _Attributor:
     def __init__(self, path: str, elf, data: bytes, dyn: _Dyn, debug_dirs: Iterable[str],
                  addresses: list[int]) -> None:
         self.layers: list[tuple[str, _Ranges]] = []
+        self.exports = dyn.exports
+        self.export_starts = [v for v, _, _ in dyn.exports]
         symtab = _symtab_ranges(elf, data)
         if symtab:
             self.layers.append(("symtab", symtab))
@@ -633,17 +633,13 @@ class _Attributor:
             if r:
                 self.layers.append(("dwarf", r))
                 break
-        self.exports = dyn.exports
-        self.export_starts = [v for v, _, _ in dyn.exports]
 
     def __call__(self, addr: int) -> tuple[str | None, str]:
         for how, ranges in self.layers:
             name = ranges.find(addr)
             if name is not None:
                 return name, how
-        exports = getattr(self, "exports", None)
-        if exports is None:
-            return None, "none"
+        exports = self.exports
         i = bisect.bisect_right(self.export_starts, addr) - 1
         if i < 0:
             return None, "none"
