@@ -5,8 +5,12 @@
 #   dpkg-dev: dpkg-source, to unpack `apt-get source` trees for the source call-site tests
 #   python3-venv: the project's virtual environment
 #   make: the two README commands
+#   binutils-aarch64-linux-gnu: AArch64 call-site fixtures (assembled; gcc-aarch64-linux-gnu
+#     would conflict with gcc-multilib)
+#   lld: the link-line experiment is tested with GNU ld, gold and lld
 set -eu
-PKGS="gcc binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates"
+PKGS="gcc binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates
+      binutils-aarch64-linux-gnu lld"
 EXTRA="${ABIGUARD_EXTRA_DEBS:-}"
 missing=""
 for p in $PKGS $EXTRA; do
