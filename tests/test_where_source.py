@@ -517,7 +517,7 @@ def test_cli_text_and_markdown(project, capsys, monkeypatch):
     assert "defined(CONFIG_A) && XEN_VERSION >= 40600" in out
     rc, out, _ = run_cli(capsys, "--source", str(project), "--symbol", "xc_foo", "-f",
                          "markdown")
-    assert "| `xc_foo` | `src/main.c:" in out and "| helper | address |" in out
+    assert "| `xc_foo` | `src/main.c:" in out and "| helper |  | address |" in out
 
 
 def test_cli_without_and_features(project, capsys, tmp_path):

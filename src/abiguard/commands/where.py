@@ -469,13 +469,6 @@ def _location(s: CallSite) -> str:
     return s.file
 
 
-def _function(s: CallSite) -> str:
-    f = s.function or "-"
-    if s.via:
-        f += f" (via {s.via})"
-    return f
-
-
 def _compiled(v: bool | None, method: str = "source") -> str:
     if v is None and method != "source":
         return "-"  # found in a compiled artifact: no preprocessor question
@@ -535,6 +528,12 @@ def render_text(result: WhereResult, verbose: int = 0, color: bool = False) -> s
     from ..render.text import console
 
     con = console(color)
+    if not color and result.callsites:
+        # piped or written to a file: one line per site (no folding), easy to grep
+        rows = [(s.symbol, _location(s), s.function or "-", s.via or "", s.kind,
+                 s.condition or "", "compiled") for s in result.callsites]
+        natural = sum(max(len(r[i]) for r in rows) + 2 for i in range(7))
+        con.width = max(con.width, min(natural, 400))
     for line in _summary_lines(result):
         con.print(Text(line))
     if result.callsites:
@@ -542,13 +541,14 @@ def render_text(result: WhereResult, verbose: int = 0, color: bool = False) -> s
         table.add_column("symbol", no_wrap=True)
         table.add_column("file:line:col", no_wrap=True)
         table.add_column("function", overflow="fold")
+        table.add_column("via", overflow="fold")
         table.add_column("kind", no_wrap=True)
-        table.add_column("condition", overflow="fold")
+        table.add_column("condition", overflow="fold", min_width=24)
         table.add_column("compiled", no_wrap=True)
         previous = None
         for s in result.callsites:
             table.add_row(Text(s.symbol if s.symbol != previous else "", "bold"),
-                          _location(s), _function(s), s.kind,
+                          _location(s), s.function or "-", s.via or "", s.kind,
                           s.condition or "", _compiled(s.compiled, s.method))
             previous = s.symbol
         con.print(table)
@@ -587,12 +587,13 @@ def render_markdown(result: WhereResult) -> str:
     out += [f"- {_esc(line)}" for line in _summary_lines(result)]
     out.append("")
     if result.callsites:
-        out += ["| symbol | location | function | kind | condition | compiled |",
-                "|---|---|---|---|---|---|"]
+        out += ["| symbol | location | function | via | kind | condition | compiled |",
+                "|---|---|---|---|---|---|---|"]
         for s in result.callsites:
             cond = f"`{_esc(s.condition)}`" if s.condition else ""
-            out.append(f"| `{s.symbol}` | `{_esc(_location(s))}` | {_esc(_function(s))} | "
-                       f"{s.kind} | {cond} | {_compiled(s.compiled, s.method)} |")
+            via = f"`{s.via}`" if s.via else ""
+            out.append(f"| `{s.symbol}` | `{_esc(_location(s))}` | {_esc(s.function or '-')} | "
+                       f"{via} | {s.kind} | {cond} | {_compiled(s.compiled, s.method)} |")
         out.append("")
     if result.wrappers:
         out += ["## Wrappers", ""]
