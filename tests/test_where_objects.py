@@ -16,7 +16,6 @@ from abiguard.model import InputError
 XC = {"xc_a", "xc_b", "xc_c"}
 INPUTS = ["main.o", "util.o", "libstuff.a"]
 
-pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
 
 @pytest.fixture(scope="session")
@@ -99,8 +98,6 @@ def test_long_member_names(project, tmp_path):
     assert [m.name for m in iter_ar_members(str(tmp_path / "liblong.a"))] == [long]
 
 
-@pytest.mark.skipif(not have_aarch64(),
-                    reason="needs binutils-aarch64-linux-gnu (or gcc-aarch64-linux-gnu)")
 def test_aarch64_objects(tmp_path_factory, monkeypatch):
     d = build_aarch64(tmp_path_factory.getbasetemp() / "xc")
     monkeypatch.chdir(d)
@@ -186,8 +183,7 @@ def test_slim_lto_object(tmp_path):
     (tmp_path / "l.c").write_text("int xc_a(int);\nint f(void) { return xc_a(1); }\n")
     res = subprocess.run(["gcc", "-flto", "-c", "l.c"], cwd=tmp_path, capture_output=True,
                          check=False)
-    if res.returncode != 0:
-        pytest.skip("gcc without LTO")
+    assert res.returncode == 0, "gcc without LTO"
     err = _only_error([tmp_path / "l.o"])
     assert "LTO" in err.message
 

@@ -34,8 +34,7 @@ def _cache() -> Path:
 
 @pytest.fixture(scope="module")
 def qemu_binary(tmp_path_factory) -> Path:
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        pytest.skip("needs apt-get and dpkg-deb")
+    assert shutil.which("apt-get") and shutil.which("dpkg-deb"), "needs apt-get and dpkg-deb"
     debs = _cache() / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     found = sorted(debs.glob("qemu-system-xen_*.deb"))
@@ -43,8 +42,8 @@ def qemu_binary(tmp_path_factory) -> Path:
         res = subprocess.run(["apt-get", "download", "qemu-system-xen"], check=False, cwd=debs,
                              capture_output=True, text=True)
         found = sorted(debs.glob("qemu-system-xen_*.deb"))
-        if res.returncode != 0 or not found:
-            pytest.skip(f"apt-get download qemu-system-xen failed: {res.stderr.strip()[:200]}")
+        assert res.returncode == 0 and found, \
+            f"apt-get download qemu-system-xen failed: {res.stderr.strip()[:200]}"
     root = tmp_path_factory.mktemp("qemu-xen")
     subprocess.run(["dpkg-deb", "-x", str(found[-1]), str(root)], check=True)
     path = root / BINARY
@@ -71,8 +70,7 @@ def test_every_xc_import_has_a_call_site(qemu_binary):
 
 def test_agrees_with_objdump(qemu_binary):
     """Per symbol, as many PLT call/jump sites as objdump's ``<xc_foo@plt>`` operands."""
-    if shutil.which("objdump") is None:
-        pytest.skip("needs binutils' objdump")
+    assert shutil.which("objdump"), "needs binutils' objdump"
     dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(qemu_binary)],
                          capture_output=True, text=True, check=True).stdout
     expected = Counter(m.group(1) for m in re.finditer(r"\s[0-9a-f]+ <(xc_\w+)@plt>(?!:)", dis))
