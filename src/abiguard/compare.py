@@ -1,0 +1,705 @@
+"""Comparing results: the diff of two audits, the trend over versions, the baseline gate.
+
+* :func:`diff_audits` matches consumers of two audits (installed path, then the longest
+  common path suffix, then soname) and sorts every unstable/private symbol of each pair into
+  *added*, *removed*, *moved* (now taken from another library, or replaced by the stable
+  replacement the remedies knowledge base names) and *unchanged*. A symbol bound to the same
+  library family (the soname without its release: ``libxenctrl.so.4.17`` and
+  ``libxenctrl.so.4.20`` are family ``libxenctrl``) under another version node
+  (``VERS_4.17.0`` -> ``libxenctrl_4.20.0``) is unchanged with change ``renamed-node``: the
+  program uses the same function, only the library's naming scheme moved.
+* :func:`trend` counts the unstable/private symbols of each consumer over several audits.
+* :class:`Baseline` is the gate's ratchet file (TOML, docs/gate.md); :func:`gate` compares
+  an audit against it and :func:`updated_baseline` computes the rewritten file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import DataFileError
+from .model import SCHEMA_VERSION, Audit, Binding, Consumer, InputError, Stability
+
+# --------------------------------------------------------------------------------------------
+# Library families
+# --------------------------------------------------------------------------------------------
+
+_SO = re.compile(r"\.so(\.[0-9][0-9A-Za-z.+_-]*)?$")
+
+
+def family(soname: str | None) -> str:
+    """The library without its release: ``libxenctrl.so.4.17`` -> ``libxenctrl``;
+    ``libc.so.6`` -> ``libc``; ``ld-linux-x86-64.so.2`` -> ``ld-linux-x86-64``.
+    A name without ``.so`` is its own family."""
+    if not soname:
+        return "?"
+    base = os.path.basename(soname)
+    m = _SO.search(base)
+    return base[: m.start()] if m else base
+
+
+def problem_bindings(c: Consumer) -> dict[str, Binding]:
+    """Bound unstable/private imports of a consumer by symbol name (first binding wins)."""
+    out: dict[str, Binding] = {}
+    for b in c.findings:
+        out.setdefault(b.symbol.name, b)
+    return out
+
+
+def bound_bindings(c: Consumer) -> dict[str, Binding]:
+    out: dict[str, Binding] = {}
+    for b in c.bindings:
+        if b.status == "bound":
+            out.setdefault(b.symbol.name, b)
+    return out
+
+
+def node_of(b: Binding) -> str | None:
+    return b.provided_version or b.symbol.version
+
+
+# --------------------------------------------------------------------------------------------
+# Matching consumers
+# --------------------------------------------------------------------------------------------
+
+
+def _parts(c: Consumer) -> list[str]:
+    return [p for p in c.path.replace("\\", "/").split("/") if p and p != "."]
+
+
+def _common_suffix(a: list[str], b: list[str]) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
+
+
+def match_consumers(old: Iterable[Consumer], new: Iterable[Consumer]
+                    ) -> list[tuple[Consumer | None, Consumer | None, str]]:
+    """Pairs (old, new, how): how is ``path`` (same installed path and member), ``suffix``
+    (longest common trailing path, at least the directory and name), ``basename``,
+    ``soname``, ``only-old`` or ``only-new``. Ambiguous fallbacks (two equally good
+    candidates) are not matched."""
+    olds, news = list(old), list(new)
+    pairs: list[tuple[Consumer | None, Consumer | None, str]] = []
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    by_name: dict[str, list[int]] = {}
+    for j, n in enumerate(news):
+        by_name.setdefault(n.display_name, []).append(j)
+    for i, o in enumerate(olds):
+        for j in by_name.get(o.display_name, []):
+            if j not in used_new:
+                pairs.append((o, news[j], "path"))
+                used_old.add(i)
+                used_new.add(j)
+                break
+    # Fallback 1: longest common path suffix (>= the basename), unique on both sides.
+    scored = []
+    for i, o in enumerate(olds):
+        if i in used_old:
+            continue
+        for j, n in enumerate(news):
+            if j in used_new or o.member != n.member:
+                continue
+            k = _common_suffix(_parts(o), _parts(n))
+            if k:
+                scored.append((k, i, j))
+    scored.sort(key=lambda t: -t[0])
+    for k, i, j in scored:
+        if i in used_old or j in used_new:
+            continue
+        rivals = [t for t in scored if t[0] == k and (t[1] == i) != (t[2] == j)
+                  and t[1] not in used_old and t[2] not in used_new]
+        if rivals:
+            continue
+        pairs.append((olds[i], news[j], "basename" if k == 1 else "suffix"))
+        used_old.add(i)
+        used_new.add(j)
+    # Fallback 2: soname.
+    for i, o in enumerate(olds):
+        if i in used_old or not o.soname:
+            continue
+        cands = [j for j, n in enumerate(news) if j not in used_new and n.soname == o.soname]
+        if len(cands) == 1:
+            pairs.append((o, news[cands[0]], "soname"))
+            used_old.add(i)
+            used_new.add(cands[0])
+    pairs += [(o, None, "only-old") for i, o in enumerate(olds) if i not in used_old]
+    pairs += [(None, n, "only-new") for j, n in enumerate(news) if j not in used_new]
+    return pairs
+
+
+# --------------------------------------------------------------------------------------------
+# Diff
+# --------------------------------------------------------------------------------------------
+
+CHANGES = ("added", "removed", "moved", "unchanged", "renamed-node")
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolDelta:
+    """One unstable/private symbol of a consumer, before and after."""
+
+    name: str
+    change: str
+    """added | removed | moved | unchanged | renamed-node (unchanged, other version node)."""
+    old_library: str | None = None
+    new_library: str | None = None
+    old_version: str | None = None
+    new_version: str | None = None
+    old_stability: Stability | None = None
+    new_stability: Stability | None = None
+    replacement: str | None = None
+    """For ``moved``: the stable replacement (from the remedies knowledge base) the new
+    version imports instead; None when the same symbol now comes from another library."""
+    detail: str = ""
+
+    @property
+    def family(self) -> str:
+        return family(self.new_library or self.old_library)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerDiff:
+    consumer: str
+    """The consumer's path (the new one when both exist)."""
+    matched_by: str
+    """path | suffix | basename | soname | only-old | only-new."""
+    old_path: str | None = None
+    new_path: str | None = None
+    old_package: str | None = None
+    new_package: str | None = None
+    old_count: int = 0
+    """Unstable/private symbols before."""
+    new_count: int = 0
+    added: tuple[SymbolDelta, ...] = ()
+    removed: tuple[SymbolDelta, ...] = ()
+    moved: tuple[SymbolDelta, ...] = ()
+    unchanged: tuple[SymbolDelta, ...] = ()
+    """Includes the ``renamed-node`` ones."""
+
+    @property
+    def renamed(self) -> tuple[SymbolDelta, ...]:
+        return tuple(d for d in self.unchanged if d.change == "renamed-node")
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.moved)
+
+
+@dataclass(frozen=True, slots=True)
+class DiffResult:
+    """abiguard diff: JSON ``kind: "diff"``."""
+
+    old: str
+    """Label of the old side (input or package version)."""
+    new: str
+    consumers: tuple[ConsumerDiff, ...] = ()
+    old_inputs: tuple[str, ...] = ()
+    new_inputs: tuple[str, ...] = ()
+    errors: tuple[InputError, ...] = ()
+    notes: tuple[str, ...] = ()
+    tool_version: str = ""
+    schema: int = SCHEMA_VERSION
+    kind: str = "diff"
+
+    @property
+    def added(self) -> list[tuple[ConsumerDiff, SymbolDelta]]:
+        return [(c, d) for c in self.consumers for d in c.added]
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "added": sum(len(c.added) for c in self.consumers),
+            "removed": sum(len(c.removed) for c in self.consumers),
+            "moved": sum(len(c.moved) for c in self.consumers),
+            "unchanged": sum(len(c.unchanged) for c in self.consumers),
+            "renamed-node": sum(len(c.renamed) for c in self.consumers),
+        }
+
+    def render_text(self, con: Any, verbose: int = 0) -> None:
+        from .commands.diff import render_diff_text
+
+        render_diff_text(con, self, verbose)
+
+    def render_markdown(self) -> str:
+        from .commands.diff import render_diff_markdown
+
+        return render_diff_markdown(self)
+
+
+ReplacementLookup = Callable[[str, str | None], tuple[str, ...]]
+"""(symbol, library soname) -> the stable replacement symbols a knowledge base names."""
+
+
+def knowledge_replacements(remedies: Iterable[str] = ()) -> ReplacementLookup:
+    """Replacement lookup from the remedies knowledge base (built-in + files)."""
+    from .remedies import load_knowledge
+
+    knowledge = load_knowledge(list(remedies))
+
+    def lookup(symbol: str, library: str | None) -> tuple[str, ...]:
+        r = knowledge.lookup(symbol, library)
+        return tuple(x.symbol for x in r.replacements) if r else ()
+
+    return lookup
+
+
+def _no_replacements(_symbol: str, _library: str | None) -> tuple[str, ...]:
+    return ()
+
+
+def diff_consumers(old: Consumer | None, new: Consumer | None, matched_by: str,
+                   replacements: ReplacementLookup = _no_replacements) -> ConsumerDiff:
+    """Sort the unstable/private symbols of one consumer pair (either may be None)."""
+    p_old = problem_bindings(old) if old else {}
+    p_new = problem_bindings(new) if new else {}
+    all_old = bound_bindings(old) if old else {}
+    all_new = bound_bindings(new) if new else {}
+    added, removed, moved, unchanged = [], [], [], []
+    for name in sorted(set(p_old) | set(p_new)):
+        o, n = p_old.get(name), p_new.get(name)
+        if o is not None and n is not None:
+            d = SymbolDelta(name, "unchanged", o.provider, n.provider, node_of(o), node_of(n),
+                            o.stability, n.stability)
+            if family(o.provider) != family(n.provider):
+                moved.append(replace(d, change="moved",
+                                     detail=f"now from {n.provider} ({n.stability.value})"))
+                continue
+            notes = []
+            if node_of(o) != node_of(n) and node_of(o) and node_of(n):
+                d = replace(d, change="renamed-node")
+                notes.append(f"version node {node_of(o)} -> {node_of(n)}")
+            if o.provider != n.provider:
+                notes.append(f"library {o.provider} -> {n.provider}")
+            if o.stability != n.stability:
+                notes.append(f"{o.stability.value} -> {n.stability.value}")
+            unchanged.append(replace(d, detail="; ".join(notes)))
+        elif o is not None:
+            other = all_new.get(name)
+            if new is not None and other is not None:
+                where = "another library" if family(other.provider) != family(o.provider) \
+                    else "the same library"
+                moved.append(SymbolDelta(
+                    name, "moved", o.provider, other.provider, node_of(o), node_of(other),
+                    o.stability, other.stability,
+                    detail=f"now from {where}, {other.provider} ({other.stability.value})"))
+                continue
+            repl = [r for r in replacements(name, o.provider) if r in all_new]
+            if new is not None and repl:
+                b = all_new[repl[0]]
+                moved.append(SymbolDelta(
+                    name, "moved", o.provider, b.provider, node_of(o), node_of(b),
+                    o.stability, b.stability, replacement=repl[0],
+                    detail=f"replaced by {repl[0]} from {b.provider} ({b.stability.value})"))
+                continue
+            detail = "consumer gone" if new is None else "no longer imported"
+            removed.append(SymbolDelta(name, "removed", o.provider, None, node_of(o), None,
+                                       o.stability, None, detail=detail))
+        else:
+            assert n is not None
+            before = all_old.get(name)
+            detail = "new consumer" if old is None else "newly imported"
+            if before is not None:
+                detail = f"was from {before.provider} ({before.stability.value})"
+            added.append(SymbolDelta(
+                name, "added", before.provider if before else None, n.provider,
+                node_of(before) if before else None, node_of(n),
+                before.stability if before else None, n.stability, detail=detail))
+    return ConsumerDiff(
+        consumer=(new or old).display_name,  # type: ignore[union-attr]
+        matched_by=matched_by,
+        old_path=old.display_name if old else None, new_path=new.display_name if new else None,
+        old_package=old.package if old else None, new_package=new.package if new else None,
+        old_count=len(p_old), new_count=len(p_new),
+        added=tuple(added), removed=tuple(removed), moved=tuple(moved),
+        unchanged=tuple(unchanged))
+
+
+def audit_label(audit: Audit, fallback: str) -> str:
+    """A short name for one side: the package version when all consumers share one."""
+    versions = {c.package.split()[1] for c in audit.consumers
+                if c.package and len(c.package.split()) >= 2}
+    if len(versions) == 1:
+        return versions.pop()
+    return fallback
+
+
+def diff_audits(old: Audit, new: Audit, *, old_label: str | None = None,
+                new_label: str | None = None,
+                replacements: ReplacementLookup = _no_replacements,
+                only_problems: bool = False) -> DiffResult:
+    """The diff of two audits. ``only_problems`` drops consumer pairs without any
+    unstable/private symbol on either side (the many plain programs of a package)."""
+    from . import __version__
+
+    consumers = []
+    for o, n, how in match_consumers(old.consumers, new.consumers):
+        d = diff_consumers(o, n, how, replacements)
+        if only_problems and not (d.old_count or d.new_count):
+            continue
+        consumers.append(d)
+    consumers.sort(key=lambda d: d.consumer)
+    errors = tuple(InputError(f"old: {e.path}", e.message) for e in old.errors) + \
+        tuple(InputError(f"new: {e.path}", e.message) for e in new.errors)
+    return DiffResult(
+        old=old_label or audit_label(old, ", ".join(old.inputs) or "old"),
+        new=new_label or audit_label(new, ", ".join(new.inputs) or "new"),
+        consumers=tuple(consumers), old_inputs=old.inputs, new_inputs=new.inputs,
+        errors=errors, notes=tuple(old.notes) + tuple(new.notes), tool_version=__version__)
+
+
+# --------------------------------------------------------------------------------------------
+# Trend
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrendRow:
+    consumer: str
+    counts: tuple[int | None, ...]
+    """Unstable/private symbols per version (None: the consumer is not in that version)."""
+    symbols: tuple[tuple[str, ...], ...] = ()
+    """The symbol names per version."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrendResult:
+    """abiguard diff --trend: JSON ``kind: "trend"``."""
+
+    labels: tuple[str, ...]
+    rows: tuple[TrendRow, ...] = ()
+    inputs: tuple[str, ...] = ()
+    errors: tuple[InputError, ...] = ()
+    tool_version: str = ""
+    schema: int = SCHEMA_VERSION
+    kind: str = "trend"
+
+    def render_text(self, con: Any, verbose: int = 0) -> None:
+        from .commands.diff import render_trend_text
+
+        render_trend_text(con, self, verbose)
+
+    def render_markdown(self) -> str:
+        from .commands.diff import render_trend_markdown
+
+        return render_trend_markdown(self)
+
+    def svg(self) -> str:
+        from .render.svg import bar_chart, line_chart
+
+        series = {r.consumer: [c for c in r.counts] for r in self.rows}
+        title = "Unstable/private symbols per version"
+        if len(series) == 1:
+            return bar_chart(list(self.labels), series, title=title,
+                             y_label="unstable/private symbols")
+        return line_chart(list(self.labels), series, title=title,
+                          y_label="unstable/private symbols")
+
+
+def trend(audits: list[Audit], labels: list[str]) -> TrendResult:
+    """Per consumer (matched version to version like diff), the count per version."""
+    from . import __version__
+
+    rows: list[list[Any]] = []  # [name, last consumer, counts, symbols]
+    for k, a in enumerate(audits):
+        previous = [r[1] for r in rows if r[1] is not None]
+        pairs = match_consumers(previous, a.consumers)
+        matched = {id(o): n for o, n, how in pairs if o is not None and n is not None}
+        for r in rows:
+            n = matched.get(id(r[1])) if r[1] is not None else None
+            r[2].append(len(problem_bindings(n)) if n is not None else None)
+            r[3].append(tuple(sorted(problem_bindings(n))) if n is not None else ())
+            if n is not None:
+                r[1] = n
+        for o, n, how in pairs:
+            if o is None and n is not None:
+                p = problem_bindings(n)
+                rows.append([n.display_name, n, [None] * k + [len(p)],
+                             [()] * k + [tuple(sorted(p))]])
+    errors = tuple(InputError(f"{labels[i]}: {e.path}", e.message)
+                   for i, a in enumerate(audits) for e in a.errors)
+    out = [TrendRow(r[0], tuple(r[2]), tuple(r[3])) for r in rows
+           if any(x for x in r[2] if x)]
+    return TrendResult(labels=tuple(labels), rows=tuple(out),
+                       inputs=tuple(i for a in audits for i in a.inputs), errors=errors,
+                       tool_version=__version__)
+
+
+# --------------------------------------------------------------------------------------------
+# Baseline
+# --------------------------------------------------------------------------------------------
+
+BASELINE_SCHEMA = 1
+_BASELINE_HEADER = """\
+# abiguard baseline: the ABI-unstable/private library symbols these programs may use.
+# The gate fails when a program uses one that is not listed here (a ratchet: the list may
+# only shrink). Keys: consumer (installed path or name) -> library family (soname without
+# its release) -> sorted symbols. Written by `abiguard gate --update-baseline`; see
+# docs/gate.md.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    consumers: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    """consumer key -> library family -> sorted symbol names."""
+    schema: int = BASELINE_SCHEMA
+
+    def symbols(self, key: str) -> set[tuple[str, str]]:
+        """(family, symbol) pairs of one consumer key."""
+        return {(fam, s) for fam, syms in self.consumers.get(key, {}).items() for s in syms}
+
+    @property
+    def count(self) -> int:
+        return sum(len(s) for libs in self.consumers.values() for s in libs.values())
+
+
+def _toml_key(key: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_-]+", key):
+        return key
+    return _toml_str(key)
+
+
+def _toml_str(s: str) -> str:
+    out = s.replace("\\", "\\\\").replace('"', '\\"')
+    out = "".join(c if c >= " " and c != "\x7f" else f"\\u{ord(c):04x}" for c in out)
+    return f'"{out}"'
+
+
+def baseline_text(b: Baseline) -> str:
+    """The TOML form: sorted, one symbol per line, no version nodes (an upgrade of the
+    library does not change it)."""
+    lines = [_BASELINE_HEADER, f"schema = {b.schema}", ""]
+    for key in sorted(b.consumers):
+        libs = b.consumers[key]
+        lines.append(f"[consumers.{_toml_str(key)}]")
+        for fam in sorted(libs):
+            syms = sorted(set(libs[fam]))
+            if not syms:
+                continue
+            lines.append(f"{_toml_key(fam)} = [")
+            lines += [f"  {_toml_str(s)}," for s in syms]
+            lines.append("]")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def parse_baseline(text: str, origin: str) -> Baseline:
+    """Read a baseline; a DataFileError names the file and what is wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(origin, f"invalid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"schema", "consumers"})
+    if unknown:
+        raise DataFileError(origin, f"unknown key(s) {', '.join(unknown)} (expected schema, "
+                                    "consumers)")
+    if "schema" not in data:
+        raise DataFileError(origin, "missing 'schema = 1'")
+    schema = data["schema"]
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise DataFileError(origin, f"schema: expected an integer, got {_tname(schema)}")
+    if schema != BASELINE_SCHEMA:
+        raise DataFileError(origin, f"schema version {schema} is not supported (this abiguard "
+                                    f"reads {BASELINE_SCHEMA})")
+    consumers = data.get("consumers", {})
+    if not isinstance(consumers, dict):
+        raise DataFileError(origin, f"consumers: expected a table, got {_tname(consumers)}")
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for key, libs in consumers.items():
+        where = f"consumers.{_toml_str(key)}"
+        if not key:
+            raise DataFileError(origin, f"{where}: empty consumer key")
+        if not isinstance(libs, dict):
+            raise DataFileError(origin, f"{where}: expected a table of library families, got "
+                                        f"{_tname(libs)}")
+        fams: dict[str, tuple[str, ...]] = {}
+        for fam, syms in libs.items():
+            w = f"{where}.{_toml_key(fam)}"
+            if not isinstance(syms, list):
+                raise DataFileError(origin, f"{w}: expected a list of symbol names, got "
+                                            f"{_tname(syms)}")
+            for i, s in enumerate(syms):
+                if not isinstance(s, str) or not s:
+                    raise DataFileError(origin, f"{w}[{i}]: expected a symbol name (string), "
+                                                f"got {_tname(s)}")
+                if "@" in s:
+                    raise DataFileError(origin, f"{w}[{i}]: {s!r}: no version nodes in a "
+                                                "baseline (write the bare symbol name)")
+            fams[fam] = tuple(sorted(set(syms)))
+        out[key] = fams
+    return Baseline(out, schema)
+
+
+def _tname(v: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+            list: "a list", dict: "a table"}.get(type(v), type(v).__name__)
+
+
+def load_baseline(path: str) -> Baseline:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise DataFileError(path, "no such baseline file (create it with --update-baseline)"
+                            ) from None
+    except OSError as exc:
+        raise DataFileError(path, exc.strerror or str(exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(path, f"invalid TOML: not UTF-8 (byte {exc.start})") from None
+    return parse_baseline(text, path)
+
+
+def consumer_symbols(c: Consumer) -> dict[tuple[str, str], Binding]:
+    """(family, symbol) -> binding of a consumer's unstable/private imports."""
+    out: dict[tuple[str, str], Binding] = {}
+    for b in c.findings:
+        out.setdefault((family(b.provider), b.symbol.name), b)
+    return out
+
+
+def baseline_key_for(c: Consumer, keys: Iterable[str]) -> str | None:
+    """The baseline key naming a consumer: its path, else its file name, else its soname."""
+    keys = list(keys)
+    for k in keys:
+        if k == c.display_name:
+            return k
+    base = os.path.basename(c.path) + (f"({c.member})" if c.member else "")
+    for k in keys:
+        if k == base:
+            return k
+    for k in keys:
+        if c.soname and k == c.soname:
+            return k
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Gate
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GateEntry:
+    consumer: str
+    """The consumer's path."""
+    key: str
+    """The baseline key it is listed (or would be listed) under."""
+    symbol: str
+    family: str
+    library: str | None = None
+    """The providing soname (None for a removed entry)."""
+    version: str | None = None
+    stability: Stability | None = None
+
+    def message(self, baseline: str) -> str:
+        what = self.stability.value if self.stability else "unstable"
+        return (f"{self.consumer}: new {what} symbol {self.symbol} from {self.library} "
+                f"(family {self.family}) is not in the baseline {baseline}")
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """abiguard gate: JSON ``kind: "gate"``."""
+
+    baseline: str
+    passed: bool
+    new: tuple[GateEntry, ...] = ()
+    """Unstable/private symbols not in the baseline: they fail the gate."""
+    removed: tuple[GateEntry, ...] = ()
+    """Baseline entries no longer used: the baseline can shrink."""
+    kept: int = 0
+    consumers: tuple[str, ...] = ()
+    """The consumers checked."""
+    unchecked: tuple[str, ...] = ()
+    """Baseline keys that matched no scanned consumer."""
+    update: str | None = None
+    """What --update-baseline did: created | shrunk | grown | unchanged (None: not asked)."""
+    errors: tuple[InputError, ...] = ()
+    notes: tuple[str, ...] = ()
+    tool_version: str = ""
+    schema: int = SCHEMA_VERSION
+    kind: str = "gate"
+
+    def render_text(self, con: Any, verbose: int = 0) -> None:
+        from .commands.gate import render_gate_text
+
+        render_gate_text(con, self, verbose)
+
+    def render_markdown(self) -> str:
+        from .commands.gate import render_gate_markdown
+
+        return render_gate_markdown(self)
+
+
+def gate(audit: Audit, baseline: Baseline, baseline_path: str) -> GateResult:
+    """Compare the audit's unstable/private imports with the baseline."""
+    from . import __version__
+
+    new: list[GateEntry] = []
+    removed: list[GateEntry] = []
+    kept = 0
+    used_keys: set[str] = set()
+    for c in audit.consumers:
+        key = baseline_key_for(c, baseline.consumers)
+        if key is not None:
+            used_keys.add(key)
+        allowed = baseline.symbols(key) if key else set()
+        current = consumer_symbols(c)
+        for (fam, sym), b in sorted(current.items()):
+            if (fam, sym) in allowed:
+                kept += 1
+            else:
+                new.append(GateEntry(c.display_name, key or c.display_name, sym, fam,
+                                     b.provider, node_of(b), b.stability))
+    for key in sorted(used_keys):
+        consumers = [c for c in audit.consumers
+                     if baseline_key_for(c, baseline.consumers) == key]
+        present = set().union(*(consumer_symbols(c) for c in consumers))
+        for fam, sym in sorted(baseline.symbols(key) - present):
+            removed.append(GateEntry(consumers[0].display_name, key, sym, fam))
+    unchecked = tuple(sorted(set(baseline.consumers) - used_keys))
+    return GateResult(baseline=baseline_path, passed=not new, new=tuple(new),
+                      removed=tuple(removed), kept=kept,
+                      consumers=tuple(c.display_name for c in audit.consumers),
+                      unchecked=unchecked, errors=audit.errors, notes=audit.notes,
+                      tool_version=__version__)
+
+
+def baseline_from_audit(audit: Audit) -> Baseline:
+    out: dict[str, dict[str, set[str]]] = {}
+    for c in audit.consumers:
+        for fam, sym in consumer_symbols(c):
+            out.setdefault(c.display_name, {}).setdefault(fam, set()).add(sym)
+    return Baseline({k: {f: tuple(sorted(s)) for f, s in v.items()} for k, v in out.items()})
+
+
+def updated_baseline(baseline: Baseline, result: GateResult, allow_growth: bool) -> Baseline:
+    """The baseline after --update-baseline: removed entries dropped; new ones added only
+    with ``allow_growth``; keys of consumers that were not scanned kept as they are."""
+    data: dict[str, dict[str, set[str]]] = {
+        k: {f: set(s) for f, s in v.items()} for k, v in baseline.consumers.items()}
+    for e in result.removed:
+        data.get(e.key, {}).get(e.family, set()).discard(e.symbol)
+    if allow_growth:
+        for e in result.new:
+            data.setdefault(e.key, {}).setdefault(e.family, set()).add(e.symbol)
+    clean = {k: {f: tuple(sorted(s)) for f, s in v.items() if s} for k, v in data.items()}
+    # A consumer key left without symbols stays (an empty table): it still says "none allowed".
+    return Baseline(clean, baseline.schema)
+
+
+__all__ = [
+    "Baseline", "ConsumerDiff", "DiffResult", "GateEntry", "GateResult", "SymbolDelta",
+    "TrendResult", "TrendRow", "baseline_from_audit", "baseline_key_for", "baseline_text",
+    "diff_audits", "diff_consumers", "family", "gate", "knowledge_replacements",
+    "load_baseline", "match_consumers", "parse_baseline", "trend", "updated_baseline",
+]
