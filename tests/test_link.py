@@ -30,7 +30,6 @@ from abiguard.callsites.objects import find_object_references
 from abiguard.model import SCHEMA_VERSION
 
 
-
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Path:
     return build_project(tmp_path_factory.getbasetemp() / "xc")

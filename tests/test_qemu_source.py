@@ -14,8 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-import tree_sitter_c  # noqa: E402,F401  (the 'where' extra; make test installs it)
+import tree_sitter_c  # noqa: F401  (the 'where' extra; make test installs it)
 
 from abiguard.callsites.aptsource import fetch_source_package
 from abiguard.callsites.cpp_expr import build_macros

@@ -7,10 +7,9 @@ import json
 import textwrap
 from pathlib import Path
 
+import jsonschema
 import pytest
-
-import jsonschema  # noqa: E402  (the test extra)
-import tree_sitter_c  # noqa: E402,F401  (the 'where' extra)
+import tree_sitter_c  # noqa: F401  (the 'where' extra)
 
 from abiguard.cli import main
 from abiguard.model import CallSite

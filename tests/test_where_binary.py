@@ -14,7 +14,6 @@ from _xcproject import (
     EXPECTED_BINARY_FUNCTIONS,
     build_aarch64,
     build_project,
-    have_aarch64,
     run,
 )
 from abiguard.callsites.binary import binary_reference_counts, find_binary_callsites

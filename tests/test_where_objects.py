@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _xcproject import EXPECTED_OBJECT_REFS, build_aarch64, build_project, have_aarch64, run
+from _xcproject import EXPECTED_OBJECT_REFS, build_aarch64, build_project, run
 from abiguard.callsites.objects import find_object_references, iter_ar_members
 from abiguard.errors import ElfError
 from abiguard.model import InputError

@@ -13,9 +13,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-import tree_sitter  # noqa: E402,F401  (the 'where' extra; make test installs it)
-import tree_sitter_c  # noqa: E402,F401
+import tree_sitter  # noqa: F401  (the 'where' extra; make test installs it)
+import tree_sitter_c  # noqa: F401
 
 from abiguard.callsites import aptsource
 from abiguard.callsites.cpp_expr import (
