@@ -1,0 +1,255 @@
+"""abiguard gate --baseline FILE INPUT… — a ratchet for CI.
+
+Fails (exit 1) when a consumer uses an unstable/private library symbol that the baseline does
+not list; symbols that are no longer used pass (the baseline can shrink: run with
+``--update-baseline``). ``--update-baseline`` rewrites the file, only shrinking it unless
+``--allow-growth``; a missing baseline is created from the current result. INPUT: what ``scan``
+takes, or saved JSON results. Output: text, json, markdown, sarif (one error-level result per
+new symbol, located at the consumer file). See docs/gate.md.
+
+Exit: 0 pass; 1 new unstable/private symbols; 2 usage/input errors, a missing baseline
+(without --update-baseline) or a malformed one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..model import Audit
+from . import _common
+from .scan import add_scan_options, scan_options
+
+FORMATS = ("text", "json", "markdown", "sarif")
+
+
+def register(sub, help_text: str) -> None:
+    p = sub.add_parser("gate", help=help_text, description=(
+        "Compare the unstable/private imports of the inputs with a baseline file and fail "
+        "(exit 1) on any that the baseline does not list. Symbols no longer used pass; "
+        "--update-baseline then shrinks the file. INPUT: as for scan, or saved JSON "
+        "results. Exit: 0 pass, 1 new symbols, 2 usage/input/baseline errors."))
+    p.add_argument("--baseline", required=True, metavar="FILE",
+                   help="the baseline TOML file (docs/gate.md)")
+    p.add_argument("--update-baseline", action="store_true",
+                   help="rewrite the baseline: drop what is no longer used (create it when "
+                        "missing)")
+    p.add_argument("--allow-growth", action="store_true",
+                   help="with --update-baseline: also add the new symbols (accepting them)")
+    add_scan_options(p)
+    _common.add_output_options(p, FORMATS)
+    p.set_defaults(run=run)
+
+
+def load_inputs(args: argparse.Namespace) -> Audit:
+    """Saved results are read back; everything else is scanned (NAME/SUITE fetched from that
+    Debian suite); the audits are merged."""
+    from .diff import is_json_result, load_or_scan, load_result
+
+    saved = [s for s in args.inputs if is_json_result(s)]
+    rest = [s for s in args.inputs if not is_json_result(s)]
+    audits = [load_result(s) for s in saved]
+    if rest:
+        audits.append(load_or_scan(rest, scan_options(args)))
+    merged = Audit(
+        consumers=tuple(c for a in audits for c in a.consumers),
+        errors=tuple(e for a in audits for e in a.errors),
+        inputs=tuple(args.inputs),
+        notes=tuple(n for a in audits for n in a.notes),
+        policies=tuple(dict.fromkeys(p for a in audits for p in a.policies)),
+        tool_version=audits[0].tool_version if audits else "")
+    return merged
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..compare import (Baseline, baseline_from_audit, baseline_text, gate, load_baseline,
+                           updated_baseline)
+    from ..render import render
+
+    if args.allow_growth and not args.update_baseline:
+        raise UsageError("--allow-growth needs --update-baseline")
+    path = args.baseline
+    exists = os.path.exists(path)
+    baseline = load_baseline(path) if exists or not args.update_baseline else Baseline()
+    audit = load_inputs(args)
+    if audit.errors:
+        for e in audit.errors:
+            _common.error_line(e)
+        return 2
+    result = gate(audit, baseline, path)
+    if args.update_baseline:
+        if not exists:
+            new_baseline = baseline_from_audit(audit)
+            action = "created"
+        else:
+            new_baseline = updated_baseline(baseline, result, args.allow_growth)
+            action = ("grown" if args.allow_growth and result.new else
+                      "shrunk" if result.removed else "unchanged")
+        text = baseline_text(new_baseline)
+        old_text = Path(path).read_text(encoding="utf-8") if exists else None
+        if text != old_text:
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        elif action != "unchanged":
+            action = "unchanged"
+        accepted = not exists or args.allow_growth
+        result = replace(result, update=action, passed=result.passed or accepted)
+    color = _common.use_color() and not args.output
+    if args.format == "sarif":
+        text_out = sarif_text(result)
+    else:
+        text_out = render(result, args.format, verbose=args.verbose, color=color)
+    _common.emit(args, text_out)
+    # The verdict on stderr too when stdout is not the text report (CI logs show it).
+    if args.format != "text" or args.output:
+        if not result.passed:
+            for e in result.new:
+                sys.stderr.write(f"abiguard: gate: {e.message(path)}\n")
+        if result.update:
+            _common.note(args, update_message(result, path))
+        elif result.removed:
+            _common.note(args, f"baseline can shrink: {len(result.removed)} symbol(s) no "
+                               "longer used; run with --update-baseline")
+    return 0 if result.passed else 1
+
+
+def update_message(result, path: str) -> str:
+    return {
+        "created": f"created baseline {path}",
+        "shrunk": f"baseline {path} shrunk by {len(result.removed)} symbol(s)",
+        "grown": f"baseline {path} updated: +{len(result.new)} symbol(s) accepted"
+                 + (f", -{len(result.removed)}" if result.removed else ""),
+        "unchanged": f"baseline {path} unchanged",
+    }[result.update] + ("" if result.passed else
+                        f"; {len(result.new)} new symbol(s) not added (--allow-growth adds "
+                        "them)")
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+def render_gate_text(con, result, verbose: int = 0) -> None:
+    from rich.text import Text
+
+    failed_new = result.new and not (result.update in ("created", "grown"))
+    for e in result.new:
+        if failed_new:
+            con.print(Text.assemble(("FAIL ", "bold red"), e.message(result.baseline)),
+                      overflow="fold")
+        else:
+            con.print(Text.assemble(("accepted ", "yellow"), f"{e.consumer}: {e.symbol} from "
+                                    f"{e.library} (family {e.family})"), overflow="fold")
+    for e in result.removed:
+        con.print(Text.assemble(("gone ", "green"), f"{e.consumer}: {e.symbol} (family "
+                                f"{e.family}) is no longer used"), overflow="fold")
+    if verbose:
+        for k in result.unchecked:
+            con.print(Text(f"not checked: baseline key {k!r} matches no scanned consumer",
+                           "dim"))
+    verdict = "[bold green]gate passed[/bold green]" if result.passed else \
+        "[bold red]gate failed[/bold red]"
+    con.print(f"{verdict}: {len(result.consumers)} consumer(s), {len(result.new)} new, "
+              f"{len(result.removed)} gone, {result.kept} in the baseline "
+              f"({result.baseline})")
+    if result.update:
+        con.print(update_message(result, result.baseline))
+    elif result.removed:
+        con.print("baseline can shrink: run with --update-baseline")
+    if not result.passed and result.update is None:
+        con.print("remove the new uses, or accept them with --update-baseline "
+                  "--allow-growth (and review the baseline change)")
+
+
+def render_gate_markdown(result) -> str:
+    out = ["# abiguard gate", ""]
+    verdict = "passed" if result.passed else "**failed**"
+    out += [f"Gate {verdict}: {len(result.consumers)} consumer(s), {len(result.new)} new, "
+            f"{len(result.removed)} gone, {result.kept} in the baseline `{result.baseline}`.",
+            ""]
+    if result.new:
+        out += ["| consumer | new symbol | library | class |", "|---|---|---|---|"]
+        for e in result.new:
+            out.append(f"| `{e.consumer}` | `{e.symbol}` | {e.library} | "
+                       f"{e.stability.value if e.stability else '-'} |")
+        out.append("")
+    if result.removed:
+        out += ["No longer used (the baseline can shrink: `--update-baseline`): "
+                + ", ".join(f"`{e.symbol}`" for e in result.removed), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# SARIF
+# --------------------------------------------------------------------------------------------
+
+SARIF_RULES = (
+    ("new-unstable-symbol", "NewUnstableSymbol",
+     "New use of an ABI-unstable library symbol",
+     "The program imports a symbol of an ABI-unstable library that the baseline does not "
+     "list: it will break when the library is upgraded. Remove the use, or accept it with "
+     "abiguard gate --update-baseline --allow-growth."),
+    ("new-private-symbol", "NewPrivateSymbol",
+     "New use of a private library symbol",
+     "The program imports a library-internal (private) symbol that the baseline does not "
+     "list. Remove the use, or accept it with abiguard gate --update-baseline "
+     "--allow-growth."),
+)
+
+
+def _artifact(path: str) -> dict[str, Any]:
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    from urllib.parse import quote
+
+    return {"uri": quote(path.replace(os.sep, "/"), safe="/-._~"), "uriBaseId": "SRCROOT"}
+
+
+def sarif_log(result) -> dict[str, Any]:
+    from ..render.sarif import SARIF_SCHEMA, SARIF_VERSION
+
+    rules = [{"id": r[0], "name": r[1], "shortDescription": {"text": r[2]},
+              "fullDescription": {"text": r[3]}, "help": {"text": r[3]},
+              "defaultConfiguration": {"level": "error"},
+              "properties": {"tags": ["abi", "abi-stability"]}} for r in SARIF_RULES]
+    results = []
+    if not result.passed or result.update is None:
+        for e in result.new:
+            private = e.stability is not None and e.stability.value == "private"
+            rule = 1 if private else 0
+            key = "\0".join([e.key, e.family, e.symbol])
+            results.append({
+                "ruleId": SARIF_RULES[rule][0],
+                "ruleIndex": rule,
+                "level": "error",
+                "message": {"text": e.message(result.baseline)},
+                "locations": [{"physicalLocation": {"artifactLocation": _artifact(e.consumer)}}],
+                "partialFingerprints": {
+                    "abiguardGate/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
+                "properties": {"symbol": e.symbol, "library": e.library, "family": e.family,
+                               "versionNode": e.version, "baselineKey": e.key},
+            })
+    driver: dict[str, Any] = {"name": "abiguard", "rules": rules}
+    if result.tool_version:
+        driver["version"] = result.tool_version
+        driver["semanticVersion"] = result.tool_version
+    run: dict[str, Any] = {"tool": {"driver": driver}, "results": results,
+                           "invocations": [{"executionSuccessful": True}]}
+    if any(not os.path.isabs(e.consumer) for e in result.new):
+        run["originalUriBaseIds"] = {"SRCROOT": {"uri": Path.cwd().as_uri() + "/"}}
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def sarif_text(result) -> str:
+    return json.dumps(sarif_log(result), indent=2) + "\n"
