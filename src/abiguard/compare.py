@@ -697,8 +697,225 @@ def updated_baseline(baseline: Baseline, result: GateResult, allow_growth: bool)
     return Baseline(clean, baseline.schema)
 
 
+
+# --------------------------------------------------------------------------------------------
+# Library upgrade impact
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryInfo:
+    """One shared library of a library set (what ``impact`` needs of it)."""
+
+    soname: str
+    path: str
+    """Installed path (inside the .deb or the directory)."""
+    exports: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
+    """Symbol -> the version nodes defining it (None: unversioned)."""
+    package: str | None = None
+
+    @property
+    def family(self) -> str:
+        return family(self.soname)
+
+
+@dataclass(frozen=True, slots=True)
+class LibrarySet:
+    label: str
+    libraries: tuple[LibraryInfo, ...] = ()
+
+    def by_soname(self, soname: str | None) -> LibraryInfo | None:
+        return next((lib for lib in self.libraries if lib.soname == soname), None)
+
+    def by_family(self, fam: str) -> list[LibraryInfo]:
+        return [lib for lib in self.libraries if lib.family == fam]
+
+    def exporting(self, symbol: str) -> list[LibraryInfo]:
+        return [lib for lib in self.libraries if symbol in lib.exports]
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactSymbol:
+    name: str
+    old_library: str | None
+    old_version: str | None
+    """The node the consumer is bound to."""
+    status: str
+    """same (same soname, node still defined: the old binary binds it) | rebuild (defined by
+    the new release of the library, other soname or node) | moved (now only in another
+    library of the new set) | gone (no library of the new set defines it)."""
+    new_library: str | None = None
+    new_version: str | None = None
+    prototype: Any = None
+    """abiguard.headers.ProtoChange (status same/compatible/changed/gone/unknown)."""
+
+    @property
+    def needs_source_change(self) -> bool:
+        proto = getattr(self.prototype, "status", "unknown")
+        return self.status == "gone" or proto in ("changed", "gone")
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryChange:
+    family: str
+    old_soname: str | None
+    new_soname: str | None
+
+
+VERDICTS = ("runs-as-is", "needs-rebuild", "needs-source-changes", "not-affected")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerImpact:
+    consumer: str
+    verdict: str
+    """runs-as-is | needs-rebuild | needs-source-changes | not-affected."""
+    reasons: tuple[str, ...] = ()
+    package: str | None = None
+    libraries: tuple[LibraryChange, ...] = ()
+    symbols: tuple[ImpactSymbol, ...] = ()
+    source_changes: tuple[str, ...] = ()
+    """The symbols whose uses have to change (gone or prototype changed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactResult:
+    """abiguard impact: JSON ``kind: "impact"``."""
+
+    old: str
+    new: str
+    consumers: tuple[ConsumerImpact, ...] = ()
+    headers_checked: bool = False
+    old_headers: str | None = None
+    new_headers: str | None = None
+    errors: tuple[InputError, ...] = ()
+    notes: tuple[str, ...] = ()
+    tool_version: str = ""
+    schema: int = SCHEMA_VERSION
+    kind: str = "impact"
+
+    def render_text(self, con: Any, verbose: int = 0) -> None:
+        from .commands.impact import render_impact_text
+
+        render_impact_text(con, self, verbose)
+
+    def render_markdown(self) -> str:
+        from .commands.impact import render_impact_markdown
+
+        return render_impact_markdown(self)
+
+
+def _pick_new(old: LibraryInfo | None, fam: str, new_set: LibrarySet) -> LibraryInfo | None:
+    cands = new_set.by_family(fam)
+    if not cands:
+        return None
+    if old is not None:
+        same = [c for c in cands if c.soname == old.soname]
+        if same:
+            return same[0]
+    return sorted(cands, key=lambda c: c.soname)[-1]
+
+
+def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
+                    old_headers: dict[str, Any] | None = None,
+                    new_headers: dict[str, Any] | None = None) -> ConsumerImpact:
+    """What upgrading the library set old -> new does to one consumer."""
+    from .headers import ProtoChange, compare
+
+    old_families = {lib.family for lib in old_set.libraries}
+    affected = [b for b in c.findings if family(b.provider) in old_families]
+    if not affected:
+        return ConsumerImpact(c.display_name, "not-affected",
+                              ("imports no unstable/private symbol from the old library set",),
+                              c.package)
+    symbols = []
+    libs: dict[str, LibraryChange] = {}
+    for b in affected:
+        fam = family(b.provider)
+        old_lib = old_set.by_soname(b.provider)
+        new_lib = _pick_new(old_lib, fam, new_set)
+        libs.setdefault(fam, LibraryChange(fam, b.provider, new_lib.soname if new_lib else None))
+        requested = b.symbol.version
+        bound = node_of(b)
+        if new_lib is not None and b.symbol.name in new_lib.exports:
+            nodes = new_lib.exports[b.symbol.name]
+            same_soname = new_lib.soname == b.provider
+            binds = requested is None or requested in nodes
+            status = "same" if same_soname and binds else "rebuild"
+            new_node = requested if requested in nodes else next(
+                (n for n in nodes if n), None)
+            target: LibraryInfo | None = new_lib
+        else:
+            others = [lib for lib in new_set.exporting(b.symbol.name) if lib.family != fam]
+            target = others[0] if others else None
+            status = "moved" if target else "gone"
+            new_node = next((n for n in target.exports[b.symbol.name] if n), None) \
+                if target else None
+        if old_headers is not None and new_headers is not None:
+            proto = compare(old_headers.get(b.symbol.name), new_headers.get(b.symbol.name))
+        else:
+            proto = ProtoChange("unknown", ("headers not given",))
+        symbols.append(ImpactSymbol(b.symbol.name, b.provider, bound, status,
+                                    target.soname if target else None, new_node, proto))
+    symbols.sort(key=lambda s: (s.old_library or "", s.name))
+    source = tuple(s.name for s in symbols if s.needs_source_change)
+    reasons: list[str] = []
+    for ch in libs.values():
+        if ch.new_soname is None:
+            reasons.append(f"{ch.family}: no library of this family in the new set")
+        elif ch.new_soname != ch.old_soname:
+            reasons.append(f"soname changes {ch.old_soname} -> {ch.new_soname}: the binary "
+                           "must be relinked")
+    gone = [s.name for s in symbols if s.status == "gone"]
+    moved = [s for s in symbols if s.status == "moved"]
+    if gone:
+        reasons.append(f"{len(gone)} symbol(s) gone: {', '.join(gone)}")
+    for s in moved:
+        reasons.append(f"{s.name} now only in {s.new_library}: link it")
+    nodes = [s for s in symbols if s.status == "rebuild" and s.new_library == s.old_library]
+    if nodes:
+        reasons.append(f"{len(nodes)} symbol(s) no longer defined under the node the binary "
+                       f"requires ({nodes[0].old_version} -> {nodes[0].new_version})")
+    changed = [s for s in symbols if getattr(s.prototype, "status", "") in ("changed", "gone")]
+    for s in changed:
+        what = "; ".join(s.prototype.changes)
+        reasons.append(f"{s.name}: {what}")
+    compatible = [s for s in symbols if getattr(s.prototype, "status", "") == "compatible"]
+    for s in compatible:
+        reasons.append(f"{s.name}: source compatible ({'; '.join(s.prototype.changes)})")
+    if source:
+        verdict = "needs-source-changes"
+    elif all(s.status == "same" for s in symbols):
+        verdict = "runs-as-is"
+    else:
+        verdict = "needs-rebuild"
+    unknown = [s.name for s in symbols if getattr(s.prototype, "status", "unknown") == "unknown"]
+    if unknown and old_headers is not None:
+        reasons.append(f"{len(unknown)} symbol(s) not declared in the old headers "
+                       f"(prototype not compared): {', '.join(unknown)}")
+    elif unknown:
+        reasons.append("prototypes not compared (give --headers-from and --headers-to)")
+    return ConsumerImpact(c.display_name, verdict, tuple(reasons), c.package,
+                          tuple(libs.values()), tuple(symbols), source)
+
+
+def impact(audit: Audit, old_set: LibrarySet, new_set: LibrarySet,
+           old_headers: dict[str, Any] | None = None, new_headers: dict[str, Any] | None = None,
+           *, old_headers_label: str | None = None, new_headers_label: str | None = None,
+           notes: Iterable[str] = ()) -> ImpactResult:
+    from . import __version__
+
+    consumers = tuple(consumer_impact(c, old_set, new_set, old_headers, new_headers)
+                      for c in audit.consumers)
+    return ImpactResult(old_set.label, new_set.label, consumers,
+                        headers_checked=old_headers is not None and new_headers is not None,
+                        old_headers=old_headers_label, new_headers=new_headers_label,
+                        errors=audit.errors, notes=tuple(audit.notes) + tuple(notes),
+                        tool_version=__version__)
+
 __all__ = [
-    "Baseline", "ConsumerDiff", "DiffResult", "GateEntry", "GateResult", "SymbolDelta",
+    "Baseline", "ConsumerDiff", "ConsumerImpact", "ImpactResult", "ImpactSymbol",
+    "LibraryChange", "LibraryInfo", "LibrarySet", "consumer_impact", "impact", "DiffResult", "GateEntry", "GateResult", "SymbolDelta",
     "TrendResult", "TrendRow", "baseline_from_audit", "baseline_key_for", "baseline_text",
     "diff_audits", "diff_consumers", "family", "gate", "knowledge_replacements",
     "load_baseline", "match_consumers", "parse_baseline", "trend", "updated_baseline",

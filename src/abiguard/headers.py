@@ -411,9 +411,10 @@ def compare(old: Prototype | None, new: Prototype | None) -> ProtoChange:
     op, np_ = old.params, new.params
     if len(op) == len(np_):
         for i, (a, b) in enumerate(zip(op, np_), 1):
-            label = f"parameter {i}" + (f" ({a.name})" if a.name else "")
+            label = f"parameter {i}"
             if a.canon != b.canon:
-                changes.append(f"{label} type changed: {a.type} -> {b.type}")
+                changes.append(f"{label}" + (f" ({a.name})" if a.name else "")
+                               + f" type changed: {a.type} -> {b.type}")
                 breaking = True
             elif a.name != b.name and a.name and b.name:
                 changes.append(f"{label} renamed: {a.name} -> {b.name}")
