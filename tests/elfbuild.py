@@ -21,7 +21,8 @@ from typing import Any
 
 
 def run(*cmd: str | Path, cwd: Path | None = None) -> str:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run([str(c) for c in cmd], check=False, cwd=cwd, capture_output=True,
+                          text=True)
     if proc.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, cmd))} failed:\n{proc.stderr}")
     return proc.stdout
@@ -36,7 +37,7 @@ def gcc_works(*flags: str, tmp: Path) -> bool:
     src = tmp / "probe.c"
     src.write_text("int main(void) { return 0; }\n")
     proc = subprocess.run(["gcc", *flags, str(src), "-o", str(tmp / "probe")],
-                          capture_output=True)
+                          check=False, capture_output=True)
     return proc.returncode == 0
 
 
@@ -345,7 +346,7 @@ def build_elf(spec: Spec) -> Built:
         shstr.add(".shstrtab")
         shdrs.append((shstr.index[b".shstrtab"], 3, 0, 0, 0, 0, 0, 0, 1, 0))
         place("shstrtab", bytes(shstr.data), 1)
-        n, t, fl, ad, _o, _s, li, inf, al, es = shdrs[i_shstr]
+        n, t, fl, _ad, _o, _s, li, inf, al, es = shdrs[i_shstr]
         shdrs[i_shstr] = (n, t, fl, 0, parts["shstrtab"], len(shstr.data), li, inf, al, es)
         shfmt = e + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII")
         place("shdrs", b"".join(struct.pack(shfmt, *s) for s in shdrs), 8)
