@@ -77,6 +77,7 @@ class Layers:
 
     sysroot: str = "/"
     overlays: list[str] = field(default_factory=list)
+    _aliases: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def roots(self) -> list[str]:
@@ -85,7 +86,24 @@ class Layers:
     def real(self, installed: str, root: str) -> str:
         return os.path.join(root, installed.lstrip("/"))
 
+    def canonical(self, installed: str) -> str:
+        """Follow the sysroot's top-level symlinks (merged /usr: /lib -> usr/lib), so that a
+        package's /usr/lib file is found under /lib/... as it would be once installed."""
+        if self._aliases is None:
+            self._aliases = {}
+            for top in ("lib", "lib32", "lib64", "libx32", "bin", "sbin"):
+                link = os.path.join(self.sysroot, top)
+                if os.path.islink(link):
+                    target = os.readlink(link)
+                    if not target.startswith("/"):
+                        target = "/" + target
+                    self._aliases["/" + top] = posixpath.normpath(target)
+        first, sep, rest = installed.partition("/")[2].partition("/")
+        alias = self._aliases.get("/" + first)
+        return alias + sep + rest if alias else installed
+
     def find(self, installed: str) -> str | None:
+        installed = self.canonical(installed)
         for root in self.roots:
             p = self.real(installed, root)
             if os.path.isfile(p):
@@ -303,7 +321,7 @@ class Resolver:
                             return real, real, via, elf
                 continue
             for d in dirs:
-                installed = posixpath.join(d, name)
+                installed = self.layers.canonical(posixpath.join(d, name))
                 hit = self._candidate(installed, consumer)
                 if hit:
                     return installed, hit[0], via, hit[1]
