@@ -1,0 +1,1 @@
+"""census: scan many packages in parallel into a results store (see docs/census.md)."""

@@ -1,0 +1,339 @@
+"""abiguard census — scan many packages in parallel into a results store (docs/census.md).
+
+    abiguard census --rdepends 'libxen*' --store xen.sqlite          # apt's lists
+    abiguard census ./pool/ --store s.sqlite -j 8                     # a directory of .debs
+    abiguard census --roots ./unpacked/ --store s.sqlite              # unpacked roots
+    abiguard census qemu-system-xen libvirt0 --store s.sqlite --scheduler tcp://h:8786
+    abiguard census --store s.sqlite                                  # summary of a store
+    abiguard census --store s.sqlite --failures                       # what failed, and why
+    abiguard census --store s.sqlite --export matrix.csv              # .csv .json .parquet
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from ..errors import UsageError
+from . import _common
+
+
+def register(sub, help_text: str) -> None:
+    p = sub.add_parser("census", help=help_text, description=(
+        "Scan many consumer packages (apt package names, all reverse dependencies of library "
+        "packages, a directory of .debs, or unpacked roots) in parallel, each against the "
+        "library packages of the same set, into an SQLite results store. A re-run skips "
+        "what is stored; an interrupted run resumes. Without inputs: summarise, list "
+        "failures or export the store. Exit: 0 ok, 2 usage error or a package failed."))
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="apt package name, .deb file, directory of .debs, or directory of "
+                        "unpacked package roots")
+    p.add_argument("--store", required=True, metavar="FILE",
+                   help="the SQLite results store (created if missing)")
+    s = p.add_argument_group("sources")
+    s.add_argument("--rdepends", action="append", default=[], metavar="GLOB",
+                   help="every package that depends on a package matching GLOB (e.g. "
+                        "'libxen*'), from apt's package lists (repeatable)")
+    s.add_argument("--roots", action="append", default=[], metavar="DIR",
+                   help="a directory whose subdirectories are unpacked package roots "
+                        "(dpkg-deb -x/-R) (repeatable)")
+    s.add_argument("--packages-file", action="append", default=[], metavar="FILE",
+                   help="a Packages index to use instead of apt's lists (repeatable)")
+    s.add_argument("--archive", metavar="DIR",
+                   help="local mirror root the index's Filename fields are relative to "
+                        "(no download for what is there)")
+    s.add_argument("--no-fetch", action="store_true",
+                   help="never download (apt-get download) packages; use local files only")
+    e = p.add_argument_group("execution")
+    e.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="local worker processes (default: the number of CPUs)")
+    e.add_argument("--scheduler", metavar="ADDR",
+                   help="run on a Dask distributed cluster, e.g. tcp://host:8786 (workers "
+                        "need abiguard installed)")
+    e.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="per-package time limit (default: 600; 0: none)")
+    e.add_argument("--retry-failed", action="store_true",
+                   help="also retry packages whose failure would repeat (bad input); "
+                        "crashes, timeouts and failed downloads are always retried")
+    e.add_argument("--rescan", action="store_true",
+                   help="scan again what is already stored (replaces the results)")
+    r = p.add_argument_group("resolution")
+    r.add_argument("--sysroot", default="/", metavar="DIR",
+                   help="root file system for libraries not in the package set (default: /)")
+    r.add_argument("--policy", action="append", default=[], metavar="FILE",
+                   help="stability policy TOML file (repeatable; see docs/policy.md)")
+    q = p.add_argument_group("results")
+    q.add_argument("--failures", action="store_true",
+                   help="list the failed packages of the store with their errors")
+    q.add_argument("--export", action="append", default=[], metavar="FILE",
+                   help="write aggregates: .csv (see --table), .json (everything), .parquet "
+                        "(findings; needs pyarrow) (repeatable)")
+    q.add_argument("--table", default="matrix",
+                   choices=("matrix", "findings", "symbols", "groups", "libraries", "failures"),
+                   help="what a .csv export holds (default: the consumer × symbol matrix)")
+    q.add_argument("--threshold", type=float, default=0.5, metavar="J",
+                   help="co-use groups: Jaccard similarity of consumer sets (default 0.5)")
+    q.add_argument("--group-method", default="average", choices=("average", "components"),
+                   help="co-use grouping: average-linkage clustering or connected "
+                        "components (single linkage) (default: average)")
+    q.add_argument("--top", type=int, default=20, metavar="N",
+                   help="symbols shown in the text summary (default 20)")
+    _common.add_output_options(p, ("text", "json"))
+    p.set_defaults(run=run)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _refs(args: argparse.Namespace, config_packages: dict[str, str]):
+    """The packages to scan, and the package set dependencies are looked up in."""
+    from ..census import sources
+
+    names, debs, roots = sources.classify_inputs(args.inputs)
+    roots += args.roots
+    refs: list = []
+    if names or args.rdepends:
+        index = sources.AptIndex.load(args.packages_file or None, archive=args.archive)
+        apt_refs = []
+        for spec in names:
+            name, _, version = spec.partition("=")
+            ref = index.get(name)
+            if ref is None:
+                raise UsageError(f"{name}: no such package in the package lists")
+            if version and ref.version != version:
+                ref = sources.PackageRef(name, version, ref.arch, None, 0, None,
+                                         depends=ref.depends, pre_depends=ref.pre_depends)
+            apt_refs.append(ref)
+        for pattern in args.rdepends:
+            libs, rdeps = index.rdepends([pattern])
+            _common.note(args, f"--rdepends {pattern}: {len(libs)} library package(s) "
+                               f"({', '.join(libs[:8])}{', …' if len(libs) > 8 else ''}), "
+                               f"{len(rdeps)} reverse dependencies")
+            apt_refs += rdeps
+        seen = set()
+        for ref in apt_refs:
+            if ref.name in seen:
+                continue
+            seen.add(ref.name)
+            refs.append(index.with_closure(ref))
+    if debs:
+        local = sources.deb_refs(debs)
+        config_packages.update(sources.set_index(local))
+        refs += local
+    for d in roots:
+        if not os.path.isdir(d):
+            raise UsageError(f"--roots {d}: not a directory")
+        rr = sources.root_refs(d)
+        if not rr:
+            _common.note(args, f"{d}: no unpacked package roots found")
+        for ref in rr:
+            config_packages.setdefault(ref.name, ref.path)
+        refs += rr
+    return refs
+
+
+class _Bar:
+    """A rich progress bar with packages/s, MB/s and ETA (stderr, only on a terminal)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.p = Progress(TextColumn("census"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                          TextColumn("ETA"), TimeRemainingColumn(),
+                          TextColumn("[dim]{task.fields[current]}"),
+                          console=Console(stderr=True), transient=True)
+        self.task = self.p.add_task("census", total=None, rate="", current="")
+        self.t0 = time.perf_counter()
+        self.p.start()
+
+    def __call__(self, done: int, total: int, result, nbytes: int) -> None:
+        dt = max(time.perf_counter() - self.t0, 1e-6)
+        rate = f"{done / dt:.2f} pkg/s {nbytes / dt / 1e6:.1f} MB/s" if done else ""
+        current = ""
+        if result is not None:
+            current = result.name + (" [red]failed" if result.status != "ok" else "")
+        self.p.update(self.task, completed=done, total=total, rate=rate, current=current[-50:])
+
+    def close(self) -> None:
+        self.p.stop()
+
+
+def _scan(args: argparse.Namespace, store) -> dict | None:
+    from ..census import engine
+
+    packages: dict[str, str] = {}
+    refs = _refs(args, packages)
+    if not refs:
+        return None
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    workdir = engine.new_workdir()
+    config = engine.Config.from_env(
+        sysroot=args.sysroot, policies=tuple(os.path.abspath(p) for p in args.policy),
+        timeout=args.timeout or None, fetch=not args.no_fetch, workdir=workdir,
+        packages=packages)
+    eng = engine.make_engine(args.jobs, args.scheduler)
+    bar = _Bar() if _common.show_progress(args) else None
+    try:
+        counts = engine.run_census(refs, store, eng, config, retry_failed=args.retry_failed,
+                                   rescan=args.rescan, arguments=sys.argv[1:], progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
+    counts["engine"] = eng.describe()
+    return counts
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..census import aggregate
+    from ..census.store import Store
+
+    if not 0 < args.threshold <= 1:
+        raise UsageError("--threshold must be in (0, 1]")
+    for path in args.export:
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in (".csv", ".json", ".parquet"):
+            raise UsageError(f"--export {path}: unknown format (use .csv, .json or .parquet)")
+        if ext == ".parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise UsageError(f"--export {path}: Parquet needs pyarrow, which is not "
+                                 "installed (use .csv or .json)") from None
+    scanning = bool(args.inputs or args.rdepends or args.roots)
+    if not scanning and not os.path.exists(args.store):
+        raise UsageError(f"--store {args.store}: no such store (give inputs to create it)")
+    store = Store(args.store)
+    try:
+        counts = _scan(args, store) if scanning else None
+        if scanning and counts is None:
+            _common.note(args, "nothing to scan: no packages found in the inputs")
+        data = aggregate.CensusData.from_store(store)
+        store_counts = store.counts()
+    finally:
+        store.close()
+    agg = aggregate.aggregate(data, threshold=args.threshold, method=args.group_method)
+    for path in args.export:
+        ext = os.path.splitext(path)[1].lower()
+        try:
+            if ext == ".parquet":
+                agg.write_parquet(path)
+            else:
+                text = agg.to_json() if ext == ".json" else agg.to_csv(args.table)
+                with open(path, "w", encoding="utf-8", newline="") as fh:
+                    fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write --export {path}: {exc.strerror}") from None
+        _common.note(args, f"wrote {path}")
+    if args.failures:
+        text = render_failures(agg) if args.format == "text" else _json_failures(agg)
+    elif args.format == "json":
+        import json
+
+        d = agg.to_dict()
+        if counts is not None:
+            d["run"] = counts
+        text = json.dumps(d, indent=2) + "\n"
+    else:
+        text = render_summary(agg, counts, store_counts, args.store, top=args.top,
+                              verbose=args.verbose)
+    _common.emit(args, text)
+    if counts is not None and counts["failed"]:
+        return 2
+    return 0
+
+
+def _json_failures(agg) -> str:
+    import json
+
+    return json.dumps(agg.to_dict()["failures"], indent=2) + "\n"
+
+
+def render_failures(agg) -> str:
+    fails = agg.failures
+    if not fails:
+        return "no failures\n"
+    out = [f"{len(fails)} failed package(s):"]
+    for c in fails:
+        out.append(f"  {c.name} {c.version} {c.arch}: [{c.error_kind}] {c.error}")
+    return "\n".join(out) + "\n"
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def render_summary(agg, counts, store_counts, store_path: str, top: int = 20,
+                   verbose: int = 0) -> str:
+    out = []
+    if counts is not None:
+        secs = max(counts["seconds"], 1e-9)
+        rate = (f" — {counts['done'] / secs:.2f} packages/s, "
+                f"{counts['bytes'] / secs / 1e6:.1f} MB/s" if counts["done"] else "")
+        out.append(f"census: {counts['planned'] + counts['skipped']} package(s): "
+                   f"{counts['done']} scanned, {counts['skipped']} already stored, "
+                   f"{counts['failed']} failed, in {counts['seconds']:.1f} s{rate} "
+                   f"[{counts['engine']}]")
+    s = agg.summary()
+    out.append(f"store {store_path}: {store_counts['packages']} package result(s) "
+               f"({_mb(store_counts['bytes'])}); {s['consumers']} package(s) by name, "
+               f"{s['with_findings']} import unstable/private symbols, {s['failed']} failed")
+    if s["failed"]:
+        out.append(f"  failures: abiguard census --store {store_path} --failures")
+    if agg.symbols:
+        shown = agg.symbols[:top] if top else agg.symbols
+        out += ["", (f"Stabilise these first ({len(shown)} of {len(agg.symbols)} unstable/private "
+                    "symbols, by consumers, then co-use):")]
+        w_sym = max(len(x.symbol) for x in shown)
+        w_lib = max(len(x.library) for x in shown)
+        out.append(f"  {'rank':>4}  {'symbol':<{w_sym}}  {'library':<{w_lib}}  consumers  "
+                   "group  remedy")
+        for x in shown:
+            out.append(f"  {x.rank:>4}  {x.symbol:<{w_sym}}  {x.library:<{w_lib}}  "
+                       f"{len(x.consumers):>9}  {('G' + str(x.group)) if x.group else '-':>5}  "
+                       f"{x.remedy or '-'}")
+        out += ["", "Libraries:"]
+        for lib in agg.libraries:
+            out.append(f"  {lib['library']}: {lib['symbols']} symbol(s) used by "
+                       f"{lib['consumers']} package(s) ({', '.join(lib['consumer_names'][:6])}"
+                       f"{', …' if lib['consumers'] > 6 else ''})")
+        out += ["", (f"Co-use groups (Jaccard ≥ {agg.threshold:g}, {agg.method}): "
+                    f"{len(agg.groups)}")]
+        for g in agg.groups[: (None if verbose else 10)]:
+            names = [sym for _, sym in g.symbols]
+            shown_names = names if verbose or len(names) <= 8 else names[:8] + ["…"]
+            out.append(f"  G{g.id} ({g.kind} together, {len(g.symbols)} symbols, "
+                       f"J min {g.min_jaccard:.2f}): used by {len(g.consumers)} "
+                       f"({', '.join(g.consumers[:5])}{', …' if len(g.consumers) > 5 else ''})"
+                       f": {' '.join(shown_names)}")
+        if not verbose and len(agg.groups) > 10:
+            out.append(f"  … {len(agg.groups) - 10} more (-v)")
+        out += ["", "Packages importing unstable/private symbols:"]
+        per: dict[str, list[str]] = {}
+        per_lib: dict[str, set[str]] = {}
+        for (r, k) in agg.matrix:
+            per.setdefault(r, []).append(k[1])
+            per_lib.setdefault(r, set()).add(k[0])
+        info = {c.name: c for c in agg.consumers}
+        for r in agg.rows:
+            c = info.get(r)
+            libs = sorted(per_lib[r])
+            out.append(f"  {r} {c.version if c else ''}: {len(per[r])} symbol(s) from "
+                       f"{', '.join(libs)}")
+    elif counts is not None or store_counts["packages"]:
+        out += ["", "No package imports an unstable or private symbol."]
+    return "\n".join(out) + "\n"
