@@ -333,7 +333,7 @@ def audit_label(audit: Audit, fallback: str) -> str:
 def diff_audits(old: Audit, new: Audit, *, old_label: str | None = None,
                 new_label: str | None = None,
                 replacements: ReplacementLookup = _no_replacements,
-                only_problems: bool = False) -> DiffResult:
+                only_problems: bool = True) -> DiffResult:
     """The diff of two audits. ``only_problems`` drops consumer pairs without any
     unstable/private symbol on either side (the many plain programs of a package)."""
     from . import __version__
