@@ -4,6 +4,7 @@ baselines (exit 2, one line), SARIF 2.1.0 valid against the OASIS schema."""
 from __future__ import annotations
 
 import json
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -25,15 +26,29 @@ LIB = """
 """
 
 
-def build_app(root: Path, uses: tuple[str, ...]) -> None:
+def build_libs(lib: Path) -> None:
+    shared_lib(lib, "libunst.so.4.17", LIB,
+               version_script="VERS_4.17.0 { global: unst_*; local: *; };")
+    shared_lib(lib, "libstab.so.1", "int stab_ok(void) { return 0; }",
+               version_script="STAB_1.0 { global: stab_ok; local: *; };")
+
+
+@pytest.fixture(scope="module")
+def libs(tmp_path_factory) -> Path:
+    lib = tmp_path_factory.mktemp("gatelibs") / "lib"
+    build_libs(lib)
+    return lib
+
+
+def build_app(root: Path, uses: tuple[str, ...], libs: Path | None = None) -> None:
     """build/app using the given unst_* functions of libunst.so.4.17 (unstable: release
     soname, VERS_4.17.0 node) and stab_ok of libstab.so.1 (stable)."""
     lib = root / "build" / "lib"
     if not (lib / "libunst.so.4.17").exists():
-        shared_lib(lib, "libunst.so.4.17", LIB,
-                   version_script="VERS_4.17.0 { global: unst_*; local: *; };")
-        shared_lib(lib, "libstab.so.1", "int stab_ok(void) { return 0; }",
-                   version_script="STAB_1.0 { global: stab_ok; local: *; };")
+        if libs is not None:
+            shutil.copytree(libs, lib, symlinks=True)
+        else:
+            build_libs(lib)
     decls = " ".join(f"int {u}(void);" for u in uses)
     calls = " + ".join(f"{u}()" for u in uses)
     program(root / "build", "app", f"""
@@ -43,9 +58,16 @@ def build_app(root: Path, uses: tuple[str, ...]) -> None:
 
 
 @pytest.fixture()
-def project(tmp_path: Path, monkeypatch) -> Path:
+def project(tmp_path: Path, monkeypatch, libs: Path) -> Path:
     monkeypatch.chdir(tmp_path)
-    build_app(tmp_path, ("unst_a", "unst_b"))
+    build_app(tmp_path, ("unst_a", "unst_b"), libs)
+    return tmp_path
+
+
+@pytest.fixture()
+def empty(tmp_path: Path, monkeypatch) -> Path:
+    """No build: a malformed baseline is reported before any input is read."""
+    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
@@ -159,9 +181,9 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_malformed_baseline_exit_2_one_line(project: Path, capsys, case: str) -> None:
+def test_malformed_baseline_exit_2_one_line(empty: Path, capsys, case: str) -> None:
     text, expected = BAD[case]
-    (project / "abi-baseline.toml").write_text(text)
+    (empty / "abi-baseline.toml").write_text(text)
     assert gate() == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
@@ -169,13 +191,13 @@ def test_malformed_baseline_exit_2_one_line(project: Path, capsys, case: str) ->
     assert expected in err
 
 
-def test_malformed_baseline_is_not_overwritten_by_update(project: Path, capsys) -> None:
-    (project / "abi-baseline.toml").write_text("schema = 1\n[consumers\n")
+def test_malformed_baseline_is_not_overwritten_by_update(empty: Path, capsys) -> None:
+    (empty / "abi-baseline.toml").write_text("schema = 1\n[consumers\n")
     assert gate("--update-baseline") == 2
-    assert (project / "abi-baseline.toml").read_text() == "schema = 1\n[consumers\n"
+    assert (empty / "abi-baseline.toml").read_text() == "schema = 1\n[consumers\n"
 
 
-def test_allow_growth_needs_update(project: Path, capsys) -> None:
+def test_allow_growth_needs_update(empty: Path, capsys) -> None:
     assert gate("--allow-growth") == 2
     assert "--allow-growth needs --update-baseline" in capsys.readouterr().err
 
@@ -267,8 +289,8 @@ def test_sarif_one_error_per_new_symbol_at_the_consumer(project: Path, capsys) -
     assert log["runs"][0]["results"] == []
 
 
-def test_sarif_absolute_consumer_is_a_file_uri(tmp_path: Path, capsys) -> None:
-    build_app(tmp_path, ("unst_a",))
+def test_sarif_absolute_consumer_is_a_file_uri(tmp_path: Path, capsys, libs: Path) -> None:
+    build_app(tmp_path, ("unst_a",), libs)
     app = tmp_path / "build" / "app"
     (tmp_path / "b.toml").write_text("schema = 1\n")
     rc = main(["gate", "--baseline", str(tmp_path / "b.toml"), "-f", "sarif", str(app)])
