@@ -138,9 +138,9 @@ def test_order_and_verification(app, monkeypatch):
         ("Replace, after raising the minimum version of the stable library",
          ["u_getparam", "u_map"]),
         ("Retire compatibility code", ["u_compat_old"]),
+        ("No action of its own: goes away with the last unstable call", ["u_open"]),
         ("Needs a new stable entry point", ["u_pirq"]),
         ("Needs a new stable API design: Interrupt binding API", ["u_bind_a", "u_bind_b"]),
-        ("Goes away with the calls above", ["u_open"]),
         ("No remedy known", ["u_weird"]),
     ]
     items = {i.symbol.name: i for s in cp.steps for i in s.items}

@@ -85,3 +85,18 @@ def test_cli_json_is_the_documented_schema(tmp_path, capsys):
     xc = [b for b in data["consumers"][0]["bindings"] if b["stability"] == "unstable"]
     assert {b["symbol"]["name"] for b in xc} == QEMU_72_XC
     assert main([*args, "--fail-on", "unstable"]) == 1
+
+
+def test_plan_easy_to_hard_on_real_qemu():
+    deb, deps = qemu_debs()
+    plan = plan_paths([str(deb)], ScanOptions(provider_debs=[str(d) for d in deps]))
+    (cp,) = plan.plans
+    items = [i for s in cp.steps for i in s.items]
+    assert {i.symbol.name for i in items} == QEMU_72_XC
+    first = cp.steps[0].items[0]
+    assert first.symbol.name == "xc_domain_shutdown"
+    (v,) = first.verifications
+    assert (v.symbol, v.status, v.version, v.library) == (
+        "xendevicemodel_shutdown", "already-used", "VERS_1.1", "libxendevicemodel.so.1")
+    assert all(i.kind != "unknown" and i.rationale and i.references for i in items)
+    assert cp.steps[-1].kind == "redesign" and cp.steps[-1].group == "pirq-handles"

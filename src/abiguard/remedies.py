@@ -25,9 +25,9 @@ TIERS: dict[str, tuple[int, str]] = {
     "replace-unverified": (2, "Replace with a stable API (library not scanned: unverified)"),
     "replace-newer": (3, "Replace, after raising the minimum version of the stable library"),
     "retire": (4, "Retire compatibility code"),
-    "new-entry-point": (5, "Needs a new stable entry point"),
-    "redesign": (6, "Needs a new stable API design"),
-    "keep": (7, "Goes away with the calls above"),
+    "keep": (5, "No action of its own: goes away with the last unstable call"),
+    "new-entry-point": (6, "Needs a new stable entry point"),
+    "redesign": (7, "Needs a new stable API design"),
     "unknown": (8, "No remedy known"),
 }
 
