@@ -28,7 +28,6 @@ import pytest
 from abiguard.cli import main
 from abiguard.inputs import cache_dir
 from abiguard.model import to_json
-
 from realdata import QEMU_72_XC, QEMU_BINARY
 
 pytestmark = pytest.mark.integration

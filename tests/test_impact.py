@@ -12,10 +12,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
-
 from cfixtures import program, shared_lib, write
-
-pytest.importorskip("tree_sitter_c")
 
 V417 = """
     int xu_open(void) { return 1; }

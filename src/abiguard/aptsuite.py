@@ -66,7 +66,7 @@ def machine_codename() -> str | None:
         text = Path("/etc/os-release").read_text()
     except OSError:
         return None
-    m = re.search(r"^VERSION_CODENAME=\"?([a-z]+)\"?$", text, re.M)
+    m = re.search(r"^VERSION_CODENAME=\"?([a-z]+)\"?$", text, re.MULTILINE)
     return m.group(1) if m else None
 
 
@@ -167,7 +167,7 @@ class Suite:
         _CANDIDATES.pop(self.name, None)
 
     def _run(self, cmd: list[str], cwd: Path | None, what: str) -> str:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False,
                               env={**os.environ, "LC_ALL": "C"})
         if proc.returncode != 0:
             lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
@@ -185,7 +185,7 @@ class Suite:
         todo = [n for n in dict.fromkeys(names) if n not in known]
         if todo:
             proc = subprocess.run(["apt-cache", *self.options(), "policy", *todo],
-                                  capture_output=True, text=True,
+                                  capture_output=True, text=True, check=False,
                                   env={**os.environ, "LC_ALL": "C"})
             current = None
             for line in proc.stdout.splitlines():

@@ -813,7 +813,7 @@ def _pick_new(old: LibraryInfo | None, fam: str, new_set: LibrarySet) -> Library
         same = [c for c in cands if c.soname == old.soname]
         if same:
             return same[0]
-    return sorted(cands, key=lambda c: c.soname)[-1]
+    return max(cands, key=lambda c: c.soname)
 
 
 def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
@@ -914,9 +914,33 @@ def impact(audit: Audit, old_set: LibrarySet, new_set: LibrarySet,
                         tool_version=__version__)
 
 __all__ = [
-    "Baseline", "ConsumerDiff", "ConsumerImpact", "ImpactResult", "ImpactSymbol",
-    "LibraryChange", "LibraryInfo", "LibrarySet", "consumer_impact", "impact", "DiffResult", "GateEntry", "GateResult", "SymbolDelta",
-    "TrendResult", "TrendRow", "baseline_from_audit", "baseline_key_for", "baseline_text",
-    "diff_audits", "diff_consumers", "family", "gate", "knowledge_replacements",
-    "load_baseline", "match_consumers", "parse_baseline", "trend", "updated_baseline",
+    "Baseline",
+    "ConsumerDiff",
+    "ConsumerImpact",
+    "DiffResult",
+    "GateEntry",
+    "GateResult",
+    "ImpactResult",
+    "ImpactSymbol",
+    "LibraryChange",
+    "LibraryInfo",
+    "LibrarySet",
+    "SymbolDelta",
+    "TrendResult",
+    "TrendRow",
+    "baseline_from_audit",
+    "baseline_key_for",
+    "baseline_text",
+    "consumer_impact",
+    "diff_audits",
+    "diff_consumers",
+    "family",
+    "gate",
+    "impact",
+    "knowledge_replacements",
+    "load_baseline",
+    "match_consumers",
+    "parse_baseline",
+    "trend",
+    "updated_baseline",
 ]

@@ -302,9 +302,9 @@ def _md(s: str | None) -> str:
 def render_diff_markdown(result) -> str:
     out = [f"# abiguard diff: {_md(result.old)} → {_md(result.new)}", ""]
     t = result.totals()
-    out += [f"{len(result.consumers)} consumer(s) compared: **+{t['added']} added**, "
-            f"-{t['removed']} removed, {t['moved']} moved, {t['unchanged']} unchanged "
-            f"({t['renamed-node']} with a renamed version node).", ""]
+    out += [(f"{len(result.consumers)} consumer(s) compared: **+{t['added']} added**, "
+             f"-{t['removed']} removed, {t['moved']} moved, {t['unchanged']} unchanged "
+             f"({t['renamed-node']} with a renamed version node)."), ""]
     for c in result.consumers:
         out += [f"## `{c.consumer}`", ""]
         if c.matched_by not in ("path",):

@@ -69,8 +69,14 @@ def load_inputs(args: argparse.Namespace) -> Audit:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compare import (Baseline, baseline_from_audit, baseline_text, gate, load_baseline,
-                           updated_baseline)
+    from ..compare import (
+        Baseline,
+        baseline_from_audit,
+        baseline_text,
+        gate,
+        load_baseline,
+        updated_baseline,
+    )
     from ..render import render
 
     if args.allow_growth and not args.update_baseline:
@@ -175,9 +181,9 @@ def render_gate_text(con, result, verbose: int = 0) -> None:
 def render_gate_markdown(result) -> str:
     out = ["# abiguard gate", ""]
     verdict = "passed" if result.passed else "**failed**"
-    out += [f"Gate {verdict}: {len(result.consumers)} consumer(s), {len(result.new)} new, "
-            f"{len(result.removed)} gone, {result.kept} in the baseline `{result.baseline}`.",
-            ""]
+    out += [(f"Gate {verdict}: {len(result.consumers)} consumer(s), {len(result.new)} new, "
+             f"{len(result.removed)} gone, {result.kept} in the baseline "
+             f"`{result.baseline}`."), ""]
     if result.new:
         out += ["| consumer | new symbol | library | class |", "|---|---|---|---|"]
         for e in result.new:
@@ -197,14 +203,14 @@ def render_gate_markdown(result) -> str:
 SARIF_RULES = (
     ("new-unstable-symbol", "NewUnstableSymbol",
      "New use of an ABI-unstable library symbol",
-     "The program imports a symbol of an ABI-unstable library that the baseline does not "
-     "list: it will break when the library is upgraded. Remove the use, or accept it with "
-     "abiguard gate --update-baseline --allow-growth."),
+     ("The program imports a symbol of an ABI-unstable library that the baseline does not "
+      "list: it will break when the library is upgraded. Remove the use, or accept it with "
+      "abiguard gate --update-baseline --allow-growth.")),
     ("new-private-symbol", "NewPrivateSymbol",
      "New use of a private library symbol",
-     "The program imports a library-internal (private) symbol that the baseline does not "
-     "list. Remove the use, or accept it with abiguard gate --update-baseline "
-     "--allow-growth."),
+     ("The program imports a library-internal (private) symbol that the baseline does not "
+      "list. Remove the use, or accept it with abiguard gate --update-baseline "
+      "--allow-growth.")),
 )
 
 
@@ -228,7 +234,7 @@ def sarif_log(result) -> dict[str, Any]:
         for e in result.new:
             private = e.stability is not None and e.stability.value == "private"
             rule = 1 if private else 0
-            key = "\0".join([e.key, e.family, e.symbol])
+            key = f"{e.key}\0{e.family}\0{e.symbol}"
             results.append({
                 "ruleId": SARIF_RULES[rule][0],
                 "ruleIndex": rule,
