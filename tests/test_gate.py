@@ -274,8 +274,9 @@ def test_sarif_one_error_per_new_symbol_at_the_consumer(project: Path, capsys) -
     assert [r["properties"]["symbol"] for r in results] == ["unst_b", "unst_c"]
     for r in results:
         assert r["level"] == "error" and r["ruleId"] == "new-unstable-symbol"
-        loc = r["locations"][0]["physicalLocation"]["artifactLocation"]
-        assert loc == {"uri": "build/app", "uriBaseId": "SRCROOT"}
+        phys = r["locations"][0]["physicalLocation"]
+        assert phys["artifactLocation"] == {"uri": "build/app", "uriBaseId": "SRCROOT"}
+        assert phys["region"] == {"startLine": 1}
         assert "build/app: new unstable symbol" in r["message"]["text"]
         assert "libunst.so.4.17" in r["message"]["text"]
     assert run["originalUriBaseIds"]["SRCROOT"]["uri"].startswith("file:///")

@@ -240,7 +240,10 @@ def sarif_log(result) -> dict[str, Any]:
                 "ruleIndex": rule,
                 "level": "error",
                 "message": {"text": e.message(result.baseline)},
-                "locations": [{"physicalLocation": {"artifactLocation": _artifact(e.consumer)}}],
+                # The consumer is a binary: no line. GitHub code scanning needs
+                # region.startLine to show a result (its SARIF rule GH1003): line 1.
+                "locations": [{"physicalLocation": {"artifactLocation": _artifact(e.consumer),
+                                                    "region": {"startLine": 1}}}],
                 "partialFingerprints": {
                     "abiguardGate/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
                 "properties": {"symbol": e.symbol, "library": e.library, "family": e.family,
