@@ -440,3 +440,47 @@ def test_svg_charts_are_standalone_and_escaped() -> None:
     assert len(doc2.getElementsByTagName("circle")) == 5
     assert nice_ticks(18) == [0, 5, 10, 15, 20] and nice_ticks(3) == [0, 1, 2, 3]
     assert nice_ticks(0) == [0, 1]
+
+
+# --------------------------------------------------------------------------------------------
+# Another Debian suite (no network: only the derived configuration)
+# --------------------------------------------------------------------------------------------
+
+
+def lines(*parts: str) -> str:
+    return "\n".join(parts)
+
+
+def test_suite_entries_are_derived_from_the_machine_sources() -> None:
+    from abiguard.aptsuite import retarget_suites, suite_stanzas
+
+    assert retarget_suites("bookworm bookworm-updates", "trixie") == "trixie trixie-updates"
+    assert retarget_suites("bookworm-security", "trixie") == "trixie-security"
+    assert retarget_suites("stable stable-updates", "trixie") == "trixie trixie-updates"
+    machine = [
+        lines("Types: deb-src", "URIs: http://mirror.invalid/debian",
+                   "Suites: bookworm bookworm-updates", "Components: main",
+                   "Signed-By: /usr/share/keyrings/k.gpg"),
+        lines("Types: deb-src", "URIs: http://mirror.invalid/debian-security",
+                   "Suites: bookworm-security", "Components: main"),
+    ]
+    assert suite_stanzas("trixie", machine) == [
+        lines("Types: deb", "URIs: http://mirror.invalid/debian",
+                   "Suites: trixie trixie-updates", "Components: main",
+                   "Signed-By: /usr/share/keyrings/k.gpg"),
+        lines("Types: deb", "URIs: http://mirror.invalid/debian-security",
+                   "Suites: trixie-security", "Components: main"),
+    ]
+
+
+def test_package_suite_spelling(tmp_path: Path) -> None:
+    from abiguard.aptsuite import Suite, SuiteError, split_spec
+
+    assert split_spec("qemu-system-xen/trixie") == ("qemu-system-xen", "trixie")
+    assert split_spec("apt:libxen-dev=4.20.4-1/trixie") == ("libxen-dev=4.20.4-1", "trixie")
+    assert split_spec("qemu-system-xen") == ("qemu-system-xen", None)
+    d = tmp_path / "lib" / "trixie"
+    d.mkdir(parents=True)
+    assert split_spec(str(d)) == (str(d), None)  # an existing path is never a package
+    with pytest.raises(SuiteError):
+        Suite("Trixie; rm")
