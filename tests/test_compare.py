@@ -459,17 +459,17 @@ def test_suite_entries_are_derived_from_the_machine_sources() -> None:
     assert retarget_suites("stable stable-updates", "trixie") == "trixie trixie-updates"
     machine = [
         lines("Types: deb-src", "URIs: http://mirror.invalid/debian",
-                   "Suites: bookworm bookworm-updates", "Components: main",
-                   "Signed-By: /usr/share/keyrings/k.gpg"),
+              "Suites: bookworm bookworm-updates", "Components: main",
+              "Signed-By: /usr/share/keyrings/k.gpg"),
         lines("Types: deb-src", "URIs: http://mirror.invalid/debian-security",
-                   "Suites: bookworm-security", "Components: main"),
+              "Suites: bookworm-security", "Components: main"),
     ]
     assert suite_stanzas("trixie", machine) == [
         lines("Types: deb", "URIs: http://mirror.invalid/debian",
-                   "Suites: trixie trixie-updates", "Components: main",
-                   "Signed-By: /usr/share/keyrings/k.gpg"),
+              "Suites: trixie trixie-updates", "Components: main",
+              "Signed-By: /usr/share/keyrings/k.gpg"),
         lines("Types: deb", "URIs: http://mirror.invalid/debian-security",
-                   "Suites: trixie-security", "Components: main"),
+              "Suites: trixie-security", "Components: main"),
     ]
 
 
