@@ -108,7 +108,10 @@ class _WorkerState:
         self.installed: dict[str, str] | None = None
         self.controls: dict[str, object] = {}
         self.apt_show: dict[str, PackageRef | None] = {}
-        self.host = f"{socket.gethostname()}:{os.getpid()}"
+
+    @property
+    def host(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
 
     def workdir(self, config: Config) -> str:
         with self.lock:
@@ -264,37 +267,75 @@ def _cache(config: Config) -> Path:
 
 
 def fetch_deb(ref: PackageRef, config: Config) -> str:
-    """A local .deb for ref: its path, the shared cache, or apt-get download (into a private
-    directory, SHA-256 checked, then renamed into the cache: concurrent workers are safe)."""
-    if ref.path:
-        return ref.path
-    cache = _cache(config)
+    """A local .deb for ref: its path, the shared cache, or apt-get download."""
+    got = fetch_debs([ref], config)[ref.name]
+    if isinstance(got, FetchError):
+        raise got
+    return got
+
+
+def _cached(ref: PackageRef, cache: Path) -> str | None:
     dest = cache / ref.deb_filename
     if dest.is_file() and (not ref.size or dest.stat().st_size == ref.size):
         return str(dest)
-    if not config.fetch:
-        raise FetchError(f"{ref}: not in {cache} and downloads are off (--no-fetch)")
-    if not shutil.which("apt-get"):
-        raise FetchError(f"{ref}: apt-get is not available to download it")
+    return None
+
+
+def fetch_debs(refs: list[PackageRef], config: Config) -> dict[str, str | FetchError]:
+    """Local .debs for refs: their paths, the shared cache, or one ``apt-get download`` for
+    all the missing ones (into a private directory, SHA-256 checked against the index, then
+    renamed into the cache, so concurrent workers never see a partial file). Returns
+    name -> path, or the FetchError of that package."""
+    cache = _cache(config)
+    out: dict[str, str | FetchError] = {}
+    todo = []
+    for ref in refs:
+        hit = ref.path or _cached(ref, cache)
+        if hit:
+            out[ref.name] = hit
+        elif not config.fetch:
+            out[ref.name] = FetchError(f"{ref}: not in {cache} and downloads are off "
+                                       "(--no-fetch)")
+        elif not shutil.which("apt-get"):
+            out[ref.name] = FetchError(f"{ref}: apt-get is not available to download it")
+        else:
+            todo.append(ref)
+    if not todo:
+        return out
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".fetch-", dir=cache)
-    try:
-        spec = f"{ref.name}={ref.version}" if ref.version else ref.name
-        proc = subprocess.run(["apt-get", "download", "-q", spec], cwd=tmp,
-                              check=False, capture_output=True, text=True,
-                              env={**os.environ, "LC_ALL": "C"})
-        got = [f for f in os.listdir(tmp) if f.endswith(".deb")]
-        if proc.returncode != 0 or len(got) != 1:
-            msg = next((ln for ln in proc.stderr.splitlines() if ln.startswith("E:")),
-                       (proc.stderr.strip().splitlines() or ["no .deb appeared"])[-1])
-            raise FetchError(f"apt-get download {spec}: {msg}")
-        path = os.path.join(tmp, got[0])
-        if ref.sha256 and sha256_file(path) != ref.sha256:
-            raise FetchError(f"apt-get download {spec}: SHA-256 does not match the index")
-        os.replace(path, dest)
-        return str(dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    batches = [todo] if len(todo) == 1 else [todo, *[[r] for r in todo]]
+    for batch in batches:
+        batch = [r for r in batch if r.name not in out]
+        if not batch:
+            continue
+        tmp = tempfile.mkdtemp(prefix=".fetch-", dir=cache)
+        try:
+            specs = [f"{r.name}={r.version}" if r.version else r.name for r in batch]
+            proc = subprocess.run(["apt-get", "download", "-q", *specs], cwd=tmp,
+                                  check=False, capture_output=True, text=True,
+                                  env={**os.environ, "LC_ALL": "C"})
+            if proc.returncode != 0 and len(batch) > 1:
+                continue  # one bad spec fails the lot: retry one by one
+            for r in batch:
+                name = r.deb_filename
+                path = os.path.join(tmp, name)
+                if not os.path.isfile(path):
+                    found = [f for f in os.listdir(tmp) if f.startswith(r.name + "_")]
+                    path = os.path.join(tmp, found[0]) if len(found) == 1 else ""
+                if not path:
+                    msg = next((ln for ln in proc.stderr.splitlines() if ln.startswith("E:")),
+                               (proc.stderr.strip().splitlines() or ["no .deb appeared"])[-1])
+                    out[r.name] = FetchError(f"apt-get download {r.name}={r.version}: {msg}")
+                elif r.sha256 and sha256_file(path) != r.sha256:
+                    out[r.name] = FetchError(f"apt-get download {r.name}={r.version}: "
+                                             "SHA-256 does not match the index")
+                else:
+                    dest = cache / r.deb_filename
+                    os.replace(path, dest)
+                    out[r.name] = str(dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def _lib_key(ref: PackageRef) -> str:
@@ -357,10 +398,9 @@ def _set_ref(name: str, config: Config) -> PackageRef | None:
     if path is None:
         return None
     if os.path.isdir(path):
-        from .sources import root_refs
+        from .sources import root_ref
 
-        refs = root_refs(path)
-        return refs[0] if refs else None
+        return root_ref(path)
     try:
         info = _control(path)
     except InputFileError:
@@ -456,8 +496,10 @@ class _Watchdog:
 
 
 def _hooks(ref: PackageRef, config: Config) -> None:
-    if config.sleep:
-        time.sleep(config.sleep)
+    if config.sleep:  # in slices: an asynchronous exception (the watchdog) lands between them
+        end = time.monotonic() + config.sleep
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
     if config.crash:
         name, _, marker = config.crash.partition(":")
         if name == ref.name and not (marker and os.path.exists(marker)):
@@ -485,7 +527,7 @@ def run_task(ref: PackageRef, config: Config) -> Result:
     except Exception as exc:  # noqa: BLE001 — any bug in one package is that package's failure
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno}" if tb else ""
-        return failure(ref, "error", f"internal error: {type(exc).__name__}: {exc}{where}",
+        return failure(ref, "internal", f"internal error: {type(exc).__name__}: {exc}{where}",
                        seconds=time.perf_counter() - t0, worker=_STATE.host)
 
 
@@ -540,6 +582,11 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
             root = tmp
         notes: list[str] = []
         overlays = [root]
+        libs_dir = os.path.join(work, "libs")
+        missing = [d for d in used if d.kind != "root"
+                   and not os.path.isdir(os.path.join(libs_dir, _lib_key(d)))]
+        if len(missing) > 1:
+            fetch_debs(missing, config)  # one apt-get call for all of them
         for d in used:
             try:
                 overlays.append(library_root(d, config))
@@ -758,21 +805,20 @@ class DaskEngine:
             window = max(2, 2 * nthreads)
             cfg = client.scatter(config, broadcast=True, hash=False)
             todo = iter(refs)
-            ac = as_completed()
 
-            def submit() -> bool:
+            def submit():
                 ref = next(todo, None)
                 if ref is None:
-                    return False
+                    return None
                 fut = client.submit(run_task, ref, cfg, pure=False,
                                     key=f"census-{ref.name}-{os.urandom(6).hex()}")
                 futures[fut.key] = (fut, ref, time.monotonic())
-                ac.add(fut)
-                return True
+                return fut
 
-            for _ in range(window):
-                if not submit():
-                    break
+            first = [f for f in (submit() for _ in range(window)) if f is not None]
+            if not first:
+                return
+            ac = as_completed(first, loop=client.loop)
             for fut in ac:
                 _, ref, started = futures.pop(fut.key)
                 try:
@@ -783,7 +829,9 @@ class DaskEngine:
                                      seconds=time.monotonic() - started)
                 fut.release()
                 yield result
-                submit()
+                nxt = submit()
+                if nxt is not None:
+                    ac.add(nxt)
         finally:
             for fut, _, _ in futures.values():
                 fut.cancel()

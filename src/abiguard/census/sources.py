@@ -311,32 +311,36 @@ def set_index(refs: Iterable[PackageRef]) -> dict[str, str]:
     return out
 
 
+_ROOT_MARKERS = ("usr", "lib", "lib64", "bin", "sbin", "opt", "etc", "DEBIAN")
+
+
 def is_root(d: str) -> bool:
-    return os.path.isdir(d) and any(os.path.isdir(os.path.join(d, s))
-                                    for s in ("usr", "lib", "bin", "sbin", "opt", "DEBIAN"))
+    """Whether a directory looks like an unpacked package (has usr/, lib/, DEBIAN/, ...)."""
+    return os.path.isdir(d) and any(os.path.isdir(os.path.join(d, s)) for s in _ROOT_MARKERS)
+
+
+def root_ref(d: str) -> PackageRef:
+    """One unpacked root. Name, version and architecture come from DEBIAN/control
+    (``dpkg-deb -R``) when there is one, else the directory name."""
+    d = os.path.abspath(d)
+    control = os.path.join(d, "DEBIAN", "control")
+    st: dict[str, str] = {}
+    if os.path.isfile(control):
+        with open(control, encoding="utf-8", errors="replace") as fh:
+            st = next(iter_stanzas(fh.read()), {})
+    return PackageRef(st.get("Package", os.path.basename(d)), st.get("Version", ""),
+                      st.get("Architecture", ""), None, 0, d, None, st.get("Depends", ""),
+                      st.get("Pre-Depends", ""), st.get("Provides", ""), kind="root")
 
 
 def root_refs(directory: str) -> list[PackageRef]:
-    """Each subdirectory of ``directory`` that looks like an unpacked package root (or the
-    directory itself if it is one). Name, version and architecture come from DEBIAN/control
-    (``dpkg-deb -R``) when there is one, else the directory name."""
+    """The unpacked package roots of a directory: the directory itself if it is one, else
+    each of its subdirectories that is one."""
     directory = os.path.abspath(directory)
-    subs = [directory] if is_root(directory) and not any(
-        is_root(os.path.join(directory, s)) for s in os.listdir(directory)) else [
-        os.path.join(directory, s) for s in sorted(os.listdir(directory))
-        if is_root(os.path.join(directory, s))]
-    out = []
-    for d in subs:
-        control = os.path.join(d, "DEBIAN", "control")
-        st: dict[str, str] = {}
-        if os.path.isfile(control):
-            with open(control, encoding="utf-8", errors="replace") as fh:
-                st = next(iter_stanzas(fh.read()), {})
-        out.append(PackageRef(st.get("Package", os.path.basename(d)), st.get("Version", ""),
-                              st.get("Architecture", ""), None, 0, d, None,
-                              st.get("Depends", ""), st.get("Pre-Depends", ""),
-                              st.get("Provides", ""), kind="root"))
-    return out
+    if is_root(directory):
+        return [root_ref(directory)]
+    return [root_ref(os.path.join(directory, s)) for s in sorted(os.listdir(directory))
+            if is_root(os.path.join(directory, s))]
 
 
 def tree_signature(root: str) -> str:

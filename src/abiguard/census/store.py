@@ -21,7 +21,8 @@ Tables (``PRAGMA user_version`` = STORE_VERSION):
 
 Failure kinds: ``error`` (the input is bad: a corrupt .deb, an unreadable file; deterministic,
 so not retried unless ``--retry-failed``), ``crash`` (the worker process died), ``timeout``,
-``fetch`` (download failed) — the last three are retried by the next run.
+``fetch`` (download failed), ``internal`` (a bug in abiguard: an unexpected exception) — the
+last four are retried by the next run.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from typing import Any, Self
 from ..errors import UsageError
 
 STORE_VERSION = 1
-TRANSIENT = ("crash", "timeout", "fetch", "interrupted")
+TRANSIENT = ("crash", "timeout", "fetch", "internal", "interrupted")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);

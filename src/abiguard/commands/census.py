@@ -44,6 +44,8 @@ def register(sub, help_text: str) -> None:
     s.add_argument("--archive", metavar="DIR",
                    help="local mirror root the index's Filename fields are relative to "
                         "(no download for what is there)")
+    s.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out packages whose name matches GLOB (repeatable)")
     s.add_argument("--no-fetch", action="store_true",
                    help="never download (apt-get download) packages; use local files only")
     e = p.add_argument_group("execution")
@@ -131,6 +133,10 @@ def _refs(args: argparse.Namespace, config_packages: dict[str, str]):
         for ref in rr:
             config_packages.setdefault(ref.name, ref.path)
         refs += rr
+    if args.exclude:
+        import fnmatch
+
+        refs = [r for r in refs if not any(fnmatch.fnmatchcase(r.name, g) for g in args.exclude)]
     return refs
 
 
