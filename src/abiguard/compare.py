@@ -393,9 +393,10 @@ class TrendResult:
     def svg(self) -> str:
         from .render.svg import bar_chart, line_chart
 
-        series = {r.consumer: [c for c in r.counts] for r in self.rows}
+        series = {r.consumer: list(r.counts) for r in self.rows}
         title = "Unstable/private symbols per version"
         if len(series) == 1:
+            title = f"{os.path.basename(self.rows[0].consumer)}: {title[0].lower()}{title[1:]}"
             return bar_chart(list(self.labels), series, title=title,
                              y_label="unstable/private symbols")
         return line_chart(list(self.labels), series, title=title,

@@ -211,6 +211,18 @@ def _write(path: str, text: str) -> None:
 # Rendering (called by DiffResult/TrendResult.render_text/render_markdown)
 # --------------------------------------------------------------------------------------------
 
+def print_indented(con, text, indent: int) -> None:
+    """A Text wrapped at the console width, every line indented (no trailing padding)."""
+    import textwrap
+
+    from rich.text import Text
+
+    width = max(20, con.width - indent)
+    lines = textwrap.wrap(text.plain, width, break_on_hyphens=False) or [""]
+    for line in lines:
+        con.print(Text(" " * indent + line, text.style), no_wrap=True, overflow="ignore")
+
+
 CHANGE_STYLE = {"added": "bold red", "removed": "green", "moved": "cyan",
                 "unchanged": "dim", "renamed-node": "dim"}
 
@@ -278,8 +290,8 @@ def render_diff_text(con, result, verbose: int = 0) -> None:
         for (change, ol, nl, ov, nv), names in _unchanged_groups(c).items():
             what = "unchanged, renamed node" if change == "renamed-node" else "unchanged"
             where = _arrow(ol, nl) + (f" @ {_arrow(ov, nv)}" if ov or nv else "")
-            con.print(Text(f"  {what} ({len(names)}): {where}", "dim"), overflow="fold")
-            con.print(Text(f"    {_names(names, verbose)}", "dim"), overflow="fold")
+            print_indented(con, Text(f"{what} ({len(names)}): {where}", "dim"), 2)
+            print_indented(con, Text(_names(names, verbose), "dim"), 4)
         con.print()
     if not result.consumers:
         con.print("no consumer has unstable/private imports on either side (--all lists "

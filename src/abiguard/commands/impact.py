@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import ElfError, InputFileError, UsageError
 from . import _common
+from .diff import print_indented
 
 FORMATS = ("text", "json", "markdown")
 SEVERITY = {"not-affected": 0, "runs-as-is": 0, "needs-rebuild": 1, "needs-source-changes": 2}
@@ -310,7 +311,7 @@ def render_impact_text(con, result, verbose: int = 0) -> None:
         con.print(Text.assemble((c.consumer, "bold"), f"  ({c.package})" if c.package else ""))
         con.print(Text.assemble("  verdict: ", (verdict, style)))
         for r in c.reasons:
-            con.print(f"  - {r}", overflow="fold")
+            print_indented(con, Text(f"- {r}"), 2)
         if c.symbols:
             t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
             t.add_column("symbol", no_wrap=True)
@@ -328,11 +329,11 @@ def render_impact_text(con, result, verbose: int = 0) -> None:
                 if p.status in ("changed", "gone", "compatible") or (verbose and p.old):
                     con.print(Text(f"    {s.name}:", "bold"))
                     if p.old:
-                        con.print(Text(f"      - {p.old};  ({p.old_location})", "red"),
-                                  overflow="fold")
+                        print_indented(con, Text(f"- {p.old};  ({p.old_location})", "red"),
+                                       6)
                     if p.new:
-                        con.print(Text(f"      + {p.new};  ({p.new_location})", "green"),
-                                  overflow="fold")
+                        print_indented(con, Text(f"+ {p.new};  ({p.new_location})",
+                                                 "green"), 6)
         con.print()
     counts: dict[str, int] = {}
     for c in result.consumers:
