@@ -51,21 +51,14 @@ def register(sub, help_text: str) -> None:
 def load_inputs(args: argparse.Namespace) -> Audit:
     """Saved results are read back; everything else is scanned (NAME/SUITE fetched from that
     Debian suite); the audits are merged."""
-    from .diff import is_json_result, load_or_scan, load_result
+    from .diff import is_json_result, load_or_scan, load_result, merge_audits
 
     saved = [s for s in args.inputs if is_json_result(s)]
     rest = [s for s in args.inputs if not is_json_result(s)]
     audits = [load_result(s) for s in saved]
     if rest:
         audits.append(load_or_scan(rest, scan_options(args)))
-    merged = Audit(
-        consumers=tuple(c for a in audits for c in a.consumers),
-        errors=tuple(e for a in audits for e in a.errors),
-        inputs=tuple(args.inputs),
-        notes=tuple(n for a in audits for n in a.notes),
-        policies=tuple(dict.fromkeys(p for a in audits for p in a.policies)),
-        tool_version=audits[0].tool_version if audits else "")
-    return merged
+    return replace(merge_audits(audits), inputs=tuple(args.inputs))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,6 +144,8 @@ def render_gate_text(con, result, verbose: int = 0) -> None:
 
     failed_new = result.new and not (result.update in ("created", "grown"))
     for e in result.new:
+        if result.update == "created" and not verbose:
+            break  # all of them: the summary says how many (-v lists them)
         if failed_new:
             con.print(Text.assemble(("FAIL ", "bold red"), e.message(result.baseline)),
                       overflow="fold")
