@@ -17,11 +17,16 @@ import pytest
 from abiguard.census import aggregate as agg_mod
 from abiguard.census.aggregate import CensusData, aggregate, co_use_groups, jaccard
 from abiguard.census.engine import Config, LocalEngine, run_census, run_task
-from abiguard.census.sources import (AptIndex, deb_refs, find_debs, parse_relations,
-                                     root_refs, set_index)
+from abiguard.census.sources import (
+    AptIndex,
+    deb_refs,
+    find_debs,
+    parse_relations,
+    root_refs,
+    set_index,
+)
 from abiguard.census.store import FindingRow, Result, Store
 from abiguard.cli import main
-
 from debbuild import TOY_EXPECTED, corrupt_deb, packages_file, toy_archive
 
 ALL_TOY = {"libtoy4.17", "libstab1", "toy-emu", "toy-virt", "toy-utils", "toy-kexec",
