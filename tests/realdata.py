@@ -7,7 +7,7 @@ run, or CI on a machine that ran the tests before, does not download again.
 from __future__ import annotations
 
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from abiguard.inputs import apt_download, cache_dir, library_dependencies
@@ -16,16 +16,10 @@ QEMU = "qemu-system-xen"
 QEMU_BINARY = "/usr/libexec/xen-qemu-system-i386"
 
 # The 16 libxenctrl symbols Debian bookworm's qemu 7.2 imports (readelf --dyn-syms).
-QEMU_72_XC = frozenset("""
-xc_domain_bind_pt_pci_irq xc_domain_iomem_permission xc_domain_ioport_mapping
-xc_domain_memory_mapping xc_domain_populate_physmap_exact xc_domain_shutdown
-xc_domain_unbind_msi_irq xc_domain_unbind_pt_irq xc_domain_update_msi_irq xc_get_hvm_param
-xc_interface_close xc_interface_open xc_physdev_map_pirq xc_physdev_map_pirq_msi
-xc_physdev_unmap_pirq xc_set_hvm_param
-""".split())
+QEMU_72_XC = frozenset(["xc_domain_bind_pt_pci_irq", "xc_domain_iomem_permission", "xc_domain_ioport_mapping", "xc_domain_memory_mapping", "xc_domain_populate_physmap_exact", "xc_domain_shutdown", "xc_domain_unbind_msi_irq", "xc_domain_unbind_pt_irq", "xc_domain_update_msi_irq", "xc_get_hvm_param", "xc_interface_close", "xc_interface_open", "xc_physdev_map_pirq", "xc_physdev_map_pirq_msi", "xc_physdev_unmap_pirq", "xc_set_hvm_param"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def qemu_debs() -> tuple[Path, list[Path]]:
     """(qemu-system-xen .deb, the library .debs it needs that this machine lacks)."""
     got = apt_download([QEMU], cache_dir() / "debs")
@@ -33,7 +27,7 @@ def qemu_debs() -> tuple[Path, list[Path]]:
     return got[QEMU], sorted(deps.values())
 
 
-@lru_cache(maxsize=None)
+@cache
 def qemu_root() -> Path:
     """qemu-system-xen and its library packages unpacked with dpkg-deb into one root."""
     deb, deps = qemu_debs()

@@ -14,7 +14,6 @@ import pytest
 from abiguard.cli import main
 from abiguard.errors import InputFileError
 from abiguard.inputs import collect, unpack_deb, walk
-
 from cfixtures import program, shared_lib, write
 
 

@@ -12,7 +12,6 @@ from abiguard.errors import DataFileError
 from abiguard.pipeline import ScanOptions, plan_paths
 from abiguard.remedies import load_knowledge, parse_remedies
 from abiguard.render import render
-
 from cfixtures import program, shared_lib, write
 
 GOLDEN = Path(__file__).parent / "data" / "plan-golden.md"
@@ -200,13 +199,13 @@ def test_text_and_json_output(app, monkeypatch, capsys):
 
 @pytest.mark.parametrize("snippet, message", [
     ('schema = 1\n[[remedy]]\nsymbols = ["a"]\nkind = "fix"\nrationale = "r"',
-     "[[remedy]] #1 (a): kind 'fix' is not one of replace, retire, new-entry-point, "
-     "redesign, keep, unknown"),
+     ("[[remedy]] #1 (a): kind 'fix' is not one of replace, retire, new-entry-point, "
+      "redesign, keep, unknown")),
     ('schema = 1\n[[remedy]]\nsymbols = ["a"]\nkind = "retire"',
      "[[remedy]] #1: missing key(s) rationale"),
     ('schema = 1\n[[remedy]]\nsymbols = ["a"]\nkind = "replace"\nrationale = "r"',
-     "[[remedy]] #1 (a): kind 'replace' needs at least one existing [[remedy.replacement]] "
-     "(proposed = false)"),
+     ("[[remedy]] #1 (a): kind 'replace' needs at least one existing "
+      "[[remedy.replacement]] (proposed = false)")),
     ('schema = 1\n[[remedy]]\nsymbols = ["a"]\nkind = "redesign"\ngroup = "g"\nrationale = "r"',
      "[[remedy]] #1 (a): group 'g' is not defined by a [[group]] table"),
     ('schema = 1\n[[remedy]]\nsymbols = ["a"]\nkind = "keep"\ndifficulty = 9\nrationale = "r"',

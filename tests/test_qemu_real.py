@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import time
 
 import pytest
 
 from abiguard.cli import main
 from abiguard.model import Stability
 from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
-
 from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs, qemu_root
 
 pytestmark = pytest.mark.integration
@@ -68,7 +65,7 @@ def test_scan_of_unpacked_tree_with_sysroot_equals_deb_scan(audit):
     root = qemu_root()
     a2 = scan_paths([str(root) + QEMU_BINARY], ScanOptions(lib_paths=[
         str(root / "usr/lib/x86_64-linux-gnu")]))
-    key = lambda a: sorted((b.symbol.name, b.provider, b.provided_version, b.stability)  # noqa
+    key = lambda a: sorted((b.symbol.name, b.provider, b.provided_version, b.stability)
                            for b in a.consumers[0].bindings if b.status == "bound"
                            and b.provider and b.provider.startswith("libxen"))
     assert key(a2) == key(audit)

@@ -13,7 +13,6 @@ from abiguard.cli import main
 from abiguard.model import ElfSymbol, Stability
 from abiguard.pipeline import ScanOptions, scan_paths
 from abiguard.resolve import Resolver
-
 from cfixtures import program, shared_lib, write
 
 

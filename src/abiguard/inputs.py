@@ -9,7 +9,6 @@ unpacking keeps every path inside a private temporary directory.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .elf import is_ar_archive, is_elf, read_archive, read_elf
+from .elf import read_archive, read_elf
 from .errors import ElfError, InputFileError, UsageError
 from .model import ElfObject, InputError
 
@@ -61,7 +60,7 @@ class Collected:
             shutil.rmtree(d, ignore_errors=True)
         self._tmp.clear()
 
-    def __enter__(self) -> Collected:
+    def __enter__(self) -> Collected:  # noqa: PYI034 - final class
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -103,7 +102,7 @@ def read_deb_control(path: str) -> DebInfo:
 
     try:
         control = debfile.DebFile(path).debcontrol()
-    except Exception as exc:  # python-debian raises many kinds for a broken .deb
+    except Exception as exc:  # noqa: BLE001 - python-debian raises many kinds for a broken .deb
         raise InputFileError(path, f"not a valid .deb package ({_reason(exc)})") from None
     if "Package" not in control:
         raise InputFileError(path, "not a valid .deb package (control has no Package field)")
@@ -122,7 +121,7 @@ def _data_member(path: str):
 
     try:
         ar = arfile.ArFile(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - python-debian's ArFile raises many kinds
         raise InputFileError(path, f"not a valid .deb package ({_reason(exc)})") from None
     names = ar.getnames()
     data = [n for n in names if n.startswith("data.tar")]
@@ -148,7 +147,7 @@ def _open_tar(member, name: str, path: str) -> tarfile.TarFile:
 def _safe_target(root: str, name: str) -> str | None:
     """The path inside root for a tar member name, or None if it would escape."""
     norm = os.path.normpath(name.lstrip("./") if name.startswith("./") else name)
-    if norm.startswith("/") or norm == ".." or norm.startswith("../") or "\0" in norm:
+    if norm.startswith(("/", "../")) or norm == ".." or "\0" in norm:
         return None
     return os.path.join(root, norm) if norm != "." else root
 
@@ -223,7 +222,7 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
                         continue
                     head = fh.read(8)
                     rel = "/" + os.path.relpath(dest, root)
-                    keep = head.startswith(ELF_MAGIC) or head.startswith(AR_MAGIC) or \
+                    keep = head.startswith((ELF_MAGIC, AR_MAGIC)) or \
                         rel.startswith("/etc/ld.so.conf")
                     if wanted is not None:
                         keep = wanted(rel, head)
@@ -241,7 +240,7 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
         raise
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
-    except Exception as exc:  # zstandard/lzma raise their own error types
+    except Exception as exc:  # noqa: BLE001 - zstandard/lzma raise their own error types
         raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
     return notes
 
@@ -278,7 +277,7 @@ def apt_download(names: list[str], dest: Path) -> dict[str, Path]:
     if todo:
         if not shutil.which("apt-get"):
             raise UsageError("apt-get is not available: give .deb files instead of package names")
-        proc = subprocess.run(["apt-get", "download", "-q", *todo], cwd=dest,
+        proc = subprocess.run(["apt-get", "download", "-q", *todo], cwd=dest, check=False,
                               capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
         if proc.returncode != 0:
             msg = next((ln for ln in proc.stderr.splitlines() if ln.startswith("E:")),
@@ -304,7 +303,7 @@ def apt_candidates(names: list[str]) -> dict[str, str | None]:
     """Candidate version of each package (None: apt does not know it), one apt-cache call."""
     todo = [n for n in dict.fromkeys(names) if n not in _CANDIDATES]
     if todo and shutil.which("apt-cache"):
-        proc = subprocess.run(["apt-cache", "policy", *todo], capture_output=True, text=True,
+        proc = subprocess.run(["apt-cache", "policy", *todo], capture_output=True, text=True, check=False,
                               env={**os.environ, "LC_ALL": "C"})
         current = None
         for line in proc.stdout.splitlines():
@@ -341,7 +340,7 @@ def _installed_packages() -> set[str]:
     if not shutil.which("dpkg-query"):
         return set()
     proc = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\\t${db:Status-Abbrev}\\n"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     return {ln.split("\t")[0] for ln in proc.stdout.splitlines()
             if "\t" in ln and ln.split("\t")[1].startswith("ii")}
 

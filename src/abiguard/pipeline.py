@@ -5,14 +5,14 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import __version__
-from .inputs import Collected, Target, collect
 from .errors import ElfError
+from .inputs import Collected, Target, collect
 from .model import Audit, CallSite, Consumer, Plan
-from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .policy import Policy
+from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .resolve import Layers, Resolver
 
 
@@ -27,6 +27,8 @@ class ScanOptions:
     needed: list[str] = field(default_factory=list)
     """For relocatable objects/archives: libraries to resolve their undefined symbols against
     (they have no DT_NEEDED), like -l options on a link line."""
+    suite: str | None = None
+    """Debian suite for package names without one (``NAME/SUITE`` names one per input)."""
 
 
 def make_resolver(collected: Collected, options: ScanOptions,
@@ -63,13 +65,63 @@ def scan_one(resolver: Resolver, t: Target) -> Consumer:
                     libraries=tuple(libraries), bindings=tuple(bindings), member=e.member)
 
 
+def input_groups(inputs: list[str], options: ScanOptions
+                 ) -> list[tuple[list[str], ScanOptions, list[str]]]:
+    """Split inputs into groups scanned apart: packages from another Debian suite
+    (``NAME/SUITE`` or ``options.suite``) are fetched with that suite's library packages and
+    must not resolve against this machine's (nor another suite's) libraries.
+
+    Returns (inputs, options, notes) per group; the plain inputs form one group."""
+    from .aptsuite import resolve_specs, split_spec
+    from .inputs import _PACKAGE_NAME
+
+    def suite_of(spec: str) -> str | None:
+        _, suite = split_spec(spec)
+        if suite is None and options.suite and not os.path.exists(spec) and \
+                _PACKAGE_NAME.match(spec):
+            suite = options.suite
+        return suite
+
+    groups: dict[str | None, list[str]] = {}
+    for spec in inputs:
+        groups.setdefault(suite_of(spec), []).append(spec)
+    out = []
+    for suite, specs in groups.items():
+        if suite is None:
+            out.append((specs, options, []))
+            continue
+        fetched = resolve_specs(specs, with_deps=options.with_deps, default_suite=suite)
+        out.append((fetched.inputs, replace(
+            options, with_deps=False, suite=None,
+            provider_debs=[*options.provider_debs, *fetched.providers]), fetched.notes))
+    return out
+
+
+def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Audit:
+    """One Audit of several (scanned apart); the first's tool version."""
+    if len(audits) == 1 and inputs is None:
+        return audits[0]
+    return Audit(
+        consumers=tuple(c for a in audits for c in a.consumers),
+        errors=tuple(e for a in audits for e in a.errors),
+        inputs=tuple(inputs) if inputs is not None else
+        tuple(i for a in audits for i in a.inputs),
+        notes=tuple(n for a in audits for n in a.notes),
+        policies=tuple(dict.fromkeys(p for a in audits for p in a.policies)),
+        tool_version=audits[0].tool_version if audits else __version__)
+
+
 def scan_paths(inputs: list[str], options: ScanOptions | None = None,
                progress: Callable[[int, int, str], None] | None = None) -> Audit:
-    """Scan inputs (files, directories, .debs, apt package names) into an Audit."""
+    """Scan inputs (files, directories, .debs, apt package names, NAME/SUITE) into an Audit."""
     options = options or ScanOptions()
-    with collect(inputs, with_deps=options.with_deps,
-                 provider_debs=options.provider_debs) as collected:
-        return scan_targets(collected, options, inputs, progress=progress)
+    audits = []
+    for specs, opts, notes in input_groups(inputs, options):
+        with collect(specs, with_deps=opts.with_deps,
+                     provider_debs=opts.provider_debs) as collected:
+            collected.notes[:0] = notes
+            audits.append(scan_targets(collected, opts, specs, progress=progress))
+    return merge_audits(audits, inputs)
 
 
 def library_finder(resolver: Resolver, target: Target, consumer: Consumer) -> LibraryFinder:
@@ -118,15 +170,19 @@ def plan_paths(inputs: list[str], options: ScanOptions | None = None,
     libraries are still unpacked; call sites found while the binaries are still there)."""
     options = options or ScanOptions()
     knowledge = load_knowledge(remedies)
-    with collect(inputs, with_deps=options.with_deps,
-                 provider_debs=options.provider_debs) as collected:
-        resolver = make_resolver(collected, options)
-        audit = scan_targets(collected, options, inputs, resolver, progress=progress)
-        plans = []
-        for c, t in zip(audit.consumers, collected.targets):
-            sites: dict[str, list[CallSite]] = {}
-            if call_sites is not None and c.findings:
-                for site in call_sites(t, {b.symbol.name for b in c.findings}):
-                    sites.setdefault(site.symbol, []).append(site)
-            plans.append(plan_consumer(c, knowledge, library_finder(resolver, t, c), sites))
-    return Plan(audit=audit, plans=tuple(plans), knowledge=knowledge.origins)
+    audits, plans = [], []
+    for specs, opts, notes in input_groups(inputs, options):
+        with collect(specs, with_deps=opts.with_deps,
+                     provider_debs=opts.provider_debs) as collected:
+            collected.notes[:0] = notes
+            resolver = make_resolver(collected, opts)
+            audit = scan_targets(collected, opts, specs, resolver, progress=progress)
+            for c, t in zip(audit.consumers, collected.targets):
+                sites: dict[str, list[CallSite]] = {}
+                if call_sites is not None and c.findings:
+                    for site in call_sites(t, {b.symbol.name for b in c.findings}):
+                        sites.setdefault(site.symbol, []).append(site)
+                plans.append(plan_consumer(c, knowledge, library_finder(resolver, t, c), sites))
+            audits.append(audit)
+    return Plan(audit=merge_audits(audits, inputs), plans=tuple(plans),
+                knowledge=knowledge.origins)

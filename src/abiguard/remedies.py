@@ -15,8 +15,17 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import DataFileError
-from .model import (REMEDY_KINDS, Binding, CallSite, Consumer, ConsumerPlan, PlanItem, PlanStep,
-                    SymbolRef, Verification)
+from .model import (
+    REMEDY_KINDS,
+    Binding,
+    CallSite,
+    Consumer,
+    ConsumerPlan,
+    PlanItem,
+    PlanStep,
+    SymbolRef,
+    Verification,
+)
 
 # The easy-to-hard order of plan steps.
 TIERS: dict[str, tuple[int, str]] = {
@@ -260,7 +269,7 @@ def verify(repl: Replacement, consumer: Consumer, find: LibraryFinder) -> Verifi
         what = "proposed entry point is not" if repl.proposed else "replacement is not"
         return Verification(repl.symbol, lib.soname, "missing", None, lib.path,
                             f"{what} exported by the scanned {lib.soname}")
-    node = sorted(nodes, key=lambda n: node_key(n))[0]
+    node = min(nodes, key=node_key)
     if repl.since and node and node_key(node) > node_key(repl.since):
         return Verification(repl.symbol, lib.soname, "available-newer", node, lib.path,
                             f"{repl.symbol} is defined by {lib.soname} only in version node "

@@ -55,12 +55,8 @@ def load_result(path: str) -> Audit:
 
 def load_or_scan(specs: list[str], options: Any, *, suite: str | None = None,
                  providers: list[str] = ()) -> Audit:
-    """One side of a comparison: a saved JSON result, or the scan of the inputs.
-
-    Inputs ``NAME/SUITE`` (or package names when ``suite`` is given) are fetched from that
-    Debian suite with a private apt configuration (abiguard.aptsuite); with ``with_deps`` their
-    library packages come from the same suite."""
-    from ..aptsuite import resolve_specs
+    """One side of a comparison: a saved JSON result, or the scan of the inputs (packages of
+    another Debian suite are handled by the pipeline: ``NAME/SUITE`` or ``suite``)."""
     from ..pipeline import scan_paths
 
     if len(specs) == 1 and is_json_result(specs[0]):
@@ -68,29 +64,8 @@ def load_or_scan(specs: list[str], options: Any, *, suite: str | None = None,
     for s in specs:
         if is_json_result(s):
             raise UsageError(f"{s}: a saved result cannot be mixed with other inputs")
-    fetched = resolve_specs(specs, with_deps=options.with_deps, default_suite=suite)
-    from_suite = [new for old, new in zip(specs, fetched.inputs) if new != old]
-    plain = [old for old, new in zip(specs, fetched.inputs) if new == old]
-    base = replace(options, provider_debs=[*options.provider_debs, *providers])
-    audits = []
-    if from_suite:
-        # Their library packages came from their suite: no system --with-deps for them.
-        audits.append(scan_paths(from_suite, replace(
-            base, provider_debs=[*base.provider_debs, *fetched.providers], with_deps=False)))
-    if plain:
-        audits.append(scan_paths(plain, base))
-    audit = audits[0] if len(audits) == 1 else merge_audits(audits)
-    return replace(audit, inputs=tuple(specs), notes=tuple(audit.notes) + tuple(fetched.notes))
-
-
-def merge_audits(audits: list[Audit]) -> Audit:
-    return Audit(
-        consumers=tuple(c for a in audits for c in a.consumers),
-        errors=tuple(e for a in audits for e in a.errors),
-        inputs=tuple(i for a in audits for i in a.inputs),
-        notes=tuple(n for a in audits for n in a.notes),
-        policies=tuple(dict.fromkeys(p for a in audits for p in a.policies)),
-        tool_version=audits[0].tool_version if audits else "")
+    return scan_paths(specs, replace(options, suite=suite or options.suite,
+                                     provider_debs=[*options.provider_debs, *providers]))
 
 
 def add_resolution_options(p: argparse.ArgumentParser, sides: tuple[str, ...] = ()) -> None:

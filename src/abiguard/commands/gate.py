@@ -51,7 +51,8 @@ def register(sub, help_text: str) -> None:
 def load_inputs(args: argparse.Namespace) -> Audit:
     """Saved results are read back; everything else is scanned (NAME/SUITE fetched from that
     Debian suite); the audits are merged."""
-    from .diff import is_json_result, load_or_scan, load_result, merge_audits
+    from ..pipeline import merge_audits
+    from .diff import is_json_result, load_or_scan, load_result
 
     saved = [s for s in args.inputs if is_json_result(s)]
     rest = [s for s in args.inputs if not is_json_result(s)]

@@ -17,6 +17,9 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
                         help="ELF file, ar archive, directory, .deb file, or apt package name "
                              "(apt:NAME forces a package name; NAME=VERSION picks a version)")
     g = parser.add_argument_group("resolution")
+    g.add_argument("--suite", metavar="SUITE",
+                   help="fetch package names from this Debian suite (e.g. trixie), with that "
+                        "suite's libraries; NAME/SUITE picks it per input")
     g.add_argument("--with-deps", action="store_true",
                    help="also fetch (apt-get download) the library packages that package "
                         "inputs depend on and are not installed here")
@@ -43,7 +46,8 @@ def scan_options(args: argparse.Namespace):
     return ScanOptions(sysroot=args.sysroot, lib_paths=args.lib_path,
                        ld_library_path=[p for p in args.ld_library_path.split(":") if p],
                        policies=args.policy, with_deps=args.with_deps,
-                       provider_debs=args.provider, needed=args.needed)
+                       provider_debs=args.provider, needed=args.needed,
+                       suite=getattr(args, "suite", None))
 
 
 def run_scan(args: argparse.Namespace) -> Audit:

@@ -52,9 +52,9 @@ def render_plan(plan: Plan) -> str:
         if not items:
             out += ["No unstable or private imports: nothing to do.", ""]
             continue
-        out += [f"**Summary.** `{cp.consumer}` imports {len(items)} symbol(s) from "
-                f"ABI-unstable/private libraries ({', '.join(libs)}). In order from easy to hard:",
-                ""]
+        out += [(f"**Summary.** `{cp.consumer}` imports {len(items)} symbol(s) from "
+                 f"ABI-unstable/private libraries ({', '.join(libs)}). In order from easy to "
+                 "hard:"), ""]
         for i, step in enumerate(cp.steps, 1):
             out.append(f"{i}. {step.title}: " + ", ".join(f"`{it.symbol.name}`"
                                                           for it in step.items))
@@ -94,8 +94,8 @@ def render(obj: Any, **_: Any) -> str:
         raise TypeError(f"no Markdown renderer for {type(obj).__name__}")
     out = ["# abiguard scan", ""]
     n = len(obj.findings)
-    out += [f"{len(obj.consumers)} consumer(s), {n} unstable/private import(s), "
-            f"{len(obj.errors)} input error(s).", ""]
+    out += [(f"{len(obj.consumers)} consumer(s), {n} unstable/private import(s), "
+             f"{len(obj.errors)} input error(s)."), ""]
     for c in obj.consumers:
         out += consumer_section(c)
     if obj.errors:
