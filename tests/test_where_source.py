@@ -610,6 +610,30 @@ def test_cli_objects_and_binaries(tmp_path, capsys):
     assert any(s["method"] == "object" for s in sites)
 
 
+def test_without_sources_ignores_binary_sites(tmp_path, capsys):
+    """The linked program holds every symbol; --without is answered from the sources."""
+    from _xcproject import build_project
+
+    d = build_project(tmp_path)
+    (d / "libxc.so.1").symlink_to("libxc.so")  # the soname prog needs
+    rc, out, err = run_cli(capsys, str(d / "prog"), "--lib-path", str(d), "--policy",
+                           str(_unstable_xc_policy(tmp_path)), "--source", str(d),
+                           "--without", "util.c", "--without", "lib.c", "-f", "json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert {s["method"] for s in data["callsites"]} == {"source", "binary"}
+    impact = data["impact"]
+    # main.c keeps xc_a and xc_c; xc_b is only in util.c and lib.c
+    assert (impact["remaining"], impact["disappearing"]) == (["xc_a", "xc_c"], ["xc_b"])
+
+
+def _unstable_xc_policy(tmp_path):
+    p = tmp_path / "xc-policy.toml"
+    p.write_text('schema = 1\n[[library]]\nmatch = "libxc.so*"\nstability = "unstable"\n'
+                 'reason = "test"\n')
+    return p
+
+
 # --------------------------------------------------------------------------------------------
 # apt source helper (no network)
 # --------------------------------------------------------------------------------------------

@@ -247,15 +247,10 @@ def collect_targets(args: argparse.Namespace) -> tuple[list[str], dict[str, str]
 
 
 def scan_binaries(args: argparse.Namespace) -> Audit:
-    try:
-        from ..pipeline import ScanOptions, scan_paths
-    except ImportError as exc:  # pragma: no cover - the pipeline is part of abiguard
-        raise UsageError(f"BINARY inputs need abiguard's scan pipeline ({exc})") from None
-    options = ScanOptions(sysroot=args.sysroot, lib_paths=args.lib_path,
-                          ld_library_path=[p for p in args.ld_library_path.split(":") if p],
-                          policies=args.policy, with_deps=args.with_deps,
-                          provider_debs=args.provider, needed=args.needed)
-    return scan_paths(list(args.inputs), options)
+    from ..pipeline import scan_paths
+    from .scan import scan_options
+
+    return scan_paths(list(args.inputs), scan_options(args))
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,7 +400,10 @@ def build_result(args: argparse.Namespace) -> WhereResult:
         wrappers = scan.wrappers if scan is not None else ()
         from ..callsites.source import inside_wrapper
 
-        roots = [s for s in callsites if not inside_wrapper(s, wrappers)]
+        # A binary is the whole link: its sites cannot say which sources they came from, so
+        # only source, object and link sites decide what remains without some sources.
+        roots = [s for s in callsites
+                 if s.method != "binary" and not inside_wrapper(s, wrappers)]
         impact = feature_impact(roots, targets, without, args.without_feature)
     rank = {"source": 0, "object": 1, "binary": 2, "link": 3}
     callsites.sort(key=lambda s: (s.symbol, rank.get(s.method, 9), s.file, s.line or 0,
