@@ -501,6 +501,10 @@ def test_not_elf_and_unreadable(tmp_path: Path) -> None:
     assert "not a regular file" in raises_elf_error(str(tmp_path)).message
     assert not is_elf(str(tmp_path / "missing")) and not is_elf(str(tmp_path))
     assert not is_ar_archive(str(tmp_path / "missing")) and not is_ar_archive(str(text))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # must not block
+    assert not is_elf(str(fifo))
+    assert "not a regular file" in raises_elf_error(str(fifo)).message
     assert "truncated" in raises_elf_error("x", b"\x7fELF\x02\x01\x01").message
     assert "truncated: ELF header" in raises_elf_error("x", b"\x7fELF\x02\x01\x01" + bytes(20)
                                                        ).message

@@ -18,6 +18,7 @@ Public API:
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import gc
 import mmap
@@ -56,6 +57,7 @@ AR_MAGIC = b"!<arch>\n"
 THIN_AR_MAGIC = b"!<thin>\n"
 
 Buffer = bytes | mmap.mmap
+Bytes = bytes | memoryview
 
 # Files at least this large are mapped; smaller ones are read (one syscall beats mmap+munmap).
 _MMAP_THRESHOLD = 1 << 16
@@ -255,11 +257,13 @@ class _Layout:
 
 
 _HOST_BIG = sys.byteorder == "big"
+_latin1 = codecs.latin_1_decode
 
 
-def _array(code: str, raw: bytes, big: bool) -> array[int]:
+def _array(code: str, raw: Bytes, big: bool) -> array[int]:
     """An unsigned array of 2/4/8-byte items from file bytes, in host order."""
-    a = array(code, raw)
+    a = array(code)
+    a.frombytes(raw)
     if big != _HOST_BIG:
         a.byteswap()
     return a
@@ -321,25 +325,24 @@ def _decode(raw: bytes) -> str:
 class _StrTab:
     """A string table with bounds-checked lookups.
 
-    ``text`` is the table decoded as latin-1, so that string indices are byte offsets
-    (``text.find``/slicing run in C); names that are not ASCII are then re-decoded as UTF-8
-    (``fix``), which only happens when ``ascii`` is False.
+    ``text`` is the table decoded as latin-1 (straight from the file's buffer), so that string
+    indices are byte offsets and ``text.find``/slicing run in C; names that are not ASCII are
+    re-decoded as UTF-8 (with surrogateescape), which only happens when ``ascii`` is False.
     """
 
-    __slots__ = ("ascii", "elf", "raw", "text", "what")
+    __slots__ = ("ascii", "elf", "text", "what")
 
-    def __init__(self, raw: bytes, what: str, elf: ElfFile) -> None:
-        self.raw = raw
+    def __init__(self, raw: Bytes, what: str, elf: ElfFile) -> None:
+        self.text = text = _latin1(raw)[0]
+        self.ascii = text.isascii()
         self.what = what
         self.elf = elf
-        self.text = raw.decode("latin-1")
-        self.ascii = raw.isascii()
 
     def bad(self, off: int) -> ElfError:
         """The error for a string offset that does not name a NUL-terminated string."""
-        if off >= len(self.raw):
+        if off >= len(self.text):
             return self.elf.error(f"string offset {off:#x} past the end of {self.what} "
-                                  f"(size {len(self.raw):#x})")
+                                  f"(size {len(self.text):#x})")
         return self.elf.error(f"string at offset {off:#x} of {self.what} is not "
                               f"NUL-terminated")
 
@@ -350,7 +353,7 @@ class _StrTab:
             raise self.bad(off)
         if self.ascii:
             return text[off:end]
-        return self.raw[off:end].decode("utf-8", "surrogateescape")
+        return _fix_name(text[off:end])
 
 
 def _fix_name(name: str) -> str:
@@ -363,9 +366,14 @@ def _fix_name(name: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def _load(path: str) -> tuple[Buffer, mmap.mmap | None]:
+    """The file's contents: read when small, mapped when large. Opened non-blocking (a FIFO
+    must not hang a census) and rejected unless it is a regular file."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
         raise ElfError(path, f"cannot open: {exc.strerror or exc}") from None
     try:
@@ -390,11 +398,19 @@ def _load(path: str) -> tuple[Buffer, mmap.mmap | None]:
 
 
 def _read_head(path: str, n: int) -> bytes:
+    """The first n bytes of a regular file (b"" for anything else or on any error)."""
     try:
-        with open(path, "rb", buffering=0) as fh:
-            return fh.read(n)
+        fd = os.open(path, _OPEN_FLAGS)
     except (OSError, ValueError):
         return b""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        return os.read(fd, n)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 def is_elf(path: str) -> bool:
@@ -436,6 +452,7 @@ class ElfFile:
         "member",
         "path",
         "size",
+        "view",
         "where",
     )
 
@@ -452,6 +469,7 @@ class ElfFile:
         else:
             buf = bytes(data)
         self.data: Buffer = buf
+        self.view = memoryview(buf)
         self.size = len(buf)
         self._phdrs: list[tuple[int, ...]] | None = None
         self._phtypes: tuple[int, ...] = ()
@@ -477,6 +495,7 @@ class ElfFile:
         mm, self._mm = self._mm, None
         if mm is not None:
             try:
+                self.view.release()
                 mm.close()
             except BufferError:  # a section_data() view is still alive: leave it to the GC
                 pass
@@ -569,7 +588,7 @@ class ElfFile:
             lay = self.layout
             rows = []
             if h.phnum:
-                raw = self.data[h.phoff:h.phoff + h.phnum * lay.phdr.size]
+                raw = self.view[h.phoff:h.phoff + h.phnum * lay.phdr.size]
                 rows = list(lay.phdr.iter_unpack(raw))
                 if not lay.is64:
                     rows = [(t, fl, o, v, p, fs, ms, a) for t, o, v, p, fs, ms, fl, a in rows]
@@ -599,7 +618,7 @@ class ElfFile:
             lay = self.layout
             rows = []
             if h.shnum:
-                raw = self.data[h.shoff:h.shoff + h.shnum * lay.shdr.size]
+                raw = self.view[h.shoff:h.shoff + h.shnum * lay.shdr.size]
                 rows = list(lay.shdr.iter_unpack(raw))
                 size = self.size
                 for i, r in enumerate(rows):
@@ -668,11 +687,11 @@ class ElfFile:
             if s[1] != SHT_STRTAB:
                 raise self.error(f"{what}: linked section {index} is of type {s[1]:#x}, "
                                  f"not a string table")
-            tab = _StrTab(self.data[s[4]:s[4] + s[5]], f"string table (section {index})", self)
+            tab = _StrTab(self.view[s[4]:s[4] + s[5]], f"string table (section {index})", self)
             self._strtabs[index] = tab
         return tab
 
-    def _table(self, index: int, entsize: int, what: str) -> tuple[bytes, int]:
+    def _table(self, index: int, entsize: int, what: str) -> tuple[Bytes, int]:
         """Bytes and entry count of a table section, checking sh_entsize."""
         s = self.raw_sections[index]
         if s[9] != entsize:
@@ -683,7 +702,7 @@ class ElfFile:
                              f"of its entry size {entsize}")
         if s[1] == SHT_NOBITS:
             return b"", 0
-        return self.data[s[4]:s[4] + s[5]], s[5] // entsize
+        return self.view[s[4]:s[4] + s[5]], s[5] // entsize
 
     # ---- address mapping --------------------------------------------------------------------
 
@@ -697,7 +716,7 @@ class ElfFile:
 
     # ---- symbols ----------------------------------------------------------------------------
 
-    def _sym_records(self, raw: bytes) -> Iterator[tuple[int, int, int, int, int, int]]:
+    def _sym_records(self, raw: Bytes) -> Iterator[tuple[int, int, int, int, int, int]]:
         """(name, info, other, shndx, value, size) for each symbol of a table."""
         lay = self.layout
         if lay.is64:
@@ -803,7 +822,7 @@ class ElfFile:
             if self._use_segments():
                 for s in self._phdr_rows():
                     if s[0] == PT_DYNAMIC:
-                        raw = self.data[s[2]:s[2] + s[5] - s[5] % esz]
+                        raw = self.view[s[2]:s[2] + s[5] - s[5] % esz]
                         break
             else:
                 idx = self._find_section(SHT_DYNAMIC)
@@ -833,7 +852,7 @@ class ElfFile:
             if size > avail:
                 raise self.error(f"DT_STRSZ {size:#x} runs past the end of its segment "
                                  f"({avail:#x} bytes available)")
-            tab = self._strtabs[-1] = _StrTab(self.data[off:off + size], "DT_STRTAB", self)
+            tab = self._strtabs[-1] = _StrTab(self.view[off:off + size], "DT_STRTAB", self)
         return tab
 
     def _gnu_hash_count(self, vaddr: int) -> int:
@@ -847,7 +866,7 @@ class ElfFile:
         if chains_at > avail:
             raise self.error(f"truncated: DT_GNU_HASH ({nbuckets} buckets, {bloom_size} bloom "
                              f"words) runs past its segment")
-        buckets = _array("I", self.data[off + buckets_at:off + chains_at], lay.big)
+        buckets = _array("I", self.view[off + buckets_at:off + chains_at], lay.big)
         last = max(buckets, default=0)
         if last == 0:
             return symoffset
@@ -855,13 +874,13 @@ class ElfFile:
             raise self.error(f"corrupt DT_GNU_HASH: bucket {last} below symoffset {symoffset}")
         start = off + chains_at + (last - symoffset) * 4
         end = off + avail
-        chain = _array("I", self.data[start:end - (end - start) % 4], lay.big)
+        chain = _array("I", self.view[start:end - (end - start) % 4], lay.big)
         for k, h in enumerate(chain):
             if h & 1:
                 return last + k + 1
         raise self.error("corrupt DT_GNU_HASH: the last hash chain runs past its segment")
 
-    def _dynsym_from_tags(self, tags: dict[int, int]) -> tuple[bytes, int]:
+    def _dynsym_from_tags(self, tags: dict[int, int]) -> tuple[Bytes, int]:
         esz = self.layout.sym.size
         if tags.get(DT_SYMENT, esz) != esz:
             raise self.error(f"bad DT_SYMENT {tags[DT_SYMENT]} (expected {esz})")
@@ -879,7 +898,7 @@ class ElfFile:
         if count * esz > avail:
             raise self.error(f"dynamic symbol table ({count} symbols at {off:#x}) runs past "
                              f"the end of its segment ({avail:#x} bytes available)")
-        return self.data[off:off + count * esz], count
+        return self.view[off:off + count * esz], count
 
     # ---- versions ---------------------------------------------------------------------------
 
@@ -1081,10 +1100,10 @@ class ElfFile:
                 flags_1 = tags.get(DT_FLAGS_1, 0)
 
             # Locate .dynsym, its strings and the version tables.
-            symraw = b""
+            symraw: Bytes = b""
             nsyms = 0
             symstr: _StrTab | None = None
-            versym_raw: bytes | None = None
+            versym_raw: Bytes | None = None
             vd_loc: tuple[int, int, int | None] | None = None
             vn_loc: tuple[int, int, int | None] | None = None
             vd_str: _StrTab | None = dynstr
@@ -1100,7 +1119,7 @@ class ElfFile:
                     if avail < 2 * nsyms:
                         raise self.error(f"truncated: DT_VERSYM table ({nsyms} entries) runs "
                                          f"past its segment")
-                    versym_raw = data[off:off + 2 * nsyms]
+                    versym_raw = self.view[off:off + 2 * nsyms]
                 if DT_VERDEF in tags:
                     off, avail = self._map_vaddr(tags[DT_VERDEF], "DT_VERDEF")
                     vd_loc = (off, avail, tags.get(DT_VERDEFNUM))
@@ -1152,7 +1171,7 @@ class ElfFile:
             exports=tuple(exports), version_defs=tuple(vdefs), version_needs=tuple(vneeds),
             size=self.size, member=self.member, stripped=SHT_SYMTAB not in shtypes)
 
-    def _split_symbols(self, raw: bytes, count: int, strtab: _StrTab, versym_raw: bytes | None,
+    def _split_symbols(self, raw: Bytes, count: int, strtab: _StrTab, versym_raw: Bytes | None,
                        vdefs: list[VersionDef] | None, vn_index: dict[int, tuple[str, str]] | None,
                        imports: list[Any], exports: list[Any]) -> None:
         """Sort the non-local symbols of a table (null symbol skipped) into imports/exports."""
