@@ -450,3 +450,16 @@ def test_aggregate_of_a_scan_result(toy, tmp_path):
     a = agg_mod.aggregate(CensusData.from_result(audit))
     assert a.rows == ["/usr/bin/toy-emu"]
     assert {s.symbol for s in a.symbols} == TOY_EXPECTED["toy-emu"]
+
+
+def test_fast_audit_json_is_model_to_json(toy):
+    """The census's serialiser writes exactly model.to_json(audit, indent=None)."""
+    from abiguard.census.engine import audit_json
+    from abiguard.model import to_json
+    from abiguard.pipeline import ScanOptions, scan_paths
+
+    audit = scan_paths([str(toy["debs"]["toy-utils"]), str(toy["broken"]), "/bin/true"],
+                       ScanOptions(provider_debs=[str(toy["debs"]["libtoy4.17"]),
+                                                  str(toy["debs"]["libstab1"])]))
+    assert audit.consumers and audit.errors
+    assert audit_json(audit) == to_json(audit, indent=None)

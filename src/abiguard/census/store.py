@@ -166,7 +166,7 @@ class StoredPackage:
 
 
 def compress_json(text: str) -> bytes:
-    return zlib.compress(text.encode("utf-8"), 6)
+    return zlib.compress(text.encode("utf-8"), 1)
 
 
 def decompress_json(blob: bytes | None) -> str | None:

@@ -46,6 +46,9 @@ def register(sub, help_text: str) -> None:
                         "(no download for what is there)")
     s.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="leave out packages whose name matches GLOB (repeatable)")
+    s.add_argument("--no-lib-cache", action="store_true",
+                   help="do not keep unpacked library packages between runs (default: kept "
+                        "in abiguard's cache, libroots/, keyed by SHA-256)")
     s.add_argument("--no-fetch", action="store_true",
                    help="never download (apt-get download) packages; use local files only")
     e = p.add_argument_group("execution")
@@ -177,6 +180,7 @@ class _Bar:
 
 def _scan(args: argparse.Namespace, store) -> dict | None:
     from ..census import engine
+    from ..inputs import cache_dir
 
     packages: dict[str, str] = {}
     refs = _refs(args, packages)
@@ -185,10 +189,12 @@ def _scan(args: argparse.Namespace, store) -> dict | None:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     workdir = engine.new_workdir()
+    scratch = engine.new_scratch()
     config = engine.Config.from_env(
         sysroot=args.sysroot, policies=tuple(os.path.abspath(p) for p in args.policy),
         timeout=args.timeout or None, fetch=not args.no_fetch, workdir=workdir,
-        packages=packages)
+        scratch=scratch, packages=packages,
+        libroots=None if args.no_lib_cache else str(cache_dir() / "libroots"))
     eng = engine.make_engine(args.jobs, args.scheduler)
     bar = _Bar() if _common.show_progress(args) else None
     try:
@@ -200,6 +206,8 @@ def _scan(args: argparse.Namespace, store) -> dict | None:
         import shutil
 
         shutil.rmtree(workdir, ignore_errors=True)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     counts["engine"] = eng.describe()
     return counts
 

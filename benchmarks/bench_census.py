@@ -1,0 +1,180 @@
+"""Census throughput on a fixed set of real Debian bookworm packages, next to bare
+decompression of the same files.
+
+For each worker count (1 and 2 by default) it measures
+
+* **census**: ``run_census`` of the packages (apt source: the index's SHA-256 and library
+  closures; every .deb already in abiguard's download cache, so no network in the timed
+  part) into a fresh store: fetch from cache -> SHA-256 -> unpack the ELF files -> resolve
+  against the library packages (unpacked once per run) -> classify -> Audit JSON ->
+  SQLite. Library packages are unpacked inside the timed part: that is part of a census;
+  The library packages are unpacked once and kept (``libroots``, as ``abiguard census``
+  does by default): a census of thousands of packages pays for each library once; the last
+  column is the same census with the libraries unpacked inside the timed run;
+* **decompression**: the same number of worker processes that only read through each
+  package's ``data.tar.*`` (the same decompressors abiguard uses: lzma, gzip, zstandard),
+  writing nothing: the floor any census of these files has to pay.
+
+Packages/s and MB/s (of .deb files) for each, and census time / decompression time. The
+first run downloads the packages and their library dependencies (apt-get download, cached
+in ~/.cache/abiguard/debs); a warm-up census run fills the page cache.
+
+    python benchmarks/bench_census.py [--jobs 1 2] [--runs 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+
+# A fixed set: the packages that depend on Xen's libraries plus common C programs and
+# libraries (bookworm, amd64), 36 packages, ~48 MB of .deb files.
+PACKAGES = [
+    "qemu-system-xen", "xen-utils-4.17", "libvirt-daemon-driver-xen", "libvirt0",
+    "libvirt-daemon", "libxenmisc4.17", "kexec-tools", "xenstore-utils", "coreutils", "bash",
+    "openssh-client", "openssh-server", "curl", "libcurl4", "libssl3", "openssl", "git",
+    "vim-tiny", "rsync", "tar", "xz-utils", "zstd", "binutils-x86-64-linux-gnu", "libglib2.0-0",
+    "strace", "tcpdump", "postgresql-client-15", "sqlite3", "libsqlite3-0", "python3.11-minimal",
+    "libpython3.11", "systemd", "util-linux", "iproute2", "qemu-utils", "libgnutls30",
+]
+
+
+def decompress_deb(path: str) -> int:
+    """Read through the data.tar.* member of a .deb; returns the uncompressed size."""
+    from debian import arfile
+
+    ar = arfile.ArFile(path)
+    name = next(n for n in ar.getnames() if n.startswith("data.tar"))
+    member = ar.getmember(name)
+    ext = name.rsplit(".", 1)[-1]
+    total = 0
+    if ext == "xz" or ext == "lzma":
+        d = lzma.LZMADecompressor()
+        while chunk := member.read(1 << 20):
+            total += len(d.decompress(chunk))
+    elif ext == "gz":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        while chunk := member.read(1 << 20):
+            total += len(d.decompress(chunk))
+    elif ext == "zst":
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(member)
+        while chunk := reader.read(1 << 20):
+            total += len(chunk)
+    else:
+        while chunk := member.read(1 << 20):
+            total += len(chunk)
+    return total
+
+
+def time_decompression(paths: list[str], jobs: int) -> tuple[float, int]:
+    t = time.perf_counter()
+    if jobs == 1:
+        total = sum(decompress_deb(p) for p in paths)
+    else:
+        with ProcessPoolExecutor(jobs) as pool:
+            total = sum(pool.map(decompress_deb, paths, chunksize=1))
+    return time.perf_counter() - t, total
+
+
+def prepare():
+    """The refs (with closures) and the local .deb of each package (downloads once)."""
+    from abiguard.census.engine import Config, fetch_debs
+    from abiguard.census.sources import AptIndex
+
+    index = AptIndex.load()
+    refs = []
+    for name in PACKAGES:
+        ref = index.get(name)
+        if ref is None:
+            sys.exit(f"bench_census: {name} is not in apt's lists (bookworm expected)")
+        refs.append(index.with_closure(ref))
+    cfg = Config()
+    got = fetch_debs(refs, cfg)
+    bad = {n: str(e) for n, e in got.items() if not isinstance(e, str)}
+    if bad:
+        sys.exit(f"bench_census: cannot download {bad}")
+    return refs, [got[r.name] for r in refs]
+
+
+def time_census(refs, jobs: int, libroots: str | None = None) -> tuple[float, dict]:
+    from abiguard.census.engine import Config, LocalEngine, new_scratch, new_workdir, run_census
+    from abiguard.census.store import Store
+
+    tmp = tempfile.mkdtemp(prefix="bench-census-")
+    workdir, scratch = new_workdir(), new_scratch()
+    try:
+        with Store(os.path.join(tmp, "s.sqlite")) as store:
+            t = time.perf_counter()
+            counts = run_census(refs, store, LocalEngine(jobs),
+                                Config(workdir=workdir, scratch=scratch, libroots=libroots))
+            dt = time.perf_counter() - t
+            failed = [(p.name, p.error) for p in store.failures()]
+        if failed:
+            sys.exit(f"bench_census: failures {failed}")
+        return dt, counts
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--runs", type=int, default=3, help="timed runs per measurement (median)")
+    ap.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
+    args = ap.parse_args()
+    refs, paths = prepare()
+    mb = sum(os.path.getsize(p) for p in paths) / 1e6
+    n = len(paths)
+    libroots = tempfile.mkdtemp(prefix="bench-libroots-")
+    try:
+        time_census(refs, max(args.jobs), libroots)  # warm-up: page cache, library packages
+        print(f"{n} packages, {mb:.1f} MB of .deb files "
+              f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
+        print(f"{'workers':>7}  {'census':>22}  {'decompression':>22}  {'ratio':>5}  "
+              "census, libraries unpacked in the run")
+        results = []
+        for jobs in args.jobs:
+            c = statistics.median(time_census(refs, jobs, libroots)[0]
+                                  for _ in range(args.runs))
+            d = statistics.median(time_decompression(paths, jobs)[0]
+                                  for _ in range(args.runs))
+            cold = statistics.median(time_census(refs, jobs)[0] for _ in range(args.runs))
+            results.append({"workers": jobs, "packages": n, "mb": round(mb, 2),
+                            "census_s": round(c, 3), "decompression_s": round(d, 3),
+                            "census_cold_libraries_s": round(cold, 3),
+                            "census_pkg_s": round(n / c, 2), "census_mb_s": round(mb / c, 2),
+                            "decompression_pkg_s": round(n / d, 2),
+                            "decompression_mb_s": round(mb / d, 2), "ratio": round(c / d, 2)})
+            print(f"{jobs:>7}  {n / c:6.1f} pkg/s {mb / c:5.1f} MB/s  "
+                  f"{n / d:6.1f} pkg/s {mb / d:5.1f} MB/s  {c / d:5.2f}  "
+                  f"{n / cold:6.1f} pkg/s {mb / cold:5.1f} MB/s   "
+                  f"(census {c:.2f} s, decompression {d:.2f} s, cold {cold:.2f} s)")
+    finally:
+        shutil.rmtree(libroots, ignore_errors=True)
+    if len(results) > 1:
+        base = results[0]
+        for r in results[1:]:
+            r["speedup"] = round(base["census_s"] / r["census_s"], 2)
+            print(f"census speed-up {base['workers']} -> {r['workers']} workers: "
+                  f"{r['speedup']:.2f}x")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
