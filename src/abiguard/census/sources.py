@@ -191,6 +191,7 @@ class AptIndex:
         """Read Packages files (default: apt's lists). ``archive`` is a local mirror root
         against which Filename fields are looked up (so no download is needed)."""
         arch = arch or native_arch()
+        use_cache = files is None  # apt's own lists: parsed once, kept until they change
         if files is None:
             files = sorted(p for p in glob.glob(os.path.join(APT_LISTS, "*_Packages*"))
                            if f"binary-{arch}_" in os.path.basename(p)
@@ -198,10 +199,15 @@ class AptIndex:
             if not files:
                 raise UsageError(f"no package lists in {APT_LISTS} for {arch} "
                                  "(run apt-get update, or give --packages-file)")
-        index = cls(arch=arch, files=list(files))
-        for f in index.files:
+        files = list(files)
+        for f in files:
             if not os.path.exists(f):
                 raise UsageError(f"{f}: no such Packages file")
+        cached = _cached_index(files, arch, archive) if use_cache else None
+        if cached is not None:
+            return cached
+        index = cls(arch=arch, files=files)
+        for f in index.files:
             for st in iter_stanzas(_read_list(f)):
                 ref = _ref(st, archive)
                 if ref is None or ref.arch not in (arch, "all"):
@@ -213,6 +219,8 @@ class AptIndex:
         for ref in index.packages.values():
             for virt in relation_names(ref.provides):
                 index.providers.setdefault(virt, []).append(ref.name)
+        if use_cache:
+            _save_index(index, files, arch, archive)
         return index
 
     def get(self, name: str) -> PackageRef | None:
@@ -262,6 +270,48 @@ class AptIndex:
 
     def with_closure(self, ref: PackageRef) -> PackageRef:
         return replace(ref, deps=self.closure(ref))
+
+
+def _index_cache_path(files: list[str], arch: str, archive: str | None) -> Path | None:
+    import hashlib
+
+    from ..inputs import cache_dir
+
+    h = hashlib.sha256(f"{arch}\0{archive}\0".encode())
+    for f in files:
+        st = os.stat(f)
+        h.update(f"{os.path.abspath(f)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return cache_dir() / "apt-index" / f"{h.hexdigest()[:32]}.pickle"
+
+
+def _cached_index(files: list[str], arch: str, archive: str | None) -> AptIndex | None:
+    """The parsed index of these exact list files (same sizes and mtimes), if cached."""
+    import pickle
+
+    path = _index_cache_path(files, arch, archive)
+    try:
+        with open(path, "rb") as fh:
+            index = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
+        return None
+    return index if isinstance(index, AptIndex) else None
+
+
+def _save_index(index: AptIndex, files: list[str], arch: str, archive: str | None) -> None:
+    """Keep the parsed index (apt's lists take ~2 s to parse; the pickle ~0.3 s to load)."""
+    import pickle
+
+    path = _index_cache_path(files, arch, archive)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob("*.pickle"):  # one index per machine is plenty
+            old.unlink(missing_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 # --------------------------------------------------------------------------------------------
