@@ -164,7 +164,9 @@ class Suite:
             return
         self._run(["apt-get", *self.options(), "-q", "update"], None, "apt-get update")
         self._updated = True
-        _CANDIDATES.pop(self.name, None)
+        from .inputs import forget_candidates
+
+        forget_candidates(tuple(self.options()))
 
     def _run(self, cmd: list[str], cwd: Path | None, what: str) -> str:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False,
@@ -180,24 +182,10 @@ class Suite:
 
     def candidates(self, names: list[str]) -> dict[str, str | None]:
         """Candidate version of each package in this suite (None: unknown)."""
+        from .inputs import apt_candidates
+
         self.update()
-        known = _CANDIDATES.setdefault(self.name, {})
-        todo = [n for n in dict.fromkeys(names) if n not in known]
-        if todo:
-            proc = subprocess.run(["apt-cache", *self.options(), "policy", *todo],
-                                  capture_output=True, text=True, check=False,
-                                  env={**os.environ, "LC_ALL": "C"})
-            current = None
-            for line in proc.stdout.splitlines():
-                if line and not line[0].isspace() and line.endswith(":"):
-                    current = line[:-1]
-                    known.setdefault(current, None)
-                elif current and line.strip().startswith("Candidate:"):
-                    value = line.split(":", 1)[1].strip()
-                    known[current] = None if value == "(none)" else value
-            for n in todo:
-                known.setdefault(n, None)
-        return {n: known.get(n) for n in names}
+        return apt_candidates(names, tuple(self.options()))
 
     def download(self, specs: list[str]) -> dict[str, Path]:
         """``apt-get download`` of ``NAME`` or ``NAME=VERSION`` from this suite, cached."""
@@ -258,7 +246,6 @@ class Suite:
         return fetched
 
 
-_CANDIDATES: dict[str, dict[str, str | None]] = {}
 
 
 @dataclass

@@ -296,26 +296,37 @@ def _deb_quote(version: str) -> str:
     return version.replace(":", "%3a")
 
 
-_CANDIDATES: dict[str, str | None] = {}
+_CANDIDATES: dict[tuple[str, ...], dict[str, str | None]] = {}
 
 
-def apt_candidates(names: list[str]) -> dict[str, str | None]:
-    """Candidate version of each package (None: apt does not know it), one apt-cache call."""
-    todo = [n for n in dict.fromkeys(names) if n not in _CANDIDATES]
+def apt_candidates(names: list[str], apt_options: tuple[str, ...] = ()
+                   ) -> dict[str, str | None]:
+    """Candidate version of each package (None: apt does not know it), one apt-cache call.
+
+    ``apt_options`` select another apt configuration (abiguard.aptsuite); results are
+    remembered per configuration until ``forget_candidates``."""
+    known = _CANDIDATES.setdefault(apt_options, {})
+    todo = [n for n in dict.fromkeys(names) if n not in known]
     if todo and shutil.which("apt-cache"):
-        proc = subprocess.run(["apt-cache", "policy", *todo], capture_output=True, text=True, check=False,
+        proc = subprocess.run(["apt-cache", *apt_options, "policy", *todo],
+                              capture_output=True, text=True, check=False,
                               env={**os.environ, "LC_ALL": "C"})
         current = None
         for line in proc.stdout.splitlines():
             if line and not line[0].isspace() and line.endswith(":"):
                 current = line[:-1]
-                _CANDIDATES.setdefault(current, None)
+                known.setdefault(current, None)
             elif current and line.strip().startswith("Candidate:"):
                 value = line.split(":", 1)[1].strip()
-                _CANDIDATES[current] = None if value == "(none)" else value
+                known[current] = None if value == "(none)" else value
     for n in todo:
-        _CANDIDATES.setdefault(n, None)
-    return {n: _CANDIDATES.get(n) for n in names}
+        known.setdefault(n, None)
+    return {n: known.get(n) for n in names}
+
+
+def forget_candidates(apt_options: tuple[str, ...] = ()) -> None:
+    """Drop remembered candidates (after the package lists were updated)."""
+    _CANDIDATES.pop(apt_options, None)
 
 
 def _apt_candidate(name: str) -> str | None:
