@@ -8,9 +8,11 @@
 #   binutils-aarch64-linux-gnu: AArch64 call-site fixtures (assembled; gcc-aarch64-linux-gnu
 #     would conflict with gcc-multilib)
 #   lld: the link-line experiment is tested with GNU ld, gold and lld
+#   chromium, fonts-dejavu-core: the HTML report is rendered headless in the tests
+#     (screenshot, DOM, console); the fonts because --no-install-recommends skips them
 set -eu
 PKGS="gcc binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates
-      binutils-aarch64-linux-gnu lld"
+      binutils-aarch64-linux-gnu lld chromium fonts-dejavu-core"
 EXTRA="${ABIGUARD_EXTRA_DEBS:-}"
 missing=""
 for p in $PKGS $EXTRA; do
