@@ -463,3 +463,14 @@ def test_fast_audit_json_is_model_to_json(toy):
                                                   str(toy["debs"]["libstab1"])]))
     assert audit.consumers and audit.errors
     assert audit_json(audit) == to_json(audit, indent=None)
+
+
+def test_result_filters(reference, capsys):
+    assert main(["census", "--store", str(reference), "--exclude", "toy-v*", "--library",
+                 "libtoy.so*", "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["matrix"]["rows"] == ["toy-emu", "toy-utils", "toy-kexec"]
+    assert data["summary"]["consumers"] == len(ALL_TOY) - 1
+    assert main(["census", "--store", str(reference), "--library", "libnothing*",
+                 "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["symbols"] == []

@@ -75,6 +75,24 @@ class CensusData:
     weights_known: bool = False
     """True when weights are call-site counts (a plan with call sites)."""
 
+    def filtered(self, exclude: Iterable[str] = (), libraries: Iterable[str] = ()
+                 ) -> CensusData:
+        """Without the consumers matching an ``exclude`` glob; with ``libraries`` globs, only
+        the symbols of matching libraries."""
+        import fnmatch
+
+        ex, libs = list(exclude), list(libraries)
+        if not ex and not libs:
+            return self
+
+        def keep(name: str) -> bool:
+            return not any(fnmatch.fnmatchcase(name, g) for g in ex)
+
+        cells = [c for c in self.cells if keep(c.consumer) and (
+            not libs or any(fnmatch.fnmatchcase(c.library, g) for g in libs))]
+        return CensusData([c for c in self.consumers if keep(c.name)], cells, self.kind,
+                          self.source, self.weights_known)
+
     @classmethod
     def from_store(cls, store, *, include_failed: bool = True) -> CensusData:
         data = cls(kind="census", source=store.path)

@@ -45,10 +45,8 @@ def register(sub, help_text: str) -> None:
                    help="local mirror root the index's Filename fields are relative to "
                         "(no download for what is there)")
     s.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                   help="leave out packages whose name matches GLOB (repeatable)")
-    s.add_argument("--no-lib-cache", action="store_true",
-                   help="do not keep unpacked library packages between runs (default: kept "
-                        "in abiguard's cache, libroots/, keyed by SHA-256)")
+                   help="leave out packages whose name matches GLOB, from the scan and from "
+                        "the results shown/exported (repeatable)")
     s.add_argument("--no-fetch", action="store_true",
                    help="never download (apt-get download) packages; use local files only")
     e = p.add_argument_group("execution")
@@ -59,6 +57,9 @@ def register(sub, help_text: str) -> None:
                         "need abiguard installed)")
     e.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
                    help="per-package time limit (default: 600; 0: none)")
+    e.add_argument("--no-lib-cache", action="store_true",
+                   help="do not keep unpacked library packages between runs (default: kept "
+                        "in abiguard's cache, libroots/, keyed by SHA-256)")
     e.add_argument("--retry-failed", action="store_true",
                    help="also retry packages whose failure would repeat (bad input); "
                         "crashes, timeouts and failed downloads are always retried")
@@ -75,6 +76,9 @@ def register(sub, help_text: str) -> None:
     q.add_argument("--export", action="append", default=[], metavar="FILE",
                    help="write aggregates: .csv (see --table), .json (everything), .parquet "
                         "(findings; needs pyarrow) (repeatable)")
+    q.add_argument("--library", action="append", default=[], metavar="GLOB",
+                   help="results: only the symbols of libraries matching GLOB, e.g. "
+                        "'libxenctrl.so*' (repeatable)")
     q.add_argument("--table", default="matrix",
                    choices=("matrix", "findings", "symbols", "groups", "libraries", "failures"),
                    help="what a .csv export holds (default: the consumer × symbol matrix)")
@@ -240,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
         store_counts = store.counts()
     finally:
         store.close()
+    data = data.filtered(args.exclude, args.library)
     agg = aggregate.aggregate(data, threshold=args.threshold, method=args.group_method)
     for path in args.export:
         ext = os.path.splitext(path)[1].lower()

@@ -23,6 +23,10 @@ def register(sub, help_text: str) -> None:
         "drill-down. Exit: 0 ok, 2 usage or input error."))
     p.add_argument("input", metavar="RESULT", help="census store (.sqlite) or scan/plan JSON")
     p.add_argument("--title", help="page title")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out consumers whose name matches GLOB (repeatable)")
+    p.add_argument("--library", action="append", default=[], metavar="GLOB",
+                   help="only the symbols of libraries matching GLOB (repeatable)")
     p.add_argument("--threshold", type=float, default=0.5, metavar="J",
                    help="co-use groups: Jaccard similarity of consumer sets (default 0.5)")
     p.add_argument("--group-method", default="average", choices=("average", "components"),
@@ -48,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = read_result(args.input)
         data = CensusData.from_result(result, args.input)
+    data = data.filtered(args.exclude, args.library)
     agg = aggregate(data, threshold=args.threshold, method=args.group_method)
     if args.format == "json":
         text = agg.to_json()
