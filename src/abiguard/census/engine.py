@@ -1154,8 +1154,8 @@ def run_census(refs: list[PackageRef], store, engine, config: Config, *,
     skipped = 0
     seen: set[tuple] = set()
     for ref in refs:
-        key = ref.key if ref.path is None else None
-        if ref.path:
+        key = ref.key  # known from an index (the worker checks the file against it)
+        if key is None and ref.path:
             try:
                 st = os.stat(ref.path)
             except OSError:

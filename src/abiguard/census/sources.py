@@ -263,7 +263,7 @@ class AptIndex:
                     if dep is None or dep.name in seen or not dep.name.startswith("lib"):
                         continue
                     seen.add(dep.name)
-                    out.append(replace(dep, deps=()))
+                    out.append(dep)  # the index's own object: closures share them
                     nxt.append(dep)
             level = nxt
         return tuple(out)
