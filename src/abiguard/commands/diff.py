@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import UsageError
 from ..model import Audit, SchemaError, audit_from_json
 from . import _common
+from .scan import add_resolution_options, scan_options
 
 FORMATS = ("text", "json", "markdown", "svg")
 
@@ -68,34 +69,6 @@ def load_or_scan(specs: list[str], options: Any, *, suite: str | None = None,
                                      provider_debs=[*options.provider_debs, *providers]))
 
 
-def add_resolution_options(p: argparse.ArgumentParser, sides: tuple[str, ...] = ()) -> None:
-    g = p.add_argument_group("scanning inputs that are not saved results")
-    g.add_argument("--with-deps", action="store_true",
-                   help="fetch the library packages that package inputs depend on (from the "
-                        "same suite for NAME/SUITE inputs)")
-    g.add_argument("--provider", action="append", default=[], metavar="DEB",
-                   help="a .deb whose libraries are used for resolution only (repeatable)")
-    for side in sides:
-        g.add_argument(f"--{side}-provider", action="append", default=[], metavar="DEB",
-                       help=f"like --provider, for the {side.upper()} side only")
-        g.add_argument(f"--{side}-suite", metavar="SUITE",
-                       help=f"Debian suite for the package names of the {side.upper()} side "
-                            "(e.g. trixie); NAME/SUITE does the same per input")
-    g.add_argument("--sysroot", default="/", metavar="DIR",
-                   help="root file system the libraries are searched in (default: /)")
-    g.add_argument("--lib-path", action="append", default=[], metavar="DIR",
-                   help="extra library directory (repeatable)")
-    g.add_argument("--policy", action="append", default=[], metavar="FILE",
-                   help="stability policy TOML file (repeatable; docs/policy.md)")
-
-
-def scan_options(args: argparse.Namespace):
-    from ..pipeline import ScanOptions
-
-    return ScanOptions(sysroot=args.sysroot, lib_paths=args.lib_path, policies=args.policy,
-                       with_deps=args.with_deps, provider_debs=list(args.provider))
-
-
 # --------------------------------------------------------------------------------------------
 # Command
 # --------------------------------------------------------------------------------------------
@@ -126,7 +99,7 @@ def register(sub, help_text: str) -> None:
     p.add_argument("--remedies", action="append", default=[], metavar="FILE",
                    help="remedies knowledge base (to recognise a symbol replaced by its stable "
                         "replacement); repeatable")
-    add_resolution_options(p, ("old", "new"))
+    add_resolution_options(p, "scanning inputs that are not saved results", ("old", "new"))
     _common.add_output_options(p, FORMATS)
     p.set_defaults(run=run)
 

@@ -12,11 +12,20 @@ FAIL_ON = ("unstable", "private", "unresolved")
 
 
 def add_scan_options(parser: argparse.ArgumentParser) -> None:
-    """Inputs and resolution options shared by scan, plan, gate and where."""
+    """Inputs and resolution options shared by scan, plan and gate."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="ELF file, ar archive, directory, .deb file, or apt package name "
-                             "(apt:NAME forces a package name; NAME=VERSION picks a version)")
-    g = parser.add_argument_group("resolution")
+                             "(apt:NAME forces a package name; NAME=VERSION picks a version; "
+                             "NAME/SUITE another Debian suite)")
+    add_resolution_options(parser)
+
+
+def add_resolution_options(parser: argparse.ArgumentParser, title: str = "resolution",
+                           sides: tuple[str, ...] = ()) -> None:
+    """How inputs are fetched and their libraries found (every command that scans).
+
+    ``sides`` (diff: old, new) add ``--SIDE-provider`` and ``--SIDE-suite``."""
+    g = parser.add_argument_group(title)
     g.add_argument("--suite", metavar="SUITE",
                    help="fetch package names from this Debian suite (e.g. trixie), with that "
                         "suite's libraries; NAME/SUITE picks it per input")
@@ -25,6 +34,11 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
                         "inputs depend on and are not installed here")
     g.add_argument("--provider", action="append", default=[], metavar="DEB",
                    help="a .deb whose libraries are used for resolution only (repeatable)")
+    for side in sides:
+        g.add_argument(f"--{side}-provider", action="append", default=[], metavar="DEB",
+                       help=f"like --provider, for the {side.upper()} side only")
+        g.add_argument(f"--{side}-suite", metavar="SUITE",
+                       help=f"Debian suite for the package names of the {side.upper()} side")
     g.add_argument("--sysroot", default="/", metavar="DIR",
                    help="root file system the libraries are searched in (default: /)")
     g.add_argument("--lib-path", action="append", default=[], metavar="DIR",
@@ -47,7 +61,7 @@ def scan_options(args: argparse.Namespace):
                        ld_library_path=[p for p in args.ld_library_path.split(":") if p],
                        policies=args.policy, with_deps=args.with_deps,
                        provider_debs=args.provider, needed=args.needed,
-                       suite=getattr(args, "suite", None))
+                       suite=args.suite)
 
 
 def run_scan(args: argparse.Namespace) -> Audit:

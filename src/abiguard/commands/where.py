@@ -136,21 +136,10 @@ def register(sub, help_text: str) -> None:
     o.add_argument("--debug-dir", action="append", default=[], metavar="DIR",
                    help="directory of separate debug files for attributing binary call sites "
                         "(repeatable)")
-    r = p.add_argument_group("scanning BINARY inputs")
-    r.add_argument("--with-deps", action="store_true",
-                   help="also fetch the library packages that package inputs depend on")
-    r.add_argument("--provider", action="append", default=[], metavar="DEB",
-                   help="a .deb whose libraries are used for resolution only (repeatable)")
-    r.add_argument("--sysroot", default="/", metavar="DIR",
-                   help="root file system the libraries are searched in (default: /)")
-    r.add_argument("--lib-path", action="append", default=[], metavar="DIR",
-                   help="extra library directory (repeatable)")
-    r.add_argument("--ld-library-path", default="", metavar="DIRS",
-                   help="colon-separated directories, as LD_LIBRARY_PATH would give")
-    r.add_argument("--needed", action="append", default=[], metavar="SONAME",
-                   help="for .o/.a inputs: libraries to resolve against (repeatable)")
-    r.add_argument("--policy", action="append", default=[], metavar="FILE",
-                   help="stability policy TOML file (repeatable)")
+    from .scan import add_resolution_options
+
+    add_resolution_options(p, "scanning BINARY inputs")
+    r = p.add_argument_group("remedies")
     r.add_argument("--remedies", action="append", default=[], metavar="FILE",
                    help="remedies TOML file, consulted before the built-in ones (repeatable)")
     _common.add_output_options(p, FORMATS)
