@@ -194,6 +194,7 @@ def test_report_from_a_plan_has_the_plan(toy, tmp_path):
     assert 'data-name="/usr/bin/toy-emu"' in text and 'data-name="/usr/bin/toy-utils"' in text
     assert "Replace with the stable API that exists" in text  # toy_map -> stab_put, verified
     assert "stab_put: available" in text
+    assert "replace → <code>stab_put</code>" in text  # the plan's remedy in the ranking
     assert "keep" in text
 
 

@@ -74,6 +74,8 @@ class CensusData:
     source: str = ""
     weights_known: bool = False
     """True when weights are call-site counts (a plan with call sites)."""
+    remedies: dict[SymbolKey, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """(library, symbol) -> (remedy kind, replacement symbols), from a plan's items."""
 
     def filtered(self, exclude: Iterable[str] = (), libraries: Iterable[str] = ()
                  ) -> CensusData:
@@ -91,7 +93,7 @@ class CensusData:
         cells = [c for c in self.cells if keep(c.consumer) and (
             not libs or any(fnmatch.fnmatchcase(c.library, g) for g in libs))]
         return CensusData([c for c in self.consumers if keep(c.name)], cells, self.kind,
-                          self.source, self.weights_known)
+                          self.source, self.weights_known, self.remedies)
 
     @classmethod
     def from_store(cls, store, *, include_failed: bool = True) -> CensusData:
@@ -131,6 +133,8 @@ class CensusData:
                     for item in step.items:
                         if item.call_sites:
                             sites[(cp.consumer, item.symbol.name)] = len(item.call_sites)
+                        data.remedies.setdefault((item.library, item.symbol.name), (
+                            item.kind, tuple(v.symbol for v in item.verifications)))
         data.weights_known = bool(sites)
         for c in audit.consumers:
             name = c.display_name
@@ -475,8 +479,12 @@ def aggregate(data: CensusData, *, threshold: float = 0.5, method: str = "averag
                               s.library, s.symbol))
     for i, s in enumerate(stats, 1):
         s.rank = i
+    for st in stats:
+        if st.key in data.remedies:
+            st.remedy, repl = data.remedies[st.key]
+            st.replacements = list(repl)
     if remedies:
-        _remedy_hints(stats)
+        _remedy_hints([st for st in stats if st.remedy is None])
     per_row: dict[str, int] = defaultdict(int)
     for (r, _k) in matrix:
         per_row[r] += 1

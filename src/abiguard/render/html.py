@@ -294,8 +294,9 @@ def _consumers(agg, result=None) -> str:
                 f"</thead><tbody>{''.join(rows)}</tbody></table>")
         if name in plans:
             body += "<h4>Migration plan, easy to hard</h4>" + _plan_html(plans[name])
-        out.append(f'<details class="consumer" id="{_slug(name)}" data-name="{esc(name)}">'
-                   f"{head}{body}</details>")
+        opened = " open" if len(agg.rows) <= 3 else ""
+        out.append(f'<details class="consumer" id="{_slug(name)}" data-name="{esc(name)}"'
+                   f"{opened}>{head}{body}</details>")
     out.append("</div>")
     clean = [c.name for c in agg.consumers if c.status == "ok" and c.name not in by_consumer]
     if clean:
