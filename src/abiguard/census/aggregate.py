@@ -544,6 +544,9 @@ def read_result(path: str):
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputFileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise InputFileError(path, "not valid JSON (arrays or objects nested too deeply)"
+                             ) from None
     try:
         if isinstance(raw, dict) and raw.get("kind") == "plan":
             audit = audit_from_json(text, path)
