@@ -15,7 +15,10 @@ For each worker count (1 and 2 by default) it measures
   package's ``data.tar.*`` (the same decompressors abiguard uses: lzma, gzip, zstandard),
   writing nothing: the floor any census of these files has to pay.
 
-Packages/s and MB/s (of .deb files) for each, and census time / decompression time. The
+Packages/s and MB/s (of .deb files) for each, census time / decompression time, and the
+same ratio in CPU seconds (the tasks' threads plus the coordinator for the census, the
+decompressing processes for the floor) — the figure that other load on the machine does not
+distort. The
 first run downloads the packages and their library dependencies (apt-get download, cached
 in ~/.cache/abiguard/debs); a warm-up census run fills the page cache.
 
@@ -48,8 +51,9 @@ PACKAGES = [
 ]
 
 
-def decompress_deb(path: str) -> int:
-    """Read through the data.tar.* member of a .deb; returns the uncompressed size."""
+def decompress_deb(path: str) -> tuple[int, float]:
+    """Read through the data.tar.* member of a .deb: (uncompressed size, CPU seconds)."""
+    c0 = time.thread_time()
     from debian import arfile
 
     ar = arfile.ArFile(path)
@@ -74,17 +78,18 @@ def decompress_deb(path: str) -> int:
     else:
         while chunk := member.read(1 << 20):
             total += len(chunk)
-    return total
+    return total, time.thread_time() - c0
 
 
-def time_decompression(paths: list[str], jobs: int) -> tuple[float, int]:
+def time_decompression(paths: list[str], jobs: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the decompressing processes)."""
     t = time.perf_counter()
     if jobs == 1:
-        total = sum(decompress_deb(p) for p in paths)
+        got = [decompress_deb(p) for p in paths]
     else:
         with ProcessPoolExecutor(jobs) as pool:
-            total = sum(pool.map(decompress_deb, paths, chunksize=1))
-    return time.perf_counter() - t, total
+            got = list(pool.map(decompress_deb, paths, chunksize=1))
+    return time.perf_counter() - t, sum(c for _, c in got)
 
 
 def prepare():
@@ -107,7 +112,8 @@ def prepare():
     return refs, [got[r.name] for r in refs]
 
 
-def time_census(refs, jobs: int, libroots: str | None = None) -> tuple[float, dict]:
+def time_census(refs, jobs: int, libroots: str | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: the workers' tasks and the coordinator)."""
     from abiguard.census.engine import Config, LocalEngine, new_scratch, new_workdir, run_census
     from abiguard.census.store import Store
 
@@ -122,7 +128,7 @@ def time_census(refs, jobs: int, libroots: str | None = None) -> tuple[float, di
             failed = [(p.name, p.error) for p in store.failures()]
         if failed:
             sys.exit(f"bench_census: failures {failed}")
-        return dt, counts
+        return dt, counts["worker_cpu"] + counts["coordinator_cpu"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -143,26 +149,30 @@ def main() -> None:
     try:
         time_census(refs, max(args.jobs), libroots)  # warm-up: page cache, library packages
         print(f"{n} packages, {mb:.1f} MB of .deb files "
-              f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
+              f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+              f"load average {os.getloadavg()[0]:.2f} before)")
         print(f"{'workers':>7}  {'census':>22}  {'decompression':>22}  {'ratio':>5}  "
-              "census, libraries unpacked in the run")
+              f"{'CPU s census/decompr.':>22}  census, libraries unpacked in the run")
         results = []
         for jobs in args.jobs:
-            c = statistics.median(time_census(refs, jobs, libroots)[0]
-                                  for _ in range(args.runs))
-            d = statistics.median(time_decompression(paths, jobs)[0]
-                                  for _ in range(args.runs))
-            cold = statistics.median(time_census(refs, jobs)[0] for _ in range(args.runs))
+            cs = [time_census(refs, jobs, libroots) for _ in range(args.runs)]
+            ds = [time_decompression(paths, jobs) for _ in range(args.runs)]
+            colds = [time_census(refs, jobs) for _ in range(args.runs)]
+            c, d, cold = (statistics.median(x[0] for x in xs) for xs in (cs, ds, colds))
+            ccpu, dcpu = (statistics.median(x[1] for x in xs) for xs in (cs, ds))
             results.append({"workers": jobs, "packages": n, "mb": round(mb, 2),
                             "census_s": round(c, 3), "decompression_s": round(d, 3),
                             "census_cold_libraries_s": round(cold, 3),
+                            "census_cpu_s": round(ccpu, 3),
+                            "decompression_cpu_s": round(dcpu, 3),
                             "census_pkg_s": round(n / c, 2), "census_mb_s": round(mb / c, 2),
                             "decompression_pkg_s": round(n / d, 2),
-                            "decompression_mb_s": round(mb / d, 2), "ratio": round(c / d, 2)})
+                            "decompression_mb_s": round(mb / d, 2), "ratio": round(c / d, 2),
+                            "cpu_ratio": round(ccpu / dcpu, 2)})
             print(f"{jobs:>7}  {n / c:6.1f} pkg/s {mb / c:5.1f} MB/s  "
                   f"{n / d:6.1f} pkg/s {mb / d:5.1f} MB/s  {c / d:5.2f}  "
-                  f"{n / cold:6.1f} pkg/s {mb / cold:5.1f} MB/s   "
-                  f"(census {c:.2f} s, decompression {d:.2f} s, cold {cold:.2f} s)")
+                  f"{ccpu:8.2f} / {dcpu:5.2f} = {ccpu / dcpu:4.2f}  "
+                  f"{n / cold:6.1f} pkg/s {mb / cold:5.1f} MB/s")
     finally:
         shutil.rmtree(libroots, ignore_errors=True)
     if len(results) > 1:

@@ -802,6 +802,12 @@ def _hooks(ref: PackageRef, config: Config) -> None:
 
 def run_task(ref: PackageRef, config: Config) -> Result:
     """Scan one consumer package. Never raises for a bad package: failures are results."""
+    c0 = time.thread_time()
+    result = _run_task(ref, config)
+    return replace(result, cpu=time.thread_time() - c0)
+
+
+def _run_task(ref: PackageRef, config: Config) -> Result:
     t0 = time.perf_counter()
     try:
         with _Watchdog(config.timeout if config.watchdog else None):
@@ -845,15 +851,20 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
         if ref.sha256 and sha != ref.sha256:
             raise FetchError(f"{deb}: SHA-256 {sha[:12]}… does not match the index "
                              f"({ref.sha256[:12]}…)")
-        try:
-            info = _control(deb)
-        except InputFileError as exc:
-            return failure(ref, "error", exc.message if exc.path == deb else str(exc),
-                           key=(ref.name, ref.version, ref.arch, sha),
-                           seconds=time.perf_counter() - t0, worker=_STATE.host)
-        key = (info.package, info.version, info.architecture, sha)
-        depends, pre_depends = info.depends, info.pre_depends
-        package = str(info)
+        if ref.sha256 and ref.version:  # the index describes exactly this content
+            key = (ref.name, ref.version, ref.arch, sha)
+            depends, pre_depends = ref.depends, ref.pre_depends
+            package = f"{ref.name} {ref.version} {ref.arch}"
+        else:
+            try:
+                info = _control(deb)
+            except InputFileError as exc:
+                return failure(ref, "error", exc.message if exc.path == deb else str(exc),
+                               key=(ref.name, ref.version, ref.arch, sha),
+                               seconds=time.perf_counter() - t0, worker=_STATE.host)
+            key = (info.package, info.version, info.architecture, sha)
+            depends, pre_depends = info.depends, info.pre_depends
+            package = str(info)
         size = os.path.getsize(deb)
 
     # library dependencies: known up front (apt index) or looked up in the set / apt
@@ -1177,8 +1188,10 @@ def run_census(refs: list[PackageRef], store, engine, config: Config, *,
     total_bytes = sum(r.size for r in todo)
     run_id = store.begin_run(engine.name, arguments or [], len(todo), skipped)
     counts = {"planned": len(todo), "skipped": skipped, "done": 0, "failed": 0, "bytes": 0,
-              "seconds": 0.0, "total_bytes": total_bytes}
+              "seconds": 0.0, "total_bytes": total_bytes, "worker_cpu": 0.0,
+              "coordinator_cpu": 0.0}
     t0 = time.perf_counter()
+    c0 = time.process_time()
     status = "interrupted"
     if progress:
         progress(0, len(todo), None, 0)
@@ -1187,6 +1200,7 @@ def run_census(refs: list[PackageRef], store, engine, config: Config, *,
             store.add(result, run_id)
             counts["done"] += 1
             counts["bytes"] += result.size
+            counts["worker_cpu"] += result.cpu
             if result.status != "ok":
                 counts["failed"] += 1
             if progress:
@@ -1194,6 +1208,7 @@ def run_census(refs: list[PackageRef], store, engine, config: Config, *,
         status = "finished"
     finally:
         counts["seconds"] = time.perf_counter() - t0
+        counts["coordinator_cpu"] = time.process_time() - c0
         with contextlib.suppress(sqlite3.Error):
             store.end_run(run_id, status, counts["done"], counts["failed"], counts["bytes"])
     return counts

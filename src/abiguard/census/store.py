@@ -134,6 +134,8 @@ class Result:
     unresolved: int = 0
     seconds: float = 0.0
     worker: str | None = None
+    cpu: float = 0.0
+    """CPU seconds of the task's thread (not stored; for measurements)."""
     local_path: str | None = None
     """For local inputs: the path, size and mtime/signature recorded in the file table."""
     local_mtime_ns: int = 0
