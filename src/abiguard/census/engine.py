@@ -163,7 +163,9 @@ class _WorkerState:
             base = config.workdir if config.workdir and os.path.isdir(config.workdir) else None
             if base is None:
                 if self.private_dir is None or not os.path.isdir(self.private_dir):
-                    self.private_dir = tempfile.mkdtemp(prefix="abiguard-census-")
+                    # named after this process: removed at exit, or by a later run's
+                    # _prune_stale when the process was killed
+                    self.private_dir = _run_dir(None)
                     import atexit
 
                     atexit.register(shutil.rmtree, self.private_dir, True)
@@ -953,14 +955,18 @@ Progress = Callable[[PackageRef, Result], None]
 
 def _worker_main(conn, config: Config) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's business
-    while True:
-        try:
-            ref = conn.recv()
-        except (EOFError, OSError):
-            return
-        if ref is None:
-            return
-        conn.send(run_task(ref, config))
+    try:
+        while True:
+            try:
+                ref = conn.recv()
+            except (EOFError, OSError):
+                return
+            if ref is None:
+                return
+            conn.send(run_task(ref, config))
+    finally:  # multiprocessing ends workers with os._exit: atexit handlers do not run
+        if _STATE.private_dir:
+            shutil.rmtree(_STATE.private_dir, ignore_errors=True)
 
 
 class _Worker:
@@ -1214,25 +1220,55 @@ def run_census(refs: list[PackageRef], store, engine, config: Config, *,
     return counts
 
 
+_RUN_PREFIX = "abiguard-census-"
+
+
+def _prune_stale(parent: str) -> None:
+    """Remove the run directories of census runs whose coordinator is gone (kill -9)."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(_RUN_PREFIX):
+            continue
+        pid = name[len(_RUN_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _run_dir(parent: str | None) -> str:
+    parent = parent or tempfile.gettempdir()
+    _prune_stale(parent)
+    d = tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}-", dir=parent)
+    os.chmod(d, 0o700)
+    return d
+
+
 def new_scratch(min_free: int = 2 << 30) -> str | None:
     """A run-scoped directory on a RAM file system (/dev/shm) for unpacking packages, or None
-    when there is none with ``min_free`` bytes free. The coordinator removes it at the end,
-    whatever happened to the workers."""
+    when there is none with ``min_free`` bytes free. The coordinator removes it at the end
+    (and a later run removes those of runs that were killed)."""
     shm = "/dev/shm"
     try:
         st = os.statvfs(shm)
         if not os.access(shm, os.W_OK) or st.f_bavail * st.f_frsize < min_free:
             return None
-        return tempfile.mkdtemp(prefix="abiguard-census-", dir=shm)
+        return _run_dir(shm)
     except OSError:
         return None
 
 
 def new_workdir() -> str:
-    """A run-scoped directory for the local workers (unpacked libraries, per-package temp)."""
-    d = tempfile.mkdtemp(prefix="abiguard-census-")
-    os.chmod(d, 0o700)
-    return d
+    """A run-scoped directory for the local workers (libraries unpacked for this run only,
+    packages when there is no RAM scratch); removed by the coordinator at the end."""
+    return _run_dir(None)
 
 
 __all__ = [
