@@ -346,8 +346,8 @@ def build_elf(spec: Spec) -> Built:
         shstr.add(".shstrtab")
         shdrs.append((shstr.index[b".shstrtab"], 3, 0, 0, 0, 0, 0, 0, 1, 0))
         place("shstrtab", bytes(shstr.data), 1)
-        n, t, fl, _ad, _o, _s, li, inf, al, es = shdrs[i_shstr]
-        shdrs[i_shstr] = (n, t, fl, 0, parts["shstrtab"], len(shstr.data), li, inf, al, es)
+        row = shdrs[i_shstr]
+        shdrs[i_shstr] = (*row[:4], parts["shstrtab"], len(shstr.data), *row[6:])
         shfmt = e + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII")
         place("shdrs", b"".join(struct.pack(shfmt, *s) for s in shdrs), 8)
         shoff, shnum, shstrndx = parts["shdrs"], len(shdrs), i_shstr
@@ -361,8 +361,9 @@ def build_elf(spec: Spec) -> Built:
          len(dynblob), 8),
     ]
     if spec.interp:
-        n = len(spec.interp) + 1
-        phdrs.insert(0, (3, 4, parts["interp"], parts["interp"], parts["interp"], n, n, 1))
+        isize = len(spec.interp) + 1
+        phdrs.insert(0, (3, 4, parts["interp"], parts["interp"], parts["interp"], isize, isize,
+                         1))
     ph = b""
     for t, fl, off, va, pa, fs, ms, al in phdrs:
         if is64:
@@ -455,7 +456,11 @@ def pyelftools_view(path: str) -> dict[str, Any]:
         soname = None
         rpath: list[str] = []
         runpath: list[str] = []
-        dynsym = verdef = verneed = versym = None
+        dynsym: Any = None
+        verdef: Any = None
+        verneed: Any = None
+        versym: Any = None
+        sec: Any
         for sec in elf.iter_sections():
             t = sec["sh_type"]
             if t == "SHT_DYNAMIC" and not needed and soname is None:
@@ -503,8 +508,8 @@ def pyelftools_view(path: str) -> dict[str, Any]:
                 bind = _pe_bind(sym["st_info"]["bind"])
                 if bind == "LOCAL":
                     continue
-                raw = versym.get_symbol(i)["ndx"] if versym is not None else 0
-                raw = {"VER_NDX_LOCAL": 0, "VER_NDX_GLOBAL": 1}.get(raw, raw)
+                ndx: Any = versym.get_symbol(i)["ndx"] if versym is not None else 0
+                raw: int = {"VER_NDX_LOCAL": 0, "VER_NDX_GLOBAL": 1}.get(ndx, ndx)
                 idx, hidden = raw & 0x7FFF, bool(raw & 0x8000)
                 undefined = sym["st_shndx"] == "SHN_UNDEF"
                 ver = vfile = None

@@ -134,7 +134,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     libplain = lib / "libplain.so"
     gcc("-shared", "-fPIC", "-o", libplain, d / "libplain.c", "-Wl,-soname,libplain.so")
     prog = d / "prog"
-    common = ["-L", lib, "-lvers", "-lplain", "-Wl,--no-as-needed"]
+    common: list[str | Path] = ["-L", lib, "-lvers", "-lplain", "-Wl,--no-as-needed"]
     gcc(d / "prog.c", "-o", prog, "-Wl,--no-as-needed", "-L", lib, "-lvers", "-lplain",
         "-Wl,-rpath,$ORIGIN/lib:/opt/x", "-Wl,--enable-new-dtags")
     prog_rpath = d / "prog_rpath"
