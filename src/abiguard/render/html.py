@@ -60,6 +60,8 @@ def heatmap_svg(agg) -> str:
     row_w = min(300, 12 + 6.6 * max(len(_short(r, 44)) for r in rows))
     col_h = min(260, 14 + 6.2 * max(len(_short(c.symbol, 40)) for c in cols))
     x0, y0 = row_w, col_h + 14
+    angle = -60 if cell > 14 else -90  # dense columns: vertical labels do not overlap
+    font = 11 if cell > 10 else 9
     width = int(x0 + cell * len(cols) + 60)
     height = int(y0 + cell * len(rows) + 30)
     vmax = max(agg.matrix.values()) if agg.matrix else 1
@@ -70,8 +72,9 @@ def heatmap_svg(agg) -> str:
            f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
     for j, s in enumerate(cols):
         x = x0 + j * cell + cell / 2
-        out.append(f'<text x="{x:.1f}" y="{col_h:.1f}" transform="rotate(-60 {x:.1f} '
-                   f'{col_h:.1f})" fill="#333">{esc(_short(s.symbol, 40))}'
+        out.append(f'<text x="{x + (cell / 3 if angle == -90 else 0):.1f}" y="{col_h:.1f}" '
+                   f'transform="rotate({angle} {x:.1f} {col_h:.1f})" font-size="{font}" '
+                   f'fill="#333">{esc(_short(s.symbol, 40))}'
                    f"<title>{esc(s.label)} — rank {s.rank}, {len(s.consumers)} consumer(s)"
                    f"</title></text>")
         out.append(f'<rect x="{x0 + j * cell:.1f}" y="{col_h + 4:.1f}" width="{cell - 1}" '
