@@ -474,3 +474,31 @@ def test_result_filters(reference, capsys):
     assert main(["census", "--store", str(reference), "--library", "libnothing*",
                  "-f", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["symbols"] == []
+
+
+def test_library_shipped_under_lib_is_found(tmp_path):
+    """A library package that ships /lib/<triplet>/libmu.so.1 (not yet moved to /usr, as many
+    bookworm packages) resolves on a merged-/usr sysroot, as once installed."""
+    from cfixtures import gcc, write
+    from debbuild import build_deb
+
+    root = tmp_path / "libmu1"
+    lib = root / "lib" / "x86_64-linux-gnu" / "libmu.so.1"
+    lib.parent.mkdir(parents=True)
+    gcc("-shared", "-fPIC", "-o", lib, write(tmp_path / "mu.c", "int mu_fn(int x){return x;}\n"),
+        "-Wl,-soname,libmu.so.1")
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "libmu.so").symlink_to(lib)
+    build_deb(root, tmp_path / "pool", "libmu1", "1.0-1")
+    app = tmp_path / "mu-app" / "usr" / "bin" / "mu-app"
+    app.parent.mkdir(parents=True)
+    gcc("-o", app, write(tmp_path / "app.c", "int mu_fn(int);int main(void){return mu_fn(1);}\n"),
+        f"-L{tmp_path / 'dev'}", "-lmu")
+    build_deb(tmp_path / "mu-app", tmp_path / "pool", "mu-app", "1.0-1", depends="libmu1")
+    store = tmp_path / "mu.sqlite"
+    assert census(tmp_path / "pool", "--store", store) == 0
+    with Store(str(store), create=False) as st:
+        (pkg,) = [p for p in st.packages() if p.name == "mu-app"]
+        (c,) = st.audit(pkg.id).consumers
+    (b,) = [b for b in c.bindings if b.symbol.name == "mu_fn"]
+    assert b.status == "bound" and b.provider == "libmu.so.1"
