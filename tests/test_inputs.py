@@ -171,3 +171,34 @@ def test_directory_walk_follows_symlinks_once(tmp_path):
     (tmp_path / "alias").symlink_to(tmp_path / "a" / "f")
     (found,) = walk(str(tmp_path))  # a/f and its alias are one file; the loop ends
     assert os.path.samefile(found, tmp_path / "a" / "f")
+
+
+def _dpkg_build(pkg: Path, name: str, out: Path) -> Path:
+    write(pkg / "DEBIAN/control", f"""
+        Package: {name}
+        Version: 1.0
+        Architecture: amd64
+        Maintainer: t <t@example.org>
+        Description: test
+    """)
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", pkg, out], check=True,
+                   capture_output=True)
+    return out
+
+
+def test_provider_package_shipping_under_slash_lib(tmp_path, capsys):
+    """A library package that installs into /lib/<triplet> (not /usr/lib) still provides."""
+    lib = tmp_path / "libpkg/lib/x86_64-linux-gnu"
+    shared_lib(lib, "libmu.so.1", "int mu(void) { return 1; }")
+    for extra in ("libmu.c", "libmu.so"):
+        (lib / extra).unlink()
+    app = tmp_path / "apppkg/usr/bin"
+    program(app, "app", "int mu(void); int main(void) { return mu(); }",
+            link=(f"-L{lib}", "-l:libmu.so.1"))
+    (app / "app.c").unlink()
+    libdeb = _dpkg_build(tmp_path / "libpkg", "libmu1", tmp_path / "libmu1.deb")
+    appdeb = _dpkg_build(tmp_path / "apppkg", "app", tmp_path / "app.deb")
+    assert main(["scan", "--format", "json", str(appdeb), "--provider", str(libdeb)]) == 0
+    (c,) = json.loads(capsys.readouterr().out)["consumers"]
+    b = next(b for b in c["bindings"] if b["symbol"]["name"] == "mu")
+    assert (b["status"], b["provider_path"]) == ("bound", "/lib/x86_64-linux-gnu/libmu.so.1")

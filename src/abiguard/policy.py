@@ -215,7 +215,7 @@ class Policy:
 
     def __init__(self, files: list[PolicyFile]) -> None:
         self.files = files
-        self._lib_cache: dict[str, tuple[Stability, tuple[Evidence, ...]]] = {}
+        self._lib_cache: dict[tuple[str | None, ...], tuple[Stability, tuple[Evidence, ...]]] = {}
 
     @classmethod
     def load(cls, user_files: list[str] | tuple[str, ...] = (), builtin: bool = True) -> Policy:
@@ -231,7 +231,8 @@ class Policy:
     def classify_library(self, key: str, lib: ElfObject | None
                          ) -> tuple[Stability, tuple[Evidence, ...]]:
         """Classify a library by its soname (or needed name) and its own evidence."""
-        cache_key = f"{key}\0{id(lib)}"
+        # Keyed on the file, not id(lib): ids are reused once an object is freed.
+        cache_key = (key, lib.path, lib.member) if lib is not None else (key,)
         hit = self._lib_cache.get(cache_key)
         if hit is not None:
             return hit

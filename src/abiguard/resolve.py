@@ -102,13 +102,20 @@ class Layers:
         alias = self._aliases.get("/" + first)
         return alias + sep + rest if alias else installed
 
-    def find(self, installed: str) -> str | None:
-        installed = self.canonical(installed)
+    def locate(self, installed: str) -> tuple[str, str] | None:
+        """(installed path, real file) of an installed path: in each layer its merged-/usr
+        form first (a package's /usr/lib file is what /lib/... finds once installed), then
+        the path as given (a package may ship files under /lib itself)."""
         for root in self.roots:
-            p = self.real(installed, root)
-            if os.path.isfile(p):
-                return p
+            for form in dict.fromkeys((self.canonical(installed), installed)):
+                p = self.real(form, root)
+                if os.path.isfile(p):
+                    return form, p
         return None
+
+    def find(self, installed: str) -> str | None:
+        hit = self.locate(installed)
+        return hit[1] if hit else None
 
     def installed_path(self, real_path: str) -> str:
         """The installed path of a real file (inverse of ``real``)."""
@@ -271,24 +278,26 @@ class Resolver:
             return None
         return posixpath.normpath(out)
 
-    def _candidate(self, installed: str, consumer: ElfObject) -> tuple[str, ElfObject] | None:
-        real = self.layers.find(installed)
-        if real is None:
+    def _candidate(self, installed: str, consumer: ElfObject
+                   ) -> tuple[str, ElfObject, str] | None:
+        """(real path, elf, installed path) of a usable library at an installed path."""
+        hit = self.layers.locate(installed)
+        if hit is None:
             return None
         try:
-            elf = self._read(real)
+            elf = self._read(hit[1])
         except ElfError:
             return None
         if elf.elf_class != consumer.elf_class or elf.machine != consumer.machine:
             return None
-        return real, elf
+        return hit[1], elf, hit[0]
 
     def _search(self, name: str, loader: LoadedObject, consumer: ElfObject
                 ) -> tuple[str, str, str, ElfObject] | None:
         """Find a needed name: (installed path, real path, found_via, elf)."""
         if "/" in name:
             hit = self._candidate(name, consumer)
-            return (name, hit[0], "path", hit[1]) if hit else None
+            return (hit[2], hit[0], "path", hit[1]) if hit else None
         groups: list[tuple[str, list[str]]] = []
         lelf = loader.elf
         assert lelf is not None
@@ -321,10 +330,9 @@ class Resolver:
                             return real, real, via, elf
                 continue
             for d in dirs:
-                installed = self.layers.canonical(posixpath.join(d, name))
-                hit = self._candidate(installed, consumer)
+                hit = self._candidate(posixpath.join(d, name), consumer)
                 if hit:
-                    return installed, hit[0], via, hit[1]
+                    return hit[2], hit[0], via, hit[1]
         return None
 
     # -- load order --------------------------------------------------------------------------
