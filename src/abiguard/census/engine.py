@@ -438,27 +438,22 @@ def _layers_class():
         indexes: list = dataclasses.field(default_factory=list)
         sys_cache: dict = dataclasses.field(default_factory=dict)
 
-        def find(self, installed: str) -> str | None:
+        def locate(self, installed: str) -> tuple[str, str] | None:
             canon = self.canonical(installed)
             for root, idx in zip(self.overlays, self.indexes):
-                if idx is None:
-                    for cand in (canon, installed):
+                if idx is None or canon in idx:
+                    for cand in dict.fromkeys((canon, installed)):
                         p = self.real(cand, root)
                         if os.path.isfile(p):
-                            return p
-                elif canon in idx:
-                    p = self.real(canon, root)
-                    if os.path.isfile(p):
-                        return p
-                    p = self.real(installed, root)
-                    if os.path.isfile(p):
-                        return p
-                    return _alias_path(root, canon, self)
+                            return cand, p
+                if idx is not None and canon in idx:
+                    alias = _alias_path(root, canon, self)
+                    return (canon, alias) if alias else None
             hit = self.sys_cache.get(canon, False)
             if hit is False:
                 p = self.real(canon, self.sysroot)
                 hit = self.sys_cache[canon] = p if os.path.isfile(p) else None
-            return hit
+            return (canon, hit) if hit else None
 
     return IndexedLayers
 
