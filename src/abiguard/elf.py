@@ -44,6 +44,7 @@ from itertools import compress, repeat
 from operator import eq
 from typing import Any, NamedTuple, Self
 
+from . import limits
 from .errors import ElfError
 from .model import ElfObject, ElfSymbol, VersionDef, VersionNeed
 
@@ -587,6 +588,10 @@ class ElfFile:
                 raise self.error(f"truncated: program header table (offset {e_phoff:#x}, "
                                  f"{phnum} entries) ends past end of file (size {self.size:#x})")
         if shnum:
+            cap = limits.current().max_elf_sections
+            if shnum > cap:
+                raise self.error(limits.message(f"{shnum} section headers", "max_elf_sections",
+                                                cap))
             if e_shentsize != shdr_size:
                 raise self.error(f"bad e_shentsize {e_shentsize} (expected {shdr_size})")
             if e_shoff + shnum * shdr_size > self.size:
@@ -714,6 +719,11 @@ class ElfFile:
             self._strtabs[index] = tab
         return tab
 
+    def _check_symbols(self, count: int, what: str) -> None:
+        cap = limits.current().max_elf_symbols
+        if count > cap:
+            raise self.error(limits.message(f"{count} symbols in {what}", "max_elf_symbols", cap))
+
     def _table(self, index: int, entsize: int, what: str) -> tuple[Bytes, int]:
         """Bytes and entry count of a table section, checking sh_entsize."""
         s = self.raw_sections[index]
@@ -751,6 +761,7 @@ class ElfFile:
         if not 0 < index < len(secs) or secs[index][1] not in (SHT_SYMTAB, SHT_DYNSYM):
             raise self.error(f"{what}: section {index} is not a symbol table")
         raw, count = self._table(index, self.layout.sym.size, what)
+        self._check_symbols(count, what)
         strtab = self._strtab(secs[index][6], what)
         xindex: array[int] | None = None
         out: list[Symbol] = []
@@ -793,17 +804,32 @@ class ElfFile:
         mips64 = lay.is64 and self.header.machine == EM_MIPS
         secs = self.sections
         symcache: dict[int, list[Symbol]] = {}
+        # Sections may overlap: count what all of them make us read, not each one.
+        lim = limits.current()
+        nrel = nsym = 0
         for sec in secs:
             if sec.type not in (SHT_REL, SHT_RELA):
                 continue
             rela = sec.type == SHT_RELA
             st = (lay.mips64_rela if rela else lay.mips64_rel) if mips64 else (
                 lay.rela if rela else lay.rel)
-            raw, _ = self._table(sec.index, st.size, f"relocation section {sec.name}")
+            raw, n = self._table(sec.index, st.size, f"relocation section {sec.name}")
+            nrel += n
+            if nrel > lim.max_elf_relocations:
+                raise self.error(limits.message(f"more than {lim.max_elf_relocations} "
+                                                "relocations", "max_elf_relocations",
+                                                lim.max_elf_relocations))
             syms: list[Symbol] = []
             if sec.link:
-                syms = symcache.get(sec.link) or symcache.setdefault(
-                    sec.link, self._symbols_of(sec.link, f"symbol table of {sec.name}"))
+                if sec.link not in symcache:
+                    table = self._symbols_of(sec.link, f"symbol table of {sec.name}")
+                    nsym += len(table)
+                    if nsym > lim.max_elf_symbols:
+                        raise self.error(limits.message(
+                            f"more than {lim.max_elf_symbols} symbols in the symbol tables of "
+                            "the relocation sections", "max_elf_symbols", lim.max_elf_symbols))
+                    symcache[sec.link] = table
+                syms = symcache[sec.link]
             nsyms = len(syms)
             for rec in st.iter_unpack(raw):
                 if mips64:
@@ -921,6 +947,7 @@ class ElfFile:
         if count * esz > avail:
             raise self.error(f"dynamic symbol table ({count} symbols at {off:#x}) runs past "
                              f"the end of its segment ({avail:#x} bytes available)")
+        self._check_symbols(count, "the dynamic symbol table")
         return self.view[off:off + count * esz], count
 
     # ---- versions ---------------------------------------------------------------------------
@@ -937,6 +964,8 @@ class ElfFile:
         limit = size // esz
         if count is not None and count > limit:
             raise self.error(f"corrupt {what}: {count} entries do not fit in {size} bytes")
+        # Entries may share auxiliary entries: cap what the whole chain makes us read.
+        budget = cap = limits.current().max_version_entries
         out: list[VersionDef] = []
         seen: set[int] = set()
         pos = off
@@ -957,6 +986,10 @@ class ElfFile:
             if ndx in seen:
                 raise self.error(f"corrupt {what}: version index {ndx} defined twice")
             seen.add(ndx)
+            budget -= cnt + 1
+            if budget < 0:
+                raise self.error(limits.message(f"more than {cap} entries in {what}",
+                                                "max_version_entries", cap))
             names: list[str] = []
             apos = pos + aux
             for j in range(cnt):
@@ -998,6 +1031,7 @@ class ElfFile:
         limit = size // esz
         if count is not None and count > limit:
             raise self.error(f"corrupt {what}: {count} entries do not fit in {size} bytes")
+        budget = cap = limits.current().max_version_entries
         out: list[VersionNeed] = []
         index: dict[int, tuple[str, str]] = {}
         pos = off
@@ -1011,6 +1045,10 @@ class ElfFile:
                 raise self.error(f"corrupt {what}: entry {k} has version {vn_version} "
                                  f"(expected 1)")
             fname = lookup(file_off)
+            budget -= cnt + 1
+            if budget < 0:
+                raise self.error(limits.message(f"more than {cap} entries in {what}",
+                                                "max_version_entries", cap))
             versions: list[str] = []
             weak: list[str] = []
             if cnt:
@@ -1095,6 +1133,7 @@ class ElfFile:
             idx = self._find_section(SHT_SYMTAB)
             if idx:
                 raw, count = self._table(idx, lay.sym.size, ".symtab")
+                self._check_symbols(count, ".symtab")
                 strtab = self._strtab(secs[idx][6], ".symtab")
                 self._split_symbols(raw, count, strtab, None, None, None, imports, exports)
         else:
@@ -1153,6 +1192,7 @@ class ElfFile:
                 sidx = self._find_section(SHT_DYNSYM)
                 if sidx:
                     symraw, nsyms = self._table(sidx, lay.sym.size, ".dynsym")
+                    self._check_symbols(nsyms, ".dynsym")
                     symstr = self._strtab(secs[sidx][6], ".dynsym")
                 if nsyms and SHT_GNU_VERSYM in shtypes:
                     vsidx = shtypes.index(SHT_GNU_VERSYM)
@@ -1326,6 +1366,8 @@ def iter_archive_members(source: str | bytes | bytearray | memoryview,
             raise ElfError(where, f"not an ar archive (magic {magic.hex(' ') or 'empty'})")
         pos = 8
         longnames = b""
+        cap = limits.current().max_archive_members
+        members = 0
         while pos < size:
             if pos + 60 > size:
                 if buf[pos:].strip(b"\n") == b"":  # trailing padding
@@ -1373,6 +1415,10 @@ def iter_archive_members(source: str | bytes | bytearray | memoryview,
                 name = _decode(longnames[off:stop])
             else:
                 name = _decode(raw_name[:-1] if raw_name.endswith(b"/") else raw_name)
+            members += 1
+            if members > cap:
+                raise ElfError(where, limits.message(f"more than {cap} members",
+                                                     "max_archive_members", cap))
             yield name, bytes(buf[body_start:end])
     finally:
         if mm is not None:

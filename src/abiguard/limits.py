@@ -1,0 +1,227 @@
+"""Limits on what a hostile input can make abiguard do.
+
+Every count, size and depth that an input file controls is capped, so that a corrupt or
+malicious ELF file, ar archive, .deb package or directory gives an input error naming the
+file (``abiguard: error: FILE: limit exceeded: ...``) and never a hang or an out-of-memory.
+The defaults are far above what real files need (Debian's largest packages and binaries
+stay well below them) and each one can be changed:
+
+* ``abiguard --limit NAME=VALUE COMMAND ...`` (repeatable), or
+* the environment variable ``ABIGUARD_LIMIT_<NAME>`` (e.g. ``ABIGUARD_LIMIT_MAX_UNPACKED_BYTES=2G``),
+  which also reaches the census worker processes.
+
+Sizes take the suffixes K, M, G (powers of 1024). ``docs/reliability.md`` lists them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from .errors import InputFileError, UsageError
+
+ENV_PREFIX = "ABIGUARD_LIMIT_"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits in force (frozen: change them with :func:`configure`/:func:`override`)."""
+
+    # ---- ELF reader (per file or archive member) ---------------------------------------------
+    max_elf_sections: int = 1_000_000
+    """Section headers (extended numbering allows 2**32)."""
+    max_elf_symbols: int = 10_000_000
+    """Entries of one symbol table (.dynsym, .symtab)."""
+    max_elf_relocations: int = 20_000_000
+    """Relocation entries of all SHT_REL/SHT_RELA sections of a file together (overlapping
+    sections would otherwise multiply them)."""
+    max_version_entries: int = 65_535
+    """Version definitions or requirements of a file, auxiliary entries included."""
+    max_archive_members: int = 1_000_000
+    """Members of an ar archive (static libraries, the outer layer of a .deb)."""
+    # ---- .deb packages -----------------------------------------------------------------------
+    max_unpacked_bytes: int = 8 << 30
+    """Decompressed bytes of a .deb's data.tar.* (decompression bombs)."""
+    max_tar_members: int = 200_000
+    """Entries of a .deb's data.tar.*."""
+    max_control_bytes: int = 16 << 20
+    """Decompressed bytes of a .deb's control.tar.* that are read to find its control file."""
+    max_tar_header_bytes: int = 1 << 20
+    """A single pax extended header or GNU long name/link in a tar (read into memory)."""
+    # ---- resolution --------------------------------------------------------------------------
+    max_load_order: int = 4096
+    """Objects in one consumer's load order (DT_NEEDED closure)."""
+    max_ld_so_conf_files: int = 256
+    """ld.so.conf files read through ``include`` lines."""
+    # ---- data files (policy, remedies, baseline TOML) ----------------------------------------
+    max_toml_key_parts: int = 64
+    """Parts of one dotted TOML key (``a.b.c``): Python's tomllib takes quadratic time in it."""
+
+
+_INT = re.compile(r"^\s*(\d+)\s*([kKmMgGtT]?)(i?[bB])?\s*$")
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
+_current = Limits()
+_env_seen: tuple[tuple[str, str], ...] | None = None
+
+
+def names() -> list[str]:
+    return list(_FIELDS)
+
+
+def parse_value(name: str, text: str) -> int:
+    """A limit value: a non-negative integer with an optional K/M/G/T suffix."""
+    m = _INT.match(text)
+    if not m:
+        raise UsageError(f"limit {name}: {text!r} is not a number (e.g. 1000, 64M, 8G)")
+    return int(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def _key(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    if key not in _FIELDS:
+        raise UsageError(f"unknown limit {name!r} (known: {', '.join(_FIELDS)})")
+    return key
+
+
+def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, int]:
+    """``NAME=VALUE`` strings (``--limit``) as a dict; UsageError for bad ones."""
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--limit {item!r}: expected NAME=VALUE")
+        key = _key(name)
+        out[key] = parse_value(key, value)
+    return out
+
+
+def _from_env() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key in _FIELDS:
+        text = os.environ.get(ENV_PREFIX + key.upper())
+        if text is not None and text.strip():
+            out[key] = parse_value(key, text)
+    return out
+
+
+def current() -> Limits:
+    """The limits in force: defaults, then ``ABIGUARD_LIMIT_*`` variables, then
+    :func:`configure`/:func:`override` (the environment is re-read when it changed)."""
+    global _current, _env_seen
+    env = tuple((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX))
+    if env != _env_seen:
+        _env_seen = env
+        try:
+            values = _from_env()
+        except UsageError:
+            values = {}  # a bad variable is reported by configure() (the CLI calls it)
+        _current = dataclasses.replace(Limits(), **values)
+    return _current
+
+
+def configure(assignments: Mapping[str, int] | None = None) -> Limits:
+    """Apply overrides (``--limit``) on top of the environment. They are put in the
+    environment, so that worker processes started afterwards inherit them."""
+    _from_env()  # raises UsageError for a malformed ABIGUARD_LIMIT_* variable
+    for key, value in (assignments or {}).items():
+        key = _key(key)
+        if int(value) < 0:
+            raise UsageError(f"limit {key}: must not be negative")
+        os.environ[ENV_PREFIX + key.upper()] = str(int(value))
+    return current()
+
+
+@contextlib.contextmanager
+def override(**values: int) -> Iterator[Limits]:
+    """Temporarily change limits in this process (tests, fuzzing)."""
+    keys = {_key(k): ENV_PREFIX + _key(k).upper() for k in values}
+    saved = {env: os.environ.get(env) for env in keys.values()}
+    try:
+        for key, value in values.items():
+            os.environ[keys[_key(key)]] = str(int(value))
+        yield current()
+    finally:
+        for env, old in saved.items():
+            if old is None:
+                os.environ.pop(env, None)
+            else:
+                os.environ[env] = old
+
+
+# A TOML token that matters for counting the parts of dotted keys outside strings/comments.
+_TOML_TOKEN = re.compile(r'"""|\'\'\'|["\'#\n=,{}\[\].]')
+_TOML_BASIC = re.compile(r'(?:[^"\\\n]|\\.)*"')
+_TOML_ML_BASIC = re.compile(r'(?:[^\\]|\\.)*?"""', re.DOTALL)
+
+
+def toml_key_parts(text: str) -> int:
+    """The most parts of a dotted key (or table header) in a TOML text, strings and comments
+    skipped (a cheap scan, done before tomllib parses the text)."""
+    pos, run, best, n = 0, 0, 0, len(text)
+    search = _TOML_TOKEN.search
+    while (m := search(text, pos)) is not None:
+        tok = m.group()
+        pos = m.end()
+        if tok == ".":
+            run += 1
+            best = max(best, run)
+        elif tok in ("\n", "=", ",", "{", "}", "[", "]"):
+            run = 0
+        elif tok == "#":
+            end = text.find("\n", pos)
+            pos = n if end < 0 else end
+        elif tok == '"':
+            s = _TOML_BASIC.match(text, pos)
+            pos = s.end() if s else n
+        elif tok == "'":
+            end = text.find("'", pos)
+            pos = n if end < 0 else end + 1
+        elif tok == '"""':
+            s = _TOML_ML_BASIC.match(text, pos)
+            pos = s.end() if s else n
+        else:  # '''
+            end = text.find("'''", pos)
+            pos = n if end < 0 else end + 3
+    return best + 1
+
+
+def toml_loads(text: str, origin: str, what: str = "not valid TOML") -> dict:
+    """``tomllib.loads`` for data files, with its failure modes on hostile text turned into a
+    DataFileError naming the file: deep nesting (RecursionError) and dotted keys long enough
+    to take tomllib quadratic time (limit ``max_toml_key_parts``)."""
+    import tomllib
+
+    from .errors import DataFileError
+
+    lim = current().max_toml_key_parts
+    parts = toml_key_parts(text)
+    if parts > lim:
+        raise DataFileError(origin, message(f"a dotted key of {parts} parts",
+                                            "max_toml_key_parts", lim))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(origin, f"{what}: {exc}") from None
+    except RecursionError:
+        raise DataFileError(origin, f"{what}: arrays or tables nested too deeply") from None
+
+
+def message(what: str, name: str, limit: int) -> str:
+    """The text of a limit error: what went over, the limit and how to raise it."""
+    return f"limit exceeded: {what} (limit {name} = {limit}; raise it with --limit {name}=N)"
+
+
+def exceeded(path: str, what: str, name: str, limit: int) -> InputFileError:
+    """The input error for a limit: one line naming the file."""
+    return InputFileError(path, message(what, name, limit))
+
+
+__all__ = ["ENV_PREFIX", "Limits", "configure", "current", "exceeded", "message", "names", "override",
+           "parse_assignments", "parse_value",
+           "toml_key_parts", "toml_loads"]
