@@ -57,6 +57,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"abiguard {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                        help="change a limit on what input may make abiguard do, e.g. "
+                             "max_unpacked_bytes=16G (repeatable; docs/reliability.md)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, help_text in COMMANDS.items():
         if only is not None and name != only:
@@ -81,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     debug = args.debug or bool(os.environ.get("ABIGUARD_DEBUG"))
     try:
-        return int(args.run(args))
+        from . import limits
+
+        overrides = limits.parse_assignments(args.limit)
+        limits.check_environment()
+        with limits.override(**overrides):
+            return int(args.run(args))
     except AbiguardError as exc:
         if debug:
             raise

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import DataFileError
+from .limits import toml_loads
 from .model import SCHEMA_VERSION, Audit, Binding, Consumer, InputError, Stability
 
 # --------------------------------------------------------------------------------------------
@@ -493,10 +493,7 @@ def baseline_text(b: Baseline) -> str:
 
 def parse_baseline(text: str, origin: str) -> Baseline:
     """Read a baseline; a DataFileError names the file and what is wrong."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(origin, f"invalid TOML: {exc}") from None
+    data = toml_loads(text, origin, "invalid TOML")
     unknown = sorted(set(data) - {"schema", "consumers"})
     if unknown:
         raise DataFileError(origin, f"unknown key(s) {', '.join(unknown)} (expected schema, "

@@ -9,6 +9,7 @@ unpacking keeps every path inside a private temporary directory.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import limits
 from .elf import read_archive, read_elf
 from .errors import ElfError, InputFileError, UsageError
 from .model import ElfObject, InputError
@@ -27,9 +29,10 @@ from .model import ElfObject, InputError
 ELF_MAGIC = b"\x7fELF"
 AR_MAGIC = b"!<arch>\n"
 
-# Limits (issue: hostile inputs). Every one is reported as an input error naming the file.
-MAX_UNPACKED_BYTES = 8 << 30
-MAX_MEMBERS = 200_000
+# Limits (issue #7: hostile inputs) live in abiguard.limits (configurable with --limit); these
+# names are their defaults, kept for callers of the past.
+MAX_UNPACKED_BYTES = limits.DEFAULTS.max_unpacked_bytes
+MAX_MEMBERS = limits.DEFAULTS.max_tar_members
 
 _PACKAGE_NAME = re.compile(r"^(apt:)?([a-z0-9][a-z0-9+.-]+)(=[A-Za-z0-9.+~:-]+)?$")
 
@@ -97,18 +100,252 @@ class DebInfo:
         return f"{self.package} {self.version} {self.architecture}"
 
 
-def read_deb_control(path: str) -> DebInfo:
-    from debian import debfile  # lazy: python-debian costs ~40 ms to import
+class _Refused(Exception):
+    """A tar entry abiguard will not unpack (message: what and why)."""
 
+
+class _LimitExceeded(Exception):
+    """A limit was hit while decompressing (message from limits.message)."""
+
+
+class _Window(io.RawIOBase):
+    """A read-only window [start, start + size) of an open file: one ar member."""
+
+    def __init__(self, fh, start: int, size: int) -> None:
+        super().__init__()
+        self.fh, self.pos, self.end = fh, start, start + size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = min(len(b), self.end - self.pos)
+        if n <= 0:
+            return 0
+        self.fh.seek(self.pos)
+        got = self.fh.readinto(memoryview(b)[:n]) or 0
+        self.pos += got
+        return got
+
+
+class _Budget(io.RawIOBase):
+    """Counts the decompressed bytes read through it; past ``limit`` it raises (a
+    decompression bomb stops here, not in memory or on disk)."""
+
+    def __init__(self, stream, limit: int, what: str, name: str, shown: int) -> None:
+        super().__init__()
+        self.stream, self.limit, self.what, self.name, self.total = stream, limit, what, name, 0
+        self.shown = shown
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self.stream.read(len(b))
+        n = len(data)
+        self.total += n
+        if self.total > self.limit:
+            raise _LimitExceeded(limits.message(f"{self.what} exceeds {self.shown} bytes "
+                                                f"(decompression bomb?)", self.name, self.shown))
+        b[:n] = data
+        return n
+
+
+class _SafeTarInfo(tarfile.TarInfo):
+    """tarfile's TarInfo with a size cap on the headers tarfile reads into memory (pax
+    extended headers, GNU long names), on member sizes (a stream skips a member's data block
+    by block: a size of 2**90 from a base-256 field would loop for ever) and no GNU sparse
+    files (dpkg has none; their maps are read into memory unbounded)."""
+
+    max_size = 0
+    """Set per stream by _open_tar: its budget of decompressed bytes."""
+    limit_name = ""
+
+    def _proc_member(self, tarfile_):
+        if self.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
+                         tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE):
+            cap = limits.current().max_tar_header_bytes
+            if self.size > cap:
+                raise _LimitExceeded(limits.message(
+                    f"a tar extended header or long name of {self.size} bytes",
+                    "max_tar_header_bytes", cap))
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise _Refused(f"member {self.name!r} is a GNU sparse file")
+        info = super()._proc_member(tarfile_)
+        if info.size > self.max_size:
+            raise _LimitExceeded(limits.message(
+                f"unpacked size exceeds {self.max_size} bytes: member {info.name!r} of "
+                f"{info.size} bytes (decompression bomb?)", self.limit_name, self.max_size))
+        return info
+
+    def _proc_gnusparse_10(self, next, pax_headers, tarfile_):
+        raise _Refused(f"member {next.name!r} is a GNU sparse file")
+
+
+class _Deb:
+    """The ar layer of a .deb, read strictly (positive decimal sizes, members inside the
+    file, at most max_archive_members members): name -> (offset, size)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self.fh = open(path, "rb")  # noqa: SIM115 - closed by close()/__exit__
+        except OSError as exc:
+            raise InputFileError(path, f"cannot open: {exc.strerror or exc}") from None
+        try:
+            self.members = self._index()
+        except BaseException:
+            self.fh.close()
+            raise
+
+    def _bad(self, why: str) -> InputFileError:
+        return InputFileError(self.path, f"not a valid .deb package ({why})")
+
+    def _index(self) -> list[tuple[str, int, int]]:
+        fh = self.fh
+        size = os.fstat(fh.fileno()).st_size
+        if fh.read(8) != AR_MAGIC:
+            raise self._bad("not an ar archive")
+        cap = limits.current().max_archive_members
+        out: list[tuple[str, int, int]] = []
+        pos = 8
+        while pos < size:
+            fh.seek(pos)
+            hdr = fh.read(60)
+            if len(hdr) < 60:
+                if hdr.strip(b"\n") == b"":
+                    break
+                raise self._bad(f"truncated ar member header at {pos:#x}")
+            if hdr[58:60] != b"`\n":
+                raise self._bad(f"bad ar member header at {pos:#x}")
+            field = hdr[48:58].strip()
+            if not field.isdigit():
+                raise self._bad(f"bad ar member size {hdr[48:58]!r} at {pos:#x}")
+            n = int(field)
+            name = hdr[:16].rstrip(b" ").removesuffix(b"/").decode("latin-1")
+            start = pos + 60
+            if start + n > size:
+                raise self._bad(f"truncated: ar member {name!r} ends past the end of the file")
+            out.append((name, start, n))
+            if len(out) > cap:
+                raise limits.exceeded(self.path, f"more than {cap} ar members",
+                                      "max_archive_members", cap)
+            pos = start + n + (n & 1)
+        names = [m[0] for m in out]
+        if "debian-binary" not in names:
+            raise self._bad(f"no debian-binary member; has {', '.join(names) or 'nothing'}")
+        return out
+
+    def member(self, prefix: str) -> tuple[str, io.BufferedReader]:
+        """The first member named prefix or prefix.EXT, as a buffered reader."""
+        for name, start, n in self.members:
+            if name == prefix or name.startswith(prefix + "."):
+                return name, io.BufferedReader(_Window(self.fh, start, n), 1 << 16)
+        raise self._bad(f"no {prefix} member; has "
+                        f"{', '.join(m[0] for m in self.members) or 'nothing'}")
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def __enter__(self) -> _Deb:  # noqa: PYI034
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _decompressed(member, name: str, path: str):
+    """A file object of the decompressed tar of a member (by its extension)."""
+    ext = name.rsplit(".", 1)[-1] if name.count(".") >= 2 else "tar"
+    if ext == "gz":
+        import gzip
+
+        return gzip.GzipFile(fileobj=member, mode="rb")
+    if ext in ("xz", "lzma"):
+        import lzma
+
+        return lzma.LZMAFile(member, "rb")
+    if ext == "bz2":
+        import bz2
+
+        return bz2.BZ2File(member, "rb")
+    if ext == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(member, read_across_frames=True)
+    if ext == "tar":
+        return member
+    raise InputFileError(path, f"unsupported compression of {name}")
+
+
+def _open_tar(member, name: str, path: str, limit: int, limit_name: str,
+              budget: int | None = None) -> tarfile.TarFile:
+    """A streaming TarFile over a member: no member over ``limit`` bytes, at most ``budget``
+    (default: ``limit``) decompressed bytes in all."""
+    budget = limit if budget is None else budget
+    stream = io.BufferedReader(_Budget(_decompressed(member, name, path), budget,
+                                       f"decompressed {name}", limit_name, limit), 1 << 16)
+    info = type("_TarInfo", (_SafeTarInfo,), {"max_size": limit, "limit_name": limit_name})
+    return tarfile.open(fileobj=stream, mode="r|", tarinfo=info)
+
+
+def _parse_control(text: str) -> dict[str, str]:
+    """The first paragraph of a deb822 control file (fields we use are single-line or
+    folded; continuation lines are joined with a space)."""
+    fields: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        if line[0] in " \t":
+            if key is not None:
+                fields[key] += " " + line.strip()
+            continue
+        if line.startswith("#"):
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            key = None
+            continue
+        key = name.strip().lower()
+        fields.setdefault(key, value.strip())
+    return fields
+
+
+def read_deb_control(path: str) -> DebInfo:
+    """Package, version, architecture and dependencies of a .deb (its control file), read
+    without running anything (no python-debian subprocess for zstd) and within limits."""
+    cap = limits.current().max_control_bytes
     try:
-        control = debfile.DebFile(path).debcontrol()
-    except Exception as exc:  # noqa: BLE001 - python-debian raises many kinds for a broken .deb
-        raise InputFileError(path, f"not a valid .deb package ({_reason(exc)})") from None
-    if "Package" not in control:
+        with _Deb(path) as deb:
+            name, member = deb.member("control.tar")
+            text = None
+            with _open_tar(member, name, path, cap, "max_control_bytes") as tar:
+                for info in tar:
+                    if info.name.removeprefix("./").lstrip("/") == "control" and info.isreg():
+                        fh = tar.extractfile(info)
+                        text = fh.read(cap + 1) if fh is not None else b""
+                        break
+    except InputFileError:
+        raise
+    except _LimitExceeded as exc:
+        raise InputFileError(path, str(exc)) from None
+    except (_Refused, tarfile.TarError, EOFError, OSError, ValueError, RecursionError) as exc:
+        raise InputFileError(path, f"not a valid .deb package (corrupt control.tar: "
+                                   f"{_reason(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - zstandard/lzma raise their own error types
+        raise InputFileError(path, f"not a valid .deb package (corrupt control.tar: "
+                                   f"{_reason(exc)})") from None
+    if text is None:
+        raise InputFileError(path, "not a valid .deb package (no control file in control.tar)")
+    control = _parse_control(text.decode("utf-8", "replace"))
+    if not control.get("package"):
         raise InputFileError(path, "not a valid .deb package (control has no Package field)")
-    return DebInfo(control["Package"], control.get("Version", "?"),
-                   control.get("Architecture", "?"), control.get("Depends", ""),
-                   control.get("Pre-Depends", ""))
+    return DebInfo(control["package"], control.get("version", "?"),
+                   control.get("architecture", "?"), control.get("depends", ""),
+                   control.get("pre-depends", ""))
 
 
 def _reason(exc: BaseException) -> str:
@@ -116,37 +353,9 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _data_member(path: str):
-    from debian import arfile
-
-    try:
-        ar = arfile.ArFile(path)
-    except Exception as exc:  # noqa: BLE001 - python-debian's ArFile raises many kinds
-        raise InputFileError(path, f"not a valid .deb package ({_reason(exc)})") from None
-    names = ar.getnames()
-    data = [n for n in names if n.startswith("data.tar")]
-    if not data:
-        raise InputFileError(path, f"not a valid .deb package (no data.tar member; has "
-                                   f"{', '.join(names) or 'nothing'})")
-    return ar.getmember(data[0]), data[0]
-
-
-def _open_tar(member, name: str, path: str) -> tarfile.TarFile:
-    ext = name.rsplit(".", 1)[-1]
-    modes = {"tar": "r|", "gz": "r|gz", "xz": "r|xz", "bz2": "r|bz2", "lzma": "r|xz"}
-    if ext == "zst":
-        import zstandard
-
-        stream = zstandard.ZstdDecompressor().stream_reader(member)
-        return tarfile.open(fileobj=stream, mode="r|")
-    if ext not in modes:
-        raise InputFileError(path, f"unsupported compression of {name}")
-    return tarfile.open(fileobj=member, mode=modes[ext])
-
-
 def _safe_target(root: str, name: str) -> str | None:
     """The path inside root for a tar member name, or None if it would escape."""
-    norm = os.path.normpath(name.lstrip("./") if name.startswith("./") else name)
+    norm = os.path.normpath(name.removeprefix("./"))
     if norm.startswith(("/", "../")) or norm == ".." or "\0" in norm:
         return None
     return os.path.join(root, norm) if norm != "." else root
@@ -167,78 +376,128 @@ def _link_target(inst_dir: str, target: str) -> str | None:
     return "/" + "/".join(p for p in parts if p)
 
 
+def _inside(real_root: str, p: str) -> bool:
+    return p == real_root or p.startswith(real_root.rstrip("/") + "/")
+
+
+def _physical(real_root: str, dest: str) -> tuple[str, str] | None:
+    """(real path, installed directory) of a member's destination: its parent directory
+    with every symlink resolved. None when that lies outside the root (a member reached
+    through a symlink that an earlier member planted)."""
+    parent = os.path.realpath(os.path.dirname(dest))
+    if not _inside(real_root, parent):
+        return None
+    rel = os.path.relpath(parent, real_root)
+    return os.path.join(parent, os.path.basename(dest)), "/" if rel == "." else "/" + rel
+
+
 def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | None = None,
-               max_bytes: int = MAX_UNPACKED_BYTES) -> list[str]:
+               max_bytes: int | None = None) -> list[str]:
     """Unpack the ELF files, symlinks and ld.so.conf files of a .deb into root.
 
-    Member names that are absolute, contain '..' or are devices/fifos are refused with an
-    InputFileError. Absolute symlinks are rewritten relative to the package root so they never
-    point at the host; links escaping the root are refused. Returns notes (skipped entries).
+    Member names that are absolute or contain '..', members reached through a symlink
+    pointing elsewhere, devices, fifos and sparse files are refused with an InputFileError.
+    Symlinks are rewritten relative to where they land, so they never point at the host;
+    links escaping the root are refused. Decompressed size, member count and tar header
+    sizes are limited (abiguard.limits). Nothing is executed. Returns notes (skipped entries).
     """
-    member, name = _data_member(path)
+    lim = limits.current()
+    if max_bytes is None:
+        max_bytes = lim.max_unpacked_bytes
+    max_members = lim.max_tar_members
+    real_root = os.path.realpath(root)
     notes: list[str] = []
     total = 0
     count = 0
+    name = "data.tar"
     try:
-        with _open_tar(member, name, path) as tar:
-            for info in tar:
-                count += 1
-                if count > MAX_MEMBERS:
-                    raise InputFileError(path, f"more than {MAX_MEMBERS} members in {name} "
-                                               "(limit)")
-                dest = _safe_target(root, info.name)
-                if dest is None:
-                    raise InputFileError(path, f"refused: member {info.name!r} of {name} "
-                                               "points outside the package root")
-                if info.isdir():
-                    os.makedirs(dest, exist_ok=True)
-                elif info.issym():
-                    target = info.linkname
-                    inst_dir = os.path.dirname("/" + os.path.relpath(dest, root))
-                    absolute = _link_target(inst_dir, target)
-                    if absolute is None:
-                        raise InputFileError(path, f"refused: symlink {info.name!r} -> "
-                                                   f"{target!r} points outside the package")
-                    rel = os.path.relpath(absolute, inst_dir)
-                    os.makedirs(os.path.dirname(dest), exist_ok=True)
-                    if os.path.lexists(dest):
-                        os.unlink(dest)
-                    os.symlink(rel, dest)
-                elif info.islnk():
-                    src = _safe_target(root, info.linkname)
-                    if src is None:
-                        raise InputFileError(path, f"refused: hard link {info.name!r} -> "
-                                                   f"{info.linkname!r} points outside")
-                    if os.path.isfile(src):
-                        os.makedirs(os.path.dirname(dest), exist_ok=True)
-                        shutil.copyfile(src, dest)
-                elif info.isreg():
-                    total += info.size
-                    if total > max_bytes:
-                        raise InputFileError(path, f"unpacked size exceeds {max_bytes} bytes "
-                                                   "(limit; decompression bomb?)")
-                    fh = tar.extractfile(info)
-                    if fh is None:
+        with _Deb(path) as deb:
+            name, member = deb.member("data.tar")
+            # the stream also carries tar headers and padding: a little room for them
+            budget = max_bytes + (max_bytes >> 6) + (64 << 10)
+            with _open_tar(member, name, path, max_bytes, "max_unpacked_bytes",
+                           budget) as tar:
+                for info in tar:
+                    count += 1
+                    if count > max_members:
+                        raise limits.exceeded(path, f"more than {max_members} members in "
+                                                    f"{name}", "max_tar_members", max_members)
+                    dest = _safe_target(root, info.name)
+                    if dest is None:
+                        raise InputFileError(path, f"refused: member {info.name!r} of {name} "
+                                                   "points outside the package root")
+                    if info.ischr() or info.isblk() or info.isfifo():
+                        raise InputFileError(path, f"refused: member {info.name!r} is a device "
+                                                   "or fifo")
+                    if info.isdir():
+                        os.makedirs(dest, exist_ok=True)
+                        if not _inside(real_root, os.path.realpath(dest)):
+                            raise InputFileError(path, f"refused: directory {info.name!r} of "
+                                                       f"{name} lies outside the package root")
                         continue
-                    head = fh.read(8)
-                    rel = "/" + os.path.relpath(dest, root)
-                    keep = head.startswith((ELF_MAGIC, AR_MAGIC)) or \
-                        rel.startswith("/etc/ld.so.conf")
-                    if wanted is not None:
-                        keep = wanted(rel, head)
-                    if not keep:
+                    if not (info.issym() or info.islnk() or info.isreg()):
                         continue
                     os.makedirs(os.path.dirname(dest), exist_ok=True)
-                    with open(dest, "wb") as out:
-                        out.write(head)
-                        shutil.copyfileobj(fh, out, 1 << 20)
-                    os.chmod(dest, 0o644)
-                elif info.ischr() or info.isblk() or info.isfifo():
-                    raise InputFileError(path, f"refused: member {info.name!r} is a device "
-                                               "or fifo")
+                    where = _physical(real_root, dest)
+                    if where is None:
+                        raise InputFileError(path, f"refused: member {info.name!r} of {name} "
+                                                   "is reached through a symlink pointing "
+                                                   "outside the package root")
+                    dest, inst_dir = where
+                    if info.issym():
+                        target = info.linkname
+                        absolute = _link_target(inst_dir, target)
+                        if absolute is None:
+                            raise InputFileError(path, f"refused: symlink {info.name!r} -> "
+                                                       f"{target!r} points outside the package")
+                        rel = os.path.relpath(absolute, inst_dir)
+                        if os.path.lexists(dest):
+                            os.unlink(dest)
+                        os.symlink(rel, dest)
+                    elif info.islnk():
+                        src = _safe_target(root, info.linkname)
+                        if src is None or not _inside(real_root, os.path.realpath(src)):
+                            raise InputFileError(path, f"refused: hard link {info.name!r} -> "
+                                                       f"{info.linkname!r} points outside")
+                        if os.path.isfile(src) and os.path.realpath(src) != dest:
+                            total += os.path.getsize(src)
+                            if total > max_bytes:
+                                raise _LimitExceeded(limits.message(
+                                    f"unpacked size exceeds {max_bytes} bytes in {name} "
+                                    "(decompression bomb?)", "max_unpacked_bytes", max_bytes))
+                            if os.path.islink(dest):
+                                os.unlink(dest)
+                            shutil.copyfile(src, dest)
+                    else:
+                        total += info.size
+                        if total > max_bytes:
+                            raise _LimitExceeded(limits.message(
+                                f"unpacked size exceeds {max_bytes} bytes in {name} "
+                                "(decompression bomb?)", "max_unpacked_bytes", max_bytes))
+                        fh = tar.extractfile(info)
+                        if fh is None:
+                            continue
+                        head = fh.read(8)
+                        rel = "/" + os.path.relpath(dest, real_root)
+                        keep = head.startswith((ELF_MAGIC, AR_MAGIC)) or \
+                            rel.startswith("/etc/ld.so.conf")
+                        if wanted is not None:
+                            keep = wanted(rel, head)
+                        if not keep:
+                            continue
+                        if os.path.islink(dest):
+                            os.unlink(dest)
+                        with open(dest, "wb") as out:
+                            out.write(head)
+                            shutil.copyfileobj(fh, out, 1 << 20)
+                        os.chmod(dest, 0o644)
     except InputFileError:
         raise
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+    except _LimitExceeded as exc:
+        raise InputFileError(path, str(exc)) from None
+    except _Refused as exc:
+        raise InputFileError(path, f"refused: {exc}") from None
+    except (tarfile.TarError, EOFError, OSError, ValueError, RecursionError) as exc:
         raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - zstandard/lzma raise their own error types
         raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
@@ -472,8 +731,19 @@ def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[st
     """Turn inputs into targets, overlays and errors. Call ``cleanup()`` (or use ``with``).
 
     Positional inputs are consumers; ``provider_debs`` and, with ``with_deps``, the library
-    packages the consumer packages depend on are unpacked as overlays only."""
+    packages the consumer packages depend on are unpacked as overlays only. The temporary
+    directories are removed by ``cleanup()``, and right away when collecting fails."""
     out = Collected()
+    try:
+        _collect(out, specs, with_deps, provider_debs)
+    except BaseException:
+        out.cleanup()
+        raise
+    return out
+
+
+def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: list[str]
+             ) -> None:
     apt_names: list[str] = []
     consumer_debs: list[str] = []
     for spec in specs:
@@ -517,4 +787,3 @@ def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[st
         if dep_debs:
             out.notes.append("library packages fetched for resolution: "
                              + ", ".join(sorted(dep_debs)))
-    return out

@@ -6,7 +6,7 @@ file (``abiguard: error: FILE: limit exceeded: ...``) and never a hang or an out
 The defaults are far above what real files need (Debian's largest packages and binaries
 stay well below them) and each one can be changed:
 
-* ``abiguard --limit NAME=VALUE COMMAND ...`` (repeatable), or
+* ``abiguard --limit NAME=VALUE COMMAND ...`` (repeatable; :func:`override`), or
 * the environment variable ``ABIGUARD_LIMIT_<NAME>`` (e.g. ``ABIGUARD_LIMIT_MAX_UNPACKED_BYTES=2G``),
   which also reaches the census worker processes.
 
@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .errors import InputFileError, UsageError
@@ -61,6 +61,8 @@ class Limits:
     max_toml_key_parts: int = 64
     """Parts of one dotted TOML key (``a.b.c``): Python's tomllib takes quadratic time in it."""
 
+
+DEFAULTS = Limits()
 
 _INT = re.compile(r"^\s*(\d+)\s*([kKmMgGtT]?)(i?[bB])?\s*$")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -125,22 +127,20 @@ def current() -> Limits:
     return _current
 
 
-def configure(assignments: Mapping[str, int] | None = None) -> Limits:
-    """Apply overrides (``--limit``) on top of the environment. They are put in the
-    environment, so that worker processes started afterwards inherit them."""
-    _from_env()  # raises UsageError for a malformed ABIGUARD_LIMIT_* variable
-    for key, value in (assignments or {}).items():
-        key = _key(key)
-        if int(value) < 0:
-            raise UsageError(f"limit {key}: must not be negative")
-        os.environ[ENV_PREFIX + key.upper()] = str(int(value))
+def check_environment() -> Limits:
+    """The limits in force; a UsageError for a malformed ``ABIGUARD_LIMIT_*`` variable."""
+    _from_env()
     return current()
 
 
 @contextlib.contextmanager
 def override(**values: int) -> Iterator[Limits]:
-    """Temporarily change limits in this process (tests, fuzzing)."""
+    """Change limits for the duration of a block (``--limit``, tests, fuzzing). They are put
+    in the environment, so that worker processes started meanwhile inherit them."""
     keys = {_key(k): ENV_PREFIX + _key(k).upper() for k in values}
+    for key, value in values.items():
+        if int(value) < 0:
+            raise UsageError(f"limit {_key(key)}: must not be negative")
     saved = {env: os.environ.get(env) for env in keys.values()}
     try:
         for key, value in values.items():
@@ -222,6 +222,6 @@ def exceeded(path: str, what: str, name: str, limit: int) -> InputFileError:
     return InputFileError(path, message(what, name, limit))
 
 
-__all__ = ["ENV_PREFIX", "Limits", "configure", "current", "exceeded", "message", "names", "override",
+__all__ = ["DEFAULTS", "ENV_PREFIX", "Limits", "check_environment", "current", "exceeded", "message", "names", "override",
            "parse_assignments", "parse_value",
            "toml_key_parts", "toml_loads"]

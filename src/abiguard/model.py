@@ -475,6 +475,9 @@ def audit_from_json(text: str, origin: str = "<json>") -> Audit:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{origin}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise SchemaError(f"{origin}: not valid JSON (arrays or objects nested too deeply)"
+                          ) from None
     if not isinstance(data, dict) or "schema" not in data:
         raise SchemaError(f"{origin}: not an abiguard result (no 'schema' field)")
     if data["schema"] != SCHEMA_VERSION:

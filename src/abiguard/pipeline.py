@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from . import __version__
-from .errors import ElfError
+from .errors import ElfError, InputFileError
 from .inputs import Collected, Target, collect
-from .model import Audit, CallSite, Consumer, Plan
+from .model import Audit, CallSite, Consumer, InputError, Plan
 from .policy import Policy
 from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .resolve import Layers, Resolver
@@ -50,7 +50,10 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     for i, t in enumerate(collected.targets):
         if progress:
             progress(i, total, t.installed)
-        consumers.append(scan_one(resolver, t))
+        try:
+            consumers.append(scan_one(resolver, t))
+        except InputFileError as exc:  # e.g. a limit of the resolver (abiguard.limits)
+            errors.append(InputError(exc.path, exc.message))
     if progress:
         progress(total, total, "")
     return Audit(consumers=tuple(consumers), errors=tuple(errors), inputs=tuple(inputs),
@@ -162,6 +165,17 @@ def library_finder(resolver: Resolver, target: Target, consumer: Consumer) -> Li
 CallSiteProvider = Callable[[Target, set[str]], list[CallSite]]
 
 
+def _pairs(consumers: Iterable[Consumer], targets: Iterable[Target]
+           ) -> Iterable[tuple[Consumer, Target]]:
+    """Each consumer with its target (a target that failed to resolve has no consumer)."""
+    it = iter(consumers)
+    c = next(it, None)
+    for t in targets:
+        if c is not None and c.path == t.installed and c.member == t.elf.member:
+            yield c, t
+            c = next(it, None)
+
+
 def plan_paths(inputs: list[str], options: ScanOptions | None = None,
                remedies: list[str] | tuple[str, ...] = (),
                call_sites: CallSiteProvider | None = None,
@@ -177,7 +191,7 @@ def plan_paths(inputs: list[str], options: ScanOptions | None = None,
             collected.notes[:0] = notes
             resolver = make_resolver(collected, opts)
             audit = scan_targets(collected, opts, specs, resolver, progress=progress)
-            for c, t in zip(audit.consumers, collected.targets):
+            for c, t in _pairs(audit.consumers, collected.targets):
                 sites: dict[str, list[CallSite]] = {}
                 if call_sites is not None and c.findings:
                     for site in call_sites(t, {b.symbol.name for b in c.findings}):

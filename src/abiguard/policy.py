@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from .errors import DataFileError
+from .limits import toml_loads
 from .model import ElfObject, Evidence, Stability
 
 _STABILITIES = {s.value for s in Stability}
@@ -88,10 +88,7 @@ def _stability(table: dict, where: str, origin: str) -> Stability:
 
 def parse_policy(text: str, origin: str) -> PolicyFile:
     """Parse and validate one policy file; errors name the file and the entry."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(origin, f"not valid TOML: {exc}") from None
+    data = toml_loads(text, origin)
     _check_keys(data, {"schema", "name", "description", "library", "symbol"}, {"schema"},
                 "top level", origin)
     if data["schema"] != 1:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from .errors import DataFileError
+from .limits import toml_loads
 from .model import (
     REMEDY_KINDS,
     Binding,
@@ -141,15 +141,14 @@ def _kind(t: dict, origin: str, where: str) -> str:
 
 
 def parse_remedies(text: str, origin: str) -> tuple[list[Remedy], dict[str, Group]]:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(origin, f"not valid TOML: {exc}") from None
+    data = toml_loads(text, origin)
     _keys(data, _TOP, {"schema"}, origin, "top level")
     if data["schema"] != 1:
         raise DataFileError(origin, f"schema {data['schema']!r} is not supported (expected 1)")
     default_lib = _str(data, "library", origin, "top level", "*")
     groups: dict[str, Group] = {}
+    if not isinstance(data.get("group", []), list):
+        raise DataFileError(origin, "'group' must be an array of tables ([[group]])")
     for i, g in enumerate(data.get("group", [])):
         where = f"[[group]] #{i + 1}"
         _keys(g, _GROUP, {"id", "title", "kind"}, origin, where)

@@ -25,9 +25,11 @@ from __future__ import annotations
 import glob
 import os
 import posixpath
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from . import limits
 from .elf import read_elf
 from .errors import ElfError
 from .model import Binding, ElfObject, ElfSymbol, Evidence, Library, Stability, SymbolRef
@@ -131,10 +133,16 @@ class Layers:
 
 def read_ld_so_conf(layers: Layers, path: str = "/etc/ld.so.conf",
                     _seen: set[str] | None = None) -> list[str]:
-    """Directories listed in ld.so.conf of the sysroot, following ``include`` lines."""
+    """Directories listed in ld.so.conf of the sysroot, following ``include`` lines (a file
+    included again, e.g. by an include loop, is read once; at most ``max_ld_so_conf_files``
+    files, more is an InputFileError naming the file)."""
     seen = _seen if _seen is not None else set()
-    if path in seen or len(seen) > 256:
+    if path in seen:
         return []
+    cap = limits.current().max_ld_so_conf_files
+    if len(seen) >= cap:
+        raise limits.exceeded(path, f"more than {cap} ld.so.conf files through include lines",
+                              "max_ld_so_conf_files", cap)
     seen.add(path)
     real = layers.find(path)
     if real is None:
@@ -345,18 +353,29 @@ class Resolver:
                             consumer.path, consumer, None, "consumer", 0)
         order = [root]
         by_name: dict[str, LoadedObject] = {}
+        # An object is loaded once: by soname, and by file identity like ld.so (a library
+        # without a soname reached under two names, or a DT_NEEDED loop back to the consumer)
+        by_soname: dict[str, LoadedObject] = {}
+        by_file: dict[str, LoadedObject] = {}
         if consumer.soname:
-            by_name[consumer.soname] = root
-        queue = [root]
+            by_name[consumer.soname] = by_soname[consumer.soname] = root
+        if consumer.member is None:
+            by_file[os.path.realpath(consumer.path)] = root
+        queue = deque([root])
         extra = list(self.extra_needed) if consumer.kind == "REL" else []
+        cap = limits.current().max_load_order
         while queue:
-            obj = queue.pop(0)
+            obj = queue.popleft()
             if obj.elf is None:
                 continue
             needed = list(obj.elf.needed) + (extra if obj is root else [])
             for name in needed:
                 if name in by_name:
-                    continue
+                    continue  # loaded already: DT_NEEDED loops end here
+                if len(order) >= cap:
+                    raise limits.exceeded(consumer.display_name,
+                                          f"more than {cap} objects in the load order",
+                                          "max_load_order", cap)
                 hit = self._search(name, obj, consumer)
                 if hit is None:
                     lo = LoadedObject(name, None, None, None, obj, "not found", obj.depth + 1,
@@ -365,15 +384,18 @@ class Resolver:
                     order.append(lo)
                     continue
                 inst, real, via, elf = hit
-                same = next((o for o in order if o.real and elf.soname and o.elf is not None
-                             and o.elf.soname == elf.soname), None)
+                file_key = os.path.realpath(real)
+                same = by_file.get(file_key) or (by_soname.get(elf.soname) if elf.soname
+                                                 else None)
                 if same is not None:
                     by_name[name] = same
                     continue
                 lo = LoadedObject(name, inst, real, elf, obj, via, obj.depth + 1)
                 by_name[name] = lo
+                by_file[file_key] = lo
                 if elf.soname:
                     by_name.setdefault(elf.soname, lo)
+                    by_soname.setdefault(elf.soname, lo)
                 order.append(lo)
                 queue.append(lo)
         interp = consumer.interpreter
