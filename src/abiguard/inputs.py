@@ -9,6 +9,7 @@ unpacking keeps every path inside a private temporary directory.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -376,6 +377,12 @@ def _link_target(inst_dir: str, target: str) -> str | None:
     return "/" + "/".join(p for p in parts if p)
 
 
+# Errors of the machine rather than of the input: unpacking raises them as they are (a
+# census records them as retryable failures; a corrupt package is recorded for good).
+_MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM,
+                             errno.EMFILE, errno.ENFILE, errno.EACCES, errno.EPERM})
+
+
 def _inside(real_root: str, p: str) -> bool:
     return p == real_root or p.startswith(real_root.rstrip("/") + "/")
 
@@ -497,7 +504,11 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
         raise InputFileError(path, str(exc)) from None
     except _Refused as exc:
         raise InputFileError(path, f"refused: {exc}") from None
-    except (tarfile.TarError, EOFError, OSError, ValueError, RecursionError) as exc:
+    except OSError as exc:
+        if exc.errno in _MACHINE_ERRNOS:
+            raise  # the machine's fault (disk full, ...), not the package's: not "corrupt"
+        raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
+    except (tarfile.TarError, EOFError, ValueError, RecursionError) as exc:
         raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - zstandard/lzma raise their own error types
         raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None

@@ -1198,7 +1198,15 @@ def run_census(refs: list[PackageRef], store, engine, config: Config, *,
         progress(0, len(todo), None, 0)
     try:
         for result in engine.run(todo, config):
-            store.add(result, run_id)
+            try:
+                store.add(result, run_id)
+            except sqlite3.Error as exc:  # e.g. the disk is full: stop cleanly, keep the rest
+                from ..errors import UsageError
+
+                with contextlib.suppress(sqlite3.Error):
+                    store.db.execute("ROLLBACK")
+                raise UsageError(f"{store.path}: cannot store results ({exc}); the run stops, "
+                                 "what was stored is kept: run again to resume") from None
             counts["done"] += 1
             counts["bytes"] += result.size
             counts["worker_cpu"] += result.cpu
