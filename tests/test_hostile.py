@@ -7,11 +7,13 @@ inputs stay small; the default values are far above what real files need."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -615,3 +617,237 @@ def test_scanning_never_executes_anything(trap):
     assert sorted(c["package"] for c in data["consumers"] if c["path"] == "/usr/bin/trap") \
         == ["trap 1 amd64", "trap 1 amd64"]
     assert sorted(os.listdir(trap["marks"])) == []  # no program, script, tool or ld.so ran
+
+
+# --------------------------------------------------------------------------------------------
+# Faults in the census: a worker killed, a full disk, apt failing midway, a Dask worker lost.
+# After a restart the store holds each package exactly once, equal to a clean run.
+# (The toy distribution and the clean reference run are tests/test_census.py's.)
+# --------------------------------------------------------------------------------------------
+
+from test_census import (  # noqa: F401 - fixtures
+    ALL_TOY,
+    census,
+    expected_matrix,
+    matrix,
+    reference,
+    store_rows,
+    toy,
+)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_census_worker_killed_with_sigkill(toy, reference, tmp_path, capsys):  # noqa: F811
+    store = tmp_path / "sigkill.sqlite"
+    env = {**os.environ, "ABIGUARD_CENSUS_SLEEP": "0.4"}
+    proc = subprocess.Popen([sys.executable, "-m", "abiguard.cli", "census", "-q", "--no-fetch",
+                             str(toy["pool"]), "--store", str(store), "-j", "2"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = None
+    deadline = time.monotonic() + 30
+    while victim is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        for child in _children(proc.pid):
+            if "forkserver" in _cmdline(child):
+                workers = _children(child)
+                if workers:
+                    victim = workers[0]
+    assert victim is not None, "no census worker process found"
+    time.sleep(0.2)  # busy with a package (each one sleeps 0.4 s first)
+    os.kill(victim, signal.SIGKILL)
+    assert proc.wait(60) == 2  # a package failed: it is listed
+    rows = {r[0]: r for r in store_rows(store)}
+    assert set(rows) == ALL_TOY  # the run went on with a new worker
+    crashed = [r for r in rows.values() if r[4] == "failed"]
+    assert len(crashed) == 1 and crashed[0][5] == "crash"
+    assert "worker process died (killed by signal 9)" in crashed[0][6]
+    capsys.readouterr()
+    assert main(["census", "--store", str(store), "--failures"]) == 0
+    assert "[crash] worker process died (killed by signal 9)" in capsys.readouterr().out
+    assert census(toy["pool"], "--store", store, "-j", "2") == 0  # restart: the rest
+    assert store_rows(store) == store_rows(reference)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 1 MiB tmpfs (root only), unmounted afterwards."""
+    d = tmp_path / "tiny"
+    d.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(d)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {proc.stderr.strip()}")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+def _fill(d: Path, leave: int) -> Path:
+    st = os.statvfs(d)
+    filler = d / "filler"
+    filler.write_bytes(bytes(max(0, st.f_bavail * st.f_frsize - leave)))
+    return filler
+
+
+def test_census_full_disk_for_unpacking(toy, reference, tiny_disk, tmp_path):  # noqa: F811
+    from abiguard.census.engine import Config, LocalEngine, run_census
+    from abiguard.census.sources import deb_refs, find_debs, set_index
+    from abiguard.census.store import TRANSIENT, Store
+
+    refs = deb_refs(find_debs(str(toy["pool"])))
+    work = tiny_disk / "work"
+    work.mkdir()
+    filler = _fill(tiny_disk, 12 << 10)
+    store = tmp_path / "full.sqlite"
+    cfg = Config(packages=set_index(refs), fetch=False, workdir=str(work), scratch=str(work))
+    with Store(str(store)) as st:
+        counts = run_census(refs, st, LocalEngine(2), cfg)
+        failures = st.failures()
+    assert counts["done"] == len(ALL_TOY) and failures  # the run went on, failures listed
+    for f in failures:
+        assert f.error_kind in TRANSIENT and "No space left on device" in f.error, f.error
+    filler.unlink()  # space again: the restart retries them (no --retry-failed needed)
+    with Store(str(store)) as st:
+        counts = run_census(refs, st, LocalEngine(2), cfg)
+        assert not st.failures() and counts["done"] == len(failures)
+    assert matrix(store) == matrix(reference)
+    assert len(store_rows(store)) == len(ALL_TOY)
+
+
+def test_census_full_disk_for_the_store(toy, reference, tiny_disk):  # noqa: F811
+    store = tiny_disk / "store.sqlite"
+    filler = _fill(tiny_disk, 200 << 10)
+    proc = subprocess.run([sys.executable, "-m", "abiguard.cli", "census", "-q", "--no-fetch",
+                           str(toy["pool"]), "--store", str(store), "-j", "2"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "database or disk is full" in proc.stderr and "run again to resume" in proc.stderr
+    partial = store_rows(store)
+    assert len(partial) < len(ALL_TOY)
+    filler.unlink()
+    assert census(toy["pool"], "--store", store, "-j", "2") == 0
+    assert store_rows(store) == store_rows(reference)
+
+
+FAKE_APT = """#!/bin/sh
+# apt-get download served from a pool; after LIMIT downloads it fails midway
+[ "$1" = download ] || exec {real} "$@"
+shift
+[ "$1" = -q ] && shift
+n=$(cat {counter} 2>/dev/null || echo 0)
+for spec in "$@"; do
+  name=${{spec%%=*}}
+  n=$((n + 1)); echo $n > {counter}
+  f=$(ls {pool}/${{name}}_*.deb 2>/dev/null | head -1)
+  [ -n "$f" ] || {{ echo "E: Unable to locate package $name" >&2; exit 100; }}
+  if [ $n -gt $(cat {limit}) ]; then
+    head -c 100 "$f" > "$(basename "$f")"
+    echo "E: Failed to fetch http://deb.example.org/$(basename "$f")  Connection reset" >&2
+    exit 100
+  fi
+  cp "$f" .
+done
+"""
+
+
+def test_census_apt_download_failing_midway(toy, tmp_path):  # noqa: F811
+    from abiguard.census.store import Store
+    from debbuild import packages_file
+
+    index = packages_file(toy["debs"], toy["dir"], tmp_path / "Packages")
+    fakebin = tmp_path / "bin"
+    fakebin.mkdir()
+    limit = tmp_path / "limit"
+    limit.write_text("3\n")
+    apt = fakebin / "apt-get"
+    apt.write_text(FAKE_APT.format(real=shutil.which("apt-get") or "false",
+                                   counter=tmp_path / "counter", pool=toy["pool"], limit=limit))
+    apt.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fakebin}:{os.environ.get('PATH', '')}",
+           "ABIGUARD_CACHE": str(tmp_path / "cache")}
+    store = tmp_path / "apt.sqlite"
+    cmd = [sys.executable, "-m", "abiguard.cli", "census", "-q", "--rdepends", "libtoy*",
+           "--packages-file", str(index), "--store", str(store), "-j", "2"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 2, proc.stderr
+    with Store(str(store), create=False) as st:
+        failures = st.failures()
+        assert failures and all(f.error_kind == "fetch" for f in failures)
+        # the cause: apt's error, or the half-downloaded file failing its SHA-256 check
+        assert all("Failed to fetch" in f.error or "SHA-256 does not match" in f.error
+                   for f in failures), [f.error for f in failures]
+    # nothing half-downloaded went into the cache
+    from abiguard.census.engine import sha256_file
+
+    shas = {p.name: sha256_file(str(p)) for p in toy["pool"].iterdir()}
+    for p in (tmp_path / "cache" / "debs").glob("*.deb"):
+        assert sha256_file(str(p)) == shas[p.name]
+    limit.write_text("1000\n")  # the network is back: the restart fetches the rest
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    with Store(str(store), create=False) as st:
+        pkgs = st.packages()
+        assert not st.failures() and all(p.status == "ok" for p in pkgs)
+        assert sorted(p.name for p in pkgs) == ["toy-doc", "toy-emu", "toy-kexec", "toy-utils",
+                                                "toy-virt"]
+    # no consumer kept a result made without a library that failed to download
+    rdeps = {"toy-emu", "toy-virt", "toy-utils", "toy-kexec", "toy-doc"}
+    assert matrix(store) == {n: s for n, s in expected_matrix().items() if n in rdeps}
+
+
+def test_census_dask_worker_lost(toy, reference, tmp_path, monkeypatch):  # noqa: F811
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    store = tmp_path / "dask.sqlite"
+    monkeypatch.setenv("ABIGUARD_CENSUS_SLEEP", "0.5")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  silence_logs=50) as cluster, \
+            distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+        killed = []
+
+        def kill_one() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+                with contextlib.suppress(Exception):  # the store is being created
+                    if store.exists() and len(store_rows(store)) >= 1:
+                        break
+            time.sleep(0.2)
+            pid = min(pids.values())
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+        th = threading.Thread(target=kill_one)
+        th.start()
+        rc = census(toy["pool"], "--store", store, "--scheduler", cluster.scheduler_address)
+        th.join(60)
+    assert killed
+    assert rc == 0  # the lost worker's task ran again elsewhere
+    assert store_rows(store) == store_rows(reference)

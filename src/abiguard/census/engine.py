@@ -890,7 +890,9 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
         for d in used:
             try:
                 lib = library_root(d, config)
-            except (FetchError, InputFileError) as exc:
+            except FetchError as exc:  # retried next run, rather than a result without it
+                raise FetchError(f"library package {d}: {exc}") from None
+            except InputFileError as exc:
                 notes.append(f"library package {d} not used: {exc}")
                 continue
             overlays.append(lib)
