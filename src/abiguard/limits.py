@@ -29,13 +29,15 @@ ENV_PREFIX = "ABIGUARD_LIMIT_"
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The limits in force (frozen: change them with :func:`configure`/:func:`override`)."""
+    """The limits in force (frozen: change them with :func:`override`, ``--limit`` or the
+    environment)."""
 
     # ---- ELF reader (per file or archive member) ---------------------------------------------
     max_elf_sections: int = 1_000_000
     """Section headers (extended numbering allows 2**32)."""
     max_elf_symbols: int = 10_000_000
-    """Entries of one symbol table (.dynsym, .symtab)."""
+    """Entries of one symbol table (.dynsym, .symtab), and of all the symbol tables that
+    relocation sections link to together."""
     max_elf_relocations: int = 20_000_000
     """Relocation entries of all SHT_REL/SHT_RELA sections of a file together (overlapping
     sections would otherwise multiply them)."""
