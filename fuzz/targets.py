@@ -76,9 +76,20 @@ def run_elf(data: bytes) -> str:
         f = ElfFile("fuzz.elf", data)
     except ElfError:
         return "rejected"
+    def view() -> None:  # the dynamic view, every symbol of it touched (tables may be lazy)
+        obj = f.dynamic_view()
+        seen = [(s.name, s.version, s.version_file, s.binding, s.type)
+                for s in (*obj.imports, *obj.exports)]
+        assert len(seen) == len(obj.imports) + len(obj.exports)
+        for tab in (obj.imports, obj.exports):
+            if hasattr(tab, "names"):
+                tab.names()
+            if hasattr(tab, "lookup") and len(tab):
+                tab.lookup(tab[0].name)
+
     with f:
         steps: list[Callable[[], object]] = [
-            f.dynamic_view, lambda: f.segments, lambda: f.sections, f.symtab_symbols,
+            view, lambda: f.segments, lambda: f.sections, f.symtab_symbols,
             f.dynsym_symbols, lambda: sum(1 for _ in f.relocations()), f.dynamic_entries,
         ]
         for step in steps:
