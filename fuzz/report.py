@@ -18,17 +18,18 @@ def rows(paths: list[str]) -> list[dict]:
 
 def markdown(results: list[dict]) -> str:
     lines = [("| target | engine | inputs | time | inputs/s | parsed | rejected (own error) "
-             "| unhandled | hangs |"), "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
+              "| unhandled | hangs | stalls |"), "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
     total = 0
     for r in results:
         total += r["inputs"]
         m, s = divmod(round(r["seconds"]), 60)
         lines.append(f"| {r['target']} | {r['engine']} | {r['inputs']:,} | {m} min {s:02d} s "
                      f"| {r['inputs_per_s']:.0f} | {r['ok']:,} | {r['rejected']:,} "
-                     f"| {r['unhandled']} | {r['hangs']} |")
+                     f"| {r['unhandled']} | {r['hangs']} | {r.get('stalls', 0)} |")
     lines.append(f"| **all** | | **{total:,}** | | | | | "
                  f"**{sum(r['unhandled'] for r in results)}** | "
-                 f"**{sum(r['hangs'] for r in results)}** |")
+                 f"**{sum(r['hangs'] for r in results)}** | "
+                 f"{sum(r.get('stalls', 0) for r in results)} |")
     return "\n".join(lines) + "\n"
 
 

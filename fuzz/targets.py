@@ -365,11 +365,11 @@ class Campaign:
         # Small seeds are picked more often than big ones (input speed), none never.
         sizes = [max(len(s.data), 256) for s in self.seeds]
         self.weights = [1 / (n ** 0.5) for n in sizes]
-        self._shapes: dict[int, object] = {}
+        self._shapes: dict[tuple[str, int, int], object] = {}
         self._datas = [s.data for s in self.seeds]
 
     def _shape(self, data: bytes, kind: str) -> object:
-        key = hash(data) if len(data) < (1 << 16) else id(data)
+        key = (kind, len(data), hash(data))
         hit = self._shapes.get(key)
         if hit is None:
             hit = mu.elf_shape(data) if kind == "elf" else mu.deb_shape(data)
