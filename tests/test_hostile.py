@@ -293,6 +293,21 @@ def test_symlink_loops_in_a_directory_input(libs, tmp_path, capsys):
     assert sorted(Path(c["path"]).name for c in data["consumers"]) == ["libv.so.1", "prog"]
 
 
+def test_fifos_among_the_inputs_do_not_block(libs, tmp_path, capsys):
+    fifo = tmp_path / "fifo.deb"
+    os.mkfifo(fifo)
+    d = tmp_path / "dir"
+    d.mkdir()
+    os.mkfifo(d / "pipe")
+    shutil.copy(libs["prog"], d / "prog")
+    t = time.monotonic()
+    rc, data = scan_json(fifo, d, "--provider", fifo, capsys=capsys)
+    assert time.monotonic() - t < 20 and rc == 2
+    assert [Path(c["path"]).name for c in data["consumers"]] == ["prog"]
+    assert sorted(e["message"] for e in data["errors"]) == ["cannot open: not a regular file",
+                                                            "not a regular file"]
+
+
 # --------------------------------------------------------------------------------------------
 # .deb: bombs, limits, hostile entries
 # --------------------------------------------------------------------------------------------

@@ -71,9 +71,22 @@ class Collected:
         self.cleanup()
 
 
+def _open_regular(path: str):
+    """A binary file object for a regular file; OSError for anything else. Opened without
+    blocking, so that a fifo among the inputs does not hang the scan."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _magic(path: str, n: int = 8) -> bytes:
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path) as fh:
             return fh.read(n)
     except OSError:
         return b""
@@ -159,7 +172,7 @@ class _SafeTarInfo(tarfile.TarInfo):
     files (dpkg has none; their maps are read into memory unbounded)."""
 
     max_size = 0
-    """Set per stream by _open_tar: its budget of decompressed bytes."""
+    """Set per stream by _open_tar: the largest member it may hold (its limit)."""
     limit_name = ""
 
     def _proc_member(self, tarfile_):
@@ -190,7 +203,7 @@ class _Deb:
     def __init__(self, path: str) -> None:
         self.path = path
         try:
-            self.fh = open(path, "rb")  # noqa: SIM115 - closed by close()/__exit__
+            self.fh = _open_regular(path)
         except OSError as exc:
             raise InputFileError(path, f"cannot open: {exc.strerror or exc}") from None
         try:
@@ -769,11 +782,11 @@ def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: l
             _scan_dir(spec, spec, out)
             if (len(out.targets), len(out.errors)) == before:
                 out.notes.append(f"{spec}: no ELF files found")
+        elif not os.path.isfile(spec):
+            out.errors.append(InputError(spec, "not a regular file"))
         elif is_deb(spec):
             if _add_deb(spec, out):
                 consumer_debs.append(spec)
-        elif not os.path.isfile(spec):
-            out.errors.append(InputError(spec, "not a regular file"))
         else:
             _elf_targets(spec, spec, spec, None, out)
     for deb in provider_debs:
