@@ -469,6 +469,13 @@ def to_json(obj: Any, indent: int | None = 2) -> str:
     return json.dumps(to_dict(obj), indent=indent, sort_keys=False) + "\n"
 
 
+def _check_schema(data: dict, where: str) -> None:
+    version = data["schema"]
+    if type(version) is not int or version != SCHEMA_VERSION:  # (True == 1: not a version)
+        raise SchemaError(f"{where}: schema version {version!r} is not supported "
+                          f"(this abiguard reads {SCHEMA_VERSION})")
+
+
 def audit_from_json(text: str, origin: str = "<json>") -> Audit:
     """Read an Audit back (what diff/gate/report use). Raises SchemaError with the place."""
     try:
@@ -480,12 +487,12 @@ def audit_from_json(text: str, origin: str = "<json>") -> Audit:
                           ) from None
     if not isinstance(data, dict) or "schema" not in data:
         raise SchemaError(f"{origin}: not an abiguard result (no 'schema' field)")
-    if data["schema"] != SCHEMA_VERSION:
-        raise SchemaError(f"{origin}: schema version {data['schema']!r} is not supported "
-                          f"(this abiguard reads {SCHEMA_VERSION})")
-    # A plan/where result embeds the audit under "audit"; accept both.
+    _check_schema(data, origin)
+    # A plan/where result embeds the audit under "audit"; accept both (its own version too).
     if "audit" in data and isinstance(data["audit"], dict):
         data = data["audit"]
+        if "schema" in data:
+            _check_schema(data, f"{origin}: audit")
     extra = {k: v for k, v in data.items() if k not in {f.name for f in dataclasses.fields(Audit)}}
     core = {k: v for k, v in data.items() if k not in extra}
     return from_dict(Audit, core, origin)
