@@ -9,6 +9,13 @@ with their versions): abiguard's ``read_elf`` and a pyelftools equivalent in thi
 (one core), ``readelf -d --dyn-syms -V -W`` and ``nm -D`` batched (many files per call).
 Then, for every non-relocatable file, our import count is checked against the number of
 undefined non-local symbols readelf lists (mismatches are reported).
+
+abiguard is timed three ways: the import view (``read_elf`` and the sizes of its imports and
+exports: every table validated, symbols not built -- ``ElfObject.imports``/``exports`` are
+lazy), then with every import built as an ElfSymbol (what ``bind`` does to a consumer), then
+with every import and export built. Each row gives wall time and the CPU time of this process
+(``time.process_time``) per file: other jobs on the machine inflate the first more than the
+second, so compare CPU times, and note the load average printed at the end.
 """
 
 from __future__ import annotations
@@ -41,6 +48,12 @@ class Row:
     seconds: float
     mbytes: float
     note: str = ""
+    cpu_seconds: float | None = None
+    """CPU time of this process (in-process tools only)."""
+
+    @property
+    def cpu_us_per_file(self) -> float | None:
+        return self.cpu_seconds / self.files * 1e6 if self.cpu_seconds and self.files else None
 
     @property
     def files_per_s(self) -> float:
@@ -98,15 +111,26 @@ def subset(files: Sequence[tuple[str, int]], n: int) -> list[tuple[str, int]]:
     return [files[int(i * step)] for i in range(n)]
 
 
-def time_abiguard(files: Sequence[tuple[str, int]], repeat: int
-                  ) -> tuple[float, dict[str, int], dict[str, str], dict[str, str]]:
-    """Best wall time over ``repeat`` runs; per-file import counts, kinds and errors."""
-    best = float("inf")
+VIEWS = {
+    "view": "import view (lazy symbols)",
+    "imports": "every import built",
+    "all": "every import and export built",
+}
+
+
+def time_abiguard(files: Sequence[tuple[str, int]], repeat: int, build: str = "view"
+                  ) -> tuple[float, float, dict[str, int], dict[str, str], dict[str, str]]:
+    """Best wall and best CPU time over ``repeat`` runs; per-file import counts, kinds and
+    errors. ``build``: "view" (sizes only), "imports" (every import built as an ElfSymbol)
+    or "all" (every import and export built)."""
+    best = best_cpu = float("inf")
     counts: dict[str, int] = {}
     kinds: dict[str, str] = {}
     errors: dict[str, str] = {}
+    imports, exports = build in ("imports", "all"), build == "all"
     for _ in range(repeat):
         t = time.perf_counter()
+        c = time.process_time()
         for p, _size in files:
             try:
                 o = read_elf(p)
@@ -115,10 +139,17 @@ def time_abiguard(files: Sequence[tuple[str, int]], repeat: int
                 continue
             counts[p] = len(o.imports)
             kinds[p] = o.kind
-            len(o.exports)  # the view is fully built: nothing is lazy
+            len(o.exports)
+            if imports:
+                for _sym in o.imports:
+                    pass
+            if exports:
+                for _sym in o.exports:
+                    pass
+        best_cpu = min(best_cpu, time.process_time() - c)
         best = min(best, time.perf_counter() - t)
         gc.collect()
-    return best, counts, kinds, errors
+    return best, best_cpu, counts, kinds, errors
 
 
 def time_pyelftools(files: Sequence[tuple[str, int]]) -> tuple[float, int]:
@@ -178,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
+    load_start = os.getloadavg()[0]
     t = time.perf_counter()
     files = collect(args.root, args.limit)
     total_mb = sum(s for _, s in files) / 1e6
@@ -189,14 +221,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm(files)
 
     rows: list[Row] = []
-    secs, counts, kinds, errors = time_abiguard(files, args.repeat)
+    secs, cpu, counts, kinds, errors = time_abiguard(files, args.repeat)
     rows.append(Row("abiguard read_elf", len(files), secs, total_mb,
-                    f"best of {args.repeat}; {len(errors)} ElfError"))
+                    f"{VIEWS['view']}; best of {args.repeat}; {len(errors)} ElfError", cpu))
+    for build in ("imports", "all"):
+        b_secs, b_cpu, *_ = time_abiguard(files, args.repeat, build)
+        rows.append(Row(f"abiguard read_elf + {build}", len(files), b_secs, total_mb,
+                        f"{VIEWS[build]}; best of {args.repeat}", b_cpu))
 
     sub = subset(files, args.pyelftools_limit)
     sub_mb = sum(s for _, s in sub) / 1e6
-    ours_sub, *_ = time_abiguard(sub, args.repeat)
-    rows.append(Row("abiguard read_elf (pyelftools subset)", len(sub), ours_sub, sub_mb,
+    ours_sub, *_ = time_abiguard(sub, args.repeat, "all")
+    rows.append(Row("abiguard read_elf + all (pyelftools subset)", len(sub), ours_sub, sub_mb,
                     f"best of {args.repeat}"))
     pe_secs, pe_fail = time_pyelftools(sub)
     rows.append(Row("pyelftools (same view)", len(sub), pe_secs, sub_mb,
@@ -220,13 +256,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if und.get(p, 0) != counts[p]:
             mismatches.append((p, counts[p], und.get(p)))
 
-    head = f"{'tool':40s} {'files':>6s} {'seconds':>8s} {'files/s':>9s} {'MB/s':>8s}  note"
+    head = (f"{'tool':44s} {'files':>6s} {'seconds':>8s} {'files/s':>9s} {'MB/s':>8s} "
+            f"{'CPU us/file':>11s} {'(files/CPU-s)':>13s}  note")
     print()
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r.tool:40s} {r.files:6d} {r.seconds:8.2f} {r.files_per_s:9.0f} "
-              f"{r.mb_per_s:8.0f}  {r.note}")
+        per = r.cpu_us_per_file
+        cpu_cols = f"{per:11.0f} {1e6 / per:13.0f}" if per else f"{'':11s} {'':13s}"
+        print(f"{r.tool:44s} {r.files:6d} {r.seconds:8.2f} {r.files_per_s:9.0f} "
+              f"{r.mb_per_s:8.0f} {cpu_cols}  {r.note}")
     pe_ratio = (ours_sub and pe_secs / ours_sub) or 0
     print(f"\nabiguard vs pyelftools on the same {len(sub)} files: {pe_ratio:.0f}x faster")
     print(f"import counts checked against readelf: {checked} files, "
@@ -237,17 +276,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  ElfError {p}: {msg}")
     ru = resource.getrusage(resource.RUSAGE_SELF)
     print(f"\n{platform.python_implementation()} {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
-          f"max RSS {ru.ru_maxrss // 1024} MB")
+          f"{os.cpu_count()} CPUs, load average {load_start:.2f} at the start, "
+          f"{os.getloadavg()[0]:.2f} at the end, max RSS {ru.ru_maxrss // 1024} MB")
 
     if args.json:
         args.json.write_text(json.dumps({
             "root": args.root, "files": len(files), "mbytes": total_mb,
-            "rows": [asdict(r) | {"files_per_s": r.files_per_s, "mb_per_s": r.mb_per_s}
-                     for r in rows],
+            "rows": [asdict(r) | {"files_per_s": r.files_per_s, "mb_per_s": r.mb_per_s,
+                                  "cpu_us_per_file": r.cpu_us_per_file} for r in rows],
             "readelf_check": {"checked": checked, "mismatches": mismatches},
             "errors": errors,
             "python": platform.python_version(), "cpus": os.cpu_count(),
+            "load_average": [load_start, os.getloadavg()[0]],
         }, indent=2) + "\n")
     return 0 if not mismatches else 1
 

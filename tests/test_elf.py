@@ -4,6 +4,7 @@ corrupt and truncated input (only ElfError, never a hang), and ar archives."""
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import struct
 import subprocess
@@ -25,7 +26,7 @@ from abiguard.elf import (
     read_elf,
 )
 from abiguard.errors import ElfError
-from abiguard.model import ElfObject, ElfSymbol, VersionDef, VersionNeed
+from abiguard.model import ElfObject, ElfSymbol, SymbolTable, VersionDef, VersionNeed
 from elfbuild import (
     Exp,
     Imp,
@@ -357,6 +358,72 @@ def test_mmap_and_bytes_paths_agree(world: World, monkeypatch: pytest.MonkeyPatc
 
 
 # --------------------------------------------------------------------------------------------
+# Lazy symbol tables: ElfObject.imports/exports
+# --------------------------------------------------------------------------------------------
+
+
+def check_table(table: SymbolTable, fresh: Callable[[], SymbolTable]) -> None:
+    """Every way of reading a lazy table agrees with its materialised form. ``fresh`` gives a
+    new, untouched copy of the same table (each access path is checked from scratch)."""
+    syms = tuple(fresh())
+    assert isinstance(table, SymbolTable) and len(fresh()) == len(syms)
+    assert all(isinstance(s, ElfSymbol) for s in syms)
+    assert fresh().names() == [s.name for s in syms]
+    t = fresh()  # item access before anything is materialised, then the whole table
+    items = [t[i] for i in range(len(syms))]
+    assert items == list(syms)
+    assert t[-1:] == syms[-1:] and t[1:3] == syms[1:3] and t[:] == syms
+    assert all(a is b for a, b in zip(items, t))  # a symbol handed out stays the same object
+    if syms:
+        assert fresh()[-1] == syms[-1] and fresh()[-len(syms)] == syms[0]
+    for bad in (len(syms), -len(syms) - 1):
+        with pytest.raises(IndexError):
+            fresh()[bad]
+    t = fresh()  # lookups before anything is materialised
+    for name in {s.name for s in syms}:
+        assert t.lookup(name) == tuple(s for s in syms if s.name == name)
+    assert t.lookup("no such symbol \0") == ()
+    assert t == syms and fresh() == syms and syms == fresh() and fresh() == fresh()
+    assert hash(fresh()) == hash(syms) and fresh() != syms + (ElfSymbol("x"),)
+    assert fresh() + () == syms and () + fresh() == syms and fresh() + fresh() == syms + syms
+    assert pickle.loads(pickle.dumps(fresh())) == syms
+    assert list(reversed(fresh())) == list(reversed(syms))
+    assert all(s in fresh() for s in syms[:5])
+
+
+def test_symbol_tables_are_lazy_sequences(world: World) -> None:
+    for path in (world.libvers, world.prog, world.prog_old, world.obj, world.libvers_noshdr):
+        o = read_elf(str(path))
+        for attr in ("imports", "exports"):
+            check_table(getattr(o, attr),
+                        lambda p=path, a=attr: getattr(read_elf(str(p)), a))
+    o = read_elf(str(world.libvers))
+    assert [(s.version, s.hidden) for s in o.exports.lookup("foo")] == [("VERS_1", True),
+                                                                         ("VERS_2", False)]
+    assert o.imports.lookup("foo") == () and o.exports.lookup("hidden_fn") == ()
+
+
+def test_symbol_tables_outlive_the_mapping(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(elf, "_MMAP_THRESHOLD", 0)  # mapped, and unmapped by read_elf
+    lazy = read_elf(str(world.libvers))
+    monkeypatch.setattr(elf, "_MMAP_THRESHOLD", 1 << 40)
+    assert lazy == read_elf(str(world.libvers))
+    assert len(lazy.exports.lookup("foo")) == 2
+
+
+def test_elf_object_keeps_given_symbols_as_a_table() -> None:
+    syms = (ElfSymbol("a", defined=True), ElfSymbol("b", defined=True),
+            ElfSymbol("a", "V1", defined=True))
+    o = ElfObject("x", 64, "little", "x86_64", "DYN", exports=list(syms))  # type: ignore[arg-type]
+    assert isinstance(o.exports, SymbolTable) and isinstance(o.imports, SymbolTable)
+    assert o.exports == syms and len(o.imports) == 0 and o.imports == ()
+    assert o.exports.lookup("a") == (syms[0], syms[2]) and o.exports.names() == ["a", "b", "a"]
+    assert o == ElfObject("x", 64, "little", "x86_64", "DYN", exports=SymbolTable(syms))
+    assert hash(o) == hash(ElfObject("x", 64, "little", "x86_64", "DYN", exports=syms))
+    check_table(o.exports, lambda: SymbolTable(syms))
+
+
+# --------------------------------------------------------------------------------------------
 # Hand-built images: both classes, both byte orders, with and without section headers
 # --------------------------------------------------------------------------------------------
 
@@ -411,6 +478,8 @@ def test_hand_built(tmp_path: Path, bits: int, big: bool, sections: bool, hash_:
         ("uniq", None, False, "DEFAULT", "GNU_UNIQUE", "GNU_IFUNC"),
     ]
     assert (one(o.exports, "obj").value, one(o.exports, "obj").size) == (0x2000, 8)
+    for attr in ("imports", "exports"):  # item access, names, lookup: all classes and orders
+        check_table(getattr(o, attr), lambda a=attr: getattr(read_elf(str(path)), a))
     assert o.version_defs == (VersionDef(1, "libhand.so.1", 1), VersionDef(2, "HAND_1.0"),
                               VersionDef(3, "HAND_2.0", 0, ("HAND_1.0",)))
     assert o.version_needs == (VersionNeed("libc.so.6", ("GLIBC_2.0", "GLIBC_2.1"),
@@ -798,7 +867,14 @@ def test_mutated_library_gives_object_or_elf_error(
         assert text.startswith("mutant.so: ") and "\n" not in text
         assert "internal check" not in text, text
     else:
+        # Nothing is left to fail later: the lazy tables give all their symbols, one by one,
+        # by name and all at once.
         assert isinstance(o, ElfObject)
+        for table in (o.imports, o.exports):
+            items = [table[i] for i in range(len(table))]
+            names = table.names()
+            assert [s.name for s in items] == names
+            assert all(table.lookup(n) for n in names)
         assert all(isinstance(s, ElfSymbol) for s in o.imports + o.exports)
 
 

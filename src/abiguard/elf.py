@@ -22,10 +22,14 @@ addresses mapped through PT_LOAD, the symbol count from DT_HASH or a DT_GNU_HASH
 objects give their .symtab (imports: undefined non-local; exports: defined non-local with
 default or protected visibility; no versions).
 
-Cost: per file, a few dozen bytecode-level operations; per symbol, one record unpack, one
-C-level name slice and one ElfSymbol. ElfSymbol is a frozen slotted dataclass whose __init__
-costs ~2 us, so symbols are built as a layout-identical plain slotted object and then given
-the ElfSymbol class (see ``_SymBuilder``); the result is a genuine ElfSymbol.
+Cost: per file, a few dozen bytecode-level operations and no Python-level work per symbol.
+The symbol tables are validated when the file is read (counts, offsets, every st_name against
+the string table, every version index), in C-level bulk operations, and copied out of the
+mapping; ``ElfObject.imports``/``exports`` are lazy :class:`~abiguard.model.SymbolTable`
+views over those copies (see :class:`_SymbolSource`): the import/export split is computed on
+first use (bulk byte operations), names are decoded and ElfSymbol objects built only when
+asked for (a whole table at ~0.5 us a symbol, see ``_SymBuilder``). Nothing done at access
+time can fail: corrupt input raises at ``read_elf`` time.
 """
 
 from __future__ import annotations
@@ -39,14 +43,14 @@ import stat
 import struct
 import sys
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import compress, repeat
-from operator import eq
-from typing import Any, NamedTuple, Self
+from operator import add, eq, itemgetter
+from typing import NamedTuple, Self
 
 from . import limits
 from .errors import ElfError
-from .model import ElfObject, ElfSymbol, VersionDef, VersionNeed
+from .model import ElfObject, ElfSymbol, SymbolTable, VersionDef, VersionNeed
 
 __all__ = [
     "AR_MAGIC",
@@ -125,7 +129,6 @@ _BIND8: tuple[str, ...] = tuple(_BIND[i >> 4] for i in range(256))
 _TYPE8: tuple[str, ...] = tuple(_TYPE[i & 15] for i in range(256))
 _VIS8: tuple[str, ...] = tuple(_VIS[i & 3] for i in range(256))
 _BINDTYPE8: tuple[tuple[str, str], ...] = tuple(zip(_BIND8, _TYPE8))
-_SKIPVIS8: tuple[bool, ...] = tuple((i & 3) in (1, 2) for i in range(256))
 
 
 
@@ -270,6 +273,7 @@ class _Layout:
 
 
 _HOST_BIG = sys.byteorder == "big"
+_ITEM2, _ITEM4, _ITEM5 = itemgetter(2), itemgetter(4), itemgetter(5)
 _latin1 = codecs.latin_1_decode
 
 
@@ -286,15 +290,16 @@ _LAYOUTS = {(is64, big): _Layout(is64, big) for is64 in (False, True) for big in
 
 
 # --------------------------------------------------------------------------------------------
-# Fast construction of ElfSymbol
+# Lazy symbol tables
 # --------------------------------------------------------------------------------------------
-# ElfSymbol is a frozen, slotted dataclass: its __init__ goes through object.__setattr__ for
-# each of its 11 fields (~2 us a symbol), which alone would cap the census far below its
-# target. We fill a plain slotted class with the same layout (plain slot stores are cheap)
-# and then switch its __class__ to ElfSymbol: the result is a genuine ElfSymbol (same eq,
-# hash, repr, frozenness). This is verified at import time and falls back to the ordinary
-# constructor if the model ever changes shape.
 
+# ElfSymbol is a frozen slotted dataclass: its __init__ goes through object.__setattr__ for
+# each of its 11 fields (~1-2 us a symbol), which would make building every import of every
+# consumer (what the resolver's bind does) cost more than reading the files. Symbols are
+# filled in as a layout-identical plain slotted object (plain slot stores are cheap) that is
+# then given the ElfSymbol class: the result is a genuine ElfSymbol (same eq, hash, repr,
+# frozenness). Verified at import time; the ordinary constructor is used if the model ever
+# changes shape. Only symbols that are asked for are built (see _SymbolSource).
 _SYM_FIELDS = ("name", "version", "hidden", "binding", "type", "visibility", "defined", "value",
                "size", "version_file", "version_index")
 
@@ -333,8 +338,168 @@ def _check_fast_symbols() -> bool:
 _FAST_SYMBOLS = _check_fast_symbols()
 
 
-def _to_elf_symbol(o: Any) -> ElfSymbol:
-    return ElfSymbol(*(getattr(o, k) for k in _SYM_FIELDS))
+# Per-byte tables for the import/export split (bytes.translate): st_info -> 1 when the
+# binding is not STB_LOCAL; st_other -> 4 when the visibility is DEFAULT or PROTECTED; any
+# nonzero byte -> 2 (st_shndx != SHN_UNDEF). code = those bits or-ed: an import has bit 1 and
+# not bit 2 (any visibility), an export all three.
+_T_NONLOCAL = bytes(int(i >= 16) for i in range(256))
+_T_VISIBLE4 = bytes(4 if (i & 3) in (0, 3) else 0 for i in range(256))
+_T_NONZERO2 = bytes(2 if i else 0 for i in range(256))
+_T_IMPORT = bytes(int(i & 3 == 1) for i in range(256))
+_T_EXPORT = bytes(int(i & 7 == 7) for i in range(256))
+_VersionInfo = tuple[str | None, str | None, bool, int]  # version, file, hidden, index
+
+
+class _SymbolSource:
+    """The symbols of one validated .dynsym/.symtab (null symbol excluded), as copies of the
+    raw records, the names' string table and the .gnu.version entries.
+
+    It serves the two lazy :class:`SymbolTable` views of ``ElfObject`` (kind 0: imports,
+    i.e. undefined non-local symbols; kind 1: exports, i.e. defined non-local symbols of
+    default or protected visibility). Everything that can be wrong with the input was
+    checked by ``ElfFile._symbol_source``; nothing here raises, whatever the input bytes.
+    """
+
+    __slots__ = ("layout", "names_at", "positions", "raw", "split", "text", "text_ascii",
+                 "verdefs", "verneeds", "versions", "versyms")
+
+    def __init__(self, raw: bytes, layout: _Layout, names_at: array[int], text: str,
+                 text_ascii: bool, versyms: array[int] | None, verdefs: dict[int, str],
+                 verneeds: dict[int, tuple[str, str]]) -> None:
+        self.raw = raw
+        self.layout = layout
+        self.names_at = names_at
+        self.text = text
+        self.text_ascii = text_ascii
+        self.versyms = versyms
+        self.verdefs = verdefs
+        self.verneeds = verneeds
+        # Computed on first use, each published by one assignment (tables of a parsed file
+        # may be shared by threads: a census worker's cache).
+        self.split: tuple[tuple[bytes, bytes], tuple[int, int]] | None = None
+        self.positions: list[list[int] | None] = [None, None]
+        self.versions: tuple[dict[int, _VersionInfo], dict[int, _VersionInfo]] | None = None
+
+    def _split(self) -> tuple[tuple[bytes, bytes], tuple[int, int]]:
+        """Selectors (one byte per record: 1 for the imports, and the same for the exports,
+        computed with bulk byte operations) and the number of imports and exports."""
+        raw = self.raw
+        esz = self.layout.sym.size
+        n = len(raw) // esz
+        at = 4 if self.layout.is64 else 12  # st_info, then st_other and the 2 st_shndx bytes
+        frm = int.from_bytes
+        nonlocal_ = frm(raw[at::esz].translate(_T_NONLOCAL), "little")
+        shndx = frm(raw[at + 2::esz], "little") | frm(raw[at + 3::esz], "little")
+        defined = frm(shndx.to_bytes(n, "little").translate(_T_NONZERO2), "little")
+        visible = frm(raw[at + 1::esz].translate(_T_VISIBLE4), "little")
+        code = (nonlocal_ | defined | visible).to_bytes(n, "little")
+        isel, esel = code.translate(_T_IMPORT), code.translate(_T_EXPORT)
+        split = self.split = ((isel, esel), (isel.count(1), esel.count(1)))
+        return split
+
+    def _versions(self) -> tuple[dict[int, _VersionInfo], dict[int, _VersionInfo]]:
+        """Raw .gnu.version value -> (version, version file, hidden, index), for undefined
+        and for defined symbols (a defined symbol may carry a verneed index: copy
+        relocations in executables). Every index was checked to be 0, 1 or known."""
+        und: dict[int, _VersionInfo] = {}
+        dfn: dict[int, _VersionInfo] = {}
+        if self.versyms is None:
+            und[0] = dfn[0] = (None, None, False, 0)
+        else:
+            vd, vn = self.verdefs, self.verneeds
+            for vx in set(self.versyms):
+                v = vx & 0x7FFF
+                hidden = vx > 0x7FFF
+                if v > 1:
+                    need = vn.get(v)
+                    defn = (vd[v], None) if v in vd else None
+                    u = need or defn or (None, None)
+                    d = defn or need or (None, None)
+                    und[vx] = (u[0], u[1], hidden, v)
+                    dfn[vx] = (d[0], d[1], hidden, v)
+                else:
+                    und[vx] = dfn[vx] = (None, None, hidden, v)
+        versions = self.versions = (und, dfn)
+        return versions
+
+    def count(self, kind: int) -> int:
+        return (self.split or self._split())[1][kind]
+
+    def symbol(self, kind: int, i: int) -> ElfSymbol:
+        positions = self.positions[kind]
+        if positions is None:
+            sel = (self.split or self._split())[0][kind]
+            positions = self.positions[kind] = list(compress(range(len(sel)), sel))
+        k = positions[i]
+        sym = self.layout.sym
+        rec = sym.unpack_from(self.raw, k * sym.size)
+        if self.layout.is64:
+            st_name, info, other, _shndx, value, size = rec
+        else:
+            st_name, value, size, info, other, _shndx = rec
+        text = self.text
+        name = text[st_name:text.find("\0", st_name)]
+        if not self.text_ascii and not name.isascii():
+            name = _fix_name(name)
+        vx = self.versyms[k] if self.versyms is not None else 0
+        version, vfile, hidden, vindex = (self.versions or self._versions())[kind][vx]
+        return ElfSymbol(name, version, hidden, _BIND8[info], _TYPE8[info], _VIS8[other],
+                         kind == 1, value, size, vfile, vindex)
+
+    def names(self, kind: int) -> list[str]:
+        offs = list(compress(self.names_at, (self.split or self._split())[0][kind]))
+        text = self.text
+        names = list(map(text.__getitem__, map(slice, offs, map(text.find, repeat("\0"),
+                                                                   offs))))
+        if not self.text_ascii:
+            fix = _fix_name
+            names = [n if n.isascii() else fix(n) for n in names]
+        return names
+
+    def symbols(self, kind: int) -> tuple[ElfSymbol, ...]:
+        sel = (self.split or self._split())[0][kind]
+        recs: Iterator[tuple[int, ...]] = compress(self.layout.sym.iter_unpack(self.raw), sel)
+        if not self.layout.is64:
+            recs = ((n, i, o, x, v, z) for n, v, z, i, o, x in recs)
+        vxs = compress(self.versyms, sel) if self.versyms is not None else repeat(0)
+        vinfo = (self.versions or self._versions())[kind]
+        defined = kind == 1
+        text = self.text
+        find = text.find
+        nonascii = not self.text_ascii
+        fix = _fix_name
+        BT, VIS = _BINDTYPE8, _VIS8
+        new = object.__new__
+        B = _SymBuilder
+        ES: type = ElfSymbol if _FAST_SYMBOLS else _SymBuilder
+        out: list[_SymBuilder] = []  # ElfSymbols once their class is switched
+        append = out.append
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # many new acyclic objects: don't let the GC rescan the heap meanwhile
+        try:
+            for (st_name, info, other, _shndx, value, size), vx in zip(recs, vxs):
+                o = new(B)
+                o.version, o.version_file, o.hidden, o.version_index = vinfo[vx]
+                name = text[st_name:find("\0", st_name)]
+                if nonascii and not name.isascii():
+                    name = fix(name)
+                o.name = name
+                o.binding, o.type = BT[info]
+                o.visibility = VIS[other]
+                o.defined = defined
+                o.value = value
+                o.size = size
+                o.__class__ = ES
+                append(o)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        if not _FAST_SYMBOLS:
+            return tuple(ElfSymbol(*(getattr(o, k) for k in _SYM_FIELDS)) for o in out)
+        return tuple(out)  # type: ignore[arg-type]  # (they are ElfSymbols now)
+
+
+_NO_SYMBOLS = SymbolTable()
 
 
 # --------------------------------------------------------------------------------------------
@@ -457,11 +622,13 @@ class ElfFile:
 
     ``ElfFile.open(path)`` maps the file; ``ElfFile(path, data)`` reads given bytes (``path``
     is then only used in error messages). Use as a context manager or call :meth:`close` to
-    release the mapping. Every accessor raises :class:`ElfError` for corrupt input.
+    release the mapping. Every accessor raises :class:`ElfError` for corrupt input. The
+    :mod:`~abiguard.limits` in force when it is created apply to all its accessors.
     """
 
     __slots__ = (
         "_dyn",
+        "_lim",
         "_mm",
         "_phdrs",
         "_phtypes",
@@ -482,6 +649,8 @@ class ElfFile:
 
     def __init__(self, path: str, data: bytes | bytearray | memoryview | mmap.mmap | None = None,
                  *, member: str | None = None) -> None:
+        # Read once: limits.current() checks the environment, which is not free.
+        self._lim = limits.current()
         self.path = path
         self.member = member
         self.where = f"{path}({member})" if member else path
@@ -588,7 +757,7 @@ class ElfFile:
                 raise self.error(f"truncated: program header table (offset {e_phoff:#x}, "
                                  f"{phnum} entries) ends past end of file (size {self.size:#x})")
         if shnum:
-            cap = limits.current().max_elf_sections
+            cap = self._lim.max_elf_sections
             if shnum > cap:
                 raise self.error(limits.message(f"{shnum} section headers", "max_elf_sections",
                                                 cap))
@@ -621,9 +790,11 @@ class ElfFile:
                 if not lay.is64:
                     rows = [(t, fl, o, v, p, fs, ms, a) for t, o, v, p, fs, ms, fl, a in rows]
                 size = self.size
-                for i, r in enumerate(rows):
-                    if r[5] and r[2] + r[5] > size:
-                        raise self._past_eof(f"segment {i} (type {r[0]:#x})", r[2], r[5])
+                # offset + filesz of every segment at once (C loops); details only when bad
+                if max(map(add, map(_ITEM2, rows), map(_ITEM5, rows))) > size:
+                    for i, r in enumerate(rows):
+                        if r[5] and r[2] + r[5] > size:
+                            raise self._past_eof(f"segment {i} (type {r[0]:#x})", r[2], r[5])
                 self._phtypes = tuple(_array("I", raw, lay.big)[0::lay.phdr.size // 4])
             self._phdrs = rows
         return rows
@@ -649,9 +820,11 @@ class ElfFile:
                 raw = self.view[h.shoff:h.shoff + h.shnum * lay.shdr.size]
                 rows = list(lay.shdr.iter_unpack(raw))
                 size = self.size
-                for i, r in enumerate(rows):
-                    if r[4] + r[5] > size and r[1] != SHT_NOBITS and r[5] and i:
-                        raise self._past_eof(f"section {i} (type {r[1]:#x})", r[4], r[5])
+                # offset + size of every section at once (C loops); details only when bad
+                if max(map(add, map(_ITEM4, rows), map(_ITEM5, rows))) > size:
+                    for i, r in enumerate(rows):
+                        if r[4] + r[5] > size and r[1] != SHT_NOBITS and r[5] and i:
+                            raise self._past_eof(f"section {i} (type {r[1]:#x})", r[4], r[5])
                 types = tuple(_array("I", raw, lay.big)[1::lay.shdr.size // 4])
                 if h.shstrndx and types[h.shstrndx] not in (SHT_STRTAB, SHT_NOBITS):
                     raise self.error(f"e_shstrndx {h.shstrndx} names a section of type "
@@ -720,7 +893,7 @@ class ElfFile:
         return tab
 
     def _check_symbols(self, count: int, what: str) -> None:
-        cap = limits.current().max_elf_symbols
+        cap = self._lim.max_elf_symbols
         if count > cap:
             raise self.error(limits.message(f"{count} symbols in {what}", "max_elf_symbols", cap))
 
@@ -805,7 +978,7 @@ class ElfFile:
         secs = self.sections
         symcache: dict[int, list[Symbol]] = {}
         # Sections may overlap: count what all of them make us read, not each one.
-        lim = limits.current()
+        lim = self._lim
         nrel = nsym = 0
         for sec in secs:
             if sec.type not in (SHT_REL, SHT_RELA):
@@ -965,7 +1138,7 @@ class ElfFile:
         if count is not None and count > limit:
             raise self.error(f"corrupt {what}: {count} entries do not fit in {size} bytes")
         # Entries may share auxiliary entries: cap what the whole chain makes us read.
-        budget = cap = limits.current().max_version_entries
+        budget = cap = self._lim.max_version_entries
         out: list[VersionDef] = []
         seen: set[int] = set()
         pos = off
@@ -1031,7 +1204,7 @@ class ElfFile:
         limit = size // esz
         if count is not None and count > limit:
             raise self.error(f"corrupt {what}: {count} entries do not fit in {size} bytes")
-        budget = cap = limits.current().max_version_entries
+        budget = cap = self._lim.max_version_entries
         out: list[VersionNeed] = []
         index: dict[int, tuple[str, str]] = {}
         pos = off
@@ -1124,8 +1297,7 @@ class ElfFile:
         rpath: list[str] = []
         runpath: list[str] = []
         flags_1 = 0
-        imports: list[Any] = []
-        exports: list[Any] = []
+        source: _SymbolSource | None = None
         vdefs: list[VersionDef] = []
         vneeds: list[VersionNeed] = []
 
@@ -1135,7 +1307,7 @@ class ElfFile:
                 raw, count = self._table(idx, lay.sym.size, ".symtab")
                 self._check_symbols(count, ".symtab")
                 strtab = self._strtab(secs[idx][6], ".symtab")
-                self._split_symbols(raw, count, strtab, None, None, None, imports, exports)
+                source = self._symbol_source(raw, count, strtab, None, None, None)
         else:
             use_segments = self._use_segments()
             dtags, dvals = self._dyn_arrays()
@@ -1218,106 +1390,59 @@ class ElfFile:
                     raise self.error("version requirements without a string table")
                 vneeds, vn_index = self._verneeds(vn_loc[0], vn_loc[1], vn_loc[2], vn_str)
 
-            if nsyms > 1 and symstr is not None:
-                self._split_symbols(symraw, nsyms, symstr, versym_raw, vdefs, vn_index,
-                                    imports, exports)
+            if symstr is not None:
+                source = self._symbol_source(symraw, nsyms, symstr, versym_raw, vdefs,
+                                             vn_index)
 
-        if not _FAST_SYMBOLS:
-            imports = [_to_elf_symbol(o) for o in imports]
-            exports = [_to_elf_symbol(o) for o in exports]
+        imports = exports = _NO_SYMBOLS
+        if source is not None:
+            imports = SymbolTable.lazy(source, 0)
+            exports = SymbolTable.lazy(source, 1)
         return ElfObject(
             path=self.path, elf_class=h.elf_class, endian=h.endian,
             machine=machine_name(h.machine, h.elf_class),
             kind=_KINDS.get(h.type) or f"ET_{h.type}", machine_id=h.machine, osabi=h.osabi,
             soname=soname, needed=tuple(needed), rpath=tuple(rpath), runpath=tuple(runpath),
-            interpreter=interpreter, flags_1=flags_1, imports=tuple(imports),
-            exports=tuple(exports), version_defs=tuple(vdefs), version_needs=tuple(vneeds),
+            interpreter=interpreter, flags_1=flags_1, imports=imports,
+            exports=exports, version_defs=tuple(vdefs), version_needs=tuple(vneeds),
             size=self.size, member=self.member, stripped=SHT_SYMTAB not in shtypes)
 
-    def _split_symbols(self, raw: Bytes, count: int, strtab: _StrTab, versym_raw: Bytes | None,
-                       vdefs: list[VersionDef] | None, vn_index: dict[int, tuple[str, str]] | None,
-                       imports: list[Any], exports: list[Any]) -> None:
-        """Sort the non-local symbols of a table (null symbol skipped) into imports/exports."""
+    def _symbol_source(self, raw: Bytes, count: int, strtab: _StrTab, versym_raw: Bytes | None,
+                       vdefs: list[VersionDef] | None,
+                       vn_index: dict[int, tuple[str, str]] | None) -> _SymbolSource | None:
+        """Validate a symbol table (null symbol skipped) and copy what its lazy views need.
+
+        Checked here, for every symbol: st_name names a NUL-terminated string of ``strtab``
+        and the .gnu.version index is 0, 1 or defined in .gnu.version_d/.gnu.version_r.
+        None when the table has no symbol but the null one.
+        """
         esz = self.layout.sym.size
         if count < 2:
-            return
-        raw = raw[esz:esz * count]
-        # Version lookup: raw .gnu.version value -> (version, version file, hidden, index), for
-        # undefined and for defined symbols (a defined symbol may carry a verneed index: copy
-        # relocations in executables).
-        und: dict[int, tuple[str | None, str | None, bool, int]] = {}
-        dfn: dict[int, tuple[str | None, str | None, bool, int]] = {}
-        versyms: Iterable[int]
+            return None
+        big = self.layout.big
+        raw = bytes(raw[esz:esz * count])
+        vs: array[int] | None = None
+        vd_names: dict[int, str] = {}
+        vn_names = vn_index or {}
         if versym_raw is not None:
-            vs = _array("H", versym_raw[2:2 * count], self.layout.big)
-            vd_names = {d.index: d.name for d in vdefs or ()}
-            vn_names = vn_index or {}
-            for vx in set(vs):
-                v = vx & 0x7FFF
-                hidden = vx > 0x7FFF
-                if v > 1:
-                    need = vn_names.get(v)
-                    defn = (vd_names[v], None) if v in vd_names else None
-                    if need is None and defn is None:
-                        raise self.error(f"a dynamic symbol has version index {v}, defined "
-                                         f"neither in .gnu.version_d nor in .gnu.version_r")
-                    u = need or defn or (None, None)
-                    d = defn or need or (None, None)
-                    und[vx] = (u[0], u[1], hidden, v)
-                    dfn[vx] = (d[0], d[1], hidden, v)
-                else:
-                    und[vx] = dfn[vx] = (None, None, hidden, v)
-            versyms = vs
-        else:
-            und[0] = dfn[0] = (None, None, False, 0)
-            versyms = repeat(0)
-
-        text = strtab.text
-        find = text.find
-        nonascii = not strtab.ascii
-        # Check every st_name at once (in C) so that the loop can slice without checking:
-        # all offsets must start before the table's last NUL.
-        names = _array("I", raw, self.layout.big)[0::esz // 4]
-        if names and max(names) > text.rfind("\0"):
+            vs = _array("H", versym_raw[2:2 * count], big)
+            if vdefs:
+                vd_names = {d.index: d.name for d in vdefs}
+            # Every index (hidden bit aside) must be 0, 1 or defined by an entry of
+            # .gnu.version_d or .gnu.version_r.
+            used = {vx & 0x7FFF for vx in set(vs)}
+            used.difference_update((0, 1), vd_names, vn_names)
+            if used:
+                raise self.error(f"a dynamic symbol has version index {min(used)}, defined "
+                                 f"neither in .gnu.version_d nor in .gnu.version_r")
+        # Every st_name at once (in C): all offsets must start before the table's last NUL,
+        # so that any name can later be sliced up to its NUL without a check.
+        names = _array("I", raw, big)[0::esz // 4]
+        if max(names) > strtab.text.rfind("\0"):
             for off in names:
                 strtab.get(off)  # raises for the first bad offset
-        fix = _fix_name
-        BT, VIS, SKIPVIS = _BINDTYPE8, _VIS8, _SKIPVIS8
-        new = object.__new__
-        B = _SymBuilder
-        ES: type = ElfSymbol if _FAST_SYMBOLS else _SymBuilder
-        iapp = imports.append
-        eapp = exports.append
-        gc_was_enabled = gc.isenabled()
-        gc.disable()  # many short-lived acyclic objects: don't let the GC rescan them
-        try:
-            for (st_name, info, other, shndx, value, size), vx in zip(self._sym_records(raw),
-                                                                       versyms):
-                if info < 16:  # STB_LOCAL
-                    continue
-                o = new(B)
-                if shndx:
-                    if SKIPVIS[other]:  # STV_INTERNAL / STV_HIDDEN
-                        continue
-                    o.defined = True
-                    o.version, o.version_file, o.hidden, o.version_index = dfn[vx]
-                    eapp(o)
-                else:
-                    o.defined = False
-                    o.version, o.version_file, o.hidden, o.version_index = und[vx]
-                    iapp(o)
-                name = text[st_name:find("\0", st_name)]
-                if nonascii and not name.isascii():
-                    name = fix(name)
-                o.name = name
-                o.binding, o.type = BT[info]
-                o.visibility = VIS[other]
-                o.value = value
-                o.size = size
-                o.__class__ = ES
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        return _SymbolSource(raw, self.layout, names, strtab.text, strtab.ascii, vs, vd_names,
+                             vn_names)
 
 
 # --------------------------------------------------------------------------------------------

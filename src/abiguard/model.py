@@ -13,8 +13,9 @@ import enum
 import json
 import types
 import typing
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, overload
 
 SCHEMA_VERSION = 1
 
@@ -74,6 +75,190 @@ class ElfSymbol:
     """Raw .gnu.version index without the hidden bit (0: local, 1: global/base)."""
 
 
+class SymbolSource(Protocol):
+    """What a lazy :class:`SymbolTable` reads its symbols from (``abiguard.elf`` provides
+    one per symbol table: the raw records, already validated). ``kind`` selects the view:
+    0 for the imports, 1 for the exports of the same table."""
+
+    def count(self, kind: int) -> int: ...
+    def symbol(self, kind: int, i: int) -> ElfSymbol: ...
+    def symbols(self, kind: int) -> tuple[ElfSymbol, ...]: ...
+    def names(self, kind: int) -> list[str]: ...
+
+
+class SymbolTable(Sequence[ElfSymbol]):
+    """An immutable sequence of :class:`ElfSymbol` (what ``ElfObject.imports``/``exports`` are).
+
+    ``SymbolTable(symbols)`` holds given symbols. The tables :func:`abiguard.elf.read_elf`
+    returns are lazy: the file's tables were validated when it was read, but an ElfSymbol is
+    built only when it is accessed (then kept), and names are decoded only when asked for,
+    so that reading a file costs almost nothing per symbol.
+
+    Besides the sequence protocol: :meth:`names` (all names, in table order) and
+    :meth:`lookup` (the symbols of one name, through an index built on first use: what the
+    resolver binds with). A table equals another table or a tuple with the same symbols in
+    the same order, hashes like that tuple, and ``+`` concatenates into a tuple.
+    """
+
+    __slots__ = ("_hash", "_index", "_kind", "_one", "_src", "_syms")
+
+    _syms: tuple[ElfSymbol, ...] | None
+    _src: SymbolSource | None
+    _kind: int
+    _one: dict[int, ElfSymbol] | None
+    _index: dict[str, Any] | None
+    _hash: int | None
+
+    def __init__(self, symbols: Iterable[ElfSymbol] = ()) -> None:
+        self._syms = tuple(symbols)
+        self._src = None
+        self._kind = 0
+        self._one = None
+        self._index = None
+        self._hash = None
+
+    @classmethod
+    def lazy(cls, source: SymbolSource, kind: int) -> SymbolTable:
+        """A table whose symbols come from ``source`` on demand (view ``kind``)."""
+        t = object.__new__(cls)
+        t._syms = None
+        t._src = source
+        t._kind = kind
+        t._one = None
+        t._index = None
+        t._hash = None
+        return t
+
+    def _all(self) -> tuple[ElfSymbol, ...]:
+        syms = self._syms
+        if syms is None:
+            assert self._src is not None
+            syms = self._src.symbols(self._kind)
+            one = self._one
+            if one:  # keep the symbols already handed out: one object per symbol
+                syms = tuple(one.get(i, s) for i, s in enumerate(syms))
+            self._syms = syms
+            self._one = None
+        return syms
+
+    def __len__(self) -> int:
+        syms = self._syms
+        if syms is None:
+            assert self._src is not None
+            return self._src.count(self._kind)
+        return len(syms)
+
+    @overload
+    def __getitem__(self, i: int) -> ElfSymbol: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[ElfSymbol, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> ElfSymbol | tuple[ElfSymbol, ...]:
+        syms = self._syms
+        if syms is not None:
+            return syms[i]
+        if isinstance(i, slice):
+            return self._all()[i]
+        src = self._src
+        assert src is not None
+        n = src.count(self._kind)
+        k = i.__index__()
+        if k < 0:
+            k += n
+        if not 0 <= k < n:
+            raise IndexError("symbol table index out of range")
+        one = self._one
+        if one is None:
+            one = self._one = {}
+        sym = one.get(k)
+        if sym is None:
+            sym = one[k] = src.symbol(self._kind, k)
+        return sym
+
+    def __iter__(self) -> Iterator[ElfSymbol]:
+        return iter(self._all())
+
+    def __reversed__(self) -> Iterator[ElfSymbol]:
+        return reversed(self._all())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._all()
+
+    def names(self) -> list[str]:
+        """The names of the symbols, in table order (a new list; decoded, not cached)."""
+        syms = self._syms
+        if syms is None:
+            assert self._src is not None
+            return self._src.names(self._kind)
+        return [s.name for s in syms]
+
+    def lookup(self, name: str) -> tuple[ElfSymbol, ...]:
+        """The symbols called ``name``, in table order (``()`` when there is none)."""
+        index = self._index
+        if index is None:
+            index = self._build_index()
+        hit = index.get(name)
+        if hit is None or hit.__class__ is tuple:
+            return hit or ()
+        # First lookup of the name: positions -> symbols, kept in the index.
+        get = self.__getitem__
+        syms = (get(hit),) if hit.__class__ is int else tuple(map(get, hit))
+        index[name] = syms
+        return syms
+
+    def _build_index(self) -> dict[str, Any]:
+        # name -> position (unique name), [positions] (repeated name) or, once looked up,
+        # the tuple of symbols.
+        names = self.names()
+        index: dict[str, Any] = dict(zip(names, range(len(names))))
+        if len(index) != len(names):
+            index.clear()
+            for pos, n in enumerate(names):
+                prev = index.get(n)
+                if prev is None:
+                    index[n] = pos
+                elif prev.__class__ is int:
+                    index[n] = [prev, pos]
+                else:
+                    prev.append(pos)
+        self._index = index
+        return index
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if isinstance(other, SymbolTable):
+            return len(self) == len(other) and self._all() == other._all()
+        if isinstance(other, tuple):
+            return self._all() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if h is None:
+            h = self._hash = hash(self._all())
+        return h
+
+    def __add__(self, other: object) -> tuple[ElfSymbol, ...]:
+        if isinstance(other, (SymbolTable, tuple)):
+            return self._all() + tuple(other)
+        return NotImplemented
+
+    def __radd__(self, other: object) -> tuple[ElfSymbol, ...]:
+        if isinstance(other, tuple):
+            return other + self._all()
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"SymbolTable({self._all()!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SymbolTable, (self._all(),))
+
+
+_NO_SYMBOLS = SymbolTable()
+
+
 @dataclass(frozen=True, slots=True)
 class VersionDef:
     """An entry of .gnu.version_d."""
@@ -121,10 +306,12 @@ class ElfObject:
     interpreter: str | None = None
     flags_1: int = 0
     """DT_FLAGS_1 (DF_1_NODEFLIB = 0x800 matters to the resolver)."""
-    imports: tuple[ElfSymbol, ...] = ()
-    """Undefined non-local symbols (the object's imports)."""
-    exports: tuple[ElfSymbol, ...] = ()
-    """Defined non-local symbols with default/protected visibility."""
+    imports: SymbolTable = _NO_SYMBOLS
+    """Undefined non-local symbols (the object's imports). Any sequence of ElfSymbol may be
+    given; it is kept as a :class:`SymbolTable`."""
+    exports: SymbolTable = _NO_SYMBOLS
+    """Defined non-local symbols with default/protected visibility (a SymbolTable, as
+    ``imports``; ``exports.lookup(name)`` is what the resolver binds with)."""
     version_defs: tuple[VersionDef, ...] = ()
     version_needs: tuple[VersionNeed, ...] = ()
     size: int = 0
@@ -132,6 +319,12 @@ class ElfObject:
     """For a member of an ar archive: its name (path is then the archive)."""
     stripped: bool = False
     """No .symtab section."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.imports, SymbolTable):
+            object.__setattr__(self, "imports", SymbolTable(self.imports))
+        if not isinstance(self.exports, SymbolTable):
+            object.__setattr__(self, "exports", SymbolTable(self.exports))
 
     @property
     def display_name(self) -> str:
@@ -517,6 +710,7 @@ __all__ = [
     "SchemaError",
     "Stability",
     "SymbolRef",
+    "SymbolTable",
     "Verification",
     "VersionDef",
     "VersionNeed",

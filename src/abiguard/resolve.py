@@ -26,7 +26,7 @@ import glob
 import os
 import posixpath
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import limits
@@ -186,7 +186,6 @@ class LoadedObject:
     found_via: str
     depth: int
     error: str | None = None
-    exports: dict[str, list[ElfSymbol]] | None = None
 
 
 class Resolver:
@@ -202,7 +201,6 @@ class Resolver:
         self.extra_needed = list(extra_needed)
         self._elf_cache: dict[str, ElfObject | ElfError] = {}
         self._ld_conf: list[str] | None = None
-        self._exports: dict[str, dict[str, list[ElfSymbol]]] = {}
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -248,20 +246,6 @@ class Resolver:
         if isinstance(hit, ElfError):
             raise hit
         return hit
-
-    def _exports_of(self, obj: LoadedObject) -> dict[str, list[ElfSymbol]]:
-        if obj.exports is not None:
-            return obj.exports
-        assert obj.elf is not None and obj.real is not None
-        key = os.path.realpath(obj.real)
-        table = self._exports.get(key)
-        if table is None:
-            table = {}
-            for sym in obj.elf.exports:
-                table.setdefault(sym.name, []).append(sym)
-            self._exports[key] = table
-        obj.exports = table
-        return table
 
     # -- search ------------------------------------------------------------------------------
 
@@ -411,7 +395,7 @@ class Resolver:
     # -- binding -----------------------------------------------------------------------------
 
     @staticmethod
-    def _match(sym: ElfSymbol, candidates: list[ElfSymbol], versioned_lib: bool
+    def _match(sym: ElfSymbol, candidates: Sequence[ElfSymbol], versioned_lib: bool
                ) -> ElfSymbol | None:
         """glibc's check_match over one object's definitions of the name."""
         if sym.version:
@@ -436,17 +420,21 @@ class Resolver:
     def bind(self, consumer: ElfObject, order: list[LoadedObject]) -> list[Binding]:
         lib_class: dict[int, tuple[Stability, tuple[Evidence, ...]]] = {}
         missing = [o.name for o in order if o.elf is None]
-        scope = [o for o in order[1:] if o.elf is not None]
+        # The definitions of a name in each loaded object come from the index of its exports
+        # (built once per parsed file, on first lookup; parsed files are cached).
+        scope = [(o, o.elf.exports.lookup, bool(o.elf.version_defs))
+                 for o in order[1:] if o.elf is not None]
+        match = self._match
         out: list[Binding] = []
         for sym in consumer.imports:
             ref = SymbolRef(sym.name, sym.version)
             weak = sym.binding == "WEAK"
             found: tuple[LoadedObject, ElfSymbol] | None = None
-            for obj in scope:
-                cands = self._exports_of(obj).get(sym.name)
+            for obj, lookup, versioned in scope:
+                cands = lookup(sym.name)
                 if not cands:
                     continue
-                d = self._match(sym, cands, bool(obj.elf and obj.elf.version_defs))
+                d = match(sym, cands, versioned)
                 if d is not None:
                     found = (obj, d)
                     break

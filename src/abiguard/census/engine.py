@@ -112,7 +112,6 @@ class _WorkerState:
         self.lock = threading.RLock()
         self.private_dir: str | None = None
         self.elf_cache: dict = {}
-        self.exports: dict = {}
         self.policies: dict = {}
         self.installed: dict[str, str] | None = None
         self.controls: dict[str, object] = {}
@@ -462,16 +461,14 @@ def _resolver_class():
     from ..resolve import Resolver
 
     class CensusResolver(Resolver):
-        """The resolver with the worker's caches: parsed ELF files and their export tables
-        (shared by every task of the worker), and real paths (the sysroot and the unpacked
-        library packages do not change during a run)."""
+        """The resolver with the worker's caches: parsed ELF files, with the export index
+        each builds on first lookup (shared by every task of the worker), and real paths (the
+        sysroot and the unpacked library packages do not change during a run)."""
 
-        def __init__(self, layers, *, policy, realpaths: dict, elf_cache: dict,
-                     exports: dict) -> None:
+        def __init__(self, layers, *, policy, realpaths: dict, elf_cache: dict) -> None:
             super().__init__(layers, policy=policy)
             self._search_memo: dict = {}
             self._elf_cache = elf_cache
-            self._exports = exports
             self._realpaths = realpaths
 
         def _read(self, real: str):
@@ -506,21 +503,6 @@ def _resolver_class():
             if k not in self._search_memo:
                 self._search_memo[k] = super()._search(name, loader, consumer)
             return self._search_memo[k]
-
-        def _exports_of(self, obj):
-            if obj.exports is not None:
-                return obj.exports
-            key = self._realpaths.get(obj.real)
-            if key is None:
-                key = self._realpaths[obj.real] = os.path.realpath(obj.real)
-            table = self._exports.get(key)
-            if table is None:
-                table = {}
-                for sym in obj.elf.exports:
-                    table.setdefault(sym.name, []).append(sym)
-                self._exports[key] = table
-            obj.exports = table
-            return table
 
     return CensusResolver
 
@@ -911,16 +893,15 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
         # share parsed libraries across the tasks of this worker (keyed by real path)
         if len(_STATE.elf_cache) > config.elf_cache_limit:
             _STATE.elf_cache.clear()
-            _STATE.exports.clear()
             _STATE.realpaths.clear()
         resolver = _STATE.resolver_class()(
             layers, policy=_STATE.policy(config), realpaths=_STATE.realpaths,
-            elf_cache=_STATE.elf_cache, exports=_STATE.exports)
+            elf_cache=_STATE.elf_cache)
         try:
             audit = scan_targets(out, options, [origin], resolver)
         finally:
             if ref.kind != "root":
-                for cache in (_STATE.elf_cache, _STATE.exports, _STATE.realpaths):
+                for cache in (_STATE.elf_cache, _STATE.realpaths):
                     _purge(cache, tmp + os.sep)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
