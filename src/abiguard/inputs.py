@@ -400,15 +400,32 @@ def _inside(real_root: str, p: str) -> bool:
     return p == real_root or p.startswith(real_root.rstrip("/") + "/")
 
 
-def _physical(real_root: str, dest: str) -> tuple[str, str] | None:
-    """(real path, installed directory) of a member's destination: its parent directory
-    with every symlink resolved. None when that lies outside the root (a member reached
-    through a symlink that an earlier member planted)."""
-    parent = os.path.realpath(os.path.dirname(dest))
-    if not _inside(real_root, parent):
-        return None
-    rel = os.path.relpath(parent, real_root)
-    return os.path.join(parent, os.path.basename(dest)), "/" if rel == "." else "/" + rel
+class _Placer:
+    """Where the members of one package land: the parent directory of a destination with
+    every symlink resolved (inside the root, else None), made on first use. Resolutions
+    are cached per directory until a symlink is made or removed (:meth:`changed`)."""
+
+    def __init__(self, real_root: str) -> None:
+        self.real_root = real_root
+        self._parents: dict[str, tuple[str, str] | None] = {}
+
+    def changed(self) -> None:
+        self._parents.clear()
+
+    def place(self, dest: str) -> tuple[str, str] | None:
+        """(real path, installed directory) of a member's destination, or None when its
+        parent lies outside the root (reached through a symlink an earlier member planted)."""
+        parent, base = os.path.split(dest)
+        hit = self._parents.get(parent, self)
+        if hit is self:
+            os.makedirs(parent, exist_ok=True)
+            real = os.path.realpath(parent)
+            hit = None
+            if _inside(self.real_root, real):
+                rel = os.path.relpath(real, self.real_root)
+                hit = (real, "/" if rel == "." else "/" + rel)
+            self._parents[parent] = hit
+        return None if hit is None else (os.path.join(hit[0], base), hit[1])
 
 
 def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | None = None,
@@ -426,6 +443,7 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
         max_bytes = lim.max_unpacked_bytes
     max_members = lim.max_tar_members
     real_root = os.path.realpath(root)
+    dirs = _Placer(real_root)
     notes: list[str] = []
     total = 0
     count = 0
@@ -455,10 +473,29 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
                             raise InputFileError(path, f"refused: directory {info.name!r} of "
                                                        f"{name} lies outside the package root")
                         continue
-                    if not (info.issym() or info.islnk() or info.isreg()):
+                    # A regular file is looked at (its first bytes) before anything touches
+                    # the disk, and most are not kept: only ELF files, ar archives, ld.so.conf.
+                    head = b""
+                    if info.isreg():
+                        total += info.size
+                        if total > max_bytes:
+                            raise _LimitExceeded(limits.message(
+                                f"unpacked size exceeds {max_bytes} bytes in {name} "
+                                "(decompression bomb?)", "max_unpacked_bytes", max_bytes))
+                        fh = tar.extractfile(info)
+                        if fh is None:
+                            continue
+                        head = fh.read(8)
+                        rel = "/" + dest[len(root):].lstrip("/")
+                        keep = head.startswith((ELF_MAGIC, AR_MAGIC)) or \
+                            rel.startswith("/etc/ld.so.conf")
+                        if wanted is not None:
+                            keep = wanted(rel, head)
+                        if not keep:
+                            continue
+                    elif not (info.issym() or info.islnk()):
                         continue
-                    os.makedirs(os.path.dirname(dest), exist_ok=True)
-                    where = _physical(real_root, dest)
+                    where = dirs.place(dest)
                     if where is None:
                         raise InputFileError(path, f"refused: member {info.name!r} of {name} "
                                                    "is reached through a symlink pointing "
@@ -474,6 +511,7 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
                         if os.path.lexists(dest):
                             os.unlink(dest)
                         os.symlink(rel, dest)
+                        dirs.changed()
                     elif info.islnk():
                         src = _safe_target(root, info.linkname)
                         if src is None or not _inside(real_root, os.path.realpath(src)):
@@ -487,26 +525,12 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
                                     "(decompression bomb?)", "max_unpacked_bytes", max_bytes))
                             if os.path.islink(dest):
                                 os.unlink(dest)
+                                dirs.changed()
                             shutil.copyfile(src, dest)
                     else:
-                        total += info.size
-                        if total > max_bytes:
-                            raise _LimitExceeded(limits.message(
-                                f"unpacked size exceeds {max_bytes} bytes in {name} "
-                                "(decompression bomb?)", "max_unpacked_bytes", max_bytes))
-                        fh = tar.extractfile(info)
-                        if fh is None:
-                            continue
-                        head = fh.read(8)
-                        rel = "/" + os.path.relpath(dest, real_root)
-                        keep = head.startswith((ELF_MAGIC, AR_MAGIC)) or \
-                            rel.startswith("/etc/ld.so.conf")
-                        if wanted is not None:
-                            keep = wanted(rel, head)
-                        if not keep:
-                            continue
                         if os.path.islink(dest):
                             os.unlink(dest)
+                            dirs.changed()
                         with open(dest, "wb") as out:
                             out.write(head)
                             shutil.copyfileobj(fh, out, 1 << 20)

@@ -213,6 +213,7 @@ class Policy:
     def __init__(self, files: list[PolicyFile]) -> None:
         self.files = files
         self._lib_cache: dict[tuple[str | None, ...], tuple[Stability, tuple[Evidence, ...]]] = {}
+        self._sym_rules: dict[str | None, tuple[Rule, ...]] = {}
 
     @classmethod
     def load(cls, user_files: list[str] | tuple[str, ...] = (), builtin: bool = True) -> Policy:
@@ -259,16 +260,17 @@ class Policy:
                         library: tuple[Stability, tuple[Evidence, ...]]
                         ) -> tuple[Stability, tuple[Evidence, ...]]:
         """Classify one bound symbol given its library's classification."""
-        for f in self.files:
-            for rule in f.symbols:
-                if not fnmatch.fnmatchcase(name, rule.match):
-                    continue
-                if library_key is not None and not fnmatch.fnmatchcase(library_key, rule.library):
-                    continue
-                if rule.version is not None and not fnmatch.fnmatchcase(version or "",
-                                                                        rule.version):
-                    continue
-                return rule.stability, (rule.evidence(f"symbol {name}"),)
+        rules = self._sym_rules.get(library_key)
+        if rules is None:  # the symbol rules for this library, in order (most have none)
+            rules = self._sym_rules[library_key] = tuple(
+                rule for f in self.files for rule in f.symbols
+                if library_key is None or fnmatch.fnmatchcase(library_key, rule.library))
+        for rule in rules:
+            if not fnmatch.fnmatchcase(name, rule.match):
+                continue
+            if rule.version is not None and not fnmatch.fnmatchcase(version or "", rule.version):
+                continue
+            return rule.stability, (rule.evidence(f"symbol {name}"),)
         if version and "PRIVATE" in version.upper():
             return Stability.PRIVATE, (Evidence(
                 "private-node", f"version node {version} marks an internal interface",

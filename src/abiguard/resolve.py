@@ -200,6 +200,8 @@ class Resolver:
         self.lib_paths = [os.path.abspath(p) for p in lib_paths]
         self.extra_needed = list(extra_needed)
         self._elf_cache: dict[str, ElfObject | ElfError] = {}
+        self._realpaths: dict[str, str] = {}
+        self._bindings: dict[tuple, dict[tuple, Binding]] = {}
         self._ld_conf: list[str] | None = None
 
     # -- reading -----------------------------------------------------------------------------
@@ -234,8 +236,15 @@ class Resolver:
                     return real, real, elf
         return None
 
+    def _realpath(self, path: str) -> str:
+        """os.path.realpath, remembered (the files do not change while resolving)."""
+        hit = self._realpaths.get(path)
+        if hit is None:
+            hit = self._realpaths[path] = os.path.realpath(path)
+        return hit
+
     def _read(self, real: str) -> ElfObject:
-        key = os.path.realpath(real)
+        key = self._realpath(real)
         hit = self._elf_cache.get(key)
         if hit is None:
             try:
@@ -344,7 +353,7 @@ class Resolver:
         if consumer.soname:
             by_name[consumer.soname] = by_soname[consumer.soname] = root
         if consumer.member is None:
-            by_file[os.path.realpath(consumer.path)] = root
+            by_file[self._realpath(consumer.path)] = root
         queue = deque([root])
         extra = list(self.extra_needed) if consumer.kind == "REL" else []
         cap = limits.current().max_load_order
@@ -368,7 +377,7 @@ class Resolver:
                     order.append(lo)
                     continue
                 inst, real, via, elf = hit
-                file_key = os.path.realpath(real)
+                file_key = self._realpath(real)
                 same = by_file.get(file_key) or (by_soname.get(elf.soname) if elf.soname
                                                  else None)
                 if same is not None:
@@ -425,8 +434,17 @@ class Resolver:
         scope = [(o, o.elf.exports.lookup, bool(o.elf.version_defs))
                  for o in order[1:] if o.elf is not None]
         match = self._match
+        # Consumers with the same scope (the programs of one package) bind a symbol alike:
+        # the Binding is made once and shared (it is immutable).
+        memo = self._bindings.setdefault(
+            tuple((o.name, o.installed, id(o.elf)) for o, _, _ in scope), {})
         out: list[Binding] = []
         for sym in consumer.imports:
+            mkey = (sym.name, sym.version, sym.hidden, sym.binding, sym.type)
+            hit = memo.get(mkey)
+            if hit is not None:
+                out.append(hit)
+                continue
             ref = SymbolRef(sym.name, sym.version)
             weak = sym.binding == "WEAK"
             found: tuple[LoadedObject, ElfSymbol] | None = None
@@ -449,9 +467,10 @@ class Resolver:
             if id(obj) not in lib_class:
                 lib_class[id(obj)] = self.policy.classify_library(key, obj.elf)
             stab, ev = self.policy.classify_symbol(sym.name, d.version, key, lib_class[id(obj)])
-            out.append(Binding(ref, sym.type if sym.type != "NOTYPE" else d.type, weak, "bound",
-                               provider=key, provider_path=obj.installed,
-                               provided_version=d.version, stability=stab, evidence=ev))
+            b = memo[mkey] = Binding(ref, sym.type if sym.type != "NOTYPE" else d.type, weak,
+                                     "bound", provider=key, provider_path=obj.installed,
+                                     provided_version=d.version, stability=stab, evidence=ev)
+            out.append(b)
         return out
 
     def _why_unresolved(self, sym: ElfSymbol, order: list[LoadedObject],

@@ -319,8 +319,14 @@ _str = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_asci
 _ENCODERS: dict[type, Callable | None] = {}
 
 
-def _field_code(name: str, hint) -> str:
-    """Python expression encoding field ``name`` of ``o``, specialised on its type hint."""
+def _BUSY(o, memo):
+    """Marks the encoder of a type being generated (a type that contains itself)."""
+    raise RuntimeError("encoder of a type that contains itself")
+
+
+def _field_code(name: str, hint, ns: dict) -> str:
+    """Python expression encoding field ``name`` of ``o``, specialised on its type hint
+    (model dataclasses and tuples of them call their generated encoders directly)."""
     import types
     import typing
 
@@ -338,8 +344,31 @@ def _field_code(name: str, hint) -> str:
         if args == [int]:
             return f"('null' if {v} is None else int.__repr__({v}))"
     if isinstance(hint, type) and issubclass(hint, enum.Enum) and issubclass(hint, str):
-        return f"_str({v}.value)"
+        return f"_str({v})"  # a str enum is its value
+    args = typing.get_args(hint)
+    tup = typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis
+    item = args[0] if tup else hint
+    if (isinstance(item, type) and dataclasses.is_dataclass(item)
+            and _ENCODERS.get(item, False) is not _BUSY):  # (a recursive type: _enc)
+        fn = ns[f"_e_{item.__name__}"] = _encoder(item)
+        if fn is not None:
+            return (f"_seq({v}, memo, _e_{item.__name__})" if tup
+                    else f"_e_{item.__name__}({v}, memo)")
     return f"_enc({v}, memo)"
+
+
+def _seq(seq, memo: dict[int, str], fn: Callable) -> str:
+    """A tuple of model objects; the text of each (shared: evidence, bindings) made once."""
+    hit = memo.get(id(seq))
+    if hit is None:
+        parts = []
+        for x in seq:
+            h = memo.get(id(x))
+            if h is None:
+                h = memo[id(x)] = fn(x, memo)
+            parts.append(h)
+        hit = memo[id(seq)] = "[" + ", ".join(parts) + "]"
+    return hit
 
 
 def _encoder(t: type) -> Callable | None:
@@ -351,13 +380,14 @@ def _encoder(t: type) -> Callable | None:
     if dataclasses.is_dataclass(t):
         import typing
 
+        _ENCODERS[t] = _BUSY
         hints = typing.get_type_hints(t)
+        ns = {"_str": _str, "_enc": _enc, "_seq": _seq}
         parts = []
         for i, f in enumerate(dataclasses.fields(t)):
             key = ("{" if i == 0 else ", ") + json.dumps(f.name) + ": "
-            parts.append(f"{key!r} + {_field_code(f.name, hints[f.name])}")
+            parts.append(f"{key!r} + {_field_code(f.name, hints[f.name], ns)}")
         body = " + ".join(parts) + " + '}'" if parts else "'{}'"
-        ns = {"_str": _str, "_enc": _enc}
         exec(f"def enc(o, memo):\n    return {body}\n", ns)  # noqa: S102 — generated here
         fn = ns["enc"]
     _ENCODERS[t] = fn
@@ -470,24 +500,6 @@ def _resolver_class():
             self._search_memo: dict = {}
             self._elf_cache = elf_cache
             self._realpaths = realpaths
-
-        def _read(self, real: str):
-            key = self._realpaths.get(real)
-            if key is None:
-                key = self._realpaths[real] = os.path.realpath(real)
-            hit = self._elf_cache.get(key)
-            if hit is None:
-                from ..elf import read_elf
-                from ..errors import ElfError
-
-                try:
-                    hit = read_elf(real)
-                except ElfError as exc:
-                    hit = exc
-                self._elf_cache[key] = hit
-            if isinstance(hit, Exception):
-                raise hit
-            return hit
 
         def _search(self, name, loader, consumer):
             """Memoised (per task) for loaders without RPATH/RUNPATH in their chain: then
