@@ -17,9 +17,10 @@ For each worker count (1 and 2 by default) it measures
 
 Packages/s and MB/s (of .deb files) for each, census time / decompression time, and the
 same ratio in CPU seconds (the tasks' threads plus the coordinator for the census, the
-decompressing processes for the floor) — the figure that other load on the machine does not
-distort. The
-first run downloads the packages and their library dependencies (apt-get download, cached
+decompressing processes for the floor) — the figure that other load on the machine distorts
+least. Census and decompression runs alternate and each ratio is the median of the run-by-run
+ratios: on a VM the speed of the machine drifts by 10-20% between minutes. The first run
+downloads the packages and their library dependencies (apt-get download, cached
 in ~/.cache/abiguard/debs); a warm-up census run fills the page cache.
 
     python benchmarks/bench_census.py [--jobs 1 2] [--runs 3] [--json out.json]
@@ -155,11 +156,17 @@ def main() -> None:
               f"{'CPU s census/decompr.':>22}  census, libraries unpacked in the run")
         results = []
         for jobs in args.jobs:
-            cs = [time_census(refs, jobs, libroots) for _ in range(args.runs)]
-            ds = [time_decompression(paths, jobs) for _ in range(args.runs)]
+            # census and decompression alternate, so that the machine's drift (a VM's
+            # neighbours) touches both alike; the ratios are medians of run-by-run ratios
+            cs, ds = [], []
+            for _ in range(args.runs):
+                cs.append(time_census(refs, jobs, libroots))
+                ds.append(time_decompression(paths, jobs))
             colds = [time_census(refs, jobs) for _ in range(args.runs)]
             c, d, cold = (statistics.median(x[0] for x in xs) for xs in (cs, ds, colds))
             ccpu, dcpu = (statistics.median(x[1] for x in xs) for xs in (cs, ds))
+            ratio = statistics.median(a[0] / b[0] for a, b in zip(cs, ds))
+            cpu_ratio = statistics.median(a[1] / b[1] for a, b in zip(cs, ds))
             results.append({"workers": jobs, "packages": n, "mb": round(mb, 2),
                             "census_s": round(c, 3), "decompression_s": round(d, 3),
                             "census_cold_libraries_s": round(cold, 3),
@@ -167,11 +174,11 @@ def main() -> None:
                             "decompression_cpu_s": round(dcpu, 3),
                             "census_pkg_s": round(n / c, 2), "census_mb_s": round(mb / c, 2),
                             "decompression_pkg_s": round(n / d, 2),
-                            "decompression_mb_s": round(mb / d, 2), "ratio": round(c / d, 2),
-                            "cpu_ratio": round(ccpu / dcpu, 2)})
+                            "decompression_mb_s": round(mb / d, 2), "ratio": round(ratio, 2),
+                            "cpu_ratio": round(cpu_ratio, 2)})
             print(f"{jobs:>7}  {n / c:6.1f} pkg/s {mb / c:5.1f} MB/s  "
-                  f"{n / d:6.1f} pkg/s {mb / d:5.1f} MB/s  {c / d:5.2f}  "
-                  f"{ccpu:8.2f} / {dcpu:5.2f} = {ccpu / dcpu:4.2f}  "
+                  f"{n / d:6.1f} pkg/s {mb / d:5.1f} MB/s  {ratio:5.2f}  "
+                  f"{ccpu:8.2f} / {dcpu:5.2f} -> {cpu_ratio:4.2f}  "
                   f"{n / cold:6.1f} pkg/s {mb / cold:5.1f} MB/s")
     finally:
         shutil.rmtree(libroots, ignore_errors=True)

@@ -119,9 +119,22 @@ def test_rdepends_census_from_a_packages_file(toy, tmp_path, reference):
 
 
 def _audit(blob: bytes) -> str:
+    from abiguard.census.store import decompress_json
+
+    return decompress_json(blob)
+
+
+def test_stored_audits_are_zstd_and_older_zlib_ones_still_read():
     import zlib
 
-    return zlib.decompress(blob).decode()
+    from abiguard.census.store import compress_json, decompress_json
+
+    text = '{"schema": 1, "consumers": []}\n' * 100
+    blob = compress_json(text)
+    assert blob[:4] == b"\x28\xb5\x2f\xfd" and len(blob) < len(text) // 10
+    assert decompress_json(blob) == text
+    assert decompress_json(zlib.compress(text.encode(), 1)) == text  # a store of before
+    assert decompress_json(None) is None
 
 
 # --------------------------------------------------------------------------------------------

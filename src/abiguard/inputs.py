@@ -412,19 +412,25 @@ class _Placer:
     def changed(self) -> None:
         self._parents.clear()
 
-    def place(self, dest: str) -> tuple[str, str] | None:
-        """(real path, installed directory) of a member's destination, or None when its
-        parent lies outside the root (reached through a symlink an earlier member planted)."""
-        parent, base = os.path.split(dest)
-        hit = self._parents.get(parent, self)
+    def directory(self, path: str) -> tuple[str, str] | None:
+        """Make a directory; (its real path, installed path), or None when it lies outside
+        the root."""
+        hit = self._parents.get(path, self)
         if hit is self:
-            os.makedirs(parent, exist_ok=True)
-            real = os.path.realpath(parent)
+            os.makedirs(path, exist_ok=True)
+            real = os.path.realpath(path)
             hit = None
             if _inside(self.real_root, real):
                 rel = os.path.relpath(real, self.real_root)
                 hit = (real, "/" if rel == "." else "/" + rel)
-            self._parents[parent] = hit
+            self._parents[path] = hit
+        return hit
+
+    def place(self, dest: str) -> tuple[str, str] | None:
+        """(real path, installed directory) of a member's destination, or None when its
+        parent lies outside the root (reached through a symlink an earlier member planted)."""
+        parent, base = os.path.split(dest)
+        hit = self.directory(parent)
         return None if hit is None else (os.path.join(hit[0], base), hit[1])
 
 
@@ -468,8 +474,7 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
                         raise InputFileError(path, f"refused: member {info.name!r} is a device "
                                                    "or fifo")
                     if info.isdir():
-                        os.makedirs(dest, exist_ok=True)
-                        if not _inside(real_root, os.path.realpath(dest)):
+                        if not dirs.directory(dest):
                             raise InputFileError(path, f"refused: directory {info.name!r} of "
                                                        f"{name} lies outside the package root")
                         continue

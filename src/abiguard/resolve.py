@@ -435,9 +435,10 @@ class Resolver:
                  for o in order[1:] if o.elf is not None]
         match = self._match
         # Consumers with the same scope (the programs of one package) bind a symbol alike:
-        # the Binding is made once and shared (it is immutable).
+        # the Binding is made once and shared (it is immutable). A scope is its objects'
+        # needed names, installed and real paths (a real path is read once: one ElfObject).
         memo = self._bindings.setdefault(
-            tuple((o.name, o.installed, id(o.elf)) for o, _, _ in scope), {})
+            tuple((o.name, o.installed, o.real) for o, _, _ in scope), {})
         out: list[Binding] = []
         for sym in consumer.imports:
             mkey = (sym.name, sym.version, sym.hidden, sym.binding, sym.type)

@@ -120,6 +120,7 @@ class _WorkerState:
         self.indexes: dict[str, frozenset[str] | None] = {}
         self.canon = None
         self.realpaths: dict[str, str] = {}
+        self.bindings: dict[tuple, dict] = {}
         self._layers_class = None
         self._resolver_class = None
 
@@ -172,9 +173,8 @@ class _WorkerState:
             return base
 
     def policy(self, config: Config):
-        """The policy, loaded once per worker; a shallow copy per task with its own library
-        cache (the policy caches library classifications by id() of the ELF object, and
-        the objects of a finished task are freed, so ids are reused)."""
+        """The policy, loaded once per worker; a shallow copy per task with its own cache of
+        library classifications (keyed by file: a finished task's files are gone)."""
         import copy
 
         from ..policy import Policy
@@ -439,10 +439,11 @@ def audit_json(audit) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def index_root(root: str, canonical) -> frozenset[str] | None:
-    """The installed paths (canonical: merged /usr) of the files of an unpacked package, or
-    None when it has directory symlinks (then the file system is asked instead)."""
-    out = set()
+def index_root(root: str, canonical) -> dict[str, tuple[str, str]] | None:
+    """The files of an unpacked package: canonical installed path (merged /usr) -> (the
+    installed path it has in the package, its path under root); None when the package has
+    directory symlinks (then the file system is asked instead)."""
+    out: dict[str, tuple[str, str]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for d in dirnames:
             if os.path.islink(os.path.join(dirpath, d)):
@@ -450,8 +451,11 @@ def index_root(root: str, canonical) -> frozenset[str] | None:
         for f in filenames:
             p = os.path.join(dirpath, f)
             if os.path.isfile(p):
-                out.add(canonical("/" + os.path.relpath(p, root)))
-    return frozenset(out)
+                rel = "/" + os.path.relpath(p, root)
+                canon = canonical(rel)
+                if canon not in out or rel == canon:  # /usr/lib/x before its /lib/x alias
+                    out[canon] = (rel, p)
+    return out
 
 
 def _layers_class():
@@ -470,14 +474,16 @@ def _layers_class():
         def locate(self, installed: str) -> tuple[str, str] | None:
             canon = self.canonical(installed)
             for root, idx in zip(self.overlays, self.indexes):
-                if idx is None or canon in idx:
-                    for cand in dict.fromkeys((canon, installed)):
-                        p = self.real(cand, root)
-                        if os.path.isfile(p):
-                            return cand, p
-                if idx is not None and canon in idx:
-                    alias = _alias_path(root, canon, self)
-                    return (canon, alias) if alias else None
+                if idx is not None:
+                    hit = idx.get(canon)
+                    if hit is not None:  # the path it is known by: canonical, else as asked
+                        rel, p = hit
+                        return (rel if rel == installed and rel != canon else canon), p
+                    continue
+                for cand in dict.fromkeys((canon, installed)):
+                    p = self.real(cand, root)
+                    if os.path.isfile(p):
+                        return cand, p
             hit = self.sys_cache.get(canon, False)
             if hit is False:
                 p = self.real(canon, self.sysroot)
@@ -492,14 +498,18 @@ def _resolver_class():
 
     class CensusResolver(Resolver):
         """The resolver with the worker's caches: parsed ELF files, with the export index
-        each builds on first lookup (shared by every task of the worker), and real paths (the
-        sysroot and the unpacked library packages do not change during a run)."""
+        each builds on first lookup (shared by every task of the worker), real paths and the
+        bindings made for each scope of libraries (the sysroot and the unpacked library
+        packages do not change during a run; what was under a task's directory is dropped
+        after it)."""
 
-        def __init__(self, layers, *, policy, realpaths: dict, elf_cache: dict) -> None:
+        def __init__(self, layers, *, policy, realpaths: dict, elf_cache: dict,
+                     bindings: dict) -> None:
             super().__init__(layers, policy=policy)
             self._search_memo: dict = {}
             self._elf_cache = elf_cache
             self._realpaths = realpaths
+            self._bindings = bindings
 
         def _search(self, name, loader, consumer):
             """Memoised (per task) for loaders without RPATH/RUNPATH in their chain: then
@@ -517,20 +527,6 @@ def _resolver_class():
             return self._search_memo[k]
 
     return CensusResolver
-
-
-def _alias_path(root: str, canon: str, layers) -> str | None:
-    """The real file of a canonical path in a package that ships it under an alias
-    (/lib/... for /usr/lib/...)."""
-    for alias, target in (layers._aliases or {}).items():
-        if canon.startswith(target + "/"):
-            p = layers.real(alias + canon[len(target):], root)
-            if os.path.isfile(p):
-                return p
-    return None
-
-
-_INDEX_CLASS = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -825,6 +821,12 @@ def _purge(cache: dict, prefix: str) -> None:
         cache.pop(k, None)
 
 
+def _purge_scopes(bindings: dict, prefix: str) -> None:
+    """Drop the bindings of scopes with an object under prefix (a finished task's files)."""
+    for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r in k)]:
+        bindings.pop(k, None)
+
+
 def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
     from .. import inputs
     from ..pipeline import ScanOptions, scan_targets
@@ -903,18 +905,21 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
         layers = _STATE.layers_class()(config.sysroot, list(overlays), indexes=indexes,
                                        sys_cache=_STATE.sys_cache)
         # share parsed libraries across the tasks of this worker (keyed by real path)
-        if len(_STATE.elf_cache) > config.elf_cache_limit:
+        if (len(_STATE.elf_cache) > config.elf_cache_limit
+                or len(_STATE.bindings) > config.elf_cache_limit):
             _STATE.elf_cache.clear()
             _STATE.realpaths.clear()
+            _STATE.bindings.clear()
         resolver = _STATE.resolver_class()(
             layers, policy=_STATE.policy(config), realpaths=_STATE.realpaths,
-            elf_cache=_STATE.elf_cache)
+            elf_cache=_STATE.elf_cache, bindings=_STATE.bindings)
         try:
             audit = scan_targets(out, options, [origin], resolver)
         finally:
             if ref.kind != "root":
                 for cache in (_STATE.elf_cache, _STATE.realpaths):
                     _purge(cache, tmp + os.sep)
+                _purge_scopes(_STATE.bindings, tmp + os.sep)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = []
