@@ -5,12 +5,14 @@ For each worker count (1 and 2 by default) it measures
 
 * **census**: ``run_census`` of the packages (apt source: the index's SHA-256 and library
   closures; every .deb already in abiguard's download cache, so no network in the timed
-  part) into a fresh store: fetch from cache -> SHA-256 -> unpack the ELF files -> resolve
-  against the library packages (unpacked once per run) -> classify -> Audit JSON ->
-  SQLite. Library packages are unpacked inside the timed part: that is part of a census;
-  The library packages are unpacked once and kept (``libroots``, as ``abiguard census``
-  does by default): a census of thousands of packages pays for each library once; the last
-  column is the same census with the libraries unpacked inside the timed run;
+  part) into a fresh store, with fresh worker processes: fetch from cache -> SHA-256 ->
+  unpack the ELF files -> resolve against the library packages -> classify -> Audit JSON
+  -> SQLite. The library packages are unpacked once and kept (``libroots``, as ``abiguard
+  census`` does by default: a census of thousands of packages pays for each library once);
+  the last column is the same census with the libraries unpacked inside the timed run;
+* **steady state**: the census task of each package in one process whose caches (parsed
+  libraries, export indexes, bindings) are already warm -- what each package costs in a
+  long census, where a fresh worker's first packages are a negligible share;
 * **decompression**: the same number of worker processes that only read through each
   package's ``data.tar.*`` (the same decompressors abiguard uses: lzma, gzip, zstandard),
   writing nothing: the floor any census of these files has to pay.
@@ -137,6 +139,37 @@ def time_census(refs, jobs: int, libroots: str | None = None) -> tuple[float, fl
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def steady_state(refs, paths: list[str], libroots: str, runs: int) -> dict:
+    """The census task of every package in this process, after a first pass has filled the
+    worker caches (parsed libraries, their export indexes, bindings of library scopes) as
+    they are for all but the first packages of a long census; alternating with bare
+    decompression. CPU seconds of this process."""
+    from abiguard.census.engine import Config, new_scratch, new_workdir, run_task
+
+    workdir, scratch = new_workdir(), new_scratch()
+    try:
+        config = Config(workdir=workdir, scratch=scratch, libroots=libroots)
+        for ref in refs:
+            run_task(ref, config)
+        cs, ds = [], []
+        for _ in range(runs):
+            c0 = time.process_time()
+            for ref in refs:
+                run_task(ref, config)
+            cs.append(time.process_time() - c0)
+            c0 = time.process_time()
+            for p in paths:
+                decompress_deb(p)
+            ds.append(time.process_time() - c0)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return {"census_cpu_s": round(statistics.median(cs), 3),
+            "decompression_cpu_s": round(statistics.median(ds), 3),
+            "cpu_ratio": round(statistics.median(a / b for a, b in zip(cs, ds)), 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
@@ -180,6 +213,11 @@ def main() -> None:
                   f"{n / d:6.1f} pkg/s {mb / d:5.1f} MB/s  {ratio:5.2f}  "
                   f"{ccpu:8.2f} / {dcpu:5.2f} -> {cpu_ratio:4.2f}  "
                   f"{n / cold:6.1f} pkg/s {mb / cold:5.1f} MB/s")
+        warm = steady_state(refs, paths, libroots, args.runs)
+        print(f"steady state (one worker, its caches warm: each package of a long census): "
+              f"{n / warm['census_cpu_s']:.1f} pkg/s per CPU-second, "
+              f"CPU s {warm['census_cpu_s']:.2f} / {warm['decompression_cpu_s']:.2f} "
+              f"-> {warm['cpu_ratio']:.2f}")
     finally:
         shutil.rmtree(libroots, ignore_errors=True)
     if len(results) > 1:
@@ -190,7 +228,7 @@ def main() -> None:
                   f"{r['speedup']:.2f}x")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+            json.dump({"runs": results, "steady_state": warm}, fh, indent=2)
 
 
 if __name__ == "__main__":
