@@ -133,6 +133,25 @@ def test_first_definition_in_breadth_first_order_wins(tmp_path):
     assert bindings(a)["dup"].provider == "libshallow.so.1"
 
 
+def test_bindings_are_shared_only_between_consumers_of_the_same_scope(tmp_path):
+    """Programs resolving to the same libraries share Binding objects; a program whose
+    RPATH finds another liba.so.1 (same soname, another version node) binds to that one."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    shared_lib(one, "liba.so.1", "int a_fn(void) { return 1; }",
+               version_script="VERS_1.0 { global: a_fn; local: *; };")
+    shared_lib(two, "liba.so.1", "int a_fn(void) { return 2; }",
+               version_script="LIBA_4.17.0 { global: a_fn; local: *; };")
+    src = "int a_fn(void); int main(void) { return a_fn(); }"
+    apps = [program(tmp_path, name, src, link=(f"-L{d}", "-la", f"-Wl,-rpath,{d}",
+                                               "-Wl,--disable-new-dtags"))
+            for name, d in (("p1", one), ("p2", one), ("p3", two))]
+    a = scan_paths([str(x) for x in apps])
+    b1, b2, b3 = (next(b for b in c.bindings if b.symbol.name == "a_fn") for c in a.consumers)
+    assert b1 is b2  # one scope: one object
+    assert (b1.provider_path, b1.provided_version) == (str(one / "liba.so.1"), "VERS_1.0")
+    assert (b3.provider_path, b3.provided_version) == (str(two / "liba.so.1"), "LIBA_4.17.0")
+
+
 def test_missing_library_and_missing_version(tmp_path):
     lib = tmp_path / "lib"
     shared_lib(lib, "libv.so.1", "int v1(void) { return 1; } int v2(void) { return 2; }",
