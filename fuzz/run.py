@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,8 +73,10 @@ def campaign(target: str, inputs: int, *, seed: int = 1, engine: str = "random",
     from .worker import Recorder
 
     rec = Recorder(tdir)
+    workers_scratch = tempfile.mkdtemp(prefix=f"abiguard-fuzz-{target}-", dir=shm)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        [str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "ABIGUARD_FUZZ_SCRATCH": workers_scratch}
     try:
         while True:
             s = state.read()
@@ -133,6 +136,7 @@ def campaign(target: str, inputs: int, *, seed: int = 1, engine: str = "random",
         s = state.read()
         state.close()
         os.unlink(state_path)
+        shutil.rmtree(workers_scratch, ignore_errors=True)
         if log is None:
             logf.close()
     seconds = time.monotonic() - t0

@@ -42,8 +42,13 @@ BOMB_SIZE = 6 << 20
 
 @functools.cache
 def scratch() -> Path:
-    """A private scratch directory of this process (on /dev/shm when there is one)."""
-    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    """A private scratch directory of this process (on /dev/shm when there is one), inside
+    the supervisor's (``ABIGUARD_FUZZ_SCRATCH``) when run by ``fuzz.run``: libFuzzer ends a
+    worker without Python's exit handlers, and a hung worker is killed; the supervisor
+    removes its directory at the end."""
+    base = os.environ.get("ABIGUARD_FUZZ_SCRATCH")
+    if not (base and os.path.isdir(base)):
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     d = Path(tempfile.mkdtemp(prefix="abiguard-fuzz-", dir=base))
     import atexit
 
