@@ -316,7 +316,8 @@ def test_unpacked_roots(toy, tmp_path):
 
 
 def test_dask_local_cluster_equals_local_pool(toy, reference, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     store = tmp_path / "dask.sqlite"
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   host="127.0.0.1", protocol="tcp", dashboard_address=None,

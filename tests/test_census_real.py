@@ -98,7 +98,8 @@ def test_matrix_of_unstable_xen_symbols(agg):
 
 
 def test_dask_engine_gives_identical_results(xen, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     store = tmp_path / "dask.sqlite"
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   host="127.0.0.1", protocol="tcp", dashboard_address=None,

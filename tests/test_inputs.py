@@ -26,9 +26,10 @@ def ar_pack(path: Path, members: list[tuple[str, bytes]]) -> Path:
     return path
 
 
-def tar_bytes(entries: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]]) -> bytes:
+def tar_bytes(entries: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]],
+              fmt: int = tarfile.DEFAULT_FORMAT) -> bytes:
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode="w:gz", format=fmt) as tar:
         for e in entries:
             if isinstance(e, tuple):
                 tar.addfile(e[0], io.BytesIO(e[1]))
