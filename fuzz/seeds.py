@@ -403,24 +403,23 @@ def deb_seeds(max_size: int = 4 << 20, real: int = 4) -> list[Seed]:
     return seeds + _read(cached, "debian:")
 
 
-def policy_seeds() -> list[Seed]:
+def _builtin_toml(folder: str, hand: str) -> list[Seed]:
+    """The TOML files abiguard ships in data/<folder>, and a hand-written one of the build."""
     from importlib import resources
 
     root = ensure_built()
-    folder = resources.files("abiguard") / "data" / "policies"
-    seeds = [Seed(f"built-in:{e.name}", e.read_bytes()) for e in folder.iterdir()
+    files = resources.files("abiguard") / "data" / folder
+    seeds = [Seed(f"built-in:{e.name}", e.read_bytes()) for e in files.iterdir()
              if e.name.endswith(".toml")]
-    return seeds + _read([root / "data" / "policy-hand.toml"], "")
+    return seeds + _read([root / "data" / hand], "")
+
+
+def policy_seeds() -> list[Seed]:
+    return _builtin_toml("policies", "policy-hand.toml")
 
 
 def remedies_seeds() -> list[Seed]:
-    from importlib import resources
-
-    root = ensure_built()
-    folder = resources.files("abiguard") / "data" / "remedies"
-    seeds = [Seed(f"built-in:{e.name}", e.read_bytes()) for e in folder.iterdir()
-             if e.name.endswith(".toml")]
-    return seeds + _read([root / "data" / "remedies-hand.toml"], "")
+    return _builtin_toml("remedies", "remedies-hand.toml")
 
 
 def baseline_seeds() -> list[Seed]:

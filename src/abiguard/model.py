@@ -321,10 +321,10 @@ class ElfObject:
     """No .symtab section."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.imports, SymbolTable):
-            object.__setattr__(self, "imports", SymbolTable(self.imports))
-        if not isinstance(self.exports, SymbolTable):
-            object.__setattr__(self, "exports", SymbolTable(self.exports))
+        for name in ("imports", "exports"):
+            table = getattr(self, name)
+            if not isinstance(table, SymbolTable):
+                object.__setattr__(self, name, SymbolTable(table))
 
     @property
     def display_name(self) -> str:

@@ -108,11 +108,19 @@ class Layers:
         """(installed path, real file) of an installed path: in each layer its merged-/usr
         form first (a package's /usr/lib file is what /lib/... finds once installed), then
         the path as given (a package may ship files under /lib itself)."""
+        forms = dict.fromkeys((self.canonical(installed), installed))
         for root in self.roots:
-            for form in dict.fromkeys((self.canonical(installed), installed)):
-                p = self.real(form, root)
-                if os.path.isfile(p):
-                    return form, p
+            hit = self.locate_in(root, forms)
+            if hit:
+                return hit
+        return None
+
+    def locate_in(self, root: str, forms: Iterable[str]) -> tuple[str, str] | None:
+        """(installed path, real file) of the first of ``forms`` that is a file in root."""
+        for form in forms:
+            p = self.real(form, root)
+            if os.path.isfile(p):
+                return form, p
         return None
 
     def find(self, installed: str) -> str | None:

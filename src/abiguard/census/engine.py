@@ -116,7 +116,7 @@ class _WorkerState:
         self.installed: dict[str, str] | None = None
         self.controls: dict[str, object] = {}
         self.apt_show: dict[str, PackageRef | None] = {}
-        self.sys_cache: dict[str, str | None] = {}
+        self.sys_cache: dict[str, tuple[str, str] | None] = {}
         self.indexes: dict[str, frozenset[str] | None] = {}
         self.canon = None
         self.realpaths: dict[str, str] = {}
@@ -480,15 +480,13 @@ def _layers_class():
                         rel, p = hit
                         return (rel if rel == installed and rel != canon else canon), p
                     continue
-                for cand in dict.fromkeys((canon, installed)):
-                    p = self.real(cand, root)
-                    if os.path.isfile(p):
-                        return cand, p
+                found = self.locate_in(root, dict.fromkeys((canon, installed)))
+                if found:
+                    return found
             hit = self.sys_cache.get(canon, False)
             if hit is False:
-                p = self.real(canon, self.sysroot)
-                hit = self.sys_cache[canon] = p if os.path.isfile(p) else None
-            return (canon, hit) if hit else None
+                hit = self.sys_cache[canon] = self.locate_in(self.sysroot, (canon,))
+            return hit
 
     return IndexedLayers
 
