@@ -145,6 +145,38 @@ def _check_contained(base: Path, root: Path) -> None:
                                          f"{os.readlink(p)} resolves outside the package root")
 
 
+def _members(tar) -> list[tuple[str, int, int, str]]:
+    return [(m.name.rstrip("/"), m.type if isinstance(m.type, int) else m.type[0], m.size,
+             m.linkname) for m in tar]
+
+
+def _tar_differential(path: str) -> None:
+    """Where abiguard's tar reader and Python's tarfile both read a whole data.tar, they see
+    the same members (names, types, sizes, link targets); where one refuses, nothing is
+    compared (the reader is stricter on purpose: a damaged header anywhere is an error)."""
+    import io
+    import tarfile
+
+    from abiguard.inputs import _Deb
+    from abiguard.tarstream import TarStream, decompressed
+
+    cap = DEB_LIMITS["max_unpacked_bytes"]
+    try:
+        with _Deb(path) as deb:
+            name, member = deb.member("data.tar")
+            raw = b"".join(decompressed(member, name, cap, "max_unpacked_bytes", cap))
+        ours = _members(TarStream(iter([raw[i:i + 4096] for i in range(0, len(raw), 4096)]),
+                                  max_member=cap, limit_name="max_unpacked_bytes"))
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
+            theirs = _members(tar)
+    except Exception:  # noqa: BLE001 - either reader refusing ends the comparison
+        return
+    if ours != theirs:
+        diff = next((a, b) for a, b in zip(ours + [None] * len(theirs),
+                                           theirs + [None] * len(ours)) if a != b)
+        raise InvariantError(f"tar reader and tarfile disagree: {diff[0]} vs {diff[1]}")
+
+
 def run_deb(data: bytes) -> str:
     from abiguard import limits
     from abiguard.errors import InputFileError
@@ -167,6 +199,7 @@ def run_deb(data: bytes) -> str:
         except InputFileError:
             outcome = "rejected"
         _check_contained(base, root)
+        _tar_differential(path)
         for _ in walk(str(root)):
             pass
         if zlib.crc32(data) % 4 == 0:  # the whole input stage: unpack, walk, read ELF files

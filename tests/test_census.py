@@ -516,3 +516,59 @@ def test_library_shipped_under_lib_is_found(tmp_path):
         (c,) = st.audit(pkg.id).consumers
     (b,) = [b for b in c.bindings if b.symbol.name == "mu_fn"]
     assert b.status == "bound" and b.provider == "libmu.so.1"
+
+
+def test_package_index_with_directory_symlinks(tmp_path):
+    """A package's file index serves every lookup except those under one of its directory
+    symlinks, which the file system answers (a symlink in /usr/share/doc no longer turns
+    the index off for the whole package)."""
+    from abiguard.census.engine import _layers_class, index_root
+
+    root = tmp_path / "pkg"
+    real = root / "usr" / "lib" / "x86_64-linux-gnu" / "priv"
+    real.mkdir(parents=True)
+    (real / "libp.so.1").write_bytes(b"x")
+    (root / "usr" / "lib" / "app").symlink_to("x86_64-linux-gnu/priv")
+    (root / "usr" / "share" / "doc" / "base").mkdir(parents=True)
+    (root / "usr" / "share" / "doc" / "pkg").symlink_to("base")
+    (tmp_path / "sys").mkdir()
+    layers_class = _layers_class()
+    idx = index_root(str(root), layers_class(str(tmp_path / "sys")).canonical)
+    assert set(idx.linked) == {"/usr/lib/app/", "/usr/share/doc/pkg/"}
+    layers = layers_class(str(tmp_path / "sys"), [str(root)], indexes=[idx])
+    via_link = "/usr/lib/app/libp.so.1"
+    assert layers.locate(via_link) == (via_link, str(root) + via_link)
+    (real / "libp.so.1").unlink()
+    # outside the linked directories the index alone answers; under them, the file system
+    assert layers.locate("/usr/lib/x86_64-linux-gnu/priv/libp.so.1") == (
+        "/usr/lib/x86_64-linux-gnu/priv/libp.so.1", str(real / "libp.so.1"))
+    assert layers.locate(via_link) is None
+
+
+def test_library_found_through_a_directory_symlink_of_the_package(tmp_path):
+    """A program whose RUNPATH names a directory its own package ships as a symlink (next to
+    an unrelated symlink in /usr/share/doc) binds to the library behind it."""
+    from cfixtures import gcc, write
+    from debbuild import build_deb
+
+    root = tmp_path / "lk-app"
+    priv = root / "usr" / "lib" / "x86_64-linux-gnu" / "lk-real"
+    priv.mkdir(parents=True)
+    gcc("-shared", "-fPIC", "-o", priv / "liblk.so.1",
+        write(tmp_path / "lk.c", "int lk_fn(int x){return x;}\n"), "-Wl,-soname,liblk.so.1")
+    (root / "usr" / "lib" / "lk").symlink_to("x86_64-linux-gnu/lk-real")
+    (root / "usr" / "share" / "doc" / "lk-base").mkdir(parents=True)
+    (root / "usr" / "share" / "doc" / "lk-app").symlink_to("lk-base")
+    app = root / "usr" / "bin" / "lk-app"
+    app.parent.mkdir(parents=True)
+    gcc("-o", app, write(tmp_path / "app.c", "int lk_fn(int);int main(void){return lk_fn(1);}\n"),
+        priv / "liblk.so.1", "-Wl,--enable-new-dtags,-rpath,/usr/lib/lk")
+    build_deb(root, tmp_path / "pool", "lk-app", "1.0-1")
+    store = tmp_path / "lk.sqlite"
+    assert census(tmp_path / "pool", "--store", store) == 0
+    with Store(str(store), create=False) as st:
+        (pkg,) = st.packages()
+        audit = st.audit(pkg.id)
+    (c,) = [c for c in audit.consumers if c.display_name.endswith("/usr/bin/lk-app")]
+    (b,) = [b for b in c.bindings if b.symbol.name == "lk_fn"]
+    assert b.status == "bound" and b.provider == "liblk.so.1"

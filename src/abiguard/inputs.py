@@ -3,8 +3,8 @@
 ``collect(specs, ...)`` turns what the user named into *targets* (the ELF objects to scan,
 each with its installed path and origin), *overlays* (unpacked package roots the resolver
 looks into before the sysroot) and *errors* (inputs that could not be read: reported, never
-dropped). Nothing is executed: .deb files are read with python-debian and tarfile, and
-unpacking keeps every path inside a private temporary directory.
+dropped). Nothing is executed: .deb files are read by our own strict ar and tar readers
+(abiguard.tarstream), and unpacking keeps every path inside a private temporary directory.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import re
 import shutil
 import stat
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from . import limits
 from .elf import read_archive, read_elf
 from .errors import ElfError, InputFileError, UsageError
 from .model import ElfObject, InputError
+from .tarstream import LimitExceeded, Refused, TarError, TarStream, decompressed
 
 ELF_MAGIC = b"\x7fELF"
 AR_MAGIC = b"!<arch>\n"
@@ -114,14 +114,6 @@ class DebInfo:
         return f"{self.package} {self.version} {self.architecture}"
 
 
-class _Refused(Exception):
-    """A tar entry abiguard will not unpack (message: what and why)."""
-
-
-class _LimitExceeded(Exception):
-    """A limit was hit while decompressing (message from limits.message)."""
-
-
 class _Window(io.RawIOBase):
     """A read-only window [start, start + size) of an open file: one ar member."""
 
@@ -140,60 +132,6 @@ class _Window(io.RawIOBase):
         got = self.fh.readinto(memoryview(b)[:n]) or 0
         self.pos += got
         return got
-
-
-class _Budget(io.RawIOBase):
-    """Counts the decompressed bytes read through it; past ``limit`` it raises (a
-    decompression bomb stops here, not in memory or on disk)."""
-
-    def __init__(self, stream, limit: int, what: str, name: str, shown: int) -> None:
-        super().__init__()
-        self.stream, self.limit, self.what, self.name, self.total = stream, limit, what, name, 0
-        self.shown = shown
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        data = self.stream.read(len(b))
-        n = len(data)
-        self.total += n
-        if self.total > self.limit:
-            raise _LimitExceeded(limits.message(f"{self.what} exceeds {self.shown} bytes "
-                                                f"(decompression bomb?)", self.name, self.shown))
-        b[:n] = data
-        return n
-
-
-class _SafeTarInfo(tarfile.TarInfo):
-    """tarfile's TarInfo with a size cap on the headers tarfile reads into memory (pax
-    extended headers, GNU long names), on member sizes (a stream skips a member's data block
-    by block: a size of 2**90 from a base-256 field would loop for ever) and no GNU sparse
-    files (dpkg has none; their maps are read into memory unbounded)."""
-
-    max_size = 0
-    """Set per stream by _open_tar: the largest member it may hold (its limit)."""
-    limit_name = ""
-
-    def _proc_member(self, tarfile_):
-        if self.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
-                         tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE):
-            cap = limits.current().max_tar_header_bytes
-            if self.size > cap:
-                raise _LimitExceeded(limits.message(
-                    f"a tar extended header or long name of {self.size} bytes",
-                    "max_tar_header_bytes", cap))
-        if self.type == tarfile.GNUTYPE_SPARSE:
-            raise _Refused(f"member {self.name!r} is a GNU sparse file")
-        info = super()._proc_member(tarfile_)
-        if info.size > self.max_size:
-            raise _LimitExceeded(limits.message(
-                f"unpacked size exceeds {self.max_size} bytes: member {info.name!r} of "
-                f"{info.size} bytes (decompression bomb?)", self.limit_name, self.max_size))
-        return info
-
-    def _proc_gnusparse_10(self, next, pax_headers, tarfile_):
-        raise _Refused(f"member {next.name!r} is a GNU sparse file")
 
 
 class _Deb:
@@ -268,39 +206,16 @@ class _Deb:
         self.close()
 
 
-def _decompressed(member, name: str, path: str):
-    """A file object of the decompressed tar of a member (by its extension)."""
-    ext = name.rsplit(".", 1)[-1] if name.count(".") >= 2 else "tar"
-    if ext == "gz":
-        import gzip
-
-        return gzip.GzipFile(fileobj=member, mode="rb")
-    if ext in ("xz", "lzma"):
-        import lzma
-
-        return lzma.LZMAFile(member, "rb")
-    if ext == "bz2":
-        import bz2
-
-        return bz2.BZ2File(member, "rb")
-    if ext == "zst":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(member, read_across_frames=True)
-    if ext == "tar":
-        return member
-    raise InputFileError(path, f"unsupported compression of {name}")
-
-
 def _open_tar(member, name: str, path: str, limit: int, limit_name: str,
-              budget: int | None = None) -> tarfile.TarFile:
-    """A streaming TarFile over a member: no member over ``limit`` bytes, at most ``budget``
-    (default: ``limit``) decompressed bytes in all."""
+              budget: int | None = None) -> TarStream:
+    """The tar in ar member ``name``, streamed: no member over ``limit`` bytes, at most
+    ``budget`` (default: ``limit``) decompressed bytes in all."""
     budget = limit if budget is None else budget
-    stream = io.BufferedReader(_Budget(_decompressed(member, name, path), budget,
-                                       f"decompressed {name}", limit_name, limit), 1 << 16)
-    info = type("_TarInfo", (_SafeTarInfo,), {"max_size": limit, "limit_name": limit_name})
-    return tarfile.open(fileobj=stream, mode="r|", tarinfo=info)
+    try:
+        chunks = decompressed(member, name, budget, limit_name, limit)
+    except TarError as exc:
+        raise InputFileError(path, str(exc)) from None
+    return TarStream(chunks, max_member=limit, limit_name=limit_name)
 
 
 def _parse_control(text: str) -> dict[str, str]:
@@ -336,17 +251,16 @@ def read_deb_control(path: str) -> DebInfo:
         with _Deb(path) as deb:
             name, member = deb.member("control.tar")
             text = None
-            with _open_tar(member, name, path, cap, "max_control_bytes") as tar:
-                for info in tar:
-                    if info.name.removeprefix("./").lstrip("/") == "control" and info.isreg():
-                        fh = tar.extractfile(info)
-                        text = fh.read(cap + 1) if fh is not None else b""
-                        break
+            tar = _open_tar(member, name, path, cap, "max_control_bytes")
+            for info in tar:
+                if info.name.removeprefix("./").lstrip("/") == "control" and info.isreg():
+                    text = tar.read()
+                    break
     except InputFileError:
         raise
-    except _LimitExceeded as exc:
+    except LimitExceeded as exc:
         raise InputFileError(path, str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - tarfile, OSError, zstandard/lzma's own types
+    except Exception as exc:  # noqa: BLE001 - OSError, zstandard/lzma/zlib's own types
         raise InputFileError(path, f"not a valid .deb package (corrupt control.tar: "
                                    f"{_reason(exc)})") from None
     if text is None:
@@ -398,29 +312,54 @@ def _inside(real_root: str, p: str) -> bool:
 
 
 class _Placer:
-    """Where the members of one package land: the parent directory of a destination with
-    every symlink resolved (inside the root, else None), made on first use. Resolutions
-    are cached per directory until a symlink is made or removed (:meth:`changed`)."""
+    """Where the members of one package land: the real path of a directory (made on first
+    use) and its installed path, or None when it lies outside the root. A directory is
+    resolved from its parent's answer (one mkdir, or one lstat when it exists): only an
+    existing symlink on the way costs a realpath. Answers hold until a symlink or file
+    replaces an existing entry (:meth:`changed`); a new symlink cannot change them (every
+    answer is made of entries that existed then)."""
 
-    def __init__(self, real_root: str) -> None:
+    def __init__(self, root: str, real_root: str) -> None:
+        self.root = os.path.normpath(root)
         self.real_root = real_root
-        self._parents: dict[str, tuple[str, str] | None] = {}
+        self.changed()
 
     def changed(self) -> None:
-        self._parents.clear()
+        self._dirs: dict[str, tuple[str, str] | None] = {self.root: (self.real_root, "/")}
+
+    def _resolved(self, real: str) -> tuple[str, str] | None:
+        real = os.path.realpath(real)
+        if not _inside(self.real_root, real):
+            return None
+        os.makedirs(real, exist_ok=True)  # a symlink to a directory made for no member yet
+        rel = os.path.relpath(real, self.real_root)
+        return real, "/" if rel == "." else "/" + rel
 
     def directory(self, path: str) -> tuple[str, str] | None:
-        """Make a directory; (its real path, installed path), or None when it lies outside
-        the root."""
-        hit = self._parents.get(path, self)
-        if hit is self:
-            os.makedirs(path, exist_ok=True)
-            real = os.path.realpath(path)
-            hit = None
-            if _inside(self.real_root, real):
-                rel = os.path.relpath(real, self.real_root)
-                hit = (real, "/" if rel == "." else "/" + rel)
-            self._parents[path] = hit
+        """Make a directory below the root (``path`` as joined to it); (its real path,
+        installed path), or None when it lies outside the root."""
+        todo = []
+        while path not in self._dirs:
+            parent, base = os.path.split(path)
+            if parent == path:  # not below the root (callers pass _safe_target paths)
+                return None
+            todo.append((path, base))
+            path = parent
+        hit = self._dirs[path]
+        for path, base in reversed(todo):
+            if hit is not None:
+                real = os.path.join(hit[0], base)
+                try:
+                    os.mkdir(real)
+                except FileExistsError:
+                    if os.path.islink(real):
+                        hit = self._resolved(real)
+                        self._dirs[path] = hit
+                        continue
+                    if not os.path.isdir(real):
+                        raise
+                hit = (real, hit[1].rstrip("/") + "/" + base)
+            self._dirs[path] = hit
         return hit
 
     def place(self, dest: str) -> tuple[str, str] | None:
@@ -446,7 +385,8 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
         max_bytes = lim.max_unpacked_bytes
     max_members = lim.max_tar_members
     real_root = os.path.realpath(root)
-    dirs = _Placer(real_root)
+    os.makedirs(real_root, exist_ok=True)
+    dirs = _Placer(root, real_root)
     notes: list[str] = []
     total = 0
     count = 0
@@ -456,7 +396,7 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
         nonlocal total
         total += n
         if total > max_bytes:
-            raise _LimitExceeded(limits.message(
+            raise LimitExceeded(limits.message(
                 f"unpacked size exceeds {max_bytes} bytes in {name} (decompression bomb?)",
                 "max_unpacked_bytes", max_bytes))
 
@@ -465,90 +405,83 @@ def unpack_deb(path: str, root: str, *, wanted: Callable[[str, bytes], bool] | N
             name, member = deb.member("data.tar")
             # the stream also carries tar headers and padding: a little room for them
             budget = max_bytes + (max_bytes >> 6) + (64 << 10)
-            with _open_tar(member, name, path, max_bytes, "max_unpacked_bytes",
-                           budget) as tar:
-                for info in tar:
-                    count += 1
-                    if count > max_members:
-                        raise limits.exceeded(path, f"more than {max_members} members in "
-                                                    f"{name}", "max_tar_members", max_members)
-                    dest = _safe_target(root, info.name)
-                    if dest is None:
-                        raise InputFileError(path, f"refused: member {info.name!r} of {name} "
-                                                   "points outside the package root")
-                    if info.ischr() or info.isblk() or info.isfifo():
-                        raise InputFileError(path, f"refused: member {info.name!r} is a device "
-                                                   "or fifo")
-                    if info.isdir():
-                        if not dirs.directory(dest):
-                            raise InputFileError(path, f"refused: directory {info.name!r} of "
-                                                       f"{name} lies outside the package root")
+            tar = _open_tar(member, name, path, max_bytes, "max_unpacked_bytes", budget)
+            for info in tar:
+                count += 1
+                if count > max_members:
+                    raise limits.exceeded(path, f"more than {max_members} members in "
+                                                f"{name}", "max_tar_members", max_members)
+                dest = _safe_target(root, info.name)
+                if dest is None:
+                    raise InputFileError(path, f"refused: member {info.name!r} of {name} "
+                                               "points outside the package root")
+                if info.isdev():
+                    raise InputFileError(path, f"refused: member {info.name!r} is a device "
+                                               "or fifo")
+                if info.isdir():
+                    continue  # directories are made for the members kept, when placed
+                # A regular file is looked at (its first bytes) before anything touches
+                # the disk, and most are not kept: only ELF files, ar archives, ld.so.conf.
+                head = b""
+                if info.isreg():
+                    count_bytes(info.size)
+                    head = tar.head(8)
+                    rel = "/" + dest[len(root):].lstrip("/")
+                    keep = head.startswith((ELF_MAGIC, AR_MAGIC)) or \
+                        rel.startswith("/etc/ld.so.conf")
+                    if wanted is not None:
+                        keep = wanted(rel, head)
+                    if not keep:
                         continue
-                    # A regular file is looked at (its first bytes) before anything touches
-                    # the disk, and most are not kept: only ELF files, ar archives, ld.so.conf.
-                    head = b""
-                    if info.isreg():
-                        count_bytes(info.size)
-                        fh = tar.extractfile(info)
-                        if fh is None:
-                            continue
-                        head = fh.read(8)
-                        rel = "/" + dest[len(root):].lstrip("/")
-                        keep = head.startswith((ELF_MAGIC, AR_MAGIC)) or \
-                            rel.startswith("/etc/ld.so.conf")
-                        if wanted is not None:
-                            keep = wanted(rel, head)
-                        if not keep:
-                            continue
-                    elif not (info.issym() or info.islnk()):
-                        continue
-                    where = dirs.place(dest)
-                    if where is None:
-                        raise InputFileError(path, f"refused: member {info.name!r} of {name} "
-                                                   "is reached through a symlink pointing "
-                                                   "outside the package root")
-                    dest, inst_dir = where
-                    if info.issym():
-                        target = info.linkname
-                        absolute = _link_target(inst_dir, target)
-                        if absolute is None:
-                            raise InputFileError(path, f"refused: symlink {info.name!r} -> "
-                                                       f"{target!r} points outside the package")
-                        rel = os.path.relpath(absolute, inst_dir)
-                        if os.path.lexists(dest):
-                            os.unlink(dest)
-                        os.symlink(rel, dest)
+                elif not (info.issym() or info.islnk()):
+                    continue
+                where = dirs.place(dest)
+                if where is None:
+                    raise InputFileError(path, f"refused: member {info.name!r} of {name} "
+                                               "is reached through a symlink pointing "
+                                               "outside the package root")
+                dest, inst_dir = where
+                if info.issym():
+                    target = info.linkname
+                    absolute = _link_target(inst_dir, target)
+                    if absolute is None:
+                        raise InputFileError(path, f"refused: symlink {info.name!r} -> "
+                                                   f"{target!r} points outside the package")
+                    rel = os.path.relpath(absolute, inst_dir)
+                    if os.path.lexists(dest):
+                        os.unlink(dest)
                         dirs.changed()
-                    elif info.islnk():
-                        src = _safe_target(root, info.linkname)
-                        if src is None or not _inside(real_root, os.path.realpath(src)):
-                            raise InputFileError(path, f"refused: hard link {info.name!r} -> "
-                                                       f"{info.linkname!r} points outside")
-                        if os.path.isfile(src) and os.path.realpath(src) != dest:
-                            count_bytes(os.path.getsize(src))
-                            if os.path.islink(dest):
-                                os.unlink(dest)
-                                dirs.changed()
-                            shutil.copyfile(src, dest)
-                    else:
+                    os.symlink(rel, dest)
+                elif info.islnk():
+                    src = _safe_target(root, info.linkname)
+                    if src is None or not _inside(real_root, os.path.realpath(src)):
+                        raise InputFileError(path, f"refused: hard link {info.name!r} -> "
+                                                   f"{info.linkname!r} points outside")
+                    if os.path.isfile(src) and os.path.realpath(src) != dest:
+                        count_bytes(os.path.getsize(src))
                         if os.path.islink(dest):
                             os.unlink(dest)
                             dirs.changed()
-                        with open(dest, "wb") as out:
-                            out.write(head)
-                            shutil.copyfileobj(fh, out, 1 << 20)
-                        os.chmod(dest, 0o644)
+                        shutil.copyfile(src, dest)
+                else:
+                    if os.path.islink(dest):
+                        os.unlink(dest)
+                        dirs.changed()
+                    with open(dest, "wb") as out:
+                        tar.copy(out.write)
+                    os.chmod(dest, 0o644)
+            tar.finish()  # the compressed stream's own checks, to its end
     except InputFileError:
         raise
-    except _LimitExceeded as exc:
+    except LimitExceeded as exc:
         raise InputFileError(path, str(exc)) from None
-    except _Refused as exc:
+    except Refused as exc:
         raise InputFileError(path, f"refused: {exc}") from None
     except OSError as exc:
         if exc.errno in _MACHINE_ERRNOS:
             raise  # the machine's fault (disk full, ...), not the package's: not "corrupt"
         raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
-    except Exception as exc:  # noqa: BLE001 - tarfile, zstandard/lzma raise their own types
+    except Exception as exc:  # noqa: BLE001 - zstandard/lzma/zlib raise their own types
         raise InputFileError(path, f"corrupt {name}: {_reason(exc)}") from None
     return notes
 

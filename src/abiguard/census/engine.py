@@ -117,7 +117,7 @@ class _WorkerState:
         self.controls: dict[str, object] = {}
         self.apt_show: dict[str, PackageRef | None] = {}
         self.sys_cache: dict[str, tuple[str, str] | None] = {}
-        self.indexes: dict[str, frozenset[str] | None] = {}
+        self.indexes: dict[str, RootIndex] = {}
         self.canon = None
         self.realpaths: dict[str, str] = {}
         self.bindings: dict[tuple, dict] = {}
@@ -439,23 +439,35 @@ def audit_json(audit) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def index_root(root: str, canonical) -> dict[str, tuple[str, str]] | None:
+@dataclasses.dataclass(frozen=True)
+class RootIndex:
     """The files of an unpacked package: canonical installed path (merged /usr) -> (the
-    installed path it has in the package, its path under root); None when the package has
-    directory symlinks (then the file system is asked instead)."""
-    out: dict[str, tuple[str, str]] = {}
+    installed path it has in the package, its path under root), and the installed paths of
+    its directory symlinks with a trailing '/' (in both forms): paths under those are asked
+    of the file system (the walk does not follow them)."""
+
+    files: dict[str, tuple[str, str]]
+    linked: tuple[str, ...] = ()
+
+
+def index_root(root: str, canonical) -> RootIndex:
+    """The :class:`RootIndex` of an unpacked package root."""
+    files: dict[str, tuple[str, str]] = {}
+    linked: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         for d in dirnames:
-            if os.path.islink(os.path.join(dirpath, d)):
-                return None
+            p = os.path.join(dirpath, d)
+            if os.path.islink(p):
+                rel = "/" + os.path.relpath(p, root)
+                linked += (rel + "/", canonical(rel) + "/")
         for f in filenames:
             p = os.path.join(dirpath, f)
             if os.path.isfile(p):
                 rel = "/" + os.path.relpath(p, root)
                 canon = canonical(rel)
-                if canon not in out or rel == canon:  # /usr/lib/x before its /lib/x alias
-                    out[canon] = (rel, p)
-    return out
+                if canon not in files or rel == canon:  # /usr/lib/x before its /lib/x alias
+                    files[canon] = (rel, p)
+    return RootIndex(files, tuple(dict.fromkeys(linked)))
 
 
 def _layers_class():
@@ -474,8 +486,9 @@ def _layers_class():
         def locate(self, installed: str) -> tuple[str, str] | None:
             canon = self.canonical(installed)
             for root, idx in zip(self.overlays, self.indexes):
-                if idx is not None:
-                    hit = idx.get(canon)
+                if not (idx.linked and (canon.startswith(idx.linked) or
+                                        installed.startswith(idx.linked))):
+                    hit = idx.files.get(canon)
                     if hit is not None:  # the path it is known by: canonical, else as asked
                         rel, p = hit
                         return (rel if rel == installed and rel != canon else canon), p
