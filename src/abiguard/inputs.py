@@ -631,8 +631,9 @@ def library_dependencies(debs: list[str], max_packages: int = 400) -> dict[str, 
 
 
 def _elf_targets(path: str, installed: str, origin: str, package: str | None,
-                 out: Collected) -> None:
-    head = _magic(path)
+                 out: Collected, head: bytes | None = None) -> None:
+    if head is None:
+        head = _magic(path)
     try:
         if head.startswith(ELF_MAGIC):
             out.targets.append(Target(read_elf(path), installed, origin, package))
@@ -683,7 +684,7 @@ def _scan_dir(d: str, origin: str, out: Collected, root: str | None = None,
         head = _magic(p, 72)
         if head.startswith(ELF_MAGIC) or (head.startswith(AR_MAGIC) and not is_deb(p)):
             installed = "/" + os.path.relpath(p, root) if root else p
-            _elf_targets(p, installed, origin, package, out)
+            _elf_targets(p, installed, origin, package, out, head)
         elif head.startswith(AR_MAGIC):
             _add_deb(p, out, origin=p)
 

@@ -13,7 +13,7 @@ import enum
 import json
 import types
 import typing
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, overload
 
@@ -205,6 +205,12 @@ class SymbolTable(Sequence[ElfSymbol]):
         syms = (get(hit),) if hit.__class__ is int else tuple(map(get, hit))
         index[name] = syms
         return syms
+
+    def name_index(self) -> Mapping[str, Any]:
+        """A mapping whose keys are the names in the table: ``name in t.name_index()`` is
+        ``bool(t.lookup(name))`` at the cost of a dict probe (its values are internal)."""
+        index = self._index
+        return index if index is not None else self._build_index()
 
     def _build_index(self) -> dict[str, Any]:
         # name -> position (unique name), [positions] (repeated name) or, once looked up,

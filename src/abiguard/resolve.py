@@ -439,14 +439,15 @@ class Resolver:
         missing = [o.name for o in order if o.elf is None]
         # The definitions of a name in each loaded object come from the index of its exports
         # (built once per parsed file, on first lookup; parsed files are cached).
-        scope = [(o, o.elf.exports.lookup, bool(o.elf.version_defs))
-                 for o in order[1:] if o.elf is not None]
+        # (a dict probe of the names first: most objects of a scope do not define the name)
+        scope = [(o, t.name_index(), t.lookup, bool(o.elf.version_defs))
+                 for o in order[1:] if o.elf is not None for t in (o.elf.exports,)]
         match = self._match
         # Consumers with the same scope (the programs of one package) bind a symbol alike:
         # the Binding is made once and shared (it is immutable). A scope is its objects'
         # needed names, installed and real paths (a real path is read once: one ElfObject).
         memo = self._bindings.setdefault(
-            tuple((o.name, o.installed, o.real) for o, _, _ in scope), {})
+            tuple((o.name, o.installed, o.real) for o, _, _, _ in scope), {})
         out: list[Binding] = []
         for sym in consumer.imports:
             mkey = (sym.name, sym.version, sym.hidden, sym.binding, sym.type)
@@ -457,11 +458,11 @@ class Resolver:
             ref = SymbolRef(sym.name, sym.version)
             weak = sym.binding == "WEAK"
             found: tuple[LoadedObject, ElfSymbol] | None = None
-            for obj, lookup, versioned in scope:
-                cands = lookup(sym.name)
-                if not cands:
+            name = sym.name
+            for obj, names, lookup, versioned in scope:
+                if name not in names:
                     continue
-                d = match(sym, cands, versioned)
+                d = match(sym, lookup(name), versioned)
                 if d is not None:
                     found = (obj, d)
                     break
