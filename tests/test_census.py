@@ -3,6 +3,7 @@ resume after a crash/kill, failures, aggregates and exports."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -477,6 +478,19 @@ def test_fast_audit_json_is_model_to_json(toy):
                                                   str(toy["debs"]["libstab1"])]))
     assert audit.consumers and audit.errors
     assert audit_json(audit) == to_json(audit, indent=None)
+    # the texts of Bindings are kept across audits (a worker's tasks share Binding objects):
+    # an audit whose bindings differ, then one that shares some, are still written exactly
+    changed = dataclasses.replace(audit, consumers=tuple(
+        dataclasses.replace(c, bindings=tuple(dataclasses.replace(b, provider_path="/x")
+                                              for b in c.bindings))
+        for c in audit.consumers))
+    assert audit_json(changed) == to_json(changed, indent=None) != to_json(audit, indent=None)
+    mixed = dataclasses.replace(audit, consumers=changed.consumers[:1] + audit.consumers[1:])
+    assert audit_json(mixed) == to_json(mixed, indent=None)
+    from abiguard.census import engine
+
+    assert any(kept is b for c in mixed.consumers for b in c.bindings
+               for kept, _ in engine._KEPT.values())
 
 
 def test_result_filters(reference, capsys):

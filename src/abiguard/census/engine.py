@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Self
 
 from ..errors import InputFileError
+from ..model import Binding
 from .sources import PackageRef, installed_versions, parse_relations, set_index
 from .store import FindingRow, Result, compress_json
 
@@ -357,15 +358,32 @@ def _field_code(name: str, hint, ns: dict) -> str:
     return f"_enc({v}, memo)"
 
 
+# The text of each Binding a worker encoded, across its tasks (the resolver shares Binding
+# objects between consumers and tasks with the same scope): id -> (the object, its text). The
+# object is held, so its id is not reused while the entry lives; cleared past _KEPT_MAX.
+_KEPT: dict[int, tuple[object, str]] = {}
+_KEPT_MAX = 300_000
+
+
 def _seq(seq, memo: dict[int, str], fn: Callable) -> str:
     """A tuple of model objects; the text of each (shared: evidence, bindings) made once."""
     hit = memo.get(id(seq))
     if hit is None:
         parts = []
+        kept = _KEPT if fn is _ENCODERS.get(Binding) else None
         for x in seq:
             h = memo.get(id(x))
             if h is None:
-                h = memo[id(x)] = fn(x, memo)
+                if kept is not None:
+                    got = kept.get(id(x))
+                    if got is not None and got[0] is x:
+                        h = got[1]
+                    else:
+                        h = fn(x, memo)
+                        kept[id(x)] = (x, h)
+                else:
+                    h = fn(x, memo)
+                memo[id(x)] = h
             parts.append(h)
         hit = memo[id(seq)] = "[" + ", ".join(parts) + "]"
     return hit
@@ -429,8 +447,10 @@ def _enc(obj, memo: dict[int, str]) -> str:
 
 def audit_json(audit) -> str:
     """``model.to_json(audit, indent=None)``, several times faster: the text of a shared
-    (frozen) object — the evidence of a library, repeated in every binding — is made once.
-    Tested equal."""
+    (frozen) object — the evidence of a library, repeated in every binding — is made once,
+    and a Binding's once per worker (_KEPT). Tested equal."""
+    if len(_KEPT) > _KEPT_MAX:
+        _KEPT.clear()
     return _enc(audit, {}) + "\n"
 
 
