@@ -493,6 +493,47 @@ def test_fast_audit_json_is_model_to_json(toy):
                for kept, _ in engine._KEPT.values())
 
 
+def _private_lib_package(tmp_path: Path, name: str = "lk-app") -> Path:
+    """A package whose program binds to a library the package itself ships (RUNPATH through
+    a directory symlink, an unrelated symlink in /usr/share/doc): its pool directory."""
+    from cfixtures import gcc, write
+    from debbuild import build_deb
+
+    root = tmp_path / name
+    priv = root / "usr" / "lib" / "x86_64-linux-gnu" / "lk-real"
+    priv.mkdir(parents=True)
+    gcc("-shared", "-fPIC", "-o", priv / "liblk.so.1",
+        write(tmp_path / "lk.c", "int lk_fn(int x){return x;}\n"), "-Wl,-soname,liblk.so.1")
+    (root / "usr" / "lib" / "lk").symlink_to("x86_64-linux-gnu/lk-real")
+    (root / "usr" / "share" / "doc" / "lk-base").mkdir(parents=True)
+    (root / "usr" / "share" / "doc" / name).symlink_to("lk-base")
+    app = root / "usr" / "bin" / name
+    app.parent.mkdir(parents=True)
+    gcc("-o", app, write(tmp_path / "app.c", "int lk_fn(int);int main(void){return lk_fn(1);}\n"),
+        priv / "liblk.so.1", "-Wl,--enable-new-dtags,-rpath,/usr/lib/lk")
+    build_deb(root, tmp_path / "pool", name, "1.0-1")
+    return tmp_path / "pool"
+
+
+def test_kept_binding_texts_follow_the_worker_bindings(toy, tmp_path):
+    """The JSON texts a worker keeps are those of the Bindings its resolver keeps: a finished
+    package's scopes (here: a program bound to its package's own library) take theirs along
+    (no growth over a long census)."""
+    from abiguard.census import engine
+
+    refs = [r for r in deb_refs(find_debs(str(toy["pool"]))) if r.kind == "deb"]
+    refs += deb_refs(find_debs(str(_private_lib_package(tmp_path))))
+    cfg = Config(fetch=False)
+    engine._KEPT.clear()  # a fresh worker's (other tests of this process encoded audits)
+    engine._STATE.bindings.clear()
+    for _ in range(2):
+        for ref in refs:
+            assert run_task(ref, cfg).status == "ok", ref.name
+        alive = {id(b): b for scope in engine._STATE.bindings.values() for b in scope.values()}
+        assert engine._KEPT and set(engine._KEPT) <= set(alive)
+        assert all(alive[k] is b for k, (b, _) in engine._KEPT.items())
+
+
 def test_result_filters(reference, capsys):
     assert main(["census", "--store", str(reference), "--exclude", "toy-v*", "--library",
                  "libtoy.so*", "-f", "json"]) == 0
@@ -562,22 +603,7 @@ def test_package_index_with_directory_symlinks(tmp_path):
 def test_library_found_through_a_directory_symlink_of_the_package(tmp_path):
     """A program whose RUNPATH names a directory its own package ships as a symlink (next to
     an unrelated symlink in /usr/share/doc) binds to the library behind it."""
-    from cfixtures import gcc, write
-    from debbuild import build_deb
-
-    root = tmp_path / "lk-app"
-    priv = root / "usr" / "lib" / "x86_64-linux-gnu" / "lk-real"
-    priv.mkdir(parents=True)
-    gcc("-shared", "-fPIC", "-o", priv / "liblk.so.1",
-        write(tmp_path / "lk.c", "int lk_fn(int x){return x;}\n"), "-Wl,-soname,liblk.so.1")
-    (root / "usr" / "lib" / "lk").symlink_to("x86_64-linux-gnu/lk-real")
-    (root / "usr" / "share" / "doc" / "lk-base").mkdir(parents=True)
-    (root / "usr" / "share" / "doc" / "lk-app").symlink_to("lk-base")
-    app = root / "usr" / "bin" / "lk-app"
-    app.parent.mkdir(parents=True)
-    gcc("-o", app, write(tmp_path / "app.c", "int lk_fn(int);int main(void){return lk_fn(1);}\n"),
-        priv / "liblk.so.1", "-Wl,--enable-new-dtags,-rpath,/usr/lib/lk")
-    build_deb(root, tmp_path / "pool", "lk-app", "1.0-1")
+    _private_lib_package(tmp_path)
     store = tmp_path / "lk.sqlite"
     assert census(tmp_path / "pool", "--store", store) == 0
     with Store(str(store), create=False) as st:

@@ -358,9 +358,10 @@ def _field_code(name: str, hint, ns: dict) -> str:
     return f"_enc({v}, memo)"
 
 
-# The text of each Binding a worker encoded, across its tasks (the resolver shares Binding
-# objects between consumers and tasks with the same scope): id -> (the object, its text). The
-# object is held, so its id is not reused while the entry lives; cleared past _KEPT_MAX.
+# The text of each bound Binding a worker encoded, across its tasks (the resolver shares them
+# between consumers and tasks with the same scope): id -> (the object, its text). The object
+# is held, so its id is not reused while the entry lives; an entry goes with its scope
+# (_purge_scopes), all of them with the worker's bindings or past _KEPT_MAX.
 _KEPT: dict[int, tuple[object, str]] = {}
 _KEPT_MAX = 300_000
 
@@ -374,7 +375,7 @@ def _seq(seq, memo: dict[int, str], fn: Callable) -> str:
         for x in seq:
             h = memo.get(id(x))
             if h is None:
-                if kept is not None:
+                if kept is not None and x.status == "bound":
                     got = kept.get(id(x))
                     if got is not None and got[0] is x:
                         h = got[1]
@@ -853,9 +854,11 @@ def _purge(cache: dict, prefix: str) -> None:
 
 
 def _purge_scopes(bindings: dict, prefix: str) -> None:
-    """Drop the bindings of scopes with an object under prefix (a finished task's files)."""
+    """Drop the bindings of scopes with an object under prefix (a finished task's files),
+    and their JSON texts."""
     for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r in k)]:
-        bindings.pop(k, None)
+        for b in bindings.pop(k, {}).values():
+            _KEPT.pop(id(b), None)
 
 
 def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
@@ -941,11 +944,13 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
             _STATE.elf_cache.clear()
             _STATE.realpaths.clear()
             _STATE.bindings.clear()
+            _KEPT.clear()
         resolver = _STATE.resolver_class()(
             layers, policy=_STATE.policy(config), realpaths=_STATE.realpaths,
             elf_cache=_STATE.elf_cache, bindings=_STATE.bindings)
         try:
             audit = scan_targets(out, options, [origin], resolver)
+            text = audit_json(audit)  # before the purge: it drops the texts of its scopes
         finally:
             if ref.kind != "root":
                 for cache in (_STATE.elf_cache, _STATE.realpaths):
@@ -967,7 +972,7 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
         status, error_kind = "failed", "error"
         error = "; ".join(str(e) for e in audit.errors[:5])
     return Result(*key, status, size=size or ref.size, origin=origin, error_kind=error_kind,
-                  error=error, audit=compress_json(audit_json(audit)),
+                  error=error, audit=compress_json(text),
                   objects=len(audit.consumers), findings=tuple(rows), unresolved=unresolved,
                   seconds=time.perf_counter() - t0, worker=_STATE.host, **local)
 
