@@ -251,3 +251,22 @@ def test_a_garbage_numeric_field_is_an_error():
     assert len(by_tarfile(bytes(raw))) == 1
     with pytest.raises(TarError, match=f"bad mode field b'x000644.*' in the tar header at {at:#x}"):
         by_stream([bytes(raw)])
+
+
+def test_the_first_of_several_extended_headers_wins_as_in_tarfile():
+    """Two GNU long links before a member, a long name before a pax path (fuzzing found the
+    reader taking the last where tarfile takes the first)."""
+
+    def ext(kind: bytes, body: bytes) -> bytes:
+        return header(b"././@LongLink", b"%o\0" % len(body), kind) + \
+            body.ljust(-(-len(body) // 512) * 512, b"\0")
+
+    link = header(b"./a/hard", b"0\0", b"1")
+    raw = ext(b"K", b"first-target\0") + ext(b"K", b"\0") + link + bytes(1024)
+    assert by_stream([raw]) == by_tarfile(raw) == [("./a/hard", 0x31, 0, "first-target", b"")]
+    long_name, pax = ext(b"L", b"./from-long-name.so\0"), ext(b"x", b"22 path=./from-pax.so\n")
+    member = header(b"./short", b"1\0") + b"z".ljust(512, b"\0") + bytes(1024)
+    raw = long_name + pax + member
+    assert by_stream([raw]) == by_tarfile(raw) == [("./from-long-name.so", 0x30, 1, "", b"z")]
+    raw = pax + long_name + member
+    assert by_stream([raw]) == by_tarfile(raw) == [("./from-pax.so", 0x30, 1, "", b"z")]

@@ -258,7 +258,8 @@ class TarStream:
         self.limit_name = limit_name
         self.header_cap = limits.current().max_tar_header_bytes if header_cap is None \
             else header_cap
-        self._global: dict[str, str] = {}
+        self.global_headers: dict[str, str] = {}
+        """The pax global headers (``g``) read so far."""
 
     # -- the byte stream ----------------------------------------------------------------
 
@@ -368,15 +369,20 @@ class TarStream:
             yield m
 
     def next(self) -> Member | None:
-        """The next member, or None at the end of the archive."""
+        """The next member, or None at the end of the archive.
+
+        The extended headers before a member (GNU long name ``L`` and link ``K``, pax ``x``)
+        give its name, link target and size; where several say the same thing the first
+        one wins (tarfile applies them innermost first), and all of them win over the global
+        pax headers (``g``) seen so far."""
         self._end_member()
-        pax: dict[str, str] = {}
-        longname = longlink = None
+        ext: dict[str, str] = {}
+        extended = False
         while True:
             at = self._offset + self._pos
             block = self._block()
             if block is None:
-                if pax or longname is not None or longlink is not None:
+                if extended:
                     raise TarError(f"the tar ends after an extended header at {at:#x}")
                 return None
             kind = block[156]
@@ -388,21 +394,22 @@ class TarStream:
             if kind in _EXTENDED:
                 data = self._extended(size, at)
                 if kind == LONGNAME:
-                    longname = _text(data)
+                    ext.setdefault("path", _text(data))
                 elif kind == LONGLINK:
-                    longlink = _text(data)
+                    ext.setdefault("linkpath", _text(data))
                 elif kind == PAX_GLOBAL:
-                    self._global.update(_pax_records(data, at))
+                    self.global_headers.update(_pax_records(data, at))
                 else:
-                    pax.update(_pax_records(data, at))
+                    for key, value in _pax_records(data, at).items():
+                        ext.setdefault(key, value)
+                extended = True
                 continue
             if kind == SPARSE:
                 raise Refused(f"member {_text(block[0:100])!r} is a GNU sparse file")
-            return self._member(block, kind, size, at, {**self._global, **pax},
-                                longname, longlink)
+            return self._member(block, kind, size, at, {**self.global_headers, **ext})
 
-    def _member(self, block: bytes, kind: int, size: int, at: int, pax: dict[str, str],
-                longname: str | None, longlink: str | None) -> Member:
+    def _member(self, block: bytes, kind: int, size: int, at: int, pax: dict[str, str]
+                ) -> Member:
         name = _text(block[0:100])
         if kind == 0 and name.endswith("/"):
             kind = 0x35  # V7: a directory is a regular file whose name ends in '/'
@@ -411,15 +418,11 @@ class TarStream:
         prefix = _text(block[345:500])
         if prefix:
             name = prefix + "/" + name
-        linkname = _text(block[157:257])
-        if longname is not None:
-            name = longname
-        if longlink is not None:
-            linkname = longlink
         if any(k.startswith("GNU.sparse.") for k in pax):
             raise Refused(f"member {pax.get('path', name)!r} is a GNU sparse file")
-        name = pax.get("path", name)
-        linkname = pax.get("linkpath", linkname)
+        if "path" in pax:
+            name = pax["path"].rstrip("/") if kind == 0x35 else pax["path"]
+        linkname = pax.get("linkpath", _text(block[157:257]))
         if "size" in pax:
             try:
                 size = int(pax["size"])
@@ -427,8 +430,6 @@ class TarStream:
                 raise TarError(f"bad pax size {pax['size']!r} at {at:#x}") from None
             if size < 0:
                 raise TarError(f"negative member size in the pax header at {at:#x}")
-        if kind == 0x35 and (longname is not None or "path" in pax):
-            name = name.rstrip("/")
         has_data = kind not in DATA_LESS
         if has_data and size > self.max_member:
             raise LimitExceeded(limits.message(
