@@ -15,7 +15,10 @@ For each worker count (1 and 2 by default) it measures
   long census, where a fresh worker's first packages are a negligible share;
 * **decompression**: the same number of worker processes that only read through each
   package's ``data.tar.*`` (the same decompressors abiguard uses: lzma, gzip, zstandard),
-  writing nothing: the floor any census of these files has to pay.
+  writing nothing: the floor any census of these files has to pay;
+* **tar walk**: reading every member header (and each regular file's first bytes) of every
+  package with abiguard's tar reader and with tarfile's stream mode, as a multiple of bare
+  decompression.
 
 Packages/s and MB/s (of .deb files) for each, census time / decompression time, and the
 same ratio in CPU seconds (the tasks' threads plus the coordinator for the census, the
@@ -31,6 +34,7 @@ in ~/.cache/abiguard/debs); a warm-up census run fills the page cache.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import lzma
 import os
@@ -82,6 +86,67 @@ def decompress_deb(path: str) -> tuple[int, float]:
         while chunk := member.read(1 << 20):
             total += len(chunk)
     return total, time.thread_time() - c0
+
+
+def walk_members(path: str, reader: str) -> None:
+    """Read through every member header of a package's data.tar, looking at the first bytes
+    of each regular file as unpacking does: with abiguard's reader or tarfile's stream mode."""
+    import tarfile
+
+    from abiguard import inputs
+    from abiguard.tarstream import decompressed
+
+    with inputs._Deb(path) as deb:
+        name, member = deb.member("data.tar")
+        if reader == "abiguard":
+            tar = inputs._open_tar(member, name, path, 1 << 40, "max_unpacked_bytes")
+            for info in tar:
+                if info.isreg():
+                    tar.head(8)
+            tar.finish()
+        else:
+            stream = decompressed(member, name, 1 << 40, "max_unpacked_bytes", 1 << 40)
+            with tarfile.open(fileobj=_Chunks(stream), mode="r|") as tar:
+                for info in tar:
+                    if info.isreg():
+                        tar.extractfile(info).read(8)
+
+
+class _Chunks(io.RawIOBase):
+    """A file object over an iterator of chunks (for tarfile)."""
+
+    def __init__(self, chunks) -> None:
+        super().__init__()
+        self.chunks, self.buf = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self.buf:
+            self.buf = next(self.chunks, b"")
+            if not self.buf:
+                return 0
+        n = min(len(b), len(self.buf))
+        b[:n], self.buf = self.buf[:n], self.buf[n:]
+        return n
+
+
+def tar_walk(paths: list[str], runs: int) -> dict:
+    """CPU seconds to walk every package's members with each reader, next to decompression
+    (alternating; medians of run-by-run ratios)."""
+    rows: dict[str, list[float]] = {"decompression": [], "abiguard": [], "tarfile": []}
+    for _ in range(runs):
+        for key, times in rows.items():
+            c0 = time.process_time()
+            for p in paths:
+                if key == "decompression":
+                    decompress_deb(p)
+                else:
+                    walk_members(p, key)
+            times.append(time.process_time() - c0)
+    return {key: round(statistics.median(a / b for a, b in zip(v, rows["decompression"])), 3)
+            for key, v in rows.items() if key != "decompression"}
 
 
 def time_decompression(paths: list[str], jobs: int) -> tuple[float, float]:
@@ -218,6 +283,9 @@ def main() -> None:
               f"{n / warm['census_cpu_s']:.1f} pkg/s per CPU-second, "
               f"CPU s {warm['census_cpu_s']:.2f} / {warm['decompression_cpu_s']:.2f} "
               f"-> {warm['cpu_ratio']:.2f}")
+        walk = tar_walk(paths, args.runs)
+        print(f"walking the members of every data.tar (CPU, x bare decompression): "
+              f"abiguard's reader {walk['abiguard']:.3f}, tarfile's stream {walk['tarfile']:.3f}")
     finally:
         shutil.rmtree(libroots, ignore_errors=True)
     if len(results) > 1:
@@ -228,7 +296,7 @@ def main() -> None:
                   f"{r['speedup']:.2f}x")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"runs": results, "steady_state": warm}, fh, indent=2)
+            json.dump({"runs": results, "steady_state": warm, "tar_walk": walk}, fh, indent=2)
 
 
 if __name__ == "__main__":
