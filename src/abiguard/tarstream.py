@@ -33,6 +33,7 @@ CHUNK = 1 << 20
 
 REGULAR = frozenset(b"0\x007")
 DATA_LESS = frozenset(b"123456")  # hard link, symlink, devices, directory, fifo: no data
+DIRECTORY = ord("5")
 LONGNAME, LONGLINK, SPARSE = ord("L"), ord("K"), ord("S")
 PAX, PAX_GLOBAL, SOLARIS_PAX = ord("x"), ord("g"), ord("X")
 _EXTENDED = frozenset((LONGNAME, LONGLINK, PAX, PAX_GLOBAL, SOLARIS_PAX))
@@ -174,13 +175,12 @@ class Member:
     type: int  # the typeflag byte
     size: int
     linkname: str
-    offset: int  # of its header in the tar
 
     def isreg(self) -> bool:
         return self.type in REGULAR
 
     def isdir(self) -> bool:
-        return self.type == 0x35
+        return self.type == DIRECTORY
 
     def issym(self) -> bool:
         return self.type == 0x32
@@ -283,17 +283,20 @@ class TarStream:
         self._pos += len(out)
         return out
 
+    def _need(self) -> None:
+        """The next chunk, where the tar must go on."""
+        if not self._more():
+            raise TarError("the tar ends inside a member (truncated?)")
+
     def _skip(self, n: int) -> None:
-        while n:
+        while True:
             have = len(self._buf) - self._pos
             if have >= n:
                 self._pos += n
                 return
+            self._pos += have
             n -= have
-            self._offset += len(self._buf)
-            self._buf, self._pos = b"", 0
-            if not self._more():
-                raise TarError("the tar ends inside a member (truncated?)")
+            self._need()
 
     def _data(self, n: int, what: str) -> bytes:
         out = self._take(n)
@@ -307,27 +310,20 @@ class TarStream:
         """Up to n first bytes of the current member's data, without consuming them."""
         n = min(n, self._left)
         while len(self._buf) - self._pos < n:
-            if not self._more():
-                raise TarError("the tar ends inside a member (truncated?)")
+            self._need()
         return self._buf[self._pos:self._pos + n]
 
-    def copy(self, write: Callable[[memoryview], object]) -> int:
+    def copy(self, write: Callable[[memoryview], object]) -> None:
         """Pass the rest of the current member's data to ``write`` in pieces."""
-        done = 0
         while self._left:
             have = len(self._buf) - self._pos
             if not have:
-                self._offset += len(self._buf)
-                self._buf, self._pos = b"", 0
-                if not self._more():
-                    raise TarError("the tar ends inside a member (truncated?)")
+                self._need()
                 continue
             k = min(have, self._left)
             write(memoryview(self._buf)[self._pos:self._pos + k])
             self._pos += k
             self._left -= k
-            done += k
-        return done
 
     def read(self) -> bytes:
         """The rest of the current member's data."""
@@ -412,8 +408,8 @@ class TarStream:
                 ) -> Member:
         name = _text(block[0:100])
         if kind == 0 and name.endswith("/"):
-            kind = 0x35  # V7: a directory is a regular file whose name ends in '/'
-        if kind == 0x35:
+            kind = DIRECTORY  # V7: a directory is a regular file whose name ends in '/'
+        if kind == DIRECTORY:
             name = name.rstrip("/")
         prefix = _text(block[345:500])
         if prefix:
@@ -421,7 +417,7 @@ class TarStream:
         if any(k.startswith("GNU.sparse.") for k in pax):
             raise Refused(f"member {pax.get('path', name)!r} is a GNU sparse file")
         if "path" in pax:
-            name = pax["path"].rstrip("/") if kind == 0x35 else pax["path"]
+            name = pax["path"].rstrip("/") if kind == DIRECTORY else pax["path"]
         linkname = pax.get("linkpath", _text(block[157:257]))
         if "size" in pax:
             try:
@@ -437,7 +433,7 @@ class TarStream:
                 f"{size} bytes (decompression bomb?)", self.limit_name, self.max_member))
         self._left = size if has_data else 0
         self._pad = -self._left % BLOCK
-        return Member(name, kind, size, linkname, at)
+        return Member(name, kind, size, linkname)
 
     def finish(self) -> None:
         """Read the compressed stream to its end (its checks run; trailing zeros are fine)."""

@@ -377,11 +377,9 @@ def _seq(seq, memo: dict[int, str], fn: Callable) -> str:
             if h is None:
                 if kept is not None and x.status == "bound":
                     got = kept.get(id(x))
-                    if got is not None and got[0] is x:
-                        h = got[1]
-                    else:
-                        h = fn(x, memo)
-                        kept[id(x)] = (x, h)
+                    if got is None or got[0] is not x:
+                        got = kept[id(x)] = (x, fn(x, memo))
+                    h = got[1]
                 else:
                     h = fn(x, memo)
                 memo[id(x)] = h
