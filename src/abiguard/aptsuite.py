@@ -178,6 +178,27 @@ class Suite:
             raise SuiteError(f"{what} ({self.name}): {err}")
         return proc.stdout
 
+    def index_files(self, kind: str = "Packages") -> list[Path]:
+        """The suite's index files of one kind in the private lists (Packages, Contents)."""
+        return sorted(self.root.joinpath("lists").glob(f"*_{kind}-*" if kind == "Contents"
+                                                       else f"*_{kind}*"))
+
+    def fetch_contents(self, arch: str) -> list[Path]:
+        """``apt-get update`` with the Contents-deb index target (what apt-file adds) for
+        ``arch``; the Contents files fetched (an error line when the archive refuses them)."""
+        self.update()
+        have = [p for p in self.index_files("Contents") if f"Contents-{arch}." in p.name]
+        if have:
+            return have
+        meta = "Acquire::IndexTargets::deb::Contents-abiguard::"
+        self._run(["apt-get", *self.options(),
+                   "-o", f"{meta}MetaKey=$(COMPONENT)/Contents-{arch}",
+                   "-o", f"{meta}ShortDescription=Contents-{arch}",
+                   "-o", f"{meta}Description=$(RELEASE)/$(COMPONENT) {arch} Contents",
+                   "-o", f"{meta}KeepCompressed=true", "-o", f"{meta}PDiffs=false",
+                   "-q", "update"], None, "apt-get update (Contents)")
+        return [p for p in self.index_files("Contents") if f"Contents-{arch}." in p.name]
+
     # -- queries -----------------------------------------------------------------------------
 
     def candidates(self, names: list[str]) -> dict[str, str | None]:

@@ -57,7 +57,8 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     if progress:
         progress(total, total, "")
     return Audit(consumers=tuple(consumers), errors=tuple(errors), inputs=tuple(inputs),
-                 notes=tuple(collected.notes), policies=policy.origins, tool_version=__version__)
+                 notes=(*collected.notes, *policy.notes), policies=policy.origins,
+                 tool_version=__version__)
 
 
 def scan_one(resolver: Resolver, t: Target) -> Consumer:

@@ -176,18 +176,13 @@ class _WorkerState:
     def policy(self, config: Config):
         """The policy, loaded once per worker; a shallow copy per task with its own cache of
         library classifications (keyed by file: a finished task's files are gone)."""
-        import copy
-
         from ..policy import Policy
 
         with self.lock:
             p = self.policies.get(config.policies)
             if p is None:
                 p = self.policies[config.policies] = Policy.load(list(config.policies))
-        p = copy.copy(p)
-        if hasattr(p, "_lib_cache"):
-            p._lib_cache = {}
-        return p
+        return p.fresh()
 
     def installed_versions(self, config: Config) -> dict[str, str]:
         if config.sysroot != "/":
@@ -854,7 +849,7 @@ def _purge(cache: dict, prefix: str) -> None:
 def _purge_scopes(bindings: dict, prefix: str) -> None:
     """Drop the bindings of scopes with an object under prefix (a finished task's files),
     and their JSON texts."""
-    for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r in k)]:
+    for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r, *_ in k)]:
         for b in bindings.pop(k, {}).values():
             _KEPT.pop(id(b), None)
 

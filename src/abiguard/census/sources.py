@@ -134,6 +134,10 @@ def _read_list(path: str) -> str:
         return fh.read()
 
 
+read_list = _read_list
+"""Public name of the Packages (or Contents) reader: any compression apt uses."""
+
+
 def iter_stanzas(text: str) -> Iterator[dict[str, str]]:
     """The stanzas of a Packages (deb822) file, with only the fields a census needs."""
     cur: dict[str, str] = {}
