@@ -26,9 +26,11 @@ from abiguard.policy import (
     Policy,
     Signal,
     decide,
+    naming,
+    nodes,
     parse_policy,
+    soname,
 )
-from abiguard.policy import naming, nodes, soname
 from cfixtures import program, shared_lib, write
 
 S, U, P, K = Stability.STABLE, Stability.UNSTABLE, Stability.PRIVATE, Stability.UNKNOWN
@@ -285,13 +287,13 @@ def test_history_entries_in_a_user_file(tmp_path):
 @pytest.mark.parametrize(("text", "message"), [
     ('schema = 1\n[[history]]\nfamily = "x"\nstability = "stable"\nreason = "r"\nmatch = []\n',
      "[[history]] #1: 'match' must name at least one soname"),
-    ('schema = 1\n[[history]]\nfamily = "x"\nstability = "wobbly"\nreason = "r"\n'
-     'match = ["a"]\n', "[[history]] #1: stability 'wobbly' is not one of"),
-    ('schema = 1\n[[history]]\nfamily = "x"\nstability = "stable"\nreason = "r"\n'
-     'match = ["a"]\nreleases = [{ suite = 1, package = "p", version = "1" }]\n',
+    (('schema = 1\n[[history]]\nfamily = "x"\nstability = "wobbly"\nreason = "r"\n'
+     'match = ["a"]\n'), "[[history]] #1: stability 'wobbly' is not one of"),
+    (('schema = 1\n[[history]]\nfamily = "x"\nstability = "stable"\nreason = "r"\n'
+     'match = ["a"]\nreleases = [{ suite = 1, package = "p", version = "1" }]\n'),
      "[[history]] #1 releases #1: 'suite' must be a string"),
-    ('schema = 1\n[[history]]\nfamily = "x"\nstability = "stable"\nreason = "r"\n'
-     'match = ["a"]\ncolour = 1\n', "[[history]] #1: unknown key(s) colour"),
+    (('schema = 1\n[[history]]\nfamily = "x"\nstability = "stable"\nreason = "r"\n'
+     'match = ["a"]\ncolour = 1\n'), "[[history]] #1: unknown key(s) colour"),
 ])
 def test_bad_history_entries(text, message):
     with pytest.raises(DataFileError) as exc:
@@ -308,12 +310,12 @@ def test_a_policy_that_contradicts_the_history_is_one_note(tmp_path, capsys):
         reason = "we think so"
     """)
     rc = main(["scan", "--policy", str(pol), "-f", "json", "/usr/bin/bzip2"])
-    out, err = capsys.readouterr()
+    out, _err = capsys.readouterr()
     assert rc == 0
     notes = [n for n in json.loads(out)["notes"] if "history says" in n]
-    assert notes == [f"{pol}: library rule #1 'libbz2.so.*' says unstable, the Debian "
+    assert notes == [(f"{pol}: library rule #1 'libbz2.so.*' says unstable, the Debian "
                      "archive's history says stable for libbz2 (libbz2-1.0 unchanged in all 3 "
-                     "suites (upstream 1.0.8)); the declaration wins"]
+                     "suites (upstream 1.0.8)); the declaration wins")]
     a = scan_paths(["/usr/bin/bzip2"], ScanOptions(policies=[str(pol)]))
     (lib,) = [x for x in a.consumers[0].libraries if x.key == "libbz2.so.1.0"]
     assert lib.stability == U and "overrides: history" in lib.evidence[0].detail

@@ -40,7 +40,7 @@ from ..model import Stability
 
 # ---- package names and versions --------------------------------------------------------------
 
-_SUFFIX = re.compile(r"(t64|v5|c2a|c2|c102|ldbl|gf)$")
+_SUFFIX = re.compile(r"(t64|v5|c2a|c2|c102|ldbl|gf|(?<=\d)[a-z])$")
 _LIBPKG = re.compile(r"^(?P<stem>lib[a-z0-9+.-]*?[a-z+])(?P<v1>\d[\d.]*)$"
                      r"|^(?P<stem2>lib[a-z0-9+.-]*?\d[a-z0-9+.]*?)-(?P<v2>\d[\d.]*)$")
 _SKIP = re.compile(r"^lib(32|x32|64|n32)|-(i386|amd64|x32|ia32|dev|dbg|doc|udeb)$")
@@ -55,6 +55,8 @@ def family_of(package: str) -> tuple[str, str] | None:
         return None
     if package == "zlib1g":  # Debian's oldest library package name (libz.so.1)
         return "zlib", "1"
+    # (a letter after the number marks an ABI variant of the same soname: libpam0g,
+    # libharfbuzz0b, libvorbis0a, libstemmer0d)
     base = _SUFFIX.sub("", package)
     m = _LIBPKG.match(base)
     if not m:
@@ -256,15 +258,13 @@ def read_suite(name: str, packages: list[str], contents: list[str] | None,
 
 def sonames_of(files: Iterable[str]) -> tuple[str, ...]:
     """The names of a package's shared objects that can be sonames: without the real file
-    behind a soname link (``libz.so.1.2.13`` next to ``libz.so.1``), the development link
-    (``libLLVM-14.so`` next to ``libLLVM-14.so.1``) or glibc's old file names
-    (``libc-2.31.so`` next to ``libc.so.6``)."""
+    behind a soname link (``libz.so.1.2.13`` next to ``libz.so.1``) or glibc's old file names
+    (``libc-2.31.so`` next to ``libc.so.6``). (A name without a number, ``libtcl8.6.so``, may
+    be the soname itself: it stays.)"""
     names = set(files)
     stems = {n.split(".so.", 1)[0] for n in names if ".so." in n}
     out = []
     for n in names:
-        if n.endswith(".so") and n[:-3] in stems:
-            continue
         r = _RELEASE_FILE.match(n)
         if r and r.group(1) in stems:
             continue
@@ -379,6 +379,28 @@ def _glob(soname: str, number: str) -> str | None:
     return soname[:i] + "[0-9]*" + after
 
 
+def _own_name(family: str, soname: str) -> bool:
+    parts = soname.split(".so", 1)[0].lower().replace("_", "-")
+    return parts == family or parts.rstrip("0123456789.-") == family
+
+
+def _one_family_per_soname(fams: dict[str, Family]) -> None:
+    """A soname two families ship (libelogind0 also ships libsystemd.so.0) stays with the
+    family named after it (libsystemd), or the first by name."""
+    claims: dict[str, list[Family]] = defaultdict(list)
+    for fam in sorted(fams.values(), key=lambda f: f.name):
+        for so in {so for r in fam.releases for so in r.sonames}:
+            claims[so].append(fam)
+    for so, owners in claims.items():
+        if len(owners) < 2:
+            continue
+        keep = next((f for f in owners if _own_name(f.name, so)), owners[0])
+        for fam in owners:
+            if fam is not keep:
+                for r in fam.releases:
+                    r.sonames = tuple(x for x in r.sonames if x != so)
+
+
 def analyse(suites: list[SuiteIndex]) -> list[Family]:
     """Every library family of the suites (oldest suite first), with its verdict."""
     names = [s.name for s in suites]
@@ -400,6 +422,7 @@ def analyse(suites: list[SuiteIndex]) -> list[Family]:
             fam.releases.append(FamilyRelease(s.name, pkg.name, pkg.version,
                                               upstream_of(pkg.version), number, sonames,
                                               derived))
+    _one_family_per_soname(fams)
     out = []
     order = {n: i for i, n in enumerate(names)}
     for fam in sorted(fams.values(), key=lambda f: f.name):

@@ -33,15 +33,20 @@ def node_number(node: str) -> tuple[int, ...]:
     return numbers(m.group(1)) if m else ()
 
 
-def _release_candidates(name: str) -> list[tuple[int, ...]]:
+def _release_candidates(name: str) -> list[tuple[tuple[int, ...], bool]]:
+    """Releases the name may carry, and whether a node naming one must say more than it:
+    a soname's numbers (``4.17`` of ``libxenctrl.so.4.17``) are a release when the node
+    names a fuller one (``VERS_4.17.0``); the same numbers alone (``APTPKG_6.0`` in
+    ``libapt-pkg.so.6.0``) are just the ABI version. A release in the name itself (``14`` of
+    ``libLLVM-14.so.1``) counts when the node names it (``LLVM_14``)."""
     out = []
     parts = split_soname(name)
     if parts and len(parts[1]) >= 2:
-        out.append(numbers(".".join(parts[1])))
+        out.append((numbers(".".join(parts[1])), True))
     rel = release_in_name(name)
     if rel:
-        out.append(rel)
-    return [c for c in out if c]
+        out.append((rel, False))
+    return [c for c in out if c[0]]
 
 
 def _span(names: list[str]) -> str:
@@ -60,9 +65,10 @@ def signals(facts: LibraryFacts) -> list[Signal]:
     private = [n for n in nodes if "PRIVATE" in n.upper()]
     iface = [n for n in nodes if n not in private]
     numbered = [(n, node_number(n)) for n in iface if node_number(n)]
-    for cand in _release_candidates(name):
+    for cand, fuller in _release_candidates(name):
         for node, num in numbered:
-            if num == cand or (len(cand) >= 2 and num[:len(cand)] == cand):
+            if (len(num) > len(cand) if fuller else len(num) >= len(cand)) and \
+                    num[:len(cand)] == cand and (len(cand) >= 2 or num == cand):
                 rel = ".".join(map(str, cand))
                 return [Signal("version-node", NODES, Stability.UNSTABLE,
                                f"version node {node} names the release {rel} that is also in "
