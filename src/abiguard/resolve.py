@@ -211,6 +211,7 @@ class Resolver:
         self._realpaths: dict[str, str] = {}
         self._bindings: dict[tuple, dict[tuple, Binding]] = {}
         self._ld_conf: list[str] | None = None
+        self._system_dirs: dict[tuple[str, int], tuple[str, ...]] = {}
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -505,8 +506,11 @@ class Resolver:
     def location(self, obj: LoadedObject, consumer: ElfObject) -> Location:
         """Where a loaded object was found, for the policy (RUNPATH into a private
         directory makes a library private to its package)."""
-        return Location(obj.found_via, obj.installed,
-                        (*self.ld_conf_dirs, *default_dirs(consumer)))
+        dirs = self._system_dirs.get((consumer.machine, consumer.elf_class))
+        if dirs is None:
+            dirs = self._system_dirs[(consumer.machine, consumer.elf_class)] = (
+                *self.ld_conf_dirs, *default_dirs(consumer))
+        return Location(obj.found_via, obj.installed, dirs)
 
     # -- the whole thing ---------------------------------------------------------------------
 

@@ -497,10 +497,20 @@ def to_toml(data: dict) -> str:
 
 
 def to_json(data: dict) -> str:
-    """The policy data as JSON, one family per line (diffs stay readable)."""
+    """The policy data as JSON, one family per line (diffs stay readable), each release in
+    its one-line form (:func:`abiguard.policy.files.release_line`: a string parses faster than
+    a table, and a scan loads the built-in file every time)."""
+    from .files import Release, release_line
+
+    def compact(e: dict) -> dict:
+        rel = [r if isinstance(r, str) else release_line(Release(
+            r["suite"], r["package"], r["version"], r.get("upstream", ""),
+            tuple(r.get("sonames", ())), r.get("derived", False))) for r in e["releases"]]
+        return {**e, "releases": rel}
+
     head = {k: v for k, v in data.items() if k != "history"}
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
-    entries = ",\n".join(json.dumps(e, ensure_ascii=False, separators=(",", ":"))
+    entries = ",\n".join(json.dumps(compact(e), ensure_ascii=False, separators=(",", ":"))
                           for e in data["history"])
     return f'{text},"history":[\n{entries}\n]}}\n'
 

@@ -23,7 +23,7 @@ from ..errors import AbiguardError, UsageError
 from . import archive
 
 _APT_LIST = re.compile(r"_dists_([a-z][a-z0-9]*)(?:-[a-z]+)?_")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass
@@ -162,6 +162,6 @@ def history(suites: Sequence[str], *, packages_files: Sequence[str] = (),
     if path is not None and not errors:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(archive.to_json(data), encoding="utf-8")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
     return HistoryRun(data, names, errors, notes)

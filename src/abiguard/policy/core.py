@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import re
+from collections.abc import Callable
 
 from ..model import ElfObject, Evidence, Stability
 from . import declared, history, location, naming, nodes, soname
@@ -15,6 +17,20 @@ from .signals import LibraryFacts, Location, Signal
 Classification = tuple[Stability, tuple[Evidence, ...]]
 
 
+def _matcher(glob: str) -> Callable[[str], object] | None:
+    """A test of a name against a glob (None: matches everything): string equality for a
+    glob without wildcards, a compiled regex otherwise."""
+    if glob == "*":
+        return None
+    if not any(c in glob for c in "*?["):
+        return glob.__eq__
+    return re.compile(fnmatch.translate(glob)).match
+
+
+_Test = Callable[[str], object]
+_SymbolRule = tuple[_Test | None, _Test | None, Rule]
+
+
 class Policy:
     """Classifies libraries from every evidence source and symbols from their library, the
     ``[[symbol]]`` rules and ``*PRIVATE*`` version nodes. Classifications are cached per
@@ -23,7 +39,7 @@ class Policy:
     def __init__(self, files: list[PolicyFile]) -> None:
         self.files = files
         self._lib_cache: dict[tuple, Classification] = {}
-        self._sym_rules: dict[str | None, tuple[Rule, ...]] = {}
+        self._sym_rules: dict[str | None, tuple[_SymbolRule, ...]] = {}
         self._history: HistoryIndex | None = None
         self._notes: list[str] | None = None
 
@@ -97,13 +113,14 @@ class Policy:
         """Classify a library by every source that speaks: ``key`` is its soname or needed
         name, ``lib`` its ELF view (None: not found, judged by the name alone), ``where``
         how the resolver found it."""
-        facts = LibraryFacts(key, lib, where)
-        loc = location.signal(facts)
-        # Keyed on the file, not id(lib): ids are reused once an object is freed.
-        cache_key = ((key, lib.path, lib.member) if lib is not None else (key,)) + \
-            ((loc.detail,) if loc is not None else ())
+        # Keyed on the file, not id(lib): ids are reused once an object is freed; and on as
+        # much of the location as location.signal reads (only RUNPATH/RPATH say anything).
+        cache_key: tuple = (key, lib.path, lib.member) if lib is not None else (key,)
+        if where is not None and where.found_via in location.VIA:
+            cache_key += (where.found_via, where.path, where.system_dirs)
         hit = self._lib_cache.get(cache_key)
         if hit is None:
+            facts = LibraryFacts(key, lib, where)
             hit = self._lib_cache[cache_key] = decide(self.signals(facts), facts)
         return hit
 
@@ -114,12 +131,14 @@ class Policy:
         rules = self._sym_rules.get(library_key)
         if rules is None:  # the symbol rules for this library, in order (most have none)
             rules = self._sym_rules[library_key] = tuple(
-                rule for f in self.files for rule in f.symbols
+                (_matcher(rule.match), None if rule.version is None else
+                 _matcher(rule.version), rule)
+                for f in self.files for rule in f.symbols
                 if library_key is None or fnmatch.fnmatchcase(library_key, rule.library))
-        for rule in rules:
-            if not fnmatch.fnmatchcase(name, rule.match):
+        for name_ok, version_ok, rule in rules:
+            if name_ok is not None and not name_ok(name):
                 continue
-            if rule.version is not None and not fnmatch.fnmatchcase(version or "", rule.version):
+            if version_ok is not None and not version_ok(version or ""):
                 continue
             what = f"symbol {name}@{version}" if version else f"symbol {name}"
             return rule.stability, (rule.evidence(what),)

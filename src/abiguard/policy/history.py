@@ -32,8 +32,11 @@ class HistoryIndex:
         self._prefixed: dict[str, list[tuple[str, HistoryEntry]]] = {}
         self._other: list[tuple[str, HistoryEntry]] = []
         self._order: dict[int, int] = {}
+        self.suites: dict[str, tuple[str, ...]] = {}
+        """The suites of each file (its top-level ``suites``)."""
         n = 0
         for f in files:
+            self.suites[f.origin] = f.suites
             for entry in f.history:
                 self._order[id(entry)] = n
                 n += 1
@@ -79,7 +82,7 @@ def signal(facts: LibraryFacts, index: HistoryIndex) -> Signal | None:
     entry = index.lookup(facts.names)
     if entry is None:
         return None
-    suites = ", ".join(entry.suites)
+    suites = ", ".join(entry.suites or index.suites.get(entry.origin, ()))
     return Signal("history", HISTORY, entry.stability,
-                  f"Debian {suites}: {entry.reason}",
+                  f"Debian {suites}: {entry.reason}" if suites else entry.reason,
                   brief=f"Debian history: {entry.verdict}", origin=entry.origin)

@@ -23,7 +23,8 @@ from .signals import LOCATION, LibraryFacts, Signal
 PACKAGE_ROOTS = ("/usr/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/opt/")
 """Where installed packages put their files (FHS); a build tree lives elsewhere."""
 
-_VIA = ("RUNPATH", "RPATH")
+VIA = ("RUNPATH", "RPATH")
+"""The only ways of being found that say something: a program's own search path."""
 
 
 def _forms(directory: str) -> set[str]:
@@ -48,7 +49,7 @@ def is_package_private(directory: str, system_dirs: tuple[str, ...]) -> bool:
 
 def signal(facts: LibraryFacts) -> Signal | None:
     loc = facts.location
-    if loc is None or loc.found_via not in _VIA or loc.directory is None:
+    if loc is None or loc.found_via not in VIA or loc.directory is None:
         return None
     d = posixpath.normpath(loc.directory)
     if not is_package_private(d, loc.system_dirs):
