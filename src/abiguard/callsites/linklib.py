@@ -22,7 +22,8 @@ through a shell, with a timeout, and only when the ``-L`` directories do not hol
 What a file exports: a shared library its dynamic symbol table's definitions; an ``ar``
 archive every member's defined global and weak ``.symtab`` symbols (any visibility: a hidden
 symbol still satisfies a reference in a static link); a linker script (``libc.so`` is one)
-the union of the files its ``INPUT``/``GROUP``/``AS_NEEDED`` name.
+the union of the files its ``INPUT``/``GROUP``/``AS_NEEDED`` name (a relative name in the
+link's directory, then on the search path; ``-lNAME`` on the search path).
 """
 
 from __future__ import annotations
@@ -197,8 +198,8 @@ def _script_files(path: str, dirs: list[str], cwd: str | None) -> list[str]:
                 hit = _in_dirs([f"lib{tok[2:]}.so", f"lib{tok[2:]}.a"], dirs, cwd)
             elif os.path.isabs(tok):
                 hit = tok if os.path.isfile(tok) else None
-            else:
-                hit = _in_dirs([tok], [os.path.dirname(path), *dirs], cwd)
+            else:  # GNU ld: the current directory, then the library search path
+                hit = _in_dirs([tok], [cwd or ".", *dirs], cwd)
             if hit:
                 out.append(hit)
     return out
