@@ -618,7 +618,11 @@ def _consumer_paths(c: Consumer, base_dir: str) -> set[str]:
     member = f"({c.member})" if c.member else ""
     forms = {consumer_key(c, base_dir), c.display_name}
     if not c.package:
-        forms |= {os.path.abspath(c.path) + member, os.path.realpath(c.path) + member}
+        forms.add(os.path.abspath(c.path) + member)
+        try:  # (a saved result may name anything: a NUL byte is no path)
+            forms.add(os.path.realpath(c.path) + member)
+        except (ValueError, OSError):
+            pass
     return {f.replace(os.sep, "/") for f in forms}
 
 
