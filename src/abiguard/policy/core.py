@@ -39,6 +39,7 @@ class Policy:
     def __init__(self, files: list[PolicyFile]) -> None:
         self.files = files
         self._lib_cache: dict[tuple, Classification] = {}
+        self._headlines: dict[int, tuple[Classification, Classification]] = {}
         self._sym_rules: dict[str | None, tuple[_SymbolRule, ...]] = {}
         self._history: HistoryIndex | None = None
         self._notes: list[str] | None = None
@@ -67,6 +68,7 @@ class Policy:
         gone once it ends; parsed files and indexes are shared)."""
         p = copy.copy(self)
         p._lib_cache = {}
+        p._headlines = {}
         return p
 
     @property
@@ -127,7 +129,8 @@ class Policy:
     def classify_symbol(self, name: str, version: str | None, library_key: str | None,
                         library: Classification) -> Classification:
         """Classify one bound symbol given its library's classification: a ``[[symbol]]``
-        rule, else a ``*PRIVATE*`` version node, else the library's class."""
+        rule, else a ``*PRIVATE*`` version node, else the library's class with its headline
+        (the first piece of evidence: the deciding source, what agrees, what it overrode)."""
         rules = self._sym_rules.get(library_key)
         if rules is None:  # the symbol rules for this library, in order (most have none)
             rules = self._sym_rules[library_key] = tuple(
@@ -146,4 +149,12 @@ class Policy:
             return Stability.PRIVATE, (Evidence(
                 "private-node", f"version node {version} marks an internal interface",
                 Stability.PRIVATE),)
-        return library
+        return self._headline(library)
+
+    def _headline(self, library: Classification) -> Classification:
+        """A library's class with only its headline: what each symbol bound to it carries
+        (the library in the consumer's load order carries every piece of evidence)."""
+        hit = self._headlines.get(id(library))
+        if hit is None or hit[0] is not library:  # (the tuple is kept: its id stays its own)
+            hit = self._headlines[id(library)] = (library, (library[0], library[1][:1]))
+        return hit[1]
