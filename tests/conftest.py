@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-
 FIXTURE_POLICY = Path(__file__).parent / "data" / "fixture-policy.toml"
 
 
