@@ -313,6 +313,7 @@ def _local(ref: PackageRef) -> dict:
 
 _str = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii=True)
 _ENCODERS: dict[type, Callable | None] = {}
+_ENCODERS_LOCK = threading.RLock()
 
 
 def _BUSY(o, memo):
@@ -385,9 +386,19 @@ def _seq(seq, memo: dict[int, str], fn: Callable) -> str:
 
 def _encoder(t: type) -> Callable | None:
     """A generated function encoding one model dataclass (fields in declaration order, the
-    separators json.dumps uses), or None for other types."""
-    if t in _ENCODERS:
-        return _ENCODERS[t]
+    separators json.dumps uses), or None for other types. Made under a lock: the threads of
+    a Dask worker encode at once, and one must not take another's encoder in the making for
+    that of a recursive type."""
+    fn = _ENCODERS.get(t, _BUSY)
+    if fn is not _BUSY:
+        return fn
+    with _ENCODERS_LOCK:
+        if t in _ENCODERS:  # made meanwhile, or in the making by this thread (recursion)
+            return _ENCODERS[t]
+        return _make_encoder(t)
+
+
+def _make_encoder(t: type) -> Callable | None:
     fn = None
     if dataclasses.is_dataclass(t):
         import typing
