@@ -66,6 +66,7 @@ class Policy:
     def fresh(self) -> Policy:
         """The same policy with an empty classification cache (a census task's files are
         gone once it ends; parsed files and indexes are shared)."""
+        self._history = self.history  # built once, shared by the copies
         p = copy.copy(self)
         p._lib_cache = {}
         p._headlines = {}
