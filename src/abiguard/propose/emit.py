@@ -181,7 +181,7 @@ def skeleton(library: str, node: str, header_file: str, unstable_includes: list[
         "In the library each body becomes the hypercall or ioctl the forwarded call makes, "
         "issued through the handle (see each function's DECIDE notes)."),
     ])
-    out += [f"#include <{inc}>" for inc in unstable_includes]
+    out += ["#include <stddef.h>"] + [f"#include <{inc}>" for inc in unstable_includes]
     out += [f'#include "{header_file}"', ""]
     xch = unstable_handle.declaration() if unstable_handle is not None else None
     hname = (unstable_handle.name or "handle") if unstable_handle is not None else ""
