@@ -378,10 +378,19 @@ def test_proposal_markdown_matches_the_json(result):
         assert p["file"] in md
     assert set(data["written"]) == {"proposal.md", "libstab-additions.h", "libstab-additions.map",
                                     "libstab-forward.c", *(p["file"] for p in data["patches"])}
-    # GitHub Markdown: every table row has as many cells as its header
-    rows = [line for line in md.splitlines() if line.startswith("|")]
-    for line in rows:
-        assert len(re.split(r"(?<!\\)\|", line)) in (6, 7), line
+    # rendered by markdown-it (CommonMark + GitHub tables): tables and C blocks come out as
+    # such, every row has as many cells as its header, no table syntax is left as text
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    tables = re.findall(r"<table>.*?</table>", html, re.S)
+    assert len(tables) == 1 + 1 + 2 + 1  # summary, the group's uses, retire x2, replace
+    for t in tables:
+        head = t.count("<th>") + t.count("<th ")
+        rows = re.findall(r"<tr>(.*?)</tr>", t, re.S)[1:]
+        assert rows and all(r.count("<td") == head for r in rows)
+    assert html.count('<code class="language-c">') == 2
+    assert "|---" not in html and "| " not in re.sub(r"<code>.*?</code>", "", html)
 
 
 def test_text_summary(toy, tmp_path, capsys):
@@ -527,3 +536,13 @@ def test_existing_replacement_mapping_is_checked_against_the_headers(toy, tmp_pa
     assert any("the mapping ['$handle', '$1'] does not fit u_shutdown (3 parameters) and "
                "stab_shutdown (3)" in n for n in data["notes"])
     assert os.path.exists(tmp_path / "o" / "proposal.md")
+
+
+def test_corrupt_plan_json_is_one_line_exit_2(toy, tmp_path, capsys):
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"schema": 1, "kind": "plan", "audit": {"schema": 1, "consumers": 3}}')
+    assert main(["propose", str(bad), "--headers", str(toy / "include"), "-d",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"abiguard: error: {bad}: ")
+    assert not (tmp_path / "o").exists()

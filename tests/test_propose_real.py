@@ -202,6 +202,13 @@ def test_markdown_and_json_agree(proposal):
             assert f["doc"] in md
     for p in data["patches"]:
         assert (out / p["file"]).read_text().endswith(p["diff"])
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    # summary, three groups' uses, the retire patch's removed/remaining, the replaced call
+    assert html.count("<table>") == 7
+    assert html.count('<code class="language-c">') == 11
+    assert "|---" not in html
 
 
 def test_headers_without_the_xen_420_calls(tmp_path, capsys):

@@ -172,3 +172,30 @@ def test_unbalanced_file_is_left_unchanged():
 def test_file_without_the_macro_is_unchanged():
     src = b"#if FOO\na();\n#else\nb();\n#endif\n"
     assert unifdef(src, Bound("V", MINIMUM)).text == src
+
+
+PROBE = """#include <stdio.h>
+#if V == 40600
+int probe = 1;
+#elif V == 40500
+int probe = 2;
+#else
+#error invalid V
+#endif
+"""
+
+
+def test_retire_refuses_to_make_an_error_unconditional(tmp_path):
+    from abiguard.propose.patches import Tree, retire
+
+    (tmp_path / "probe.c").write_text(PROBE)
+    (tmp_path / "other.h").write_text("#if V < 40500\nold();\n#endif\nnew();\n")
+    ok = retire(Tree(tmp_path), Bound("V", 40600))
+    assert sorted(ok.edits) == ["other.h", "probe.c"] and not ok.refused
+    assert "#error invalid V" in ok.edits["probe.c"].decode()
+    assert ok.largest == 40600
+    # from 4.7 up every probe branch is dead: the #error would always fire
+    too_high = retire(Tree(tmp_path), Bound("V", 40700))
+    assert sorted(too_high.edits) == ["other.h"]
+    assert too_high.refused == (("probe.c", "retiring would make '#error invalid V' "
+                                            "unconditional"),)

@@ -300,7 +300,7 @@ def render_summary(p, verbose: int = 0) -> str:
                 else:
                     out.append(f"       {f.replaces} -> {f.name}: not derived ({f.detail})")
             if g.changed_functions:
-                shown = [x.rpartition(":")[2] for x in g.changed_functions]
+                shown = list(dict.fromkeys(x.rpartition(":")[2] for x in g.changed_functions))
                 out.append("     consumer functions that change: " + ", ".join(shown))
             if verbose:
                 for x in g.stays_unstable:

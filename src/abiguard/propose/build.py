@@ -308,6 +308,13 @@ def _retire_patch(req: Request, tree: Tree, number: int) -> tuple[ConsumerPatch 
         r = retire(tree, bound)
         for rel in r.unbalanced:
             notes.append(f"{rel}: #if/#endif do not match: not retired")
+        for rel, why in r.refused:
+            notes.append(f"{rel}: left alone: {why} (the sources do not know {m.name} values "
+                         f"from {bound.minimum} up: choose a lower --min-version)")
+        if r.largest is not None and bound.minimum > r.largest:
+            notes.append(f"the sources compare {m.name} with at most {r.largest}: "
+                         f"--min-version {req.min_version} ({bound.minimum}) assumes values "
+                         "they may never set (check how the build sets the macro)")
         retired_all.update(r.edits)
         removed_lines.update(r.removed_lines)
     if not retired_all:

@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..callsites.source import iter_source_files, mentions, names_regex, parse
+from ..callsites.source import directives, iter_source_files, line_conditions, mentions, \
+    names_regex, parse
 from ..model import CallSite
 from .unifdef import Bound, unifdef
 
@@ -87,6 +88,27 @@ class Retired:
     removed_lines: dict[str, frozenset[int]]
     """File -> 0-based lines of the original that are gone."""
     unbalanced: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+    """(file, why) for files left alone: retiring would make an ``#error`` unconditional."""
+    largest: int | None = None
+    """The largest literal the sources compare the macro with."""
+
+
+def _errors(src: bytes) -> list[tuple[str, bool]]:
+    """(text, conditional) of each ``#error`` directive (include guards do not count)."""
+    terms = line_conditions(src)
+    return [(arg, bool(terms[first])) for first, _, name, arg in directives(src)
+            if name == "error"]
+
+
+def new_unconditional_errors(old: bytes, new: bytes) -> list[str]:
+    """The ``#error`` directives that were conditional in ``old`` and are not in ``new``."""
+    before = _errors(old)
+    out = []
+    for text, conditional in _errors(new):
+        if not conditional and (text, True) in before and (text, False) not in before:
+            out.append(text)
+    return out
 
 
 def retire(tree: Tree, bound: Bound) -> Retired:
@@ -95,6 +117,11 @@ def retire(tree: Tree, bound: Bound) -> Retired:
     edits: dict[str, bytes] = {}
     removed: dict[str, frozenset[int]] = {}
     unbalanced = []
+    refused = []
+    largest: int | None = None
+    compared = re.compile(rb"\b" + re.escape(bound.name.encode()) +
+                          rb"\s*(?:[<>]=?|[!=]=)\s*(\d+)|(\d+)\s*(?:[<>]=?|[!=]=)\s*" +
+                          re.escape(bound.name.encode()) + rb"\b")
     for path in iter_source_files(tree.root):
         rel = path.relative_to(tree.root).as_posix() if path != tree.root else path.name
         try:
@@ -103,14 +130,24 @@ def retire(tree: Tree, bound: Bound) -> Retired:
             continue
         if rx is None or not mentions(rx, src):
             continue
+        for first, _, name, arg in directives(src):
+            if name in ("if", "elif"):
+                for m in compared.finditer(arg.encode()):
+                    value = int(m.group(1) or m.group(2))
+                    largest = value if largest is None else max(largest, value)
         result = unifdef(src, bound)
         if not result.balanced:
             unbalanced.append(rel)
             continue
         if result.text != src:
+            errors = new_unconditional_errors(src, result.text)
+            if errors:
+                refused.append((rel, f"retiring would make '#error {errors[0]}' "
+                                     "unconditional"))
+                continue
             edits[rel] = result.text
             removed[rel] = result.removed
-    return Retired(edits, removed, tuple(unbalanced))
+    return Retired(edits, removed, tuple(unbalanced), tuple(refused), largest)
 
 
 def site_removed(site: CallSite, retired: Retired) -> bool:
