@@ -197,5 +197,5 @@ def test_retire_refuses_to_make_an_error_unconditional(tmp_path):
     # from 4.7 up every probe branch is dead: the #error would always fire
     too_high = retire(Tree(tmp_path), Bound("V", 40700))
     assert sorted(too_high.edits) == ["other.h"]
-    assert too_high.refused == (("probe.c", "retiring would make '#error invalid V' "
-                                            "unconditional"),)
+    assert too_high.refused == (("probe.c", ("retiring would make '#error invalid V' "
+                                            "unconditional")),)

@@ -243,6 +243,9 @@ def build_additions(req: Request, groups: list[ProposalGroup],
             h = handle_of_file(req.headers, old_files[0])
             opener = h.opener if h is not None else None
         names = [f.name for f in funcs]
+        replaced = {f.replaces for f in funcs}
+        unstable_libs = " or ".join(sorted({s.library for s in req.symbols
+                                            if s.symbol in replaced})) or "the unstable library"
         source = req.headers.label if req.headers else "the headers given"
         out.append(LibraryAdditions(
             library=library, header_include=conv.header, node=node, previous_node=previous,
@@ -253,7 +256,7 @@ def build_additions(req: Request, groups: list[ProposalGroup],
             version_script_text=emit.version_script(library, node, previous, how, names),
             skeleton_file=f"{stem}-forward.c",
             skeleton_text=emit.skeleton(library, node, header_file, old_files, funcs,
-                                        conv.handle.param, handle_param, opener),
+                                        conv.handle.param, handle_param, opener, unstable_libs),
             handle=conv.handle.param.declaration(),
             unstable_handle=handle_param.declaration() if handle_param is not None else ""))
     return out
@@ -354,9 +357,9 @@ def _retire_patch(req: Request, tree: Tree, number: int) -> tuple[ConsumerPatch 
     title = f"Retire compatibility code for {lib} before {req.min_version}"
     name = f"patches/{number:04d}-{_slug(f'retire compat below {lib} {req.min_version}')}.patch"
     bounds = ", ".join(f"{m.name} >= {m.value(req.min_version or '')}" for m in macros)
-    desc = (f"Removes the preprocessor branches that only builds against {lib} older than "
-            f"{req.min_version} compile ({bounds} from now on), as unifdef would; conditions "
-            "that still depend on the version stay.")
+    desc = (f"Removes the preprocessor branches compiled only when building against {lib} "
+            f"older than {req.min_version} (from now on {bounds}), as unifdef would; "
+            "conditions that still depend on the version stay.")
     diff, after = tree.change(name, retired.edits)
     symbols = tuple(sorted({c.symbol for c in removed}))
     return ConsumerPatch(name, "retire", title, desc, tuple(sorted(retired.edits)), diff,
@@ -445,7 +448,9 @@ def _replace_patches(req: Request, tree: Tree, start: int,
                 f"({', '.join(p.name or '?' for p in old.params)}) -> {repl.symbol}("
                 + ", ".join(handle if a == "$handle" else
                             (old.params[int(a[1:])].name or a) if re.fullmatch(r"\$\d+", a)
-                            else a for a in repl.arguments) + "). " + s.rationale)
+                            else a for a in repl.arguments) + "). Only the call is "
+                "rewritten; what the remedy says beyond it is left to the maintainer. "
+                + s.rationale)
         out.append(ConsumerPatch(name, "replace", f"Replace {s.symbol} with {repl.symbol}",
                                  desc, tuple(sorted(files)), diff, (s.symbol,),
                                  tuple(changed), tuple(remaining), after))

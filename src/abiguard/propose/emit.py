@@ -169,9 +169,9 @@ def _comment(lines: list[str], width: int = 78) -> list[str]:
 
 def skeleton(library: str, node: str, header_file: str, unstable_includes: list[str],
              functions: list[ProposedFunction], handle: Param, unstable_handle: Param | None,
-             opener: Prototype | None) -> str:
-    """The forwarding implementation: each new function calls the call it replaces."""
-    unstable = ", ".join(dict.fromkeys(f.replaces.split("_")[0] + "_*" for f in functions))
+             opener: Prototype | None, unstable: str) -> str:
+    """The forwarding implementation: each new function calls the call it replaces
+    (``unstable`` names the ABI-unstable library or libraries)."""
     out = _comment([
         (f"Forwarding skeleton for the functions proposed for {library} ({node}), generated "
         "by abiguard propose: each new function calls the ABI-unstable function it replaces, "

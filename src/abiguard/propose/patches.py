@@ -25,8 +25,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..callsites.source import directives, iter_source_files, line_conditions, mentions, \
-    names_regex, parse
+from ..callsites.source import (
+    directives,
+    iter_source_files,
+    line_conditions,
+    mentions,
+    names_regex,
+    parse,
+)
 from ..model import CallSite
 from .unifdef import Bound, unifdef
 
@@ -142,8 +148,8 @@ def retire(tree: Tree, bound: Bound) -> Retired:
         if result.text != src:
             errors = new_unconditional_errors(src, result.text)
             if errors:
-                refused.append((rel, f"retiring would make '#error {errors[0]}' "
-                                     "unconditional"))
+                refused.append((rel, (f"retiring would make '#error {errors[0]}' "
+                                     "unconditional")))
                 continue
             edits[rel] = result.text
             removed[rel] = result.removed
