@@ -264,11 +264,18 @@ def render_diff_text(con, result, verbose: int = 0) -> None:
     con.print(f"[bold]{len(result.consumers)} consumer(s) compared: +{t['added']} added, "
               f"-{t['removed']} removed, {t['moved']} moved, {t['unchanged']} unchanged "
               f"({t['renamed-node']} renamed node)[/bold]")
+    from ..missing import is_missing_line
+
+    for n in result.notes:
+        if is_missing_line(n):
+            con.print(Text.assemble(("warning: ", "bold yellow"), (n, "yellow")),
+                      overflow="fold")
     for e in result.errors:
         con.print(f"[bold red]input error[/bold red] {e}")
     if verbose:
         for n in result.notes:
-            con.print(f"[dim]note: {n}[/dim]")
+            if not is_missing_line(n):
+                con.print(f"[dim]note: {n}[/dim]")
 
 
 def _md(s: str | None) -> str:
@@ -281,6 +288,9 @@ def render_diff_markdown(result) -> str:
     out += [(f"{len(result.consumers)} consumer(s) compared: **+{t['added']} added**, "
              f"-{t['removed']} removed, {t['moved']} moved, {t['unchanged']} unchanged "
              f"({t['renamed-node']} with a renamed version node)."), ""]
+    from ..missing import is_missing_line
+
+    out += [f"> **Warning:** {_md(n)}\n" for n in result.notes if is_missing_line(n)]
     for c in result.consumers:
         out += [f"## `{c.consumer}`", ""]
         if c.matched_by not in ("path",):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from ..model import Audit, Binding, Consumer, Plan, PlanItem, Stability
@@ -35,9 +35,10 @@ def evidence_text(b_or_lib: Any, limit: int = 2, width: int | None = 140) -> str
 
 
 def _by_provider(c: Consumer) -> dict[str | None, list[Binding]]:
+    """Imports by library (unresolved ones under the missing library they come from)."""
     groups: dict[str | None, list[Binding]] = defaultdict(list)
     for b in c.bindings:
-        groups[b.provider if b.status == "bound" else None].append(b)
+        groups[b.provider].append(b)
     return groups
 
 
@@ -59,9 +60,23 @@ def consumer_summary(c: Consumer) -> str:
     unresolved = sum(1 for b in c.bindings if b.status != "bound" and not b.weak)
     weak = sum(1 for b in c.bindings if b.status != "bound" and b.weak)
     direct = sum(1 for lib in c.libraries if lib.depth == 1)
+    presumed = Counter(b.stability.value for b in c.presumed)
     return (f"{len(c.bindings)} imports from {direct} needed libraries ({len(c.libraries)} in "
             f"load order): {bound} bound, {unstable} unstable, {private} private, "
-            f"{unresolved} unresolved" + (f" (+{weak} weak)" if weak else ""))
+            f"{unresolved} unresolved" + (f" (+{weak} weak)" if weak else "")
+            + (" (" + ", ".join(f"{n} {what}" for what, n in sorted(presumed.items()))
+               + " by the name of their missing library)" if presumed else ""))
+
+
+def missing_text(obj: Audit | Plan) -> Any:
+    """The one "libraries not found" line with the remedy (abiguard.missing), or None."""
+    from rich.text import Text
+
+    from ..missing import missing_line
+
+    audit = obj.audit if isinstance(obj, Plan) else obj
+    line = missing_line(audit.consumers)
+    return Text.assemble(("warning: ", "bold yellow"), (line, "yellow")) if line else None
 
 
 def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
@@ -83,8 +98,10 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
         if not bs and not verbose and lib.path is not None:
             continue
         if lib.path is None:
+            known = "" if lib.stability == Stability.UNKNOWN else \
+                f"; by its name {lib.stability.value}: {evidence_text(lib, 1)}"
             table.add_row(lib.name, Text("not found", "bold yellow"), str(len(bs)),
-                          f"needed by {lib.needed_by}")
+                          f"needed by {lib.needed_by}{known}")
             continue
         problem = any(b.is_problem for b in bs) or lib.stability.is_problem
         if problem or verbose:
@@ -93,7 +110,7 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
         else:
             stable_summary.append(f"{lib.key} ({len(bs)}, {lib.stability.value})")
     con.print(table)
-    problems = c.findings
+    problems = c.findings + c.presumed
     if problems:
         st = Table(show_header=True, header_style="bold", box=None, padding=(0, 1),
                    title=None)
@@ -104,8 +121,9 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
         if verbose:
             st.add_column("evidence", overflow="fold")
         for b in problems:
+            klass = b.stability.value + ("" if b.status == "bound" else " (not found)")
             row = [b.symbol.name, b.provided_version or b.symbol.version or "-",
-                   b.provider or "-", Text(b.stability.value, STYLE[b.stability])]
+                   b.provider or "-", Text(klass, STYLE[b.stability])]
             if verbose:
                 row.append(evidence_text(b, 1))
             st.add_row(*row)
@@ -140,12 +158,25 @@ def render_audit(con, audit: Audit, verbose: int = 0) -> None:
     for c in audit.consumers:
         render_consumer(con, c, verbose)
     n_unstable = len({(c.display_name, b.symbol.name) for c, b in audit.findings})
+    n_presumed = len({(c.display_name, b.symbol.name) for c in audit.consumers
+                      for b in c.presumed})
+    presumed = f" (+{n_presumed} from libraries not found)" if n_presumed else ""
     con.print(f"[bold]{len(audit.consumers)} consumer(s), {n_unstable} unstable/private "
-              f"import(s), {len(audit.errors)} input error(s)[/bold]")
+              f"import(s){presumed}, {len(audit.errors)} input error(s)[/bold]")
+    warning = missing_text(audit)
+    if warning is not None:
+        con.print(warning, overflow="fold")
     for e in audit.errors:
         con.print(f"[bold red]input error[/bold red] {e}")
-    for n in audit.notes:
+    for n in _notes(audit.notes):
         con.print(f"[dim]note: {n}[/dim]")
+
+
+def _notes(notes: tuple[str, ...]) -> list[str]:
+    """The notes without the "libraries not found" line (printed apart, prominently)."""
+    from ..missing import is_missing_line
+
+    return [n for n in notes if not is_missing_line(n)]
 
 
 def render(obj: Any, *, verbose: int = 0, color: bool = False, **_: Any) -> str:
@@ -190,7 +221,12 @@ def render_plan(con, plan: Plan, verbose: int = 0) -> None:
                                 f"  ({cp.package})" if cp.package else ""))
         n = sum(len(s.items) for s in cp.steps)
         if not n:
-            con.print("  no unstable or private imports: nothing to do\n")
+            c = next((c for c in plan.audit.consumers if c.display_name == cp.consumer), None)
+            if c is not None and c.missing_libraries:
+                con.print(f"  no unstable or private imports found, but {len(c.missing_libraries)}"
+                          " of its libraries were not found: see the warning below\n")
+            else:
+                con.print("  no unstable or private imports: nothing to do\n")
             continue
         con.print(f"  {n} unstable/private symbol(s) in {len(cp.steps)} step(s), easy to hard")
         for i, step in enumerate(cp.steps, 1):
@@ -222,5 +258,8 @@ def render_plan(con, plan: Plan, verbose: int = 0) -> None:
                         con.print(Text(f"      ref: {ref}", "dim"), overflow="fold")
         con.print()
     a = plan.audit
+    warning = missing_text(plan)
+    if warning is not None:
+        con.print(warning, overflow="fold")
     for e in a.errors:
         con.print(f"[bold red]input error[/bold red] {e}")
