@@ -546,3 +546,16 @@ def test_corrupt_plan_json_is_one_line_exit_2(toy, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"abiguard: error: {bad}: ")
     assert not (tmp_path / "o").exists()
+
+
+def test_mapping_beyond_the_declaration_is_bad_mapping(toy, tmp_path, capsys):
+    bad = tmp_path / "r.toml"
+    bad.write_text(REMEDIES.replace('fixed = { 4 = "0" }', 'fixed = { 9 = "0" }'))
+    assert main(["propose", str(toy / "app"), "--remedies", str(bad), "--headers",
+                 str(toy / "include"), "-d", str(tmp_path / "o"), "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    funcs = {f["name"]: f for f in data["groups"][0]["functions"]}
+    assert funcs["stab_bind"]["status"] == "bad-mapping"
+    assert "fixes argument 9, but u_bind has only 5 parameter(s) in unst.h" in \
+        funcs["stab_bind"]["detail"]
+    assert data["additions"][0]["functions"] == ["stab_map"]

@@ -182,9 +182,7 @@ def _source_root(args: argparse.Namespace) -> str | None:
 def _headers(sets, args: argparse.Namespace):
     from ..headers import parse_headers
     from ..propose.derive import Headers
-    from .impact import _split
-
-    specs = _split(args.headers)
+    specs = [v.strip() for value in args.headers for v in value.split(",") if v.strip()]
     if not specs:
         return None
     try:

@@ -249,6 +249,12 @@ def derive(symbol: str, repl: Replacement, old: Prototype | None, headers: Heade
                                 f"{repl.symbol} is already exported by {library}")
     args = repl.arguments if repl.arguments is not None else \
         default_arguments(old, unstable_handle)
+    beyond = [i for i, _ in repl.fixed if i >= len(old.params)]
+    if beyond:
+        return ProposedFunction(**base, status="bad-mapping", arguments=tuple(args),
+                                detail=f"the mapping fixes argument {beyond[0]}, but "
+                                       f"{old.name} has only {len(old.params)} parameter(s) "
+                                       f"in {old.file}")
     decide = list(repl.decide)
     params: list[Param] = []
     used: dict[int, str] = {}
