@@ -200,13 +200,11 @@ class Sets:
                 raise UsageError(f"{spec}: no such file, directory or package")
         return LibrarySet(", ".join(labels), tuple(libs)), debs, dirs
 
-    def headers(self, specs: list[str], suite: str | None):
-        """(name -> Prototype, label) of the headers, or (None, None) when none given."""
-        from ..headers import parse_headers
+    def header_paths(self, specs: list[str], suite: str | None) -> tuple[list[str], str]:
+        """(include directories or header files, label) of header specs: directories, .h
+        files, .debs and apt packages (unpacked: their usr/include)."""
         from ..inputs import is_deb
 
-        if not specs:
-            return None, None
         paths: list[str] = []
         labels: list[str] = []
         for spec, path in fetch_debs(specs, suite).items():
@@ -220,7 +218,16 @@ class Sets:
                 labels.append(spec)
             else:
                 raise UsageError(f"{spec}: no such header file, directory or package")
-        return parse_headers(paths), ", ".join(labels)
+        return paths, ", ".join(labels)
+
+    def headers(self, specs: list[str], suite: str | None):
+        """(name -> Prototype, label) of the headers, or (None, None) when none given."""
+        from ..headers import parse_headers
+
+        if not specs:
+            return None, None
+        paths, label = self.header_paths(specs, suite)
+        return parse_headers(paths), label
 
 
 # --------------------------------------------------------------------------------------------
