@@ -151,7 +151,6 @@ class _Bar:
     """A rich progress bar with packages/s, MB/s and ETA (stderr, only on a terminal)."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -161,11 +160,13 @@ class _Bar:
             TimeRemainingColumn,
         )
 
+        from ..render.progress import stderr_console
+
         self.p = Progress(TextColumn("census"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
                           TextColumn("ETA"), TimeRemainingColumn(),
                           TextColumn("[dim]{task.fields[current]}"),
-                          console=Console(stderr=True), transient=True)
+                          console=stderr_console(), transient=True)
         self.task = self.p.add_task("census", total=None, rate="", current="")
         self.t0 = time.perf_counter()
         self.p.start()

@@ -230,15 +230,15 @@ def render_diff_text(con, result, verbose: int = 0) -> None:
     from rich.text import Text
 
     from ..demangle import display
-    from ..render.table import Column, Table, item_lines, print_lines
+    from ..render.table import Column, Table, item_lines, print_lines, title
 
     con.print(Text.assemble(("abiguard diff ", "bold"), (result.old, "bold"), " -> ",
                             (result.new, "bold")), soft_wrap=True)
     con.print()
     for c in result.consumers:
-        how = {"path": "", "only-old": "  (only in old)", "only-new": "  (only in new)"}.get(
-            c.matched_by, f"  (matched by {c.matched_by}: {c.old_path})")
-        con.print(Text.assemble((c.consumer, "bold"), how), soft_wrap=True)
+        how = {"path": "", "only-old": "only in old", "only-new": "only in new"}.get(
+            c.matched_by, f"matched by {c.matched_by}: {c.old_path}")
+        print_lines(con, title(c.consumer, how, con.width))
         print_indented(con, Text(f"old: {_side(c.old_path, c.old_package, c.old_count)}"), 2)
         print_indented(con, Text(f"new: {_side(c.new_path, c.new_package, c.new_count)}"), 2)
         print_indented(con, Text(summary_line(c)), 2)

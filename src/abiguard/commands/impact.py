@@ -301,7 +301,7 @@ def render_impact_text(con, result, verbose: int = 0) -> None:
     from rich.text import Text
 
     from ..demangle import display
-    from ..render.table import Column, Table, print_lines
+    from ..render.table import Column, Table, print_lines, title
 
     print_indented(con, Text(f"abiguard impact {result.old} -> {result.new}", "bold"), 0)
     if result.headers_checked:
@@ -309,8 +309,7 @@ def render_impact_text(con, result, verbose: int = 0) -> None:
     con.print()
     for c in result.consumers:
         verdict, style = VERDICT_TEXT[c.verdict]
-        con.print(Text.assemble((c.consumer, "bold"), f"  ({c.package})" if c.package else ""),
-                  soft_wrap=True)
+        print_lines(con, title(c.consumer, c.package or "", con.width))
         con.print(Text.assemble("  verdict: ", (verdict, style)))
         for r in c.reasons:
             print_indented(con, Text(f"- {r}"), 2)

@@ -343,6 +343,20 @@ def item_lines(prefix: str, items: Iterable[str], width: int, indent: int = 0) -
     return [head] + [" " * (indent + 2) + ln for ln in rest]
 
 
+def title(name: str, detail: str, width: int, style: str = "bold", lead: str = "") -> list[Any]:
+    """``lead`` + ``name`` in ``style`` and ``  (detail)`` on one line when it fits, else the
+    detail on the next lines, indented by two (the name, often a path, stays whole)."""
+    from rich.text import Text
+
+    head = Text(lead, style)
+    head.append(name, style)
+    tail = f"  ({detail})" if detail else ""
+    if len(lead) + len(name) + len(tail) <= width:
+        head.append(tail)
+        return [head]
+    return [head] + [Text(line) for line in paragraph(f"({detail})", width, 2, 3)]
+
+
 def print_lines(con: Any, lines: Iterable[Any]) -> None:
     """Print prepared lines as they are (no wrapping, no cropping)."""
     from rich.text import Text
@@ -353,4 +367,5 @@ def print_lines(con: Any, lines: Iterable[Any]) -> None:
         con.print(line, no_wrap=True, overflow="ignore", crop=False, soft_wrap=True)
 
 
-__all__ = ["Column", "Table", "item_lines", "paragraph", "print_lines", "units", "wrap"]
+__all__ = ["Column", "Table", "item_lines", "paragraph", "print_lines", "title", "units",
+           "wrap"]

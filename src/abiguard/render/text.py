@@ -19,7 +19,7 @@ from typing import Any
 from ..demangle import display
 from ..model import Audit, Binding, Consumer, Plan, PlanItem, Stability
 from .summary import Summary, detailed, group_unresolved, summarise
-from .table import Column, Table, item_lines, paragraph, print_lines
+from .table import Column, Table, item_lines, paragraph, print_lines, title
 
 STYLE = {Stability.UNSTABLE: "bold red", Stability.PRIVATE: "bold magenta",
          Stability.STABLE: "green", Stability.UNKNOWN: "yellow"}
@@ -87,7 +87,7 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
 
     width = con.width
     where = f"{c.kind} {c.machine}" + (f", {c.package}" if c.package else "")
-    con.print(Text.assemble((c.display_name, "bold"), f"  ({where})"), soft_wrap=True)
+    print_lines(con, title(c.display_name, where, width))
     print_lines(con, paragraph(consumer_summary(c), width, 2))
     groups = _by_provider(c)
     table = Table([Column("library"), Column("stability"), Column("imports", "num"),
@@ -276,8 +276,8 @@ def render_plan(con, plan: Plan, verbose: int = 0, select: Sequence[str] = ()) -
         c = consumers.get(cp.consumer)
         if select and (c is None or not matches(c, select)):
             continue
-        con.print(Text.assemble(("Migration plan for ", "bold"), (cp.consumer, "bold"),
-                                f"  ({cp.package})" if cp.package else ""), soft_wrap=True)
+        print_lines(con, title(cp.consumer, cp.package or "", width,
+                               lead="Migration plan for "))
         n = sum(len(s.items) for s in cp.steps)
         if not n:
             con.print("  no unstable or private imports: nothing to do\n")
