@@ -443,3 +443,17 @@ def test_first_download_says_what_it_does_when_piped(tmp_path):
     proc = subprocess.run(cmd[:4] + ["-q"] + cmd[4:], capture_output=True, text=True,
                           env={**env, "ABIGUARD_CACHE": str(tmp_path / "again")}, check=False)
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_html_report_of_a_scan_shows_cxx_names(tree, tmp_path, capsys):
+    result = tmp_path / "scan.json"
+    assert main(["scan", "-q", "-f", "json", "-o", str(result), str(tree / "bin")]) == 0
+    page = tmp_path / "scan.html"
+    assert main(["report", "-q", str(result), "-o", str(page)]) == 0
+    text = page.read_text()
+    raw = [n for n in readelf_imports(tree / "bin" / "progxx") if "5toyxx" in n]
+    assert "toyxx::Widget::draw(int) const" in text
+    for r in raw:  # the raw name only in tooltips and data, never as the shown text
+        assert f">{r}<" not in text and f'title="{r}"' in text
+    assert main(["report", "-q", "--no-demangle", str(result), "-o", str(page)]) == 0
+    assert "toyxx::" not in page.read_text()
