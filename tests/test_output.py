@@ -222,7 +222,7 @@ def test_cxx_names_are_demangled(tree, capsys, monkeypatch):
 IDENT = st.from_regex(r"[a-z_][a-z0-9_]{0,40}", fullmatch=True)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=int(os.environ.get("ABIGUARD_TABLE_EXAMPLES", "150")), deadline=None)
 @given(rows=st.lists(st.tuples(IDENT, IDENT, st.lists(IDENT, max_size=6),
                                st.lists(IDENT, max_size=12)), min_size=1, max_size=8),
        width=st.integers(40, 160))
@@ -244,9 +244,10 @@ def test_table_units_stay_whole(rows, width):
         assert re.search(rf"(?<![a-z0-9_]){x}(?![a-z0-9_])", text), x
     for line in text.splitlines():
         assert not re.match(r"^\s*,", line), "a lone comma"
-        if len(line) > width:  # only a single unit wider than the width may overflow
+        if len(line) > width:  # only a unit too wide for the width, with its indent (at
+            # most 7 for a folded cell under a heading) and comma, may stick out
             longest = max(len(u) for r in rows for u in [r[0], r[1], *r[2], *r[3]])
-            assert longest + 3 > width, (width, line)
+            assert longest + 8 > width, (width, line)
 
 
 def test_cxx_signature_wraps_between_parameters():

@@ -287,8 +287,12 @@ class Table:
                     continue
                 label = f"{col.header}: "
                 lead = pad + "  "
-                inner = max(10, width - len(lead) - len(label))
-                lines = wrap(text, inner, col.kind)
+                inner = width - len(lead) - len(label)
+                if _min_width(text, col.kind) > inner:  # the value under its label
+                    out.append(Text(lead + label.rstrip(), "dim"))
+                    lead, label = lead + "  ", ""
+                    inner = width - len(lead)
+                lines = wrap(text, max(inner, 1), col.kind)
                 if col.max_lines:
                     lines = _cut(lines, col.max_lines, inner)
                 for k, piece in enumerate(lines):
@@ -331,16 +335,32 @@ def paragraph(text: str, width: int, indent: int = 0, hanging: int | None = None
 
 
 def item_lines(prefix: str, items: Iterable[str], width: int, indent: int = 0) -> list[str]:
-    """``prefix`` then the comma-separated items, wrapped between items, continuation lines
+    """``prefix`` (wrapped between words) then the items separated by commas, wrapped
+    between items (an item wider than the line wraps at its own spaces); continuation lines
     indented by ``indent`` + 2."""
-    text = prefix + ", ".join(items)
-    lines = wrap(text, max(10, width - indent), "list")
-    if len(lines) <= 1:
-        return [" " * indent + lines[0]]
-    head = " " * indent + lines[0]
-    rest_text = " ".join(lines[1:])
-    rest = wrap(rest_text, max(10, width - indent - 2), "list")
-    return [head] + [" " * (indent + 2) + ln for ln in rest]
+    items = list(items)
+    pieces = prefix.split()
+    if prefix.endswith(" ") and pieces:
+        pieces[-1] += " "
+    units = [p + " " if not p.endswith(" ") else p for p in pieces]
+    units += [item + (", " if k < len(items) - 1 else "") for k, item in enumerate(items)]
+    lines: list[str] = []
+    line = ""
+    for unit in units:
+        avail = width - indent - (2 if lines else 0)
+        if line and len(line) + len(unit.rstrip()) > avail:
+            lines.append(line.rstrip())
+            line = ""
+            avail = width - indent - 2
+        if not line and len(unit.rstrip()) > avail and " " in unit.strip():
+            parts = wrap(unit.rstrip(), avail, "text")
+            lines += parts[:-1]
+            line = parts[-1] + unit[len(unit.rstrip()):]
+            continue
+        line += unit
+    if line.strip() or not lines:
+        lines.append(line.rstrip())
+    return [" " * (indent if k == 0 else indent + 2) + ln for k, ln in enumerate(lines)]
 
 
 def title(name: str, detail: str, width: int, style: str = "bold", lead: str = "") -> list[Any]:
