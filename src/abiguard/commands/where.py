@@ -526,15 +526,16 @@ def render_text(result: WhereResult, verbose: int = 0, color: bool = False,
         evaluated = bool(result.configuration)
         table = Table([Column("symbol"), Column("file:line:col"), Column("function"),
                        Column("via"), Column("kind", drop=2),
-                       Column("condition", "text", min_width=20),
-                       Column("compiled" if evaluated else "", drop=1)],
+                       Column("compiled" if evaluated else ""),
+                       Column("condition", "text", min_width=20)],
                       heading=(0,))
         previous = None
         for s in result.callsites:
             table.add_row((display(s.symbol) if s.symbol != previous else "", "bold"),
                           _location(s), display(s.function) if s.function else "-",
-                          display(s.via) if s.via else "", s.kind, s.condition or "",
-                          _compiled(s.compiled, s.method) if evaluated else "")
+                          display(s.via) if s.via else "", s.kind,
+                          _compiled(s.compiled, s.method) if evaluated else "",
+                          s.condition or "")
             previous = s.symbol
         print_lines(con, table.lines(width))
         if not evaluated and any(s.condition for s in result.callsites):
@@ -559,13 +560,15 @@ def render_text(result: WhereResult, verbose: int = 0, color: bool = False,
     if known:
         con.print(Text("remedies:", "bold"))
         for r in known:
-            repl = f" -> {', '.join(r.replacements)}" if r.replacements else ""
-            print_lines(con, item_lines(f"{display(r.symbol)}: {r.kind}{repl}", [], width, 2))
+            print_lines(con, item_lines(f"{display(r.symbol)}: {r.kind}"
+                                        + (" -> " if r.replacements else ""),
+                                        [display(x) for x in r.replacements], width, 2))
             if verbose and r.rationale:
                 print_lines(con, [Text(ln, "dim") for ln in paragraph(r.rationale, width, 6)])
     for line in _impact_lines(result):
         indent = len(line) - len(line.lstrip())
-        print_lines(con, item_lines(line.lstrip(), [], width, indent))
+        print_lines(con, [line] if len(line) <= width else
+                    item_lines(line.lstrip(), [], width, indent))
     return con.file.getvalue()
 
 

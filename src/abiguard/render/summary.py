@@ -96,8 +96,8 @@ class Summary:
 
 
 def _evidence_line(evidence) -> str:
-    e = evidence[0]
-    return f"{e.source}: {' '.join(e.detail.split())}"
+    """The first piece of evidence (its detail names what it looked at)."""
+    return " ".join(evidence[0].detail.split())
 
 
 def group_unresolved(bindings: Sequence[Binding]) -> dict[str, list[Binding]]:
