@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from . import __version__
 from .errors import ElfError, InputFileError
 from .inputs import Collected, Target, collect
+from .missing import is_missing_line, missing_line
 from .model import Audit, CallSite, Consumer, InputError, Plan
 from .notify import Notify, silent
 from .policy import Policy
@@ -61,7 +62,16 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     if progress:
         progress(total, total, "")
     return Audit(consumers=tuple(consumers), errors=tuple(errors), inputs=tuple(inputs),
-                 notes=tuple(collected.notes), policies=policy.origins, tool_version=__version__)
+                 notes=with_missing_line(collected.notes, consumers), policies=policy.origins,
+                 tool_version=__version__)
+
+
+def with_missing_line(notes: Iterable[str], consumers: Iterable[Consumer]) -> tuple[str, ...]:
+    """The notes with the one "libraries not found" line (abiguard.missing) of these
+    consumers first, when any library was not found (an earlier one is replaced)."""
+    rest = tuple(n for n in notes if not is_missing_line(n))
+    line = missing_line(consumers)
+    return (line, *rest) if line else rest
 
 
 def scan_one(resolver: Resolver, t: Target) -> Consumer:
@@ -113,7 +123,8 @@ def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Au
         errors=tuple(e for a in audits for e in a.errors),
         inputs=tuple(inputs) if inputs is not None else
         tuple(i for a in audits for i in a.inputs),
-        notes=tuple(n for a in audits for n in a.notes),
+        notes=with_missing_line((n for a in audits for n in a.notes),
+                                (c for a in audits for c in a.consumers)),
         policies=tuple(dict.fromkeys(p for a in audits for p in a.policies)),
         tool_version=audits[0].tool_version if audits else __version__)
 

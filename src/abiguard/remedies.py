@@ -250,15 +250,18 @@ LibraryFinder = Callable[[str], LibraryExports | None]
 
 
 def verify(repl: Replacement, consumer: Consumer, find: LibraryFinder) -> Verification:
-    used = next((b for b in consumer.bindings
-                 if b.symbol.name == repl.symbol and b.status == "bound"), None)
+    # (an import from a library that was not found is used all the same: its version
+    # requirement names the library)
+    used = next((b for b in consumer.bindings if b.symbol.name == repl.symbol
+                 and (b.status == "bound" or b.provider)), None)
     lib = find(repl.library)
     if used is not None:
+        node = used.provided_version if used.status == "bound" else used.symbol.version
         return Verification(repl.symbol, used.provider or repl.library, "already-used",
-                            used.provided_version, used.provider_path,
+                            node, used.provider_path,
                             f"{consumer.display_name} already imports {repl.symbol}"
-                            + (f"@{used.provided_version}" if used.provided_version else "")
-                            + f" from {used.provider}")
+                            + (f"@{node}" if node else "") + f" from {used.provider}"
+                            + ("" if used.status == "bound" else " (not found)"))
     if lib is None:
         return Verification(repl.symbol, repl.library, "not-scanned", None, None,
                             f"no library matching {repl.library} among the scanned libraries: "
@@ -299,7 +302,9 @@ def _tier_for(remedy: Remedy | None, verifications: list[Verification]) -> str:
 def plan_consumer(consumer: Consumer, knowledge: Knowledge, find: LibraryFinder,
                   call_sites: dict[str, list[CallSite]] | None = None) -> ConsumerPlan:
     items: list[PlanItem] = []
-    for b in consumer.findings:
+    # (with the imports classified from the name of a library that was not found: a
+    # consumer whose library is missing must not look like one with nothing to do)
+    for b in (*consumer.findings, *consumer.presumed):
         items.append(_item(b, consumer, knowledge, find, call_sites or {}))
     steps: dict[tuple[int, str | None], list[PlanItem]] = {}
     for it in items:
@@ -320,14 +325,15 @@ def _item(b: Binding, consumer: Consumer, knowledge: Knowledge, find: LibraryFin
     verifications = [verify(r, consumer, find) for r in remedy.replacements] if remedy else []
     tier_name = _tier_for(remedy, verifications)
     tier, step = TIERS[tier_name]
+    node = b.provided_version if b.status == "bound" else b.symbol.version
     if remedy is None:
         rationale = (f"no remedy known for {b.symbol.name} in the knowledge base; "
                      f"{b.provider} is {b.stability.value}: "
                      + "; ".join(e.detail for e in b.evidence[:2]))
-        return PlanItem(SymbolRef(b.symbol.name, b.provided_version), b.provider or "?",
+        return PlanItem(SymbolRef(b.symbol.name, node), b.provider or "?",
                         "unknown", tier, step, 5, None, rationale, (), (), (),
                         tuple(call_sites.get(b.symbol.name, ())), b.stability, b.evidence)
-    return PlanItem(SymbolRef(b.symbol.name, b.provided_version), b.provider or "?",
+    return PlanItem(SymbolRef(b.symbol.name, node), b.provider or "?",
                     remedy.kind, tier, step, remedy.difficulty, remedy.group,
                     " ".join(remedy.rationale.split()), remedy.references,
                     tuple(verifications), remedy.call_sites,

@@ -186,6 +186,13 @@ def print_indented(con, text, indent: int) -> None:
                       paragraph(text.plain, con.width, indent)])
 
 
+def warn(con, message: str) -> None:
+    """A warning line (e.g. libraries not found), wrapped between words."""
+    from ..render.table import print_lines, warning_lines
+
+    print_lines(con, warning_lines(message, con.width))
+
+
 CHANGE_STYLE = {"added": "bold red", "removed": "green", "moved": "cyan",
                 "unchanged": "dim", "renamed-node": "dim"}
 
@@ -267,9 +274,15 @@ def render_diff_text(con, result, verbose: int = 0) -> None:
                              f"{t['unchanged']} unchanged ({t['renamed-node']} renamed node)"
                              + (f"; {len(result.errors)} input error(s)" if result.errors
                                 else ""), "bold"), 0)
+    from ..missing import is_missing_line
+
+    for n in result.notes:
+        if is_missing_line(n):
+            warn(con, n)
     if verbose:
         for n in result.notes:
-            print_indented(con, Text(f"note: {n}", "dim"), 0)
+            if not is_missing_line(n):
+                print_indented(con, Text(f"note: {n}", "dim"), 0)
 
 
 def _md(s: str | None) -> str:
@@ -282,6 +295,9 @@ def render_diff_markdown(result) -> str:
     out += [(f"{len(result.consumers)} consumer(s) compared: **+{t['added']} added**, "
              f"-{t['removed']} removed, {t['moved']} moved, {t['unchanged']} unchanged "
              f"({t['renamed-node']} with a renamed version node)."), ""]
+    from ..missing import is_missing_line
+
+    out += [f"> **Warning:** {_md(n)}\n" for n in result.notes if is_missing_line(n)]
     for c in result.consumers:
         out += [f"## `{c.consumer}`", ""]
         if c.matched_by not in ("path",):

@@ -29,7 +29,8 @@ from . import _common
 from .diff import print_indented
 
 FORMATS = ("text", "json", "markdown")
-SEVERITY = {"not-affected": 0, "runs-as-is": 0, "needs-rebuild": 1, "needs-source-changes": 2}
+SEVERITY = {"not-affected": 0, "runs-as-is": 0, "needs-rebuild": 1, "needs-source-changes": 2,
+            "unknown": 0}
 
 
 def register(sub, help_text: str) -> None:
@@ -261,6 +262,13 @@ def run(args: argparse.Namespace) -> int:
         worst = max((SEVERITY[c.verdict] for c in result.consumers), default=0)
         if worst >= SEVERITY[args.fail_on]:
             return 1
+        unknown = [c.consumer for c in result.consumers if c.verdict == "unknown"]
+        if unknown:
+            from ..missing import missing_line
+
+            _common.error_line(f"--fail-on {args.fail_on} cannot be checked for "
+                               f"{', '.join(unknown)}: {missing_line(audit.consumers)}")
+            return 2
     return 0
 
 
@@ -273,6 +281,7 @@ VERDICT_TEXT = {
     "needs-rebuild": ("needs rebuild only", "bold yellow"),
     "needs-source-changes": ("needs source changes", "bold red"),
     "not-affected": ("not affected", "green"),
+    "unknown": ("cannot tell: libraries not found", "bold yellow"),
 }
 STATUS_STYLE = {"same": "green", "rebuild": "yellow", "moved": "cyan", "gone": "bold red"}
 PROTO_STYLE = {"same": "green", "compatible": "yellow", "changed": "bold red",
@@ -332,6 +341,12 @@ def render_impact_text(con, result, verbose: int = 0) -> None:
                         print_indented(con, Text(f"+ {p.new};  ({p.new_location})",
                                                  "green"), 6)
         con.print()
+    from ..missing import is_missing_line
+    from .diff import warn
+
+    for n in result.notes:
+        if is_missing_line(n):
+            warn(con, n)
     counts: dict[str, int] = {}
     for c in result.consumers:
         counts[c.verdict] = counts.get(c.verdict, 0) + 1
@@ -351,6 +366,9 @@ def render_impact_markdown(result) -> str:
         return str(s if s is not None else "-").replace("|", "\\|")
 
     out = [f"# abiguard impact: {md(result.old)} → {md(result.new)}", ""]
+    from ..missing import is_missing_line
+
+    out += [f"> **Warning:** {md(n)}\n" for n in result.notes if is_missing_line(n)]
     if result.headers_checked:
         out += [f"Headers: {md(result.old_headers)} → {md(result.new_headers)}.", ""]
     for c in result.consumers:

@@ -227,12 +227,28 @@ def collect_targets(args: argparse.Namespace) -> tuple[list[str], dict[str, str]
         names += declared
     if args.inputs:
         audit = scan_binaries(args)
-        for _c, b in audit.findings:
-            names.append(b.symbol.name)
-            if b.provider:
-                libs.setdefault(b.symbol.name, b.provider)
+        check_missing_libraries(audit)
+        for c in audit.consumers:
+            # (imports from a library that was not found count with the class of its name)
+            for b in (*c.findings, *c.presumed):
+                names.append(b.symbol.name)
+                if b.provider:
+                    libs.setdefault(b.symbol.name, b.provider)
         notes += list(getattr(audit, "notes", ()) or ())
     return sorted(set(names)), libs, audit, notes
+
+
+def check_missing_libraries(audit: Audit) -> None:
+    """The BINARY inputs' targets are their unstable/private imports. When a library was
+    not found, its imports count with the class the policy gives its name (the audit's
+    notes then carry the "libraries not found" line); when some imports of such a consumer
+    cannot be classified, the targets would be incomplete: stop (exit 2) with that line."""
+    from ..missing import missing_libraries
+
+    missing = missing_libraries(audit.consumers)
+    if missing is not None and missing.unclassified:
+        raise UsageError(f"where: the target symbols of the BINARY inputs are incomplete, "
+                         f"{missing.unclassified} import(s) not classified: {missing.line()}")
 
 
 def scan_binaries(args: argparse.Namespace) -> Audit:
@@ -351,11 +367,12 @@ def build_result(args: argparse.Namespace) -> WhereResult:
     if args.source and not os.path.exists(args.source):
         raise UsageError(f"--source {args.source}: no such file or directory")
     targets, libraries, audit, notes = collect_targets(args)
-    if not targets and (args.source or args.source_package):
+    given = bool(args.symbol or args.symbols_from or args.headers or args.inputs)
+    if not targets and (args.source or args.source_package or args.inputs):
         if args.inputs:
             notes.append("the BINARY inputs import no unstable/private symbols: nothing to "
                          "search for")
-        elif not (args.symbol or args.symbols_from or args.headers):
+        elif not given:
             raise UsageError("no target symbols: give --symbol, --symbols-from, --headers or "
                              "BINARY inputs")
     callsites: list[CallSite] = []
@@ -373,7 +390,9 @@ def build_result(args: argparse.Namespace) -> WhereResult:
                          "file(s) have syntax tree-sitter could not parse fully (scanned "
                          "anyway): " + ", ".join(scan.parse_error_files[:5])
                          + (" …" if len(scan.parse_error_files) > 5 else ""))
-    symbols = set(targets) if targets else None
+    # No target given at all (only --objects): every reference is listed. Targets given
+    # but none found: nothing is searched for.
+    symbols = set(targets) if given else None
     if args.objects:
         sites, errs = _object_sites(args, symbols)
         callsites += sites

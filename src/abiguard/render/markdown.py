@@ -21,19 +21,25 @@ def consumer_section(c: Consumer) -> list[str]:
     if c.package:
         out += [f"Package: {c.package}", ""]
     out += [consumer_summary(c) + ".", ""]
-    problems = c.findings
+    problems = c.findings + c.presumed
     if problems:
         out += ["| symbol | version | library | class |", "|---|---|---|---|"]
         for b in sorted(problems, key=lambda b: (b.provider or "", display(b.symbol.name))):
-            out.append(f"| `{esc(display(b.symbol.name))}` | {b.provided_version or '-'} | "
-                       f"{b.provider} | {b.stability.value} |")
+            bound = b.status == "bound"
+            out.append(f"| `{esc(display(b.symbol.name))}` | "
+                       f"{(b.provided_version if bound else b.symbol.version) or '-'} | "
+                       f"{b.provider} | {b.stability.value}{'' if bound else ' (not found)'} |")
         out.append("")
         libs = {b.provider for b in problems}
         for lib in c.libraries:
             if lib.key in libs:
-                out.append(f"- **{lib.key}** is {lib.stability.value}: "
+                found = "" if lib.path else " (not found: by its name)"
+                out.append(f"- **{lib.key}** is {lib.stability.value}{found}: "
                            + "; ".join(esc(e.detail) for e in lib.evidence[:2]))
         out.append("")
+    elif c.missing_libraries:
+        out += ["No unstable or private imports found, but libraries were not found: "
+                + ", ".join(f"`{n}`" for n in c.missing_libraries) + ".", ""]
     else:
         out += ["No unstable or private imports.", ""]
     missing = [b for b in c.unresolved if not b.weak]
@@ -46,8 +52,17 @@ def consumer_section(c: Consumer) -> list[str]:
     return out
 
 
+def missing_quote(audit: Audit) -> list[str]:
+    """The one "libraries not found" line with the remedy (abiguard.missing), quoted."""
+    from ..missing import missing_line
+
+    line = missing_line(audit.consumers)
+    return [f"> **Warning:** {esc(line)}", ""] if line else []
+
+
 def render_plan(plan: Plan, select: Sequence[str] = ()) -> str:
     out = ["# Migration plan: ABI-unstable symbols", ""]
+    out += missing_quote(plan.audit)
     consumers = {c.display_name: c for c in plan.audit.consumers}
     for cp in plan.plans:
         c = consumers.get(cp.consumer)
@@ -59,7 +74,12 @@ def render_plan(plan: Plan, select: Sequence[str] = ()) -> str:
         if cp.package:
             out += [f"Package: {cp.package}", ""]
         if not items:
-            out += ["No unstable or private imports: nothing to do.", ""]
+            c = next((c for c in plan.audit.consumers if c.display_name == cp.consumer), None)
+            if c is not None and c.missing_libraries:
+                out += ["No unstable or private imports found, but libraries were not found: "
+                        + ", ".join(f"`{n}`" for n in c.missing_libraries) + ".", ""]
+            else:
+                out += ["No unstable or private imports: nothing to do.", ""]
             continue
         out += [(f"**Summary.** `{cp.consumer}` imports {len(items)} symbol(s) from "
                  f"ABI-unstable/private libraries ({', '.join(libs)}). In order from easy to "
@@ -139,12 +159,16 @@ def render(obj: Any, *, verbose: int = 0, select: Sequence[str] = (), **_: Any) 
     summary_first, full = detailed(obj, verbose, select)
     if summary_first:
         out += summary_section(summarise(obj))
+        out += missing_quote(obj)
         if not verbose:
             out += ["_Per-file detail: `-v`, or `--consumer GLOB` for some of them._", ""]
     else:
         n = len(obj.findings)
-        out += [(f"{len(obj.consumers)} consumer(s), {n} unstable/private import(s), "
-                 f"{len(obj.errors)} input error(s)."), ""]
+        n_presumed = sum(len(c.presumed) for c in obj.consumers)
+        presumed = f" (+{n_presumed} from libraries not found)" if n_presumed else ""
+        out += [(f"{len(obj.consumers)} consumer(s), {n} unstable/private import(s)"
+                 f"{presumed}, {len(obj.errors)} input error(s)."), ""]
+        out += missing_quote(obj)
         if select:
             out += [f"{len(full)} of {len(obj.consumers)} consumer(s) shown (--consumer).", ""]
     for c in full:

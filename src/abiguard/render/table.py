@@ -377,6 +377,16 @@ def title(name: str, detail: str, width: int, style: str = "bold", lead: str = "
     return [head] + [Text(line) for line in paragraph(f"({detail})", width, 2, 3)]
 
 
+def warning_lines(message: str, width: int) -> list[Any]:
+    """``warning: message`` wrapped between words, in yellow."""
+    from rich.text import Text
+
+    lines = paragraph(f"warning: {message}", width, 0, 2)
+    first = Text("warning:", "bold yellow")
+    first.append(lines[0][len("warning:"):], "yellow")
+    return [first] + [Text(line, "yellow") for line in lines[1:]]
+
+
 def print_lines(con: Any, lines: Iterable[Any]) -> None:
     """Print prepared lines as they are (no wrapping, no cropping)."""
     from rich.text import Text
@@ -388,4 +398,4 @@ def print_lines(con: Any, lines: Iterable[Any]) -> None:
 
 
 __all__ = ["Column", "Table", "item_lines", "paragraph", "print_lines", "title", "units",
-           "wrap"]
+           "warning_lines", "wrap"]

@@ -12,14 +12,14 @@ import io
 import os
 import shutil
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from ..demangle import display
 from ..model import Audit, Binding, Consumer, Plan, PlanItem, Stability
 from .summary import Summary, detailed, group_unresolved, summarise
-from .table import Column, Table, item_lines, paragraph, print_lines, title
+from .table import Column, Table, item_lines, paragraph, print_lines, title, warning_lines
 
 STYLE = {Stability.UNSTABLE: "bold red", Stability.PRIVATE: "bold magenta",
          Stability.STABLE: "green", Stability.UNKNOWN: "yellow"}
@@ -60,9 +60,10 @@ def evidence_text(b_or_lib: Any, limit: int = 2, width: int | None = 140) -> str
 
 
 def _by_provider(c: Consumer) -> dict[str | None, list[Binding]]:
+    """Imports by library (unresolved ones under the missing library they come from)."""
     groups: dict[str | None, list[Binding]] = defaultdict(list)
     for b in c.bindings:
-        groups[b.provider if b.status == "bound" else None].append(b)
+        groups[b.provider].append(b)
     return groups
 
 
@@ -73,13 +74,30 @@ def consumer_summary(c: Consumer) -> str:
     unresolved = sum(1 for b in c.bindings if b.status != "bound" and not b.weak)
     weak = sum(1 for b in c.bindings if b.status != "bound" and b.weak)
     direct = sum(1 for lib in c.libraries if lib.depth == 1)
+    presumed = Counter(b.stability.value for b in c.presumed)
     return (f"{len(c.bindings)} imports from {direct} needed libraries ({len(c.libraries)} in "
             f"load order): {bound} bound, {unstable} unstable, {private} private, "
-            f"{unresolved} unresolved" + (f" (+{weak} weak)" if weak else ""))
+            f"{unresolved} unresolved" + (f" (+{weak} weak)" if weak else "")
+            + (" (" + ", ".join(f"{n} {what}" for what, n in sorted(presumed.items()))
+               + " by the name of their missing library)" if presumed else ""))
 
 
 def _symbol(b: Binding) -> str:
     return display(b.symbol.name)
+
+
+def missing_text(obj: Audit | Plan) -> str | None:
+    """The one "libraries not found" line with the remedy (abiguard.missing), or None."""
+    from ..missing import missing_line
+
+    audit = obj.audit if isinstance(obj, Plan) else obj
+    return missing_line(audit.consumers)
+
+
+def print_missing(con, obj: Audit | Plan) -> None:
+    line = missing_text(obj)
+    if line:
+        print_lines(con, warning_lines(line, con.width))
 
 
 def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
@@ -98,8 +116,10 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
         if not bs and not verbose and lib.path is not None:
             continue
         if lib.path is None:
+            known = "" if lib.stability == Stability.UNKNOWN else \
+                f"; by its name {lib.stability.value}: {evidence_text(lib, 1)}"
             table.add_row(lib.name, ("not found", "bold yellow"), str(len(bs)),
-                          f"needed by {lib.needed_by}")
+                          f"needed by {lib.needed_by}{known}")
             continue
         problem = any(b.is_problem for b in bs) or lib.stability.is_problem
         if problem or verbose:
@@ -108,7 +128,7 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
         else:
             stable_summary.append(f"{lib.key} ({len(bs)}, {lib.stability.value})")
     print_lines(con, table.lines(width))
-    problems = sorted(c.findings, key=lambda b: (b.provider or "", _symbol(b)))
+    problems = sorted(c.findings + c.presumed, key=lambda b: (b.provider or "", _symbol(b)))
     if problems:
         cols = [Column("unstable/private symbol"), Column("version"), Column("library"),
                 Column("class")]
@@ -116,8 +136,9 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
             cols.append(Column("evidence", "text", min_width=30))
         st = Table(cols, heading=(2, 1, 3))
         for b in problems:
+            klass = b.stability.value + ("" if b.status == "bound" else " (not found)")
             row: list[Any] = [_symbol(b), b.provided_version or b.symbol.version or "-",
-                              b.provider or "-", (b.stability.value, STYLE[b.stability])]
+                              b.provider or "-", (klass, STYLE[b.stability])]
             if verbose:
                 row.append(evidence_text(b, 1))
             st.add_row(*row)
@@ -224,10 +245,22 @@ def render_audit(con, audit: Audit, verbose: int = 0, select: Sequence[str] = ()
             con.print(Text("per-file detail: -v, or --consumer GLOB for some of them", "dim"))
     else:
         n_unstable = len({(c.display_name, b.symbol.name) for c, b in audit.findings})
-        con.print(Text(f"{len(audit.consumers)} consumer(s), {n_unstable} unstable/private "
-                       f"import(s), {len(audit.errors)} input error(s)", "bold"))
-    for n in audit.notes:
+        n_presumed = len({(c.display_name, b.symbol.name) for c in audit.consumers
+                          for b in c.presumed})
+        presumed = f" (+{n_presumed} from libraries not found)" if n_presumed else ""
+        print_lines(con, [Text(ln, "bold") for ln in paragraph(
+            f"{len(audit.consumers)} consumer(s), {n_unstable} unstable/private import(s)"
+            f"{presumed}, {len(audit.errors)} input error(s)", con.width)])
+    print_missing(con, audit)
+    for n in _notes(audit.notes):
         print_lines(con, [Text(ln, "dim") for ln in paragraph(f"note: {n}", con.width, 0, 2)])
+
+
+def _notes(notes: tuple[str, ...]) -> list[str]:
+    """The notes without the "libraries not found" line (printed apart, prominently)."""
+    from ..missing import is_missing_line
+
+    return [n for n in notes if not is_missing_line(n)]
 
 
 def render(obj: Any, *, verbose: int = 0, color: bool = False, select: Sequence[str] = (),
@@ -280,7 +313,12 @@ def render_plan(con, plan: Plan, verbose: int = 0, select: Sequence[str] = ()) -
                                lead="Migration plan for "))
         n = sum(len(s.items) for s in cp.steps)
         if not n:
-            con.print("  no unstable or private imports: nothing to do\n")
+            c = next((c for c in plan.audit.consumers if c.display_name == cp.consumer), None)
+            if c is not None and c.missing_libraries:
+                con.print(f"  no unstable or private imports found, but {len(c.missing_libraries)}"
+                          " of its libraries were not found: see the warning below\n")
+            else:
+                con.print("  no unstable or private imports: nothing to do\n")
             continue
         con.print(f"  {n} unstable/private symbol(s) in {len(cp.steps)} step(s), easy to hard")
         for i, step in enumerate(cp.steps, 1):
@@ -312,3 +350,4 @@ def render_plan(con, plan: Plan, verbose: int = 0, select: Sequence[str] = ()) -
                         lines += paragraph(f"ref: {ref}", width, 6, 8)
                     print_lines(con, [Text(ln, "dim") for ln in lines])
         con.print()
+    print_missing(con, plan)
