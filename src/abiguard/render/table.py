@@ -9,13 +9,14 @@ cells at arbitrary characters (which split ``xendevicemodel_populate_physmap`` i
   its parameters; a ``list`` cell wraps between its comma-separated items (an item too wide
   for the column wraps at its own spaces); a ``text`` cell wraps between words;
 * a column is never narrower than its widest unit (nor its header);
-* when the columns do not fit the width: wrapping columns shrink first, then the
-  ``heading`` column (if the table has one) becomes a heading line above its rows, then the
-  columns that may be dropped are dropped (highest ``drop`` first), then the rightmost
+* when the columns do not fit the width: the text and list columns shrink first, then the
+  ``heading`` columns (if the table has some: e.g. library, version node and class of a
+  list of symbols) become a heading line above their rows, then C++ signatures wrap, then
+  the columns that may be dropped are dropped (highest ``drop`` first), then the rightmost
   columns are *folded* onto indented ``header: value`` lines below each row.
 
-A line is only wider than the width when a single unit is (an identifier longer than the
-screen). Lines carry no trailing blanks. ``Table.lines(width)`` gives rich ``Text`` lines,
+A line is only wider than the width when a single unit (with its indent) is: an identifier
+longer than the screen. Lines carry no trailing blanks. ``Table.lines(width)`` gives rich ``Text`` lines,
 ``print_lines`` prints them without any further wrapping.
 """
 
