@@ -175,15 +175,15 @@ def _write(path: str, text: str) -> None:
 # Rendering (called by DiffResult/TrendResult.render_text/render_markdown)
 # --------------------------------------------------------------------------------------------
 
-def print_indented(con, text, indent: int) -> None:
-    """A Text wrapped between words at the console width, every line indented (no trailing
-    padding; identifiers are never broken)."""
+def print_indented(con, text, indent: int, hanging: int | None = None) -> None:
+    """A Text wrapped between words at the console width, every line indented, the lines
+    after the first by ``hanging`` (no trailing padding; identifiers are never broken)."""
     from rich.text import Text
 
     from ..render.table import paragraph, print_lines
 
     print_lines(con, [Text(line, text.style) for line in
-                      paragraph(text.plain, con.width, indent)])
+                      paragraph(text.plain, con.width, indent, hanging)])
 
 
 def warn(con, message: str) -> None:
@@ -251,8 +251,8 @@ def render_diff_text(con, result, verbose: int = 0) -> None:
         print_indented(con, Text(summary_line(c)), 2)
         rows = list(c.added) + list(c.removed) + list(c.moved)
         if rows:
-            t = Table([Column("change"), Column("symbol"), Column("library", "text"),
-                       Column("version node", "text"), Column("detail", "text", min_width=20)])
+            t = Table([Column("change"), Column("symbol"), Column("library"),
+                       Column("version node"), Column("detail", "text", min_width=20)])
             for d in rows:
                 t.add_row((d.change, CHANGE_STYLE[d.change]), display(d.name),
                           _arrow(d.old_library, d.new_library),
@@ -261,7 +261,7 @@ def render_diff_text(con, result, verbose: int = 0) -> None:
         for (change, ol, nl, ov, nv), names in _unchanged_groups(c).items():
             what = "unchanged, renamed node" if change == "renamed-node" else "unchanged"
             where = _arrow(ol, nl) + (f" @ {_arrow(ov, nv)}" if ov or nv else "")
-            print_indented(con, Text(f"{what} ({len(names)}): {where}", "dim"), 2)
+            print_indented(con, Text(f"{what} ({len(names)}): {where}", "dim"), 2, 4)
             print_lines(con, [Text(line, "dim") for line in
                               item_lines("", _names(names, verbose).split(", "), con.width, 4)])
         con.print()

@@ -312,18 +312,19 @@ def render_impact_text(con, result, verbose: int = 0) -> None:
     from ..demangle import display
     from ..render.table import Column, Table, print_lines, title
 
-    print_indented(con, Text(f"abiguard impact {result.old} -> {result.new}", "bold"), 0)
+    print_indented(con, Text(f"abiguard impact {result.old} -> {result.new}", "bold"), 0, 2)
     if result.headers_checked:
-        print_indented(con, Text(f"headers: {result.old_headers} -> {result.new_headers}"), 0)
+        print_indented(con, Text(f"headers: {result.old_headers} -> {result.new_headers}"), 0,
+                       2)
     con.print()
     for c in result.consumers:
         verdict, style = VERDICT_TEXT[c.verdict]
         print_lines(con, title(c.consumer, c.package or "", con.width))
         con.print(Text.assemble("  verdict: ", (verdict, style)))
         for r in c.reasons:
-            print_indented(con, Text(f"- {r}"), 2)
+            print_indented(con, Text(f"- {r}"), 2, 4)
         if c.symbols:
-            t = Table([Column("symbol"), Column("binary"), Column("version node", "text"),
+            t = Table([Column("symbol"), Column("binary"), Column("version node"),
                        Column("prototype", "text", min_width=20)])
             for s in c.symbols:
                 t.add_row(display(s.name), (binary_text(s), STATUS_STYLE.get(s.status, "")),
@@ -336,10 +337,10 @@ def render_impact_text(con, result, verbose: int = 0) -> None:
                     con.print(Text(f"    {display(s.name)}:", "bold"), soft_wrap=True)
                     if p.old:
                         print_indented(con, Text(f"- {p.old};  ({p.old_location})", "red"),
-                                       6)
+                                       6, 8)
                     if p.new:
                         print_indented(con, Text(f"+ {p.new};  ({p.new_location})",
-                                                 "green"), 6)
+                                                 "green"), 6, 8)
         con.print()
     from ..missing import is_missing_line
     from .diff import warn

@@ -542,7 +542,10 @@ def render_text(result: WhereResult, verbose: int = 0, color: bool = False,
     for line in _summary_lines(result):
         print_lines(con, paragraph(line, width, 0, 2))
     if result.callsites:
-        evaluated = bool(result.configuration)
+        # the compiled column once something decides it: -D/-U/--config-header, or constants
+        # (#if 0) for some sites; a column of "?" says nothing
+        evaluated = bool(result.configuration) or any(
+            s.compiled is not None for s in result.callsites if s.method == "source")
         table = Table([Column("symbol"), Column("file:line:col"), Column("function"),
                        Column("via"), Column("kind", drop=2),
                        Column("compiled" if evaluated else ""),
@@ -553,11 +556,12 @@ def render_text(result: WhereResult, verbose: int = 0, color: bool = False,
             table.add_row((display(s.symbol) if s.symbol != previous else "", "bold"),
                           _location(s), display(s.function) if s.function else "-",
                           display(s.via) if s.via else "", s.kind,
-                          _compiled(s.compiled, s.method) if evaluated else "",
+                          _compiled(s.compiled, s.method) if result.configuration else
+                          ("" if s.compiled is None else _compiled(s.compiled, s.method)),
                           s.condition or "")
             previous = s.symbol
         print_lines(con, table.lines(width))
-        if not evaluated and any(s.condition for s in result.callsites):
+        if not result.configuration and any(s.condition for s in result.callsites):
             print_lines(con, [Text(ln, "dim") for ln in paragraph(
                 "(whether a conditional site is compiled: give -D/-U/--config-header)",
                 width)])
