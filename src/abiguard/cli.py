@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
         overrides = limits.parse_assignments(args.limit)
         limits.check_environment()
-        with limits.override(**overrides):
+        from .demangle import demangling
+
+        with limits.override(**overrides), \
+                demangling(not getattr(args, "no_demangle", False)):
             return int(args.run(args))
     except AbiguardError as exc:
         if debug:
