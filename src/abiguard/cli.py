@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "impact": "what a library upgrade breaks for a consumer",
     "census": "scan many packages (a distribution) in parallel into a results store",
     "report": "render a stored result as one self-contained HTML file",
+    "propose": "draft the stable-API proposal (RFC, header, version script) and consumer patches",
     "history": "the Debian archive's history of its libraries' sonames, as a policy file",
 }
 
@@ -89,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
         overrides = limits.parse_assignments(args.limit)
         limits.check_environment()
-        with limits.override(**overrides):
+        from .demangle import demangling
+
+        with limits.override(**overrides), \
+                demangling(not getattr(args, "no_demangle", False)):
             return int(args.run(args))
     except AbiguardError as exc:
         if debug:
