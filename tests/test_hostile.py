@@ -26,9 +26,10 @@ import pytest
 
 from abiguard import limits
 from abiguard.cli import main
+from abiguard.debian.deb import read_deb_control, unpack_deb
 from abiguard.elf import ElfFile, read_archive, read_elf
 from abiguard.errors import DataFileError, ElfError, InputFileError, UsageError
-from abiguard.inputs import collect, read_deb_control, unpack_deb
+from abiguard.inputs import collect
 from abiguard.model import SchemaError, audit_from_json
 from abiguard.policy import parse_policy
 from abiguard.resolve import Layers, read_ld_so_conf

@@ -189,14 +189,19 @@ class AptIndex:
     def _lookup(self, names: list[str]) -> dict[str, PackageRef | None]:
         return {n: self.get(n) for n in names}
 
-    def closure(self, ref: PackageRef, max_packages: int = 600) -> tuple[PackageRef, ...]:
+    def closure(self, ref: PackageRef, max_packages: int = 600, also: Iterable[str] = ()
+                ) -> tuple[PackageRef, ...]:
         """The library packages (lib*) ref depends on, recursively, breadth first: what its
-        programs load (abiguard.debian.apt.library_closure, over this index)."""
-        return tuple(library_closure([ref], self._lookup, exclude=[ref.name],
+        programs load (abiguard.debian.apt.library_closure, over this index). Packages of
+        ``also`` (what a census asks about) that ref names in a weaker field (Recommends,
+        Suggests, Enhances: optional plugins) are followed as if it depended on them."""
+        extra = ", ".join(sorted(set(also) & ref.names_used(self.arch)))
+        root = replace(ref, depends=", ".join(x for x in (ref.depends, extra) if x))
+        return tuple(library_closure([root], self._lookup, exclude=[ref.name],
                                      arch=self.arch, max_packages=max_packages))
 
-    def with_closure(self, ref: PackageRef) -> PackageRef:
-        return replace(ref, deps=self.closure(ref))
+    def with_closure(self, ref: PackageRef, also: Iterable[str] = ()) -> PackageRef:
+        return replace(ref, deps=self.closure(ref, also=also))
 
 
 def _ref(rec: Record, archive: str | None) -> PackageRef:

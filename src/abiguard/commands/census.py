@@ -118,6 +118,7 @@ def _apt_refs(args: argparse.Namespace, names: list[str], apt, internal: dict[st
 
     index = sources.AptIndex.load(args.packages_file or None, archive=args.archive, apt=apt)
     picked = []
+    subject: set[str] = set()  # what is asked about: followed from any field of a consumer
     for spec in names:
         name, _, version = spec.partition("=")
         ref = index.get(name)
@@ -138,6 +139,7 @@ def _apt_refs(args: argparse.Namespace, names: list[str], apt, internal: dict[st
         if not built:
             raise UsageError(f"--source {src}: no package in {index.origin} is built from it")
         users = index.consumers_of(built)
+        subject.update(built)
         inside = [r.name for r in users if (r.source or r.name) == src]
         internal.update(dict.fromkeys(inside, src))
         _common.note(args, f"--source {src}: {len(built)} binary package(s) built from it "
@@ -146,6 +148,7 @@ def _apt_refs(args: argparse.Namespace, names: list[str], apt, internal: dict[st
         picked += users
     for pattern in args.rdepends:
         libs, rdeps = index.rdepends([pattern])
+        subject.update(libs)
         _common.note(args, f"--rdepends {pattern}: {len(libs)} package(s) ({_few(libs)}), "
                            f"{len(rdeps)} reverse dependencies")
         picked += rdeps
@@ -153,7 +156,7 @@ def _apt_refs(args: argparse.Namespace, names: list[str], apt, internal: dict[st
     for ref in picked:
         if ref.name not in seen:
             seen.add(ref.name)
-            out.append(index.with_closure(ref))
+            out.append(index.with_closure(ref, also=subject))
     return out
 
 

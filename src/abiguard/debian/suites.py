@@ -100,6 +100,8 @@ def overlay_text(root: Path) -> str:
         f'Dir::State::Lists "{root / "lists"}";',
         f'Dir::State::status "{root / "status"}";',
         f'Dir::Cache "{root / "cache"}";',
+        'Dir::Cache::pkgcache "pkgcache.bin";',  # kept (in the private cache): each apt
+        'Dir::Cache::srcpkgcache "srcpkgcache.bin";',  # call then maps it, not the lists
         'Acquire::Languages "none";',
         'APT::Get::List-Cleanup "false";',
         sandbox, ""])
