@@ -133,17 +133,70 @@ def newest(vs: list[str]) -> str:
     return max(vs, key=cmp_to_key(cmp))
 
 
+USE_FIELDS = ("Pre-Depends", "Depends", "Recommends", "Suggests", "Enhances")
+
+
 def rdepends(names: list[str], conf: Path | str | None = None) -> set[str]:
     """The packages ``apt-cache rdepends NAME…`` lists as using them (Conflicts, Breaks and
-    Replaces left out: they are not use)."""
+    Replaces left out: they are not use). For a purely virtual name, which rdepends does not
+    list, the ``Reverse Depends`` of ``apt-cache showpkg`` whose candidate names it in one
+    of USE_FIELDS."""
     text = apt_cache(["rdepends", "--no-conflicts", "--no-breaks", "--no-replaces", *names],
                      conf)
     out: set[str] = set()
-    heads = 0
+    real: set[str] = set()
     for line in text.splitlines():
-        if not line.startswith(" "):
-            heads += line.strip() in names
-        elif line.strip() != "Reverse Depends:" and line.startswith("  "):
+        if line and not line.startswith(" "):
+            real.add(line.strip())
+        elif line.startswith("  "):
             out.add(line.strip().lstrip("|"))
-    assert heads == len(set(names)), text[:500]
+    virtuals = sorted(set(names) - real)
+    if not virtuals:
+        return out
+    users: dict[str, set[str]] = {}  # user -> the virtual names it is listed for
+    for block in apt_cache(["showpkg", *virtuals], conf).split("\nPackage: ")[0:]:
+        name = block.removeprefix("Package: ").split("\n", 1)[0].strip()
+        if "Reverse Depends:" not in block:
+            continue
+        rev = block.split("Reverse Depends:", 1)[1].split("Dependencies:", 1)[0]
+        for ln in rev.splitlines():
+            if ln.strip():
+                users.setdefault(ln.strip().split(",")[0], set()).add(name)
+    for user, f in shown(sorted(users), conf).items():
+        for virtual in users.get(user, ()):
+            if any(re.search(rf"(^|[,|]\s*){re.escape(virtual)}([\s:(,|]|$)", f.get(k, ""))
+                   for k in USE_FIELDS):
+                out.add(user)
     return out
+
+
+def shown(names: list[str], conf: Path | str | None = None) -> dict[str, dict[str, str]]:
+    """The candidate's fields of each name (``apt-cache show --no-all-versions NAME…``)."""
+    out: dict[str, dict[str, str]] = {}
+    text = apt_cache(["show", "--no-all-versions", *names], conf)
+    for para in text.replace("\n ", " ").split("\n\n"):
+        fields = dict(ln.split(": ", 1) for ln in para.splitlines() if ": " in ln)
+        if fields.get("Package"):
+            out.setdefault(fields["Package"], fields)
+    return out
+
+
+def binaries_of(source: str, conf: Path | str | None = None) -> tuple[set[str], set[str]]:
+    """(the binary packages whose candidate is built from ``source``, the virtual names they
+    provide): ``apt-cache showsrc`` under abiguard's deb-src configuration derived from the
+    machine's entries (every version), then ``apt-cache show`` under ``conf``."""
+    from abiguard.debian import suites
+
+    text = apt_cache(["showsrc", source], extra=suites.sources().config.args())
+    names = set()
+    for line in text.replace("\n ", " ").splitlines():
+        if line.startswith("Binary:"):
+            names |= {b.strip() for b in line.split(":", 1)[1].split(",")}
+    assert names, text[:300]
+    built, provided = set(), set()
+    for name, f in shown(sorted(names), conf).items():
+        if f.get("Source", name).split()[0] == source:
+            built.add(name)
+            provided |= {p.split()[0].split(":")[0] for p in f.get("Provides", "").split(",")
+                         if p.strip()}
+    return built, provided

@@ -12,6 +12,7 @@ Version strings come from apt at run time, never from this file.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -135,6 +136,19 @@ def test_name_slash_suite_is_the_newest_of_the_suite_with_its_updates_and_securi
     assert audit["consumers"][0]["origin"] == f"apt:{QEMU}/{other}"
 
 
+def test_source_package_is_the_version_the_candidates_were_built_from(two_suite):
+    from abiguard.debian.srcpkg import fetch_source_package
+
+    fields = am.shown([QEMU], two_suite["conf"])[QEMU]
+    m = re.fullmatch(r"qemu(?: \((\S+)\))?", fields["Source"])
+    assert m, fields["Source"]
+    version = m.group(1) or fields["Version"]
+    tree = fetch_source_package("qemu")
+    assert tree.parent.name == "qemu_" + version.replace(":", "%3a")
+    # dpkg-source unpacked exactly that version (its changelog's first entry)
+    assert (tree / "debian" / "changelog").read_text().startswith(f"qemu ({version}) ")
+
+
 # --------------------------------------------------------------------------------------------
 # census: apt's candidates, rdepends as apt lists them, consumers of a source package
 # --------------------------------------------------------------------------------------------
@@ -169,32 +183,12 @@ def xen_census(two_suite, tmp_path_factory):
     return store, proc.stdout
 
 
-def xen_binaries(conf: Path) -> set[str]:
-    """The binary packages of source xen (``apt-cache showsrc`` under the deb-src
-    configuration derived from the machine's, every version) whose candidate apt builds
-    from xen."""
-    src = suites.sources()
-    text = am.apt_cache(["showsrc", "xen"], extra=src.config.args())
-    names = set()
-    for line in text.replace("\n ", " ").splitlines():  # folded fields joined
-        if line.startswith("Binary:"):
-            names |= {b.strip() for b in line.split(":", 1)[1].split(",")}
-    out = set()
-    for para in am.apt_cache(["show", "--no-all-versions", *sorted(names)], conf).split("\n\n"):
-        fields = dict(ln.split(": ", 1) for ln in para.splitlines() if ": " in ln
-                      and not ln.startswith(" "))
-        if fields.get("Package") and fields.get("Source", fields["Package"]).split()[0] == "xen":
-            out.add(fields["Package"])
-    return out
-
-
 def test_census_source_xen_lists_every_consumer_with_bookworm_versions(two_suite, xen_census):
     store, text = xen_census
     conf = two_suite["conf"]
     got = stored(store)
-    binaries = xen_binaries(conf)
-    users = am.rdepends(sorted(binaries), conf)
-    assert users <= set(got)  # every package naming one of them, whichever field
+    binaries, provided = am.binaries_of("xen", conf)
+    assert set(got) == am.rdepends(sorted(binaries | provided), conf)  # whichever field
     assert got == am.candidates(sorted(got), conf)  # apt's candidates ...
     mine = {n: v for n, v in am.candidates(sorted(got)).items() if v is not None}
     assert mine and all(got[n] == v for n, v in mine.items())  # ... bookworm's where it has one

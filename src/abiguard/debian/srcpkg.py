@@ -5,11 +5,12 @@ built from, without touching the system's apt state.
 do not have: they are derived from the machine's own entries
 (:func:`abiguard.debian.suites.sources`). Which version: the one apt's candidates were built
 from, under the machine's configuration (``apt-cache show``'s Source field, which names the
-source version of a binNMU), so a machine that also lists a newer suite at a low pin gets
-the source of the binaries it would install::
+source version of a binNMU; for a source name, the version most of its binaries' candidates
+come from), so a machine that also lists a newer suite at a low pin gets the source of the
+binaries it would install::
 
     apt-cache show --no-all-versions <binaries of NAME>      -> Source: qemu (1:7.2+dfsg-7+deb12u18)
-    apt-get -c <cache>/apt-suites/deb-src/apt.conf source --download-only qemu=1:7.2+dfsg-7+deb12u18
+    apt-get -c <cache>/apt-suites/deb-src-<hash>/apt.conf source --download-only qemu=1:7.2+dfsg-7+deb12u18
     dpkg-source -x qemu_7.2+dfsg-7+deb12u18.dsc src
 
 The unpacked tree is kept in ``<cache>/source/<name>_<version>/src`` (the version is chosen
@@ -22,6 +23,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,16 +65,20 @@ def binaries_of(source: str, src_apt: Apt) -> list[str]:
 
 def source_version(name: str, apt: Apt, src_apt: Apt | None = None) -> tuple[str, str]:
     """(source name, version) meant by ``name`` under ``apt``: a binary package's candidate
-    gives its source; a source package name gives the newest source version among the
-    candidates of the binaries it builds."""
+    gives its source; for a source package, the version most of the candidates of its
+    binaries were built from (the newest of a tie). On a machine that also lists the next
+    release at a low pin, the binaries only that release has are candidates from it, while
+    all the others come from the machine's release: it is the machine's version of the
+    source that is meant (apt-get source itself would take the newest)."""
     rec = apt.candidates([name])[name]
     if rec is not None:
         return rec.source, rec.source_version
     if src_apt is None:
         src_apt = suites.sources().apt
-    versions = [r.source_version for r in apt.candidates(binaries_of(name, src_apt)).values()
-                if r is not None and r.source == name]
-    best = newest(versions)
+    votes = Counter(r.source_version for r in apt.candidates(binaries_of(name, src_apt)).values()
+                    if r is not None and r.source == name)
+    top = max(votes.values(), default=0)
+    best = newest(v for v, n in votes.items() if n == top)
     if best is None:
         raise SourcePackageError(
             f"{name}: no binary package built from source {name} has a candidate in "

@@ -6,7 +6,8 @@ come from the machine's own sources (:mod:`abiguard.debian.sourceslist`, located
 locates them), with the same URIs, components and keyrings and other suites
 (``bookworm`` -> ``trixie``, ``bookworm-updates`` -> ``trixie-updates``,
 ``bookworm-security`` -> ``trixie-security``). Each derived configuration lives in
-``<cache>/apt-suites/<name>/`` and is one file of settings that apt reads last
+``<cache>/apt-suites/<name>-<hash of its entries>/`` (machines with other sources never
+share one) and is one file of settings that apt reads last
 (``apt-get -c <root>/apt.conf …``, so nothing else overrides them)::
 
     Dir::Etc::sourcelist "<root>/sources.sources";   own entries
@@ -22,6 +23,7 @@ day, or when a download fails.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -117,7 +119,8 @@ class Derived:
         if not stanzas:
             raise SuiteError(label, "no apt sources on this machine to derive its entries from")
         self.name = name
-        self.root = root or cache_dir() / "apt-suites" / name
+        digest = hashlib.sha256("\n\n".join(stanzas).encode()).hexdigest()[:10]
+        self.root = root or cache_dir() / "apt-suites" / f"{name}-{digest}"
         self.stanzas = stanzas
         self.config = AptConfig(os.environ.get("APT_CONFIG") or None,
                                 str(self.root / "apt.conf"), label, derived=True)
