@@ -364,10 +364,15 @@ def render_internal(inside) -> list[str]:
     sources = sorted({c.internal for c in inside.consumers if c.internal})
     out = ["", (f"Internal: {len(inside.consumers)} package(s) built from "
                 f"{', '.join(sources)} (not ranked; --include-internal ranks them):")]
+    none = []
     for c in sorted(inside.consumers, key=lambda c: (-len(per.get(c.name, ())), c.name)):
-        n = len(per.get(c.name, ()))
-        out.append(f"  {c.name} {c.version}: " + (f"{n} unstable/private symbol(s)" if n else
-                                                   "no unstable/private symbol"))
+        if per.get(c.name):
+            out.append(f"  {c.name} {c.version}: {len(per[c.name])} unstable/private "
+                       "symbol(s)")
+        else:
+            none.append(c.name)
+    if none:
+        out.append(f"  no unstable/private symbol: {', '.join(none)}")
     return out
 
 
