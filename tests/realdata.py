@@ -71,3 +71,16 @@ def qemu_root() -> Path:
     """qemu-system-xen and its library packages unpacked with dpkg-deb into one tree."""
     qemu, deps = qemu_debs()
     return unpacked(qemu, *deps)
+
+
+@cache
+def xen_census_store() -> Path:
+    """A census of every package using a libxen* package (abiguard census --rdepends
+    'libxen*'), made once per test run in this run's directory (the downloaded .debs come
+    from the cache, the results do not)."""
+    from abiguard.cli import main
+
+    store = run_dir() / "xen-census" / "xen.sqlite"
+    store.parent.mkdir()
+    assert main(["census", "--rdepends", "libxen*", "-q", "--store", str(store), "-j", "2"]) == 0
+    return store

@@ -33,6 +33,7 @@ from .debian.suites import apt_for, is_package_name
 from .elf import read_archive, read_elf
 from .errors import ElfError, InputFileError
 from .model import ElfObject, InputError
+from .notify import Notify, silent
 
 # Limits (issue #7: hostile inputs) live in abiguard.limits (configurable with --limit); these
 # names are their defaults, kept for callers of the past.
@@ -158,7 +159,7 @@ def _add_deb(path: str, out: Collected, origin: str | None = None,
 
 
 def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[str] = (),
-            suite: str | None = None) -> Collected:
+            suite: str | None = None, notify: Notify = silent) -> Collected:
     """Turn inputs into targets, overlays and errors. Call ``cleanup()`` (or use ``with``).
 
     Positional inputs are consumers; ``provider_debs`` and, with ``with_deps``, the library
@@ -166,10 +167,10 @@ def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[st
     are apt's: its candidate (``NAME``) or exactly a version (``NAME=VERSION``), under this
     machine's apt configuration or, with ``suite``, that suite's (abiguard.debian.suites).
     The temporary directories are removed by ``cleanup()``, and right away when collecting
-    fails."""
+    fails. ``notify`` hears the download and unpack phases (abiguard.notify)."""
     out = Collected()
     try:
-        _collect(out, specs, with_deps, provider_debs, suite)
+        _collect(out, specs, with_deps, provider_debs, suite, notify)
     except BaseException:
         out.cleanup()
         raise
@@ -186,7 +187,8 @@ class _Fetched:
     failed_download: bool = False
 
 
-def _fetch(apt: Apt, names: list[str], local_debs: list[str], with_deps: bool) -> _Fetched:
+def _fetch(apt: Apt, names: list[str], local_debs: list[str], with_deps: bool,
+           notify: Notify = silent) -> _Fetched:
     """apt's part: the records of the names (the version chosen first), their .debs (the
     cache, else a download), and with ``with_deps`` the library packages of those and of
     the local .debs that this machine does not have at exactly that version."""
@@ -197,7 +199,7 @@ def _fetch(apt: Apt, names: list[str], local_debs: list[str], with_deps: bool) -
             got.errors.append(InputError(rec.subject, rec.reason))
         else:
             records[spec] = rec
-    debs = apt.download(records.values())
+    debs = apt.download(records.values(), notify=notify)
     for spec, rec in records.items():
         deb = debs[rec.name]
         if isinstance(deb, AptError):
@@ -215,7 +217,7 @@ def _fetch(apt: Apt, names: list[str], local_debs: list[str], with_deps: bool) -
         installed = installed_versions()
         deps = [d for d in apt.closure(infos, exclude=[i.package for i in infos])
                 if installed.get(d.name) != d.version]  # else this machine has exactly it
-        for name, deb in apt.download(deps).items():
+        for name, deb in apt.download(deps, notify=notify).items():
             if isinstance(deb, AptError):
                 got.errors.append(InputError("--with-deps", str(deb)))
                 got.failed_download = True
@@ -225,7 +227,7 @@ def _fetch(apt: Apt, names: list[str], local_debs: list[str], with_deps: bool) -
 
 
 def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: list[str],
-             suite: str | None) -> None:
+             suite: str | None, notify: Notify = silent) -> None:
     apt_names: list[str] = []
     local_debs: list[str] = []
     for spec in specs:
@@ -252,14 +254,18 @@ def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: l
     if not apt_names and not (with_deps and local_debs):
         return
     apt, derived = apt_for(suite)
-    got = _fetch(apt, apt_names, local_debs, with_deps)
+    got = _fetch(apt, apt_names, local_debs, with_deps, notify)
     if got.failed_download and derived is not None and (derived.lists_age() or 0) > 60:
         derived.update(force=True)  # the archive moved on since its lists were fetched
-        got = _fetch(apt, apt_names, local_debs, with_deps)
+        got = _fetch(apt, apt_names, local_debs, with_deps, notify)
     out.errors += got.errors
     at = f"/{suite}" if suite else ""
+    if got.consumers:
+        notify("unpack", f"unpacking {len(got.consumers)} package(s)")
     for spec, deb in got.consumers.items():
         _add_deb(str(deb), out, origin=f"apt:{spec}{at}")
+    if got.deps:
+        notify("unpack", f"unpacking {len(got.deps)} library package(s) for resolution")
     for deb in got.deps.values():
         _add_deb(str(deb), out, consumers=False)
     if got.deps:

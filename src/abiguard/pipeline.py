@@ -10,7 +10,9 @@ from dataclasses import dataclass, field, replace
 from . import __version__
 from .errors import ElfError, InputFileError
 from .inputs import Collected, Target, collect
+from .missing import is_missing_line, missing_line
 from .model import Audit, CallSite, Consumer, InputError, Plan
+from .notify import Notify, silent
 from .policy import Policy
 from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .resolve import Layers, Resolver
@@ -41,12 +43,15 @@ def make_resolver(collected: Collected, options: ScanOptions,
 
 def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[str] = (),
                  resolver: Resolver | None = None,
-                 progress: Callable[[int, int, str], None] | None = None) -> Audit:
+                 progress: Callable[[int, int, str], None] | None = None,
+                 notify: Notify = silent) -> Audit:
     resolver = resolver or make_resolver(collected, options)
     policy = resolver.policy
     consumers = []
     errors = list(collected.errors)
     total = len(collected.targets)
+    if total:
+        notify("resolve", f"resolving {total} consumer(s)")
     for i, t in enumerate(collected.targets):
         if progress:
             progress(i, total, t.installed)
@@ -57,7 +62,16 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     if progress:
         progress(total, total, "")
     return Audit(consumers=tuple(consumers), errors=tuple(errors), inputs=tuple(inputs),
-                 notes=tuple(collected.notes), policies=policy.origins, tool_version=__version__)
+                 notes=with_missing_line(collected.notes, consumers), policies=policy.origins,
+                 tool_version=__version__)
+
+
+def with_missing_line(notes: Iterable[str], consumers: Iterable[Consumer]) -> tuple[str, ...]:
+    """The notes with the one "libraries not found" line (abiguard.missing) of these
+    consumers first, when any library was not found (an earlier one is replaced)."""
+    rest = tuple(n for n in notes if not is_missing_line(n))
+    line = missing_line(consumers)
+    return (line, *rest) if line else rest
 
 
 def scan_one(resolver: Resolver, t: Target) -> Consumer:
@@ -97,21 +111,25 @@ def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Au
         errors=tuple(e for a in audits for e in a.errors),
         inputs=tuple(inputs) if inputs is not None else
         tuple(i for a in audits for i in a.inputs),
-        notes=tuple(n for a in audits for n in a.notes),
+        notes=with_missing_line((n for a in audits for n in a.notes),
+                                (c for a in audits for c in a.consumers)),
         policies=tuple(dict.fromkeys(p for a in audits for p in a.policies)),
         tool_version=audits[0].tool_version if audits else __version__)
 
 
 def scan_paths(inputs: list[str], options: ScanOptions | None = None,
-               progress: Callable[[int, int, str], None] | None = None) -> Audit:
-    """Scan inputs (files, directories, .debs, apt package names, NAME/SUITE) into an Audit."""
+               progress: Callable[[int, int, str], None] | None = None,
+               notify: Notify = silent) -> Audit:
+    """Scan inputs (files, directories, .debs, apt package names, NAME/SUITE) into an Audit.
+    ``notify`` hears the download, unpack and resolve phases (abiguard.notify)."""
     options = options or ScanOptions()
     audits = []
     for specs, opts, notes in input_groups(inputs, options):
         with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
-                     suite=opts.suite) as collected:
+                     suite=opts.suite, notify=notify) as collected:
             collected.notes[:0] = notes
-            audits.append(scan_targets(collected, opts, specs, progress=progress))
+            audits.append(scan_targets(collected, opts, specs, progress=progress,
+                                       notify=notify))
     return merge_audits(audits, inputs)
 
 
@@ -167,7 +185,8 @@ def _pairs(consumers: Iterable[Consumer], targets: Iterable[Target]
 def plan_paths(inputs: list[str], options: ScanOptions | None = None,
                remedies: list[str] | tuple[str, ...] = (),
                call_sites: CallSiteProvider | None = None,
-               progress: Callable[[int, int, str], None] | None = None) -> Plan:
+               progress: Callable[[int, int, str], None] | None = None,
+               notify: Notify = silent) -> Plan:
     """Scan, then build the migration plan of every consumer (verified while the scanned
     libraries are still unpacked; call sites found while the binaries are still there)."""
     options = options or ScanOptions()
@@ -175,10 +194,11 @@ def plan_paths(inputs: list[str], options: ScanOptions | None = None,
     audits, plans = [], []
     for specs, opts, notes in input_groups(inputs, options):
         with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
-                     suite=opts.suite) as collected:
+                     suite=opts.suite, notify=notify) as collected:
             collected.notes[:0] = notes
             resolver = make_resolver(collected, opts)
-            audit = scan_targets(collected, opts, specs, resolver, progress=progress)
+            audit = scan_targets(collected, opts, specs, resolver, progress=progress,
+                                 notify=notify)
             for c, t in _pairs(audit.consumers, collected.targets):
                 sites: dict[str, list[CallSite]] = {}
                 if call_sites is not None and c.findings:

@@ -40,6 +40,7 @@ from typing import Protocol, TypeVar
 
 from ..cachedir import cache_dir
 from ..errors import UsageError
+from ..notify import Notify, short_list, silent
 from .control import iter_paragraphs, parse_relations, source_of
 
 
@@ -354,10 +355,11 @@ class Apt:
         path.unlink(missing_ok=True)
         return None
 
-    def download(self, items: Iterable[Downloadable], *, fetch: bool = True
-                 ) -> dict[str, Path | AptError]:
+    def download(self, items: Iterable[Downloadable], *, fetch: bool = True,
+                 notify: Notify = silent) -> dict[str, Path | AptError]:
         """A local .deb of each item (by name): the cache, else ``apt-get download``, one
-        call for all that are missing (then one by one when that call fails)."""
+        call for all that are missing (then one by one when that call fails). ``notify``
+        hears ("download", …) before apt-get runs (abiguard.notify)."""
         out: dict[str, Path | AptError] = {}
         todo = []
         for it in items:
@@ -376,6 +378,9 @@ class Apt:
             return out
         root = self.debs_dir
         root.mkdir(parents=True, exist_ok=True)
+        where = f" from {self.config.label}" if self.config.label else ""
+        notify("download", f"downloading {len(todo)} package(s){where} with apt-get: "
+                           f"{short_list([t.name for t in todo])}")
         batches = [todo] if len(todo) == 1 else [todo, *[[r] for r in todo]]
         for batch in batches:
             batch = [r for r in batch if r.name not in out]
