@@ -237,6 +237,8 @@ def _scan(args: argparse.Namespace, store) -> dict | None:
 
     packages: dict[str, str] = {}
     internal: dict[str, str] = {}
+    if args.suite and args.packages_file:
+        raise UsageError("give either --suite or --packages-file, not both")
     apt, _derived = apt_for(args.suite)
     refs = _refs(args, packages, apt, internal)
     if internal:
