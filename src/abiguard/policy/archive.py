@@ -130,10 +130,10 @@ class Package:
 def read_index(path: str) -> str:
     """The text of an index file (Packages, Contents) in any compression apt uses; a damaged
     or truncated compressed stream is an InputFileError naming the file."""
-    from ..census.sources import read_list
+    from ..debian.apt import read_index_file
 
     try:
-        return read_list(path)
+        return read_index_file(path)
     except (EOFError, lzma.LZMAError, zlib.error, OSError) as exc:
         reason = "truncated" if isinstance(exc, EOFError) else str(exc) or type(exc).__name__
         raise InputFileError(path, f"cannot read the index: {reason}") from None
@@ -144,7 +144,7 @@ def parse_packages(text: str, path: str, arch: str) -> dict[str, Package]:
     a line that is not ``Field: value`` or a continuation, or a stanza without Package,
     Version and Architecture (or without Filename when the index has them: a truncated
     file), is an InputFileError naming the file and the line."""
-    from ..census.sources import version_key
+    from ..debian.control import version_key
 
     bad = _BAD_LINE.search(text)
     if bad:
@@ -227,7 +227,7 @@ def read_suite(name: str, packages: list[str], contents: list[str] | None,
     each package) and its Contents indexes (None: not available). A package of a Packages
     index that has its Contents index (same apt list name, or the only pair given) and ships
     no shared object there is not a library package."""
-    from ..census.sources import version_key
+    from ..debian.control import version_key
 
     with_contents = set()
     if contents is not None:

@@ -76,24 +76,37 @@ def offline_suites(packages: list[str], contents: list[str]) -> dict[str, SuiteF
     return out
 
 
-def apt_suite(name: str, arch: str, contents: bool, notes: list[str]) -> SuiteFiles:
-    """The lists of one suite through a derived apt configuration (fetched when missing or
-    older than a week); its Contents index when the archive gives it."""
-    from ..aptsuite import Suite
+CONTENTS_TARGET = "Acquire::IndexTargets::deb::Contents-abiguard::"
+"""The Contents index target (what apt-file adds to apt's configuration), for one
+architecture only."""
 
-    suite = Suite(name)
-    suite.update()
-    pk = [str(p) for p in suite.index_files("Packages") if f"binary-{arch}_" in p.name]
+
+def apt_suite(name: str, arch: str, contents: bool, notes: list[str]) -> SuiteFiles:
+    """The lists of one suite through its derived apt configuration (``abiguard.debian``:
+    fetched when missing or old); its Contents index when the archive gives it."""
+    from ..debian.suites import suite
+
+    derived = suite(name)
+    lists = derived.root / "lists"
+    pk = sorted(str(p) for p in lists.glob("*_Packages*") if f"binary-{arch}_" in p.name)
     if not pk:
         raise UsageError(f"suite {name}: apt fetched no Packages index for {arch}")
     sf = SuiteFiles(name, pk)
     if contents:
-        try:
-            got = suite.fetch_contents(arch)
-        except AbiguardError as exc:
-            notes.append(f"{name}: no Contents index ({exc}): its sonames are derived from "
-                         "package names (Debian Policy 8.1)")
-            got = []
+        got = sorted(lists.glob(f"*_Contents-{arch}.*"))
+        if not got:
+            try:
+                derived.apt.run(["apt-get",
+                                 "-o", f"{CONTENTS_TARGET}MetaKey=$(COMPONENT)/Contents-{arch}",
+                                 "-o", f"{CONTENTS_TARGET}ShortDescription=Contents-{arch}",
+                                 "-o", f"{CONTENTS_TARGET}Description=Contents {arch}",
+                                 "-o", f"{CONTENTS_TARGET}KeepCompressed=true",
+                                 "-o", f"{CONTENTS_TARGET}PDiffs=false", "-q", "update"],
+                                "apt-get update (Contents)")
+            except AbiguardError as exc:
+                notes.append(f"{name}: no Contents index ({exc}): its sonames are derived "
+                             "from package names (Debian Policy 8.1)")
+            got = sorted(lists.glob(f"*_Contents-{arch}.*"))
         sf.contents = [str(p) for p in got] or None
     return sf
 
@@ -118,7 +131,7 @@ def history(suites: Sequence[str], *, packages_files: Sequence[str] = (),
             arch: str | None = None, contents: bool = True,
             cache: Path | None = None) -> HistoryRun:
     """The history of the suites (oldest first), from apt or from the files given."""
-    from ..census.sources import native_arch
+    from ..debian.apt import native_arch
 
     arch = arch or native_arch()
     errors: list[str] = []
