@@ -56,7 +56,7 @@ def _text(data: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inputs import cache_dir
+    from ..cachedir import cache_dir
     from ..policy import archive
     from ..policy.collect import history
 
