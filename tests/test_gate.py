@@ -207,7 +207,8 @@ def test_no_consumer_is_an_error(project: Path, capsys) -> None:
     assert not (project / "new.toml").exists()
 
 
-def test_missing_library_gate_refuses_and_leaves_the_baseline(project: Path, capsys) -> None:
+def test_missing_library_gate_refuses_and_leaves_the_baseline(project: Path, capsys,
+                                                              fixture_policy) -> None:
     """Without its libraries the program's unresolved imports are not a pass, and never
     shrink (before: "0 new, 2 gone ... baseline can shrink", and --update-baseline emptied
     the baseline)."""

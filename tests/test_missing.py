@@ -28,6 +28,8 @@ from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
 from cfixtures import program, shared_lib
 
 U, S, P, UNK = Stability.UNSTABLE, Stability.STABLE, Stability.PRIVATE, Stability.UNKNOWN
+# The fixtures' made-up libraries are declared (a soname's shape alone decides nothing).
+pytestmark = pytest.mark.usefixtures("fixture_policy")
 LD_SO = "/lib64/ld-linux-x86-64.so.2"
 REMEDY = ("--with-deps", "--sysroot", "--lib-path")
 

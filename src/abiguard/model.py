@@ -351,7 +351,8 @@ class Evidence:
     """Why something was classified the way it was."""
 
     source: str
-    """soname | version-node | policy | default | private-node."""
+    """policy | history | location | naming | version-node | soname | private-node |
+    not-found | default (docs/policy.md)."""
     detail: str
     stability: Stability = Stability.UNKNOWN
     origin: str | None = None

@@ -33,7 +33,7 @@ from . import limits
 from .elf import read_elf
 from .errors import ElfError
 from .model import Binding, ElfObject, ElfSymbol, Evidence, Library, Stability, SymbolRef
-from .policy import Policy
+from .policy import Location, Policy
 
 DF_1_NODEFLIB = 0x800
 
@@ -211,6 +211,7 @@ class Resolver:
         self._realpaths: dict[str, str] = {}
         self._bindings: dict[tuple, dict[tuple, Binding]] = {}
         self._ld_conf: list[str] | None = None
+        self._system_dirs: dict[tuple[str, int], tuple[str, ...]] = {}
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -447,7 +448,7 @@ class Resolver:
         # the Binding is made once and shared (it is immutable). A scope is its objects'
         # needed names, installed and real paths (a real path is read once: one ElfObject).
         memo = self._bindings.setdefault(
-            tuple((o.name, o.installed, o.real) for o, _, _, _ in scope), {})
+            tuple((o.name, o.installed, o.real, o.found_via) for o, _, _, _ in scope), {})
         out: list[Binding] = []
         for sym in consumer.imports:
             mkey = (sym.name, sym.version, sym.hidden, sym.binding, sym.type)
@@ -473,7 +474,8 @@ class Resolver:
             assert obj.elf is not None
             key = obj.elf.soname or obj.name
             if id(obj) not in lib_class:
-                lib_class[id(obj)] = self.policy.classify_library(key, obj.elf)
+                lib_class[id(obj)] = self.policy.classify_library(key, obj.elf,
+                                                                  self.location(obj, consumer))
             stab, ev = self.policy.classify_symbol(sym.name, d.version, key, lib_class[id(obj)])
             b = memo[mkey] = Binding(ref, sym.type if sym.type != "NOTYPE" else d.type, weak,
                                      "bound", provider=key, provider_path=obj.installed,
@@ -542,6 +544,15 @@ class Resolver:
             return (f"symbol missing; libraries not found: {', '.join(missing)}{weak}")
         return f"symbol missing: no loaded library defines {sym.name}{weak}"
 
+    def location(self, obj: LoadedObject, consumer: ElfObject) -> Location:
+        """Where a loaded object was found, for the policy (RUNPATH into a private
+        directory makes a library private to its package)."""
+        dirs = self._system_dirs.get((consumer.machine, consumer.elf_class))
+        if dirs is None:
+            dirs = self._system_dirs[(consumer.machine, consumer.elf_class)] = (
+                *self.ld_conf_dirs, *default_dirs(consumer))
+        return Location(obj.found_via, obj.installed, dirs)
+
     # -- the whole thing ---------------------------------------------------------------------
 
     def resolve(self, consumer: ElfObject, installed: str | None = None
@@ -551,7 +562,7 @@ class Resolver:
         libraries = []
         for obj in order[1:]:
             key = (obj.elf.soname if obj.elf and obj.elf.soname else obj.name)
-            stab, ev = self.policy.classify_library(key, obj.elf)
+            stab, ev = self.policy.classify_library(key, obj.elf, self.location(obj, consumer))
             libraries.append(Library(
                 name=obj.name, path=obj.installed, soname=obj.elf.soname if obj.elf else None,
                 found_via=obj.found_via, needed_by=(obj.loader.name if obj.loader else ""),

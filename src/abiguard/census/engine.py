@@ -188,18 +188,13 @@ class _WorkerState:
     def policy(self, config: Config):
         """The policy, loaded once per worker; a shallow copy per task with its own cache of
         library classifications (keyed by file: a finished task's files are gone)."""
-        import copy
-
         from ..policy import Policy
 
         with self.lock:
             p = self.policies.get(config.policies)
             if p is None:
                 p = self.policies[config.policies] = Policy.load(list(config.policies))
-        p = copy.copy(p)
-        if hasattr(p, "_lib_cache"):
-            p._lib_cache = {}
-        return p
+        return p.fresh()
 
     def installed_versions(self, config: Config) -> dict[str, str]:
         if config.sysroot != "/":
@@ -320,6 +315,7 @@ def _local(ref: PackageRef) -> dict:
 
 _str = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii=True)
 _ENCODERS: dict[type, Callable | None] = {}
+_ENCODERS_LOCK = threading.RLock()
 
 
 def _BUSY(o, memo):
@@ -392,9 +388,19 @@ def _seq(seq, memo: dict[int, str], fn: Callable) -> str:
 
 def _encoder(t: type) -> Callable | None:
     """A generated function encoding one model dataclass (fields in declaration order, the
-    separators json.dumps uses), or None for other types."""
-    if t in _ENCODERS:
-        return _ENCODERS[t]
+    separators json.dumps uses), or None for other types. Made under a lock: the threads of
+    a Dask worker encode at once, and one must not take another's encoder in the making for
+    that of a recursive type."""
+    fn = _ENCODERS.get(t, _BUSY)
+    if fn is not _BUSY:
+        return fn
+    with _ENCODERS_LOCK:
+        if t in _ENCODERS:  # made meanwhile, or in the making by this thread (recursion)
+            return _ENCODERS[t]
+        return _make_encoder(t)
+
+
+def _make_encoder(t: type) -> Callable | None:
     fn = None
     if dataclasses.is_dataclass(t):
         import typing
@@ -780,7 +786,7 @@ def _purge(cache: dict, prefix: str) -> None:
 def _purge_scopes(bindings: dict, prefix: str) -> None:
     """Drop the bindings of scopes with an object under prefix (a finished task's files),
     and their JSON texts."""
-    for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r in k)]:
+    for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r, *_ in k)]:
         for b in bindings.pop(k, {}).values():
             _KEPT.pop(id(b), None)
 
