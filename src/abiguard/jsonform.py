@@ -223,6 +223,7 @@ def _splice(v: tuple, dv: tuple, item: Callable[[Any], str]) -> str:
 _LINES: dict[tuple[type, bool, tuple[str, ...] | None], Callable[[Any, Any], str]] = {}
 
 
+
 def _busy(o: Any, ref: Any) -> str:
     raise RuntimeError("encoder of a type that contains itself")
 
@@ -258,8 +259,9 @@ def _value_code(hint: Any, var: str, ns: dict, compact: bool) -> str:
 
 def _line_encoder(cls: type, compact: bool, only: tuple[str, ...] | None = None
                   ) -> Callable[[Any, Any], str]:
-    """A generated function writing an object of ``cls`` on one line (``only``: just these
-    fields); its second argument is the object's ``ref`` (see :data:`DERIVED`)."""
+    """A generated function writing an object of ``cls`` on one line; its second argument
+    is the object's ``ref`` (see :data:`DERIVED`). ``only``: just these fields, and no
+    derived ones (an entry of the library files)."""
     key = (cls, compact, only)
     fn = _LINES.get(key)
     if fn is not None:
@@ -280,7 +282,7 @@ def _line_encoder(cls: type, compact: bool, only: tuple[str, ...] | None = None
             lines.append(f"    v = o.{f.name}")
             if f.first:
                 cond = None
-            elif f.derived is not None:
+            elif f.derived is not None and only is None:
                 lines.append(f"    dv = {f.derived}")
                 cond = "v is not dv and v != dv"
                 if (cls, f.name) in SPLICED:
