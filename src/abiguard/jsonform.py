@@ -250,11 +250,36 @@ def _value_code(hint: Any, var: str, ns: dict, compact: bool) -> str:
             item = _value_code(args[0], "x", ns, compact)
             return f"('[' + ', '.join([{item} for x in {var}]) + ']')"
     if isinstance(hint, type) and dataclasses.is_dataclass(hint) \
-            and _LINES.get((hint, compact)) is not _busy:
+            and _LINES.get((hint, compact, None)) is not _busy:
+        inline = _flat_code(hint, var, ns, compact)
+        if inline is not None:
+            return inline
         name = f"_e_{hint.__name__}_{id(hint)}"
         ns[name] = _line_encoder(hint, compact)
         return f"{name}({var}, None)"
     return f"_inline({var}, {c})"
+
+
+def _flat_code(cls: type, var: str, ns: dict, compact: bool) -> str | None:
+    """An expression writing a small object of scalar fields (a symbol) in place, without a
+    call; None for other types."""
+    fields = _fields(cls)
+    if not (0 < len(fields) <= 3) or not all(_scalar_hint(f.hint) for f in fields) \
+            or any(f.derived or f.first for f in fields) \
+            or fields[0].default is not dataclasses.MISSING:
+        return None
+    parts = []
+    for i, f in enumerate(fields):
+        key = repr(("{" if i == 0 else ", ") + json.dumps(f.name) + ": ")
+        val = _value_code(f.hint, f"{var}.{f.name}", ns, compact)
+        if not compact or f.default is dataclasses.MISSING:
+            parts.append(f"{key} + {val}")
+        else:
+            ns[f"_f{id(cls)}_{i}"] = f.default
+            cond = (f"{var}.{f.name} is None" if f.default is None
+                    else f"{var}.{f.name} == _f{id(cls)}_{i}")
+            parts.append(f"('' if {cond} else {key} + {val})")
+    return "(" + " + ".join(parts) + " + '}')"
 
 
 def _line_encoder(cls: type, compact: bool, only: tuple[str, ...] | None = None
