@@ -10,9 +10,11 @@
 #   lld: the link-line experiment is tested with GNU ld, gold and lld
 #   chromium, fonts-dejavu-core: the HTML report is rendered headless in the tests
 #     (screenshot, DOM, console); the fonts because --no-install-recommends skips them
+#   jq: the jq recipe of docs/schema.md is run on schema 1 and 2 results
 set -eu
 PKGS="gcc binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates
-      binutils-aarch64-linux-gnu lld chromium fonts-dejavu-core"
+      binutils-aarch64-linux-gnu lld chromium fonts-dejavu-core
+      jq"
 EXTRA="${ABIGUARD_EXTRA_DEBS:-}"
 missing=""
 for p in $PKGS $EXTRA; do

@@ -9,8 +9,10 @@ import dataclasses
 import enum
 import itertools
 import json
+import re
 import shutil
 import sqlite3
+import subprocess
 import types
 import typing
 from pathlib import Path
@@ -142,6 +144,25 @@ def test_where_symbols_from_a_schema_1_result(capsys):
     outs = {_cli(capsys, "where", "-f", "json", "--symbols-from", str(DATA / f"scan-{n}.json"),
                  str(DATA / "scan-2.json"))[0] for n in (1, 2)}
     assert len(outs) == 1
+
+
+def test_jq_recipe_of_the_docs(tmp_path):
+    """docs/schema.md's jq program resolves schema 2 bindings to what schema 1 said."""
+    if shutil.which("jq") is None:
+        raise AssertionError("jq missing: run scripts/setup-debian.sh")
+    doc = (Path(__file__).parents[1] / "docs" / "schema.md").read_text()
+    (recipe,) = re.findall(r"```jq\n(.*?)```", doc, re.DOTALL)
+    (tmp_path / "b.jq").write_text(recipe)
+    plain = (".consumers[] | .path as $path | .bindings[] | "
+             "{path: $path, symbol: .symbol.name, provider, stability}")
+
+    def jq(*args: str) -> str:
+        return subprocess.run(["jq", "-c", *args], capture_output=True, text=True,
+                              check=True).stdout
+
+    want = jq(plain, str(DATA / "scan-1.json"))
+    assert want.count("\n") > 10 and '"private"' in want and '"unstable"' in want
+    assert jq("-f", str(tmp_path / "b.jq"), str(DATA / "scan-2.json")) == want
 
 
 def test_old_census_store_reads(tmp_path, capsys):
