@@ -2,7 +2,9 @@
 # Installs the Debian packages abiguard's tests and main job use. Idempotent.
 #   gcc, binutils, libc6-dev: the tests build their own tiny C libraries and programs
 #   gcc-multilib: 32-bit (-m32) fixtures
+#   g++: C++ fixtures for the demangling tests (binutils' c++filt is their oracle)
 #   dpkg-dev: dpkg-source, to unpack `apt-get source` trees for the source call-site tests
+#   patch: abiguard propose checks its consumer patches with GNU patch (so do its tests)
 #   python3-venv: the project's virtual environment
 #   make: the two README commands
 #   binutils-aarch64-linux-gnu: AArch64 call-site fixtures (assembled; gcc-aarch64-linux-gnu
@@ -12,7 +14,7 @@
 #     (screenshot, DOM, console); the fonts because --no-install-recommends skips them
 #   jq: the jq recipe of docs/schema.md is run on schema 1 and 2 results
 set -eu
-PKGS="gcc binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates
+PKGS="gcc g++ binutils libc6-dev gcc-multilib dpkg-dev patch make python3-venv ca-certificates
       binutils-aarch64-linux-gnu lld chromium fonts-dejavu-core
       jq"
 EXTRA="${ABIGUARD_EXTRA_DEBS:-}"

@@ -39,3 +39,21 @@ def qemu_root() -> Path:
             subprocess.run(["dpkg-deb", "-x", str(d), str(root)], check=True)
         done.write_text("ok\n")
     return root
+
+
+@cache
+def xen_census_store() -> Path:
+    """A census of every bookworm package depending on a libxen* package (abiguard census
+    --rdepends 'libxen*'), made once per test session in a fresh temporary directory (the
+    downloaded .debs come from the cache, the results do not)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from abiguard.cli import main
+
+    d = Path(tempfile.mkdtemp(prefix="abiguard-xen-census-"))
+    atexit.register(shutil.rmtree, d, True)
+    store = d / "xen.sqlite"
+    assert main(["census", "--rdepends", "libxen*", "-q", "--store", str(store), "-j", "2"]) == 0
+    return store

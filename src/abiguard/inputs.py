@@ -25,6 +25,7 @@ from . import limits
 from .elf import read_archive, read_elf
 from .errors import ElfError, InputFileError, UsageError
 from .model import ElfObject, InputError
+from .notify import Notify, short_list, silent
 from .tarstream import LimitExceeded, Refused, TarError, TarStream, decompressed
 
 ELF_MAGIC = b"\x7fELF"
@@ -497,10 +498,11 @@ def cache_dir() -> Path:
     return Path(base)
 
 
-def apt_download(names: list[str], dest: Path) -> dict[str, Path]:
+def apt_download(names: list[str], dest: Path, notify: Notify = silent) -> dict[str, Path]:
     """Download packages with ``apt-get download`` into dest (reusing earlier downloads).
 
     Returns name -> .deb path. Raises UsageError naming the package apt does not know.
+    ``notify`` hears ("download", …) before apt-get runs (abiguard.notify).
     """
     dest.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
@@ -518,6 +520,10 @@ def apt_download(names: list[str], dest: Path) -> dict[str, Path]:
     if todo:
         if not shutil.which("apt-get"):
             raise UsageError("apt-get is not available: give .deb files instead of package names")
+        known = [s for s in todo if "=" in s or candidates.get(s) is not None]
+        if known:  # (a name apt does not know fails at once, with its own error)
+            notify("download", f"downloading {len(known)} package(s) with apt-get: "
+                               f"{short_list(known)}")
         proc = subprocess.run(["apt-get", "download", "-q", *todo], cwd=dest, check=False,
                               capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
         if proc.returncode != 0:
@@ -597,7 +603,8 @@ def _installed_packages() -> set[str]:
             if "\t" in ln and ln.split("\t")[1].startswith("ii")}
 
 
-def library_dependencies(debs: list[str], max_packages: int = 400) -> dict[str, Path]:
+def library_dependencies(debs: list[str], max_packages: int = 400,
+                         notify: Notify = silent) -> dict[str, Path]:
     """Download the library packages (lib*) the given .debs depend on, recursively, that are
     not installed on this machine (installed ones are found in the sysroot).
 
@@ -619,7 +626,7 @@ def library_dependencies(debs: list[str], max_packages: int = 400) -> dict[str, 
         level = [n for n in names if candidates[n] is not None]
         if not level:
             break
-        got = apt_download(level, cache_dir() / "debs")
+        got = apt_download(level, cache_dir() / "debs", notify)
         fetched.update(got)
         infos = [read_deb_control(str(p)) for p in got.values()]
     return fetched
@@ -709,24 +716,25 @@ def _add_deb(path: str, out: Collected, origin: str | None = None,
     return True
 
 
-def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[str] = ()
-            ) -> Collected:
+def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[str] = (),
+            notify: Notify = silent) -> Collected:
     """Turn inputs into targets, overlays and errors. Call ``cleanup()`` (or use ``with``).
 
     Positional inputs are consumers; ``provider_debs`` and, with ``with_deps``, the library
     packages the consumer packages depend on are unpacked as overlays only. The temporary
-    directories are removed by ``cleanup()``, and right away when collecting fails."""
+    directories are removed by ``cleanup()``, and right away when collecting fails.
+    ``notify`` hears the download and unpack phases (abiguard.notify)."""
     out = Collected()
     try:
-        _collect(out, specs, with_deps, provider_debs)
+        _collect(out, specs, with_deps, provider_debs, notify)
     except BaseException:
         out.cleanup()
         raise
     return out
 
 
-def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: list[str]
-             ) -> None:
+def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: list[str],
+             notify: Notify = silent) -> None:
     apt_names: list[str] = []
     consumer_debs: list[str] = []
     for spec in specs:
@@ -752,19 +760,23 @@ def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: l
         _add_deb(deb, out, consumers=False)
     if apt_names:
         try:
-            debs = apt_download(apt_names, cache_dir() / "debs")
+            debs = apt_download(apt_names, cache_dir() / "debs", notify)
         except UsageError as exc:
             out.errors.append(InputError(" ".join(apt_names), str(exc)))
             debs = {}
+        if debs:
+            notify("unpack", f"unpacking {len(debs)} package(s)")
         for spec, deb in debs.items():
             if _add_deb(str(deb), out, origin=f"apt:{spec}"):
                 consumer_debs.append(str(deb))
     if with_deps and consumer_debs:
         try:
-            dep_debs = library_dependencies(consumer_debs)
+            dep_debs = library_dependencies(consumer_debs, notify=notify)
         except (UsageError, InputFileError) as exc:
             out.errors.append(InputError("--with-deps", str(exc)))
             dep_debs = {}
+        if dep_debs:
+            notify("unpack", f"unpacking {len(dep_debs)} library package(s) for resolution")
         for deb in dep_debs.values():
             _add_deb(str(deb), out, consumers=False)
         if dep_debs:

@@ -12,6 +12,7 @@ from .errors import ElfError, InputFileError
 from .inputs import Collected, Target, collect
 from .missing import is_missing_line, missing_line
 from .model import Audit, CallSite, Consumer, InputError, Plan
+from .notify import Notify, silent
 from .policy import Policy
 from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .resolve import Layers, Resolver
@@ -42,12 +43,15 @@ def make_resolver(collected: Collected, options: ScanOptions,
 
 def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[str] = (),
                  resolver: Resolver | None = None,
-                 progress: Callable[[int, int, str], None] | None = None) -> Audit:
+                 progress: Callable[[int, int, str], None] | None = None,
+                 notify: Notify = silent) -> Audit:
     resolver = resolver or make_resolver(collected, options)
     policy = resolver.policy
     consumers = []
     errors = list(collected.errors)
     total = len(collected.targets)
+    if total:
+        notify("resolve", f"resolving {total} consumer(s)")
     for i, t in enumerate(collected.targets):
         if progress:
             progress(i, total, t.installed)
@@ -126,15 +130,18 @@ def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Au
 
 
 def scan_paths(inputs: list[str], options: ScanOptions | None = None,
-               progress: Callable[[int, int, str], None] | None = None) -> Audit:
-    """Scan inputs (files, directories, .debs, apt package names, NAME/SUITE) into an Audit."""
+               progress: Callable[[int, int, str], None] | None = None,
+               notify: Notify = silent) -> Audit:
+    """Scan inputs (files, directories, .debs, apt package names, NAME/SUITE) into an Audit.
+    ``notify`` hears the download, unpack and resolve phases (abiguard.notify)."""
     options = options or ScanOptions()
     audits = []
     for specs, opts, notes in input_groups(inputs, options):
-        with collect(specs, with_deps=opts.with_deps,
-                     provider_debs=opts.provider_debs) as collected:
+        with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
+                     notify=notify) as collected:
             collected.notes[:0] = notes
-            audits.append(scan_targets(collected, opts, specs, progress=progress))
+            audits.append(scan_targets(collected, opts, specs, progress=progress,
+                                       notify=notify))
     return merge_audits(audits, inputs)
 
 
@@ -190,18 +197,20 @@ def _pairs(consumers: Iterable[Consumer], targets: Iterable[Target]
 def plan_paths(inputs: list[str], options: ScanOptions | None = None,
                remedies: list[str] | tuple[str, ...] = (),
                call_sites: CallSiteProvider | None = None,
-               progress: Callable[[int, int, str], None] | None = None) -> Plan:
+               progress: Callable[[int, int, str], None] | None = None,
+               notify: Notify = silent) -> Plan:
     """Scan, then build the migration plan of every consumer (verified while the scanned
     libraries are still unpacked; call sites found while the binaries are still there)."""
     options = options or ScanOptions()
     knowledge = load_knowledge(remedies)
     audits, plans = [], []
     for specs, opts, notes in input_groups(inputs, options):
-        with collect(specs, with_deps=opts.with_deps,
-                     provider_debs=opts.provider_debs) as collected:
+        with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
+                     notify=notify) as collected:
             collected.notes[:0] = notes
             resolver = make_resolver(collected, opts)
-            audit = scan_targets(collected, opts, specs, resolver, progress=progress)
+            audit = scan_targets(collected, opts, specs, resolver, progress=progress,
+                                 notify=notify)
             for c, t in _pairs(audit.consumers, collected.targets):
                 sites: dict[str, list[CallSite]] = {}
                 if call_sites is not None and c.findings:

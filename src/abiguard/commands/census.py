@@ -151,7 +151,6 @@ class _Bar:
     """A rich progress bar with packages/s, MB/s and ETA (stderr, only on a terminal)."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -161,11 +160,13 @@ class _Bar:
             TimeRemainingColumn,
         )
 
+        from ..render.progress import stderr_console
+
         self.p = Progress(TextColumn("census"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
                           TextColumn("ETA"), TimeRemainingColumn(),
                           TextColumn("[dim]{task.fields[current]}"),
-                          console=Console(stderr=True), transient=True)
+                          console=stderr_console(), transient=True)
         self.task = self.p.add_task("census", total=None, rate="", current="")
         self.t0 = time.perf_counter()
         self.p.start()
@@ -297,48 +298,56 @@ def _mb(n: float) -> str:
 
 
 def render_summary(agg, counts, store_counts, store_path: str, top: int = 20,
-                   verbose: int = 0) -> str:
-    out = []
+                   verbose: int = 0, width: int | None = None) -> str:
+    """The text summary of a store: identifiers never break (abiguard.render.table); at a
+    narrow width the ranking's columns fold."""
+    from ..demangle import display
+    from ..render.table import Column, Table, item_lines, paragraph
+    from ..render.text import terminal_width
+
+    width = width or terminal_width()
+    out: list[str] = []
     if counts is not None:
         secs = max(counts["seconds"], 1e-9)
         rate = (f" — {counts['done'] / secs:.2f} packages/s, "
                 f"{counts['bytes'] / secs / 1e6:.1f} MB/s" if counts["done"] else "")
-        out.append(f"census: {counts['planned'] + counts['skipped']} package(s): "
-                   f"{counts['done']} scanned, {counts['skipped']} already stored, "
-                   f"{counts['failed']} failed, in {counts['seconds']:.1f} s{rate} "
-                   f"[{counts['engine']}]")
+        out += paragraph(f"census: {counts['planned'] + counts['skipped']} package(s): "
+                         f"{counts['done']} scanned, {counts['skipped']} already stored, "
+                         f"{counts['failed']} failed, in {counts['seconds']:.1f} s{rate} "
+                         f"[{counts['engine']}]", width, 0, 2)
     s = agg.summary()
-    out.append(f"store {store_path}: {store_counts['packages']} package result(s) "
-               f"({_mb(store_counts['bytes'])}); {s['consumers']} package(s) by name, "
-               f"{s['with_findings']} import unstable/private symbols, {s['failed']} failed")
+    out += paragraph(f"store {store_path}: {store_counts['packages']} package result(s) "
+                     f"({_mb(store_counts['bytes'])}); {s['consumers']} package(s) by name, "
+                     f"{s['with_findings']} import unstable/private symbols, "
+                     f"{s['failed']} failed", width, 0, 2)
     if s["failed"]:
-        out.append(f"  failures: abiguard census --store {store_path} --failures")
+        out += paragraph(f"failures: abiguard census --store {store_path} --failures",
+                         width, 2, 4)
     if agg.symbols:
         shown = agg.symbols[:top] if top else agg.symbols
-        out += ["", (f"Stabilise these first ({len(shown)} of {len(agg.symbols)} unstable/private "
-                    "symbols, by consumers, then co-use):")]
-        w_sym = max(len(x.symbol) for x in shown)
-        w_lib = max(len(x.library) for x in shown)
-        out.append(f"  {'rank':>4}  {'symbol':<{w_sym}}  {'library':<{w_lib}}  consumers  "
-                   "group  remedy")
+        out += [""] + paragraph(f"Stabilise these first ({len(shown)} of {len(agg.symbols)} "
+                                "unstable/private symbols, by consumers, then co-use):", width)
+        t = Table([Column("rank", "num"), Column("symbol"), Column("library"),
+                   Column("consumers", "num"), Column("group", drop=1),
+                   Column("remedy", "text")], indent=2)
         for x in shown:
-            out.append(f"  {x.rank:>4}  {x.symbol:<{w_sym}}  {x.library:<{w_lib}}  "
-                       f"{len(x.consumers):>9}  {('G' + str(x.group)) if x.group else '-':>5}  "
-                       f"{x.remedy or '-'}")
+            t.add_row(str(x.rank), display(x.symbol), x.library, str(len(x.consumers)),
+                      ("G" + str(x.group)) if x.group else "-", x.remedy or "-")
+        out += [line.plain for line in t.lines(width)]
         out += ["", "Libraries:"]
         for lib in agg.libraries:
-            out.append(f"  {lib['library']}: {lib['symbols']} symbol(s) used by "
-                       f"{lib['consumers']} package(s) ({', '.join(lib['consumer_names'][:6])}"
-                       f"{', …' if lib['consumers'] > 6 else ''})")
-        out += ["", (f"Co-use groups (Jaccard ≥ {agg.threshold:g}, {agg.method}): "
-                    f"{len(agg.groups)}")]
+            names = lib["consumer_names"][:6] + (["…"] if lib["consumers"] > 6 else [])
+            out += item_lines(f"{lib['library']}: {lib['symbols']} symbol(s) used by "
+                              f"{lib['consumers']} package(s): ", names, width, 2)
+        out += [""] + paragraph(f"Co-use groups (Jaccard ≥ {agg.threshold:g}, {agg.method}): "
+                                f"{len(agg.groups)}", width)
         for g in agg.groups[: (None if verbose else 10)]:
-            names = [sym for _, sym in g.symbols]
+            names = [display(sym) for _, sym in g.symbols]
             shown_names = names if verbose or len(names) <= 8 else names[:8] + ["…"]
-            out.append(f"  G{g.id} ({g.kind} together, {len(g.symbols)} symbols, "
-                       f"J min {g.min_jaccard:.2f}): used by {len(g.consumers)} "
-                       f"({', '.join(g.consumers[:5])}{', …' if len(g.consumers) > 5 else ''})"
-                       f": {' '.join(shown_names)}")
+            users = g.consumers[:5] + (["…"] if len(g.consumers) > 5 else [])
+            out += item_lines(f"G{g.id} ({g.kind} together, {len(g.symbols)} symbols, "
+                              f"J min {g.min_jaccard:.2f}), used by {len(g.consumers)} "
+                              f"({', '.join(users)}): ", shown_names, width, 2)
         if not verbose and len(agg.groups) > 10:
             out.append(f"  … {len(agg.groups) - 10} more (-v)")
         out += ["", "Packages importing unstable/private symbols:"]
@@ -351,8 +360,8 @@ def render_summary(agg, counts, store_counts, store_path: str, top: int = 20,
         for r in agg.rows:
             c = info.get(r)
             libs = sorted(per_lib[r])
-            out.append(f"  {r} {c.version if c else ''}: {len(per[r])} symbol(s) from "
-                       f"{', '.join(libs)}")
+            out += item_lines(f"{r} {c.version if c else ''}: {len(per[r])} symbol(s) from ",
+                              libs, width, 2)
     elif counts is not None or store_counts["packages"]:
         out += ["", "No package imports an unstable or private symbol."]
     return "\n".join(out) + "\n"

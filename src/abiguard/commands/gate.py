@@ -183,41 +183,50 @@ def update_message(result, path: str) -> str:
 def render_gate_text(con, result, verbose: int = 0) -> None:
     from rich.text import Text
 
+    from ..demangle import display
+    from ..render.table import paragraph, print_lines
+
+    def say(label: str, style: str, message: str) -> None:
+        lines = paragraph(f"{label} {message}", con.width, 0, 2)
+        first = Text(label, style)
+        first.append(lines[0][len(label):])
+        print_lines(con, [first] + [Text(line) for line in lines[1:]])
+
     failed_new = result.new and not (result.update in ("created", "grown"))
     for e in result.new:
         if result.update == "created" and not verbose:
             break  # all of them: the summary says how many (-v lists them)
         if failed_new:
-            con.print(Text.assemble(("FAIL ", "bold red"), e.message(result.baseline)),
-                      overflow="fold")
+            say("FAIL", "bold red", e.message(result.baseline))
         else:
-            con.print(Text.assemble(("accepted ", "yellow"), f"{e.consumer}: {e.symbol} from "
-                                    f"{e.library} (family {e.family})"), overflow="fold")
+            say("accepted", "yellow", f"{e.consumer}: {display(e.symbol)} from {e.library} "
+                                      f"(family {e.family})")
     for e in result.removed:
-        con.print(Text.assemble(("gone ", "green"), f"{e.consumer}: {e.symbol} (family "
-                                f"{e.family}) is no longer used"), overflow="fold")
+        say("gone", "green", f"{e.consumer}: {display(e.symbol)} (family {e.family}) is no "
+                             "longer used")
     if verbose:
         for k in result.unchecked:
-            con.print(Text(f"not checked: baseline key {k!r} matches no scanned consumer",
-                           "dim"))
+            print_lines(con, [Text(line, "dim") for line in paragraph(
+                f"not checked: baseline key {k!r} matches no scanned consumer", con.width)])
     from ..missing import is_missing_line
+    from .diff import warn
 
     for n in result.notes:
         if is_missing_line(n):
-            con.print(Text.assemble(("warning: ", "bold yellow"), (n, "yellow")),
-                      overflow="fold")
-    verdict = "[bold green]gate passed[/bold green]" if result.passed else \
-        "[bold red]gate failed[/bold red]"
-    con.print(f"{verdict}: {len(result.consumers)} consumer(s), {len(result.new)} new, "
-              f"{len(result.removed)} gone, {result.kept} in the baseline "
-              f"({result.baseline})")
+            warn(con, n)
+    verdict, style = (("gate passed", "bold green") if result.passed else
+                      ("gate failed", "bold red"))
+    say(verdict + ":", style, f"{len(result.consumers)} consumer(s), {len(result.new)} new, "
+                              f"{len(result.removed)} gone, {result.kept} in the baseline "
+                              f"({result.baseline})")
     if result.update:
-        con.print(update_message(result, result.baseline))
+        print_lines(con, paragraph(update_message(result, result.baseline), con.width))
     elif result.removed:
         con.print("baseline can shrink: run with --update-baseline")
     if not result.passed and result.update is None:
-        con.print("remove the new uses, or accept them with --update-baseline "
-                  "--allow-growth (and review the baseline change)")
+        print_lines(con, paragraph("remove the new uses, or accept them with "
+                                   "--update-baseline --allow-growth (and review the "
+                                   "baseline change)", con.width))
 
 
 def render_gate_markdown(result) -> str:

@@ -200,13 +200,11 @@ class Sets:
                 raise UsageError(f"{spec}: no such file, directory or package")
         return LibrarySet(", ".join(labels), tuple(libs)), debs, dirs
 
-    def headers(self, specs: list[str], suite: str | None):
-        """(name -> Prototype, label) of the headers, or (None, None) when none given."""
-        from ..headers import parse_headers
+    def header_paths(self, specs: list[str], suite: str | None) -> tuple[list[str], str]:
+        """(include directories or header files, label) of header specs: directories, .h
+        files, .debs and apt packages (unpacked: their usr/include)."""
         from ..inputs import is_deb
 
-        if not specs:
-            return None, None
         paths: list[str] = []
         labels: list[str] = []
         for spec, path in fetch_debs(specs, suite).items():
@@ -220,7 +218,16 @@ class Sets:
                 labels.append(spec)
             else:
                 raise UsageError(f"{spec}: no such header file, directory or package")
-        return parse_headers(paths), ", ".join(labels)
+        return paths, ", ".join(labels)
+
+    def headers(self, specs: list[str], suite: str | None):
+        """(name -> Prototype, label) of the headers, or (None, None) when none given."""
+        from ..headers import parse_headers
+
+        if not specs:
+            return None, None
+        paths, label = self.header_paths(specs, suite)
+        return parse_headers(paths), label
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,60 +314,59 @@ def proto_text(p) -> str:
 
 
 def render_impact_text(con, result, verbose: int = 0) -> None:
-    from rich.table import Table
     from rich.text import Text
 
-    con.print(Text.assemble(("abiguard impact ", "bold"), (result.old, "bold"), " -> ",
-                            (result.new, "bold")), overflow="fold")
+    from ..demangle import display
+    from ..render.table import Column, Table, print_lines, title
+
+    print_indented(con, Text(f"abiguard impact {result.old} -> {result.new}", "bold"), 0, 2)
     if result.headers_checked:
-        con.print(f"headers: {result.old_headers} -> {result.new_headers}", overflow="fold")
+        print_indented(con, Text(f"headers: {result.old_headers} -> {result.new_headers}"), 0,
+                       2)
     con.print()
     for c in result.consumers:
         verdict, style = VERDICT_TEXT[c.verdict]
-        con.print(Text.assemble((c.consumer, "bold"), f"  ({c.package})" if c.package else ""))
+        print_lines(con, title(c.consumer, c.package or "", con.width))
         con.print(Text.assemble("  verdict: ", (verdict, style)))
         for r in c.reasons:
-            print_indented(con, Text(f"- {r}"), 2)
+            print_indented(con, Text(f"- {r}"), 2, 4)
         if c.symbols:
-            t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
-            t.add_column("symbol", no_wrap=True)
-            t.add_column("binary", no_wrap=True)
-            t.add_column("version node", overflow="fold")
-            t.add_column("prototype", overflow="fold")
+            t = Table([Column("symbol"), Column("binary"), Column("version node"),
+                       Column("prototype", "text", min_width=20)])
             for s in c.symbols:
-                t.add_row(s.name, Text(binary_text(s), STATUS_STYLE.get(s.status, "")),
+                t.add_row(display(s.name), (binary_text(s), STATUS_STYLE.get(s.status, "")),
                           _arrow(s.old_version, s.new_version),
-                          Text(proto_text(s.prototype),
-                               PROTO_STYLE.get(s.prototype.status, "")))
-            con.print(t)
+                          (proto_text(s.prototype), PROTO_STYLE.get(s.prototype.status, "")))
+            print_lines(con, t.lines(con.width))
             for s in c.symbols:
                 p = s.prototype
                 if p.status in ("changed", "gone", "compatible") or (verbose and p.old):
-                    con.print(Text(f"    {s.name}:", "bold"))
+                    con.print(Text(f"    {display(s.name)}:", "bold"), soft_wrap=True)
                     if p.old:
                         print_indented(con, Text(f"- {p.old};  ({p.old_location})", "red"),
-                                       6)
+                                       6, 8)
                     if p.new:
                         print_indented(con, Text(f"+ {p.new};  ({p.new_location})",
-                                                 "green"), 6)
+                                                 "green"), 6, 8)
         con.print()
     from ..missing import is_missing_line
+    from .diff import warn
 
     for n in result.notes:
         if is_missing_line(n):
-            con.print(Text.assemble(("warning: ", "bold yellow"), (n, "yellow")),
-                      overflow="fold")
+            warn(con, n)
     counts: dict[str, int] = {}
     for c in result.consumers:
         counts[c.verdict] = counts.get(c.verdict, 0) + 1
-    con.print("[bold]" + ", ".join(f"{n} {VERDICT_TEXT[v][0]}" for v, n in counts.items())
-              + "[/bold]" if counts else "no consumers")
+    total = ", ".join(f"{n} {VERDICT_TEXT[v][0]}" for v, n in counts.items()) if counts \
+        else "no consumers"
+    if result.errors:
+        total += f"; {len(result.errors)} input error(s)"
+    print_indented(con, Text(total, "bold"), 0)
     if not result.headers_checked:
         con.print("[dim]prototypes not compared: give --headers-from and --headers-to[/dim]")
     con.print("[dim]not checked: type and struct layout changes behind unchanged "
               "prototypes[/dim]")
-    for e in result.errors:
-        con.print(f"[bold red]input error[/bold red] {e}")
 
 
 def render_impact_markdown(result) -> str:

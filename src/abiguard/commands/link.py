@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from io import StringIO
 
 from .. import __version__
 from ..callsites.link import DEFAULT_TIMEOUT, LinkResult, run_link_experiment
@@ -132,30 +131,28 @@ def _truncation_note(result: LinkResult) -> str | None:
             "'abiguard where --objects' lists every one")
 
 
-def render_text(result: LinkResult, color: bool = False) -> str:
-    from rich.console import Console
-    from rich.table import Table
+def render_text(result: LinkResult, color: bool = False, width: int | None = None) -> str:
+    from ..demangle import display
+    from ..render.table import Column, Table, paragraph, print_lines
+    from ..render.text import console
 
-    buf = StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=120,
-                      highlight=False)
-    console.print(_summary(result))
+    con = console(color, width)
+    print_lines(con, paragraph(_summary(result), con.width, 0, 2))
     for title, sites in ((None, result.sites), (_anyway(result), result.other_sites)):
         if not sites:
             continue
         if title:
-            console.print(title)
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        for col in ("symbol", "file", "function", "line"):
-            table.add_column(col, overflow="fold")
+            print_lines(con, paragraph(title, con.width, 0, 2))
+        table = Table([Column("symbol"), Column("file"), Column("function"),
+                       Column("line", "num")], indent=0)
         for s in _ordered(sites):
-            table.add_row(s.symbol, s.file, s.function or "-",
+            table.add_row(display(s.symbol), s.file, display(s.function) if s.function else "-",
                           str(s.line) if s.line is not None else "-")
-        console.print(table)
+        print_lines(con, table.lines(con.width))
     tn = _truncation_note(result)
     if tn:
-        console.print(f"note: {tn}")
-    return buf.getvalue()
+        print_lines(con, paragraph(f"note: {tn}", con.width, 0, 2))
+    return con.file.getvalue()
 
 
 def _md(text: str) -> str:

@@ -74,7 +74,8 @@ def run_scan(args: argparse.Namespace) -> Audit:
 
         progress = Progress("resolving")
     try:
-        audit = scan_paths(args.inputs, scan_options(args), progress=progress)
+        audit = scan_paths(args.inputs, scan_options(args), progress=progress,
+                           notify=_common.PhaseLines(args))
     finally:
         if progress is not None:
             progress.close()
@@ -145,7 +146,7 @@ def register(sub, help_text: str) -> None:
     p.add_argument("--fail-on", action="append", default=[], metavar="WHAT",
                    help="exit 1 when an import is unstable, private or unresolved "
                         "(comma-separated or repeated)")
-    _common.add_output_options(p, ("text", "json", "markdown"))
+    _common.add_output_options(p, ("text", "json", "markdown"), select=True)
     p.set_defaults(run=run)
 
 
@@ -155,5 +156,6 @@ def run(args: argparse.Namespace) -> int:
     from ..render import render
 
     _common.emit(args, render(audit, args.format, verbose=args.verbose,
-                              color=_common.use_color() and not args.output))
+                              color=_common.use_color() and not args.output,
+                              select=args.consumer))
     return exit_code(args, audit)
