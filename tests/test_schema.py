@@ -491,3 +491,53 @@ def test_bad_schema2_documents_are_refused_with_the_place(edit, message):
     with pytest.raises(SchemaError) as exc:
         audit_from_json(json.dumps(data), "f.json")
     assert str(exc.value).startswith("f.json: ") and message in str(exc.value)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Item:
+    """A type no other test writes: its encoder and decoder are made by the threads."""
+
+    name: str
+    size: int = 0
+    note: str | None = None
+    tags: tuple[str, ...] = ()
+    stability: Stability = Stability.UNKNOWN
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Box:
+    items: tuple[Item, ...] = ()
+    first: Item | None = None
+
+
+def test_encoders_and_decoders_made_by_concurrent_threads():
+    """A census worker's threads (Dask) may write and read the first objects of a type at
+    the same time: every one of them gets the finished encoder and decoder."""
+    import sys
+    import threading
+
+    box = Box(tuple(Item(f"i{k}", k, "n" if k % 2 else None, ("a",) * (k % 3),
+                         Stability.UNSTABLE) for k in range(50)), Item("x", 1))
+    want = json.dumps(to_dict(box))  # every field of every item (the full form)
+    got: list[Any] = []
+    start = threading.Barrier(8)
+
+    def work() -> None:
+        start.wait()
+        try:
+            text = to_json(box, indent=None)
+            got.append((json.dumps(json.loads(text)), from_dict(Box, json.loads(text))))
+        except Exception as exc:  # noqa: BLE001 — reported below
+            got.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert got == [(want, box)] * 8
