@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.callsites.aptsource import fetch_source_package
 from abiguard.cli import main
-from abiguard.inputs import apt_download, cache_dir
+from abiguard.debian.srcpkg import fetch_source_package
 from cfixtures import gcc
+from realdata import deb
 
 pytestmark = pytest.mark.integration
 
@@ -41,9 +41,8 @@ MACRO = "CONFIG_XEN_CTRL_INTERFACE_VERSION"
 
 
 def unpack(package: str, into: Path) -> Path:
-    deb = apt_download([package], cache_dir() / "debs")[package]
     into.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(into)], check=True)
+    subprocess.run(["dpkg-deb", "-x", str(deb(package)), str(into)], check=True)
     return into
 
 

@@ -88,30 +88,18 @@ def input_groups(inputs: list[str], options: ScanOptions
     (``NAME/SUITE`` or ``options.suite``) are fetched with that suite's library packages and
     must not resolve against this machine's (nor another suite's) libraries.
 
-    Returns (inputs, options, notes) per group; the plain inputs form one group."""
-    from .aptsuite import resolve_specs, split_spec
-    from .inputs import _PACKAGE_NAME
-
-    def suite_of(spec: str) -> str | None:
-        _, suite = split_spec(spec)
-        if suite is None and options.suite and not os.path.exists(spec) and \
-                _PACKAGE_NAME.match(spec):
-            suite = options.suite
-        return suite
+    Returns (inputs, options, notes) per group, ``options.suite`` the group's suite (its
+    package names without ``/SUITE``); the plain inputs form one group."""
+    from .debian.suites import is_package_name, split_spec
 
     groups: dict[str | None, list[str]] = {}
     for spec in inputs:
-        groups.setdefault(suite_of(spec), []).append(spec)
-    out = []
-    for suite, specs in groups.items():
-        if suite is None:
-            out.append((specs, options, []))
-            continue
-        fetched = resolve_specs(specs, with_deps=options.with_deps, default_suite=suite)
-        out.append((fetched.inputs, replace(
-            options, with_deps=False, suite=None,
-            provider_debs=[*options.provider_debs, *fetched.providers]), fetched.notes))
-    return out
+        name, suite = split_spec(spec)
+        if suite is None and options.suite and (spec.startswith("apt:") or
+                                                 is_package_name(spec)):
+            name, suite = spec.removeprefix("apt:"), options.suite
+        groups.setdefault(suite, []).append(name)
+    return [(specs, replace(options, suite=suite), []) for suite, specs in groups.items()]
 
 
 def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Audit:
@@ -138,7 +126,7 @@ def scan_paths(inputs: list[str], options: ScanOptions | None = None,
     audits = []
     for specs, opts, notes in input_groups(inputs, options):
         with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
-                     notify=notify) as collected:
+                     suite=opts.suite, notify=notify) as collected:
             collected.notes[:0] = notes
             audits.append(scan_targets(collected, opts, specs, progress=progress,
                                        notify=notify))
@@ -206,7 +194,7 @@ def plan_paths(inputs: list[str], options: ScanOptions | None = None,
     audits, plans = [], []
     for specs, opts, notes in input_groups(inputs, options):
         with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
-                     notify=notify) as collected:
+                     suite=opts.suite, notify=notify) as collected:
             collected.notes[:0] = notes
             resolver = make_resolver(collected, opts)
             audit = scan_targets(collected, opts, specs, resolver, progress=progress,

@@ -82,37 +82,28 @@ def _split(values: list[str]) -> list[str]:
 
 def fetch_debs(specs: list[str], suite: str | None) -> dict[str, str]:
     """Package names -> downloaded .deb paths (other specs are returned as they are)."""
-    from ..aptsuite import Suite, split_spec
-    from ..inputs import _PACKAGE_NAME, apt_download, cache_dir
+    from ..debian.suites import apt_for, fetch, is_package_name, split_spec
 
     out: dict[str, str] = {}
-    system: list[str] = []
-    by_suite: dict[str, list[tuple[str, str]]] = {}
+    by_suite: dict[str | None, list[tuple[str, str]]] = {}
     for spec in specs:
         name, s = split_spec(spec)
-        if s is None and not os.path.exists(spec) and _PACKAGE_NAME.match(spec):
-            name, s = spec.removeprefix("apt:"), suite
-            if s is None:
-                system.append(name)
-                continue
         if s is None:
-            out[spec] = spec
-        else:
-            by_suite.setdefault(s, []).append((spec, name))
-    if system:
-        got = apt_download(system, cache_dir() / "debs")
-        for spec in specs:
-            if spec.removeprefix("apt:") in got:
-                out[spec] = str(got[spec.removeprefix("apt:")])
+            if not (spec.startswith("apt:") or is_package_name(spec)):
+                out[spec] = spec
+                continue
+            name, s = spec.removeprefix("apt:"), suite
+        by_suite.setdefault(s, []).append((spec, name))
     for s, items in by_suite.items():
-        got2 = Suite(s).download([n for _, n in items])
+        apt, derived = apt_for(s)
+        got = fetch(apt, [n for _, n in items], derived)
         for spec, name in items:
-            out[spec] = str(got2[name])
+            out[spec] = str(got[name])
     return {spec: out[spec] for spec in specs}
 
 
 def _package_label(deb: str) -> str:
-    from ..inputs import read_deb_control
+    from ..debian.deb import read_deb_control
 
     info = read_deb_control(deb)
     return f"{info.package} {info.version}"
@@ -120,8 +111,9 @@ def _package_label(deb: str) -> str:
 
 def _libraries_below(root: str, strip: str | None, package: str | None) -> list[Any]:
     from ..compare import LibraryInfo
+    from ..debian.deb import ELF_MAGIC
     from ..elf import read_elf
-    from ..inputs import ELF_MAGIC, walk
+    from ..inputs import walk
 
     out = []
     for path in walk(root):
@@ -154,7 +146,7 @@ class Sets:
             shutil.rmtree(d, ignore_errors=True)
 
     def _unpack(self, deb: str, wanted=None) -> str:
-        from ..inputs import unpack_deb
+        from ..debian.deb import unpack_deb
 
         d = tempfile.mkdtemp(prefix="abiguard-impact-")
         self._tmp.append(d)
@@ -164,7 +156,7 @@ class Sets:
     def library_set(self, specs: list[str], suite: str | None):
         """(LibrarySet, .debs for resolution, directories for resolution)."""
         from ..compare import LibrarySet
-        from ..inputs import is_deb
+        from ..debian.deb import is_deb
 
         debs_for = fetch_debs(specs, suite)
         libs = []
@@ -203,7 +195,7 @@ class Sets:
     def header_paths(self, specs: list[str], suite: str | None) -> tuple[list[str], str]:
         """(include directories or header files, label) of header specs: directories, .h
         files, .debs and apt packages (unpacked: their usr/include)."""
-        from ..inputs import is_deb
+        from ..debian.deb import is_deb
 
         paths: list[str] = []
         labels: list[str] = []

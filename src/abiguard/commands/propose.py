@@ -172,7 +172,7 @@ def _source_root(args: argparse.Namespace) -> str | None:
             raise UsageError(f"--source {args.source}: not a directory")
         return args.source
     if args.source_package:
-        from ..callsites.aptsource import fetch_source_package
+        from ..debian.srcpkg import fetch_source_package
 
         return str(fetch_source_package(args.source_package, args.cache_dir,
                                         log=lambda m: _common.note(args, m)))
