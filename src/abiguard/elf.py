@@ -43,6 +43,7 @@ import stat
 import struct
 import sys
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import compress, repeat
 from operator import add, eq, itemgetter
@@ -50,7 +51,16 @@ from typing import NamedTuple, Self
 
 from . import limits
 from .errors import ElfError
-from .model import ElfObject, ElfSymbol, SymbolTable, VersionDef, VersionNeed
+from .model import (
+    REF_COPY,
+    REF_OTHER,
+    REF_PLT,
+    ElfObject,
+    ElfSymbol,
+    SymbolTable,
+    VersionDef,
+    VersionNeed,
+)
 
 __all__ = [
     "AR_MAGIC",
@@ -98,8 +108,41 @@ DT_GNU_HASH = 0x6FFFFEF5
 DT_VERSYM, DT_FLAGS_1 = 0x6FFFFFF0, 0x6FFFFFFB
 DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFFC, 0x6FFFFFFD, 0x6FFFFFFE, 0x6FFFFFFF
 
+DT_PLTRELSZ, DT_RELA, DT_RELASZ, DT_RELAENT = 2, 7, 8, 9
+DT_REL, DT_RELSZ, DT_RELENT, DT_PLTREL, DT_JMPREL = 17, 18, 19, 20, 23
+DT_RELACOUNT, DT_RELCOUNT = 0x6FFFFFF9, 0x6FFFFFFA
+
 VER_FLG_WEAK = 2
 EM_MIPS = 8
+
+
+class _RelocRules(NamedTuple):
+    """How glibc's ld.so treats a machine's dynamic relocation types (sysdeps/<arch>/
+    dl-machine.h: elf_machine_rel[a] and elf_machine_type_class)."""
+
+    never: frozenset[int]
+    """Types that never look their symbol up (NONE, RELATIVE)."""
+    copy: int
+    """The copy relocation: looked up skipping the executable (ELF_RTYPE_CLASS_COPY)."""
+    plt: frozenset[int]
+    """ELF_RTYPE_CLASS_PLT types (JUMP_SLOT, TLS): not satisfied by an undefined symbol
+    with a value (an executable's canonical PLT entry)."""
+    rela: bool
+    """The machine's ld.so processes DT_RELA (else DT_REL) tables, and DT_JMPREL as such."""
+
+
+# e_machine -> rules. Other machines (MIPS binds through its GOT, not relocations): no
+# relocation view (every import counts as looked up).
+_RELOC_RULES: dict[int, _RelocRules] = {
+    62: _RelocRules(frozenset({0, 8, 38}), 5, frozenset({7, 16, 17, 18, 36}), True),  # x86-64
+    3: _RelocRules(frozenset({0, 8}), 5, frozenset({7, 14, 35, 36, 37, 41}), False),  # i386
+    183: _RelocRules(frozenset({0, 1027}), 1024, frozenset({1026, 1028, 1029, 1030, 1031}),
+                     True),  # aarch64 (LP64)
+    40: _RelocRules(frozenset({0, 23}), 20, frozenset({13, 17, 18, 19, 22}), False),  # arm
+    21: _RelocRules(frozenset({0, 22}), 19, frozenset({26, *range(68, 101)}), True),  # ppc64
+    22: _RelocRules(frozenset({0, 12}), 9, frozenset({11, 54, 55, 56}), True),  # s390(x)
+    243: _RelocRules(frozenset({0, 3}), 4, frozenset({5, 6, 7, 8, 9, 10, 11}), True),  # riscv
+}
 
 _KINDS = {0: "NONE", 1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE"}
 
@@ -350,6 +393,49 @@ _T_EXPORT = bytes(int(i & 7 == 7) for i in range(256))
 _VersionInfo = tuple[str | None, str | None, bool, int]  # version, file, hidden, index
 
 
+class _Relocs(NamedTuple):
+    """Copies of a file's dynamic relocation tables (ElfFile._dynamic_relocations), read on
+    first use: only the r_info column (symbol index and type) is taken out, with bulk
+    slicing and no Python work per entry."""
+
+    chunks: list[bytes]
+    is64: bool
+    big: bool
+    esz: int
+    rules: _RelocRules
+    nsyms: int
+    where: str
+
+    def columns(self) -> tuple[array[int], array[int]]:
+        """(symbol indices, types), every index checked against the symbol table (an
+        ElfError naming the file otherwise)."""
+        syms, types = array("I"), array("I")
+        esz, big = self.esz, self.big
+        w = esz // 4
+        for raw in self.chunks:
+            if self.is64:  # r_info: the type in its low half, the symbol in its high half
+                words = _array("I", raw, big)
+                lo, hi = (words[3::w], words[2::w]) if big else (words[2::w], words[3::w])
+                types.extend(lo)
+                syms.extend(hi)
+            else:  # r_info: the type in its low byte, the symbol in the 3 bytes above
+                n = len(raw) // esz
+                col = raw[4::esz], raw[5::esz], raw[6::esz], raw[7::esz]
+                sym = bytearray(4 * n)
+                if big:
+                    sym[1::4], sym[2::4], sym[3::4] = col[0], col[1], col[2]
+                    types.extend(col[3])
+                else:
+                    sym[0::4], sym[1::4], sym[2::4] = col[1], col[2], col[3]
+                    types.extend(col[0])
+                syms.extend(_array("I", sym, big))
+        if syms and max(syms) >= max(self.nsyms, 1):
+            raise ElfError(self.where, f"a dynamic relocation refers to symbol {max(syms)}, "
+                                       f"past the {self.nsyms} symbols of the dynamic "
+                                       f"symbol table")
+        return syms, types
+
+
 class _SymbolSource:
     """The symbols of one validated .dynsym/.symtab (null symbol excluded), as copies of the
     raw records, the names' string table and the .gnu.version entries.
@@ -360,12 +446,16 @@ class _SymbolSource:
     checked by ``ElfFile._symbol_source``; nothing here raises, whatever the input bytes.
     """
 
-    __slots__ = ("layout", "names_at", "positions", "raw", "split", "text", "text_ascii",
-                 "verdefs", "verneeds", "versions", "versyms")
+    __slots__ = ("layout", "names_at", "positions", "raw", "refnames", "refs", "relocs",
+                 "split", "text", "text_ascii", "verdefs", "verneeds", "versions", "versyms")
 
     def __init__(self, raw: bytes, layout: _Layout, names_at: array[int], text: str,
                  text_ascii: bool, versyms: array[int] | None, verdefs: dict[int, str],
                  verneeds: dict[int, tuple[str, str]]) -> None:
+        # The dynamic relocation tables (ElfFile._dynamic_relocations); None: not known.
+        self.relocs: _Relocs | None = None
+        self.refs: dict[int, int] | None = None
+        self.refnames: dict[str, list[int]] | None = None
         self.raw = raw
         self.layout = layout
         self.names_at = names_at
@@ -425,12 +515,74 @@ class _SymbolSource:
     def count(self, kind: int) -> int:
         return (self.split or self._split())[1][kind]
 
-    def symbol(self, kind: int, i: int) -> ElfSymbol:
+    def _positions(self, kind: int) -> list[int]:
+        """The record numbers of the symbols of a view, in order."""
         positions = self.positions[kind]
         if positions is None:
             sel = (self.split or self._split())[0][kind]
             positions = self.positions[kind] = list(compress(range(len(sel)), sel))
-        k = positions[i]
+        return positions
+
+    # ---- what the dynamic relocations look up (model.RelocationRefs) ------------------------
+
+    def _refs(self) -> dict[int, int]:
+        """Record number -> REF_* mask of the symbols a relocation looks up. As ld.so's
+        RESOLVE_MAP: a relocation against an STB_LOCAL symbol or one of hidden or internal
+        visibility binds locally, without a lookup."""
+        refs = self.refs
+        if refs is None:
+            refs = {}
+            if self.relocs is not None:
+                syms, types = self.relocs.columns()
+                never, copy, plt, _rela = self.relocs.rules
+                raw = self.raw
+                esz = self.layout.sym.size
+                at = 4 if self.layout.is64 else 12
+                for s, t in set(zip(syms, types)):
+                    if not s or t in never:
+                        continue
+                    pos = s - 1
+                    o = pos * esz + at
+                    if raw[o] < 16 or raw[o + 1] & 3 in (1, 2):
+                        continue
+                    bit = REF_COPY if t == copy else REF_PLT if t in plt else REF_OTHER
+                    refs[pos] = refs.get(pos, 0) | bit
+            self.refs = refs
+        return refs
+
+    def import_refs(self) -> list[int]:
+        return list(map(self._refs().get, self._positions(0), repeat(0)))
+
+    def export_refs(self) -> dict[int, int]:
+        refs = self._refs()
+        esel = (self.split or self._split())[0][1]
+        positions = self._positions(1)
+        return {bisect_left(positions, pos): m for pos, m in refs.items() if esel[pos]}
+
+    def referencing(self, name: str) -> list[tuple[ElfSymbol, int]]:
+        names = self.refnames
+        if names is None:
+            names = {}
+            text = self.text
+            for pos in self._refs():
+                off = self.names_at[pos]
+                n = text[off:text.find("\0", off)]
+                if not self.text_ascii and not n.isascii():
+                    n = _fix_name(n)
+                names.setdefault(n, []).append(pos)
+            self.refnames = names
+        out = []
+        isel, esel = (self.split or self._split())[0]
+        refs = self._refs()
+        for pos in names.get(name, ()):
+            kind = 0 if isel[pos] else 1 if esel[pos] else -1
+            if kind >= 0:
+                i = bisect_left(self._positions(kind), pos)
+                out.append((self.symbol(kind, i), refs[pos]))
+        return out
+
+    def symbol(self, kind: int, i: int) -> ElfSymbol:
+        k = self._positions(kind)[i]
         sym = self.layout.sym
         rec = sym.unpack_from(self.raw, k * sym.size)
         if self.layout.is64:
@@ -1268,10 +1420,11 @@ class ElfFile:
 
     # ---- the dynamic-linking view -----------------------------------------------------------
 
-    def dynamic_view(self) -> ElfObject:
-        """The :class:`ElfObject` of this file (what :func:`read_elf` returns)."""
+    def dynamic_view(self, relocations: bool = True) -> ElfObject:
+        """The :class:`ElfObject` of this file (what :func:`read_elf` returns);
+        ``relocations=False`` leaves ``ElfObject.relocations`` None (not read)."""
         try:
-            return self._dynamic_view()
+            return self._dynamic_view(relocations)
         except ElfError:
             raise
         except (struct.error, IndexError, KeyError, ValueError, OverflowError, TypeError,
@@ -1279,7 +1432,7 @@ class ElfFile:
             raise self.error(f"corrupt ELF file (internal check failed: "
                              f"{type(exc).__name__}: {exc})") from exc
 
-    def _dynamic_view(self) -> ElfObject:
+    def _dynamic_view(self, relocations: bool) -> ElfObject:
         h = self.header
         data = self.data
         lay = self.layout
@@ -1393,11 +1546,17 @@ class ElfFile:
             if symstr is not None:
                 source = self._symbol_source(symraw, nsyms, symstr, versym_raw, vdefs,
                                              vn_index)
+            rules = _RELOC_RULES.get(h.machine) if relocations else None
+            if source is not None and rules is not None and (lay.is64 or h.machine != 183):
+                source.relocs = self._dynamic_relocations(tags, nsyms, rules)
 
         imports = exports = _NO_SYMBOLS
+        relocations = None
         if source is not None:
             imports = SymbolTable.lazy(source, 0)
             exports = SymbolTable.lazy(source, 1)
+            if source.relocs is not None:
+                relocations = source
         return ElfObject(
             path=self.path, elf_class=h.elf_class, endian=h.endian,
             machine=machine_name(h.machine, h.elf_class),
@@ -1405,7 +1564,51 @@ class ElfFile:
             soname=soname, needed=tuple(needed), rpath=tuple(rpath), runpath=tuple(runpath),
             interpreter=interpreter, flags_1=flags_1, imports=imports,
             exports=exports, version_defs=tuple(vdefs), version_needs=tuple(vneeds),
-            size=self.size, member=self.member, stripped=SHT_SYMTAB not in shtypes)
+            size=self.size, member=self.member, stripped=SHT_SYMTAB not in shtypes,
+            relocations=relocations)
+
+    def _dynamic_relocations(self, tags: dict[int, int], nsyms: int, rules: _RelocRules
+                             ) -> _Relocs:
+        """The dynamic relocation tables ld.so processes, as it takes them
+        (_ELF_DYNAMIC_DO_RELOC): the DT_RELA (or DT_REL, by machine) table after its first
+        DT_RELACOUNT entries (relative relocations, which ld.so applies without looking at
+        them), and DT_JMPREL when DT_PLTREL is present. Located and checked here, copied
+        out; their symbol indices and types are read on first use (:class:`_Relocs`)."""
+        lay = self.layout
+        rela = rules.rela
+        esz = lay.rela.size if rela else lay.rel.size
+        what = "DT_RELA" if rela else "DT_REL"
+        ranges: list[tuple[int, int, str]] = []
+        size = tags.get(DT_RELASZ if rela else DT_RELSZ, 0)
+        if size and (DT_RELA if rela else DT_REL) in tags:
+            ent = tags.get(DT_RELAENT if rela else DT_RELENT, esz)
+            if ent != esz:
+                raise self.error(f"bad {what}ENT {ent} (expected {esz})")
+            skip = min(tags.get(DT_RELACOUNT if rela else DT_RELCOUNT, 0), size // esz)
+            ranges.append((tags[DT_RELA if rela else DT_REL] + skip * esz, size - skip * esz,
+                           what))
+        size = tags.get(DT_PLTRELSZ, 0)
+        if size and DT_JMPREL in tags and DT_PLTREL in tags:
+            ranges.append((tags[DT_JMPREL], size, "DT_JMPREL"))
+        chunks: list[bytes] = []
+        lim = self._lim.max_elf_relocations
+        total = 0
+        for vaddr, size, name in ranges:
+            if not size:
+                continue
+            if size % esz:
+                raise self.error(f"size {size:#x} of the {name} table is not a multiple of "
+                                 f"its entry size {esz}")
+            total += size // esz
+            if total > lim:
+                raise self.error(limits.message(f"more than {lim} dynamic relocations",
+                                                "max_elf_relocations", lim))
+            off, avail = self._map_vaddr(vaddr, name)
+            if size > avail:
+                raise self.error(f"truncated: the {name} table ({size:#x} bytes at "
+                                 f"{vaddr:#x}) runs past the end of its segment")
+            chunks.append(bytes(self.view[off:off + size]))
+        return _Relocs(chunks, lay.is64, lay.big, esz, rules, nsyms, self.where)
 
     def _symbol_source(self, raw: Bytes, count: int, strtab: _StrTab, versym_raw: Bytes | None,
                        vdefs: list[VersionDef] | None,
@@ -1450,15 +1653,18 @@ class ElfFile:
 # --------------------------------------------------------------------------------------------
 
 
-def read_elf(path: str, data: bytes | None = None, *, member: str | None = None) -> ElfObject:
+def read_elf(path: str, data: bytes | None = None, *, member: str | None = None,
+             relocations: bool = True) -> ElfObject:
     """The dynamic-linking view of an ELF file (mapped from ``path``) or of given bytes.
 
     Raises :class:`ElfError` (naming ``path`` or ``path(member)``) for anything unreadable,
-    truncated or corrupt.
+    truncated or corrupt. ``relocations=False`` skips the dynamic relocation tables
+    (``ElfObject.relocations`` is then None): what the resolver does for the libraries it
+    binds to, which only need their exports.
     """
     f = ElfFile(path, data, member=member)
     try:
-        return f.dynamic_view()
+        return f.dynamic_view(relocations)
     finally:
         f.close()
 
