@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages abiguard's tests and main job use. Idempotent.
 #   gcc, binutils, libc6-dev: the tests build their own tiny C libraries and programs
-#   gcc-multilib: 32-bit (-m32) fixtures
+#   gcc-multilib: 32-bit (-m32) fixtures (its libc6-i386 gives /lib/ld-linux.so.2, the
+#     oracle of the 32-bit binding tests)
+#   g++: C++ fixtures (GNU unique symbols, copies of std::cout) held against ld.so
 #   dpkg-dev: dpkg-source, to unpack `apt-get source` trees for the source call-site tests
 #   python3-venv: the project's virtual environment
 #   make: the two README commands
@@ -11,7 +13,7 @@
 #   chromium, fonts-dejavu-core: the HTML report is rendered headless in the tests
 #     (screenshot, DOM, console); the fonts because --no-install-recommends skips them
 set -eu
-PKGS="gcc binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates
+PKGS="gcc g++ binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates
       binutils-aarch64-linux-gnu lld chromium fonts-dejavu-core"
 EXTRA="${ABIGUARD_EXTRA_DEBS:-}"
 missing=""

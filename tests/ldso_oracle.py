@@ -36,6 +36,8 @@ Triple = tuple[str, str | None, str]
 _LINE = re.compile(r"^\s*\d+:\s*binding file (?P<undef>.*) \[\d+\] to (?P<def>.*) \[\d+\]: "
                    r"(?:normal|protected) symbol `(?P<name>.*)'(?: \[(?P<ver>[^\]]*)\])?$")
 _SIZE = re.compile(r"Symbol `(?P<name>.*)' has different size in shared object")
+_UNDEF = re.compile(r"^undefined symbol: (?P<name>[^\t,]*)(?:, version (?P<ver>[^\t]*))?\t"
+                    r"\((?P<file>.*)\)$")
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Trace:
     """FILE's bindings to itself."""
     size_warnings: set[str] = field(default_factory=set)
     """Copied objects ld.so warned about ("has different size in shared object")."""
+    undefined: set[tuple[str, str | None]] = field(default_factory=set)
+    """FILE's (symbol, version) ld.so found no definition for ("undefined symbol: ...")."""
     stdout: str = ""
     returncode: int = 0
     error: str | None = None
@@ -74,7 +78,12 @@ def trace(path: str, ldso: str = LDSO[("x86_64", 64)], *, timeout: float = 120,
     me = os.path.realpath(path)
     real: dict[str, str] = {}
     prefix = f"binding file {path} ["
-    for raw in proc.stderr.decode("utf-8", "surrogateescape").splitlines():
+    stderr = proc.stderr.decode("utf-8", "surrogateescape")
+    for raw in (out.stdout + "\n" + stderr).splitlines():
+        u = _UNDEF.match(raw)
+        if u is not None and u["file"] == path:
+            out.undefined.add((u["name"], u["ver"]))
+    for raw in stderr.splitlines():
         if prefix not in raw:
             m = _SIZE.search(raw)
             if m:

@@ -445,7 +445,8 @@ class Binding:
     weak: bool = False
     status: str = "bound"
     """bound | unresolved | declared (an import no relocation uses: ld.so never looks it up,
-    so it is neither bound nor unresolved, and never a finding)."""
+    so it is neither bound nor unresolved, and never a finding; also an executable's import
+    whose only relocations bind to its own canonical PLT entry)."""
     provider: str | None = None
     """Key (soname or needed name) of the providing library; None when unresolved."""
     provider_path: str | None = None

@@ -59,6 +59,8 @@ _TAKEN = frozenset({"GLOBAL", "WEAK", "GNU_UNIQUE"})
 # An import's relocations when they are not known: it is looked up.
 _LOOKUP = REF_PLT | REF_OTHER
 _DECLARED = "declared only: no relocation uses it, ld.so never looks it up"
+_SELF = ("declared only: its relocations bind to the program's own PLT entry for it "
+         "(an undefined symbol with a value), never to a library")
 
 # One object of a lookup scope: (object, its export names, their lookup, has version defs).
 _Entry = tuple["LoadedObject", Mapping[str, Any], Callable[[str], Sequence[ElfSymbol]], bool]
@@ -533,6 +535,12 @@ class Resolver:
                 # No relocation uses it: ld.so never looks it up.
                 out.append(memo.setdefault(mkey, Binding(ref, sym.type, weak, "declared",
                                                          reason=_DECLARED)))
+                continue
+            if sym.value and not mask & (REF_PLT | REF_COPY):
+                # An executable's canonical PLT entry (an undefined symbol with a value) is the
+                # first definition in ld.so's scope for all but PLT-class lookups: only such
+                # relocations use it, so they bind to the program itself.
+                out.append(Binding(ref, sym.type, weak, "declared", reason=_SELF))
                 continue
             found: tuple[LoadedObject, ElfSymbol] | None = None
             name = sym.name
