@@ -165,7 +165,8 @@ def _build_elf_fixtures(d: Path) -> None:
                                                                           type=10)],
                         verdefs=[("HAND_1.0", []), ("HAND_2.0", ["HAND_1.0"])],
                         weak_versions=["GLIBC_2.1"], locals=["loc"], sections=sections,
-                        hash=hash_)
+                        hash=hash_, relocs=[("puts", 6), ("hand_a", 5), ("loc", 1)],
+                        plt_relocs=[("cos", 7)], rela=machine != 3, relative=2)
             name = f"hand-{bits}{'be' if big else 'le'}-{'shdr' if sections else 'noshdr'}-{hash_}"
             out[name] = build_elf(spec).data
     for name, data in out.items():
