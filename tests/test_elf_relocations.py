@@ -296,5 +296,5 @@ def test_corrupt_relocation_tables_are_errors_naming_the_file(tmp_path):
     audit = scan_paths([str(p), str(ok)], ScanOptions(policies=[]))
     assert [c.path for c in audit.consumers] == [str(ok)]
     assert [(e.path, e.message) for e in audit.errors] == [
-        (str(p), "a dynamic relocation refers to symbol 999, past the 2 symbols of the "
-                 "dynamic symbol table")]
+        (str(p), ("a dynamic relocation refers to symbol 999, past the 2 symbols of the "
+                 "dynamic symbol table"))]

@@ -100,7 +100,7 @@ def failing(audit: Audit, fail_on: set[str]) -> list[str]:
             if b.status == "bound" and b.stability.value in fail_on:
                 lines.append(f"{c.display_name}: {b.symbol} from {b.provider} is "
                              f"{b.stability.value}")
-            elif b.status != "bound" and not b.weak and "unresolved" in fail_on:
+            elif b.status == "unresolved" and not b.weak and "unresolved" in fail_on:
                 lines.append(f"{c.display_name}: {b.symbol} is unresolved ({b.reason})")
     return lines
 

@@ -56,12 +56,43 @@ def consumer_summary(c: Consumer) -> str:
     bound = sum(1 for b in c.bindings if b.status == "bound")
     unstable = sum(1 for b in c.bindings if b.is_problem and b.stability == Stability.UNSTABLE)
     private = sum(1 for b in c.bindings if b.is_problem and b.stability == Stability.PRIVATE)
-    unresolved = sum(1 for b in c.bindings if b.status != "bound" and not b.weak)
-    weak = sum(1 for b in c.bindings if b.status != "bound" and b.weak)
+    unresolved = sum(1 for b in c.bindings if b.status == "unresolved" and not b.weak)
+    weak = sum(1 for b in c.bindings if b.status == "unresolved" and b.weak)
+    copies = len(c.copies)
+    declared = len(c.declared)
     direct = sum(1 for lib in c.libraries if lib.depth == 1)
     return (f"{len(c.bindings)} imports from {direct} needed libraries ({len(c.libraries)} in "
-            f"load order): {bound} bound, {unstable} unstable, {private} private, "
-            f"{unresolved} unresolved" + (f" (+{weak} weak)" if weak else ""))
+            f"load order): {bound} bound" + (f" ({copies} copied)" if copies else "")
+            + f", {unstable} unstable, {private} private, {unresolved} unresolved"
+            + (f" (+{weak} weak)" if weak else "")
+            + (f", {declared} declared only" if declared else ""))
+
+
+def copy_size_text(b: Binding) -> str:
+    """The copied object's size: ``8`` or, when the library's differs, ``16 -> 32``."""
+    cp = b.copy
+    assert cp is not None
+    if cp.library_size is None or not cp.size_differs:
+        return str(cp.program_size)
+    return f"{cp.program_size} -> {cp.library_size}"
+
+
+def copy_warning(b: Binding) -> str:
+    """The warning for a copied object whose size differs (what ld.so warns about)."""
+    cp = b.copy
+    assert cp is not None and cp.library_size is not None
+    return (f"copy relocation of {b.symbol}: the program reserved {cp.program_size} bytes, "
+            f"{b.provider} defines {cp.library_size}: ld.so copies "
+            f"{min(cp.program_size, cp.library_size)} and warns; relink the program "
+            f"(and rebuild it if the object's type changed)")
+
+
+def declared_text(c: Consumer, verbose: int = 0) -> str:
+    names = [str(b.symbol) for b in c.declared]
+    shown = names if verbose else names[:4]
+    more = f", … {len(names) - 4} more" if len(names) > len(shown) else ""
+    return ("declared only (no relocation uses them, ld.so never looks them up): "
+            + ", ".join(shown) + more)
 
 
 def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
@@ -70,7 +101,7 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
 
     where = f"{c.kind} {c.machine}" + (f", {c.package}" if c.package else "")
     con.print(Text.assemble((c.display_name, "bold"), f"  ({where})"))
-    con.print(f"  {consumer_summary(c)}")
+    con.print(f"  {consumer_summary(c)}", soft_wrap=True)
     groups = _by_provider(c)
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), expand=False)
     table.add_column("library", no_wrap=True)
@@ -110,9 +141,30 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
                 row.append(evidence_text(b, 1))
             st.add_row(*row)
         con.print(st)
+    copies = sorted(c.copies, key=lambda b: (not (b.copy and b.copy.size_differs),
+                                             b.provider or "", b.symbol.name))
+    if copies:
+        limit = None if verbose else 12
+        ct = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+        ct.add_column("copied object", no_wrap=True)
+        ct.add_column("version", no_wrap=True)
+        ct.add_column("library", no_wrap=True)
+        ct.add_column("bytes", justify="right", no_wrap=True)
+        for b in copies[:limit]:
+            bad = b.copy is not None and b.copy.size_differs
+            ct.add_row(b.symbol.name, b.symbol.version or "-", b.provider or "-",
+                       Text(copy_size_text(b), "bold red" if bad else ""))
+        con.print(ct)
+        if limit is not None and len(copies) > limit:
+            con.print(Text(f"  … {len(copies) - limit} more copied objects (-v)", "dim"))
+        for b in copies:
+            if b.copy is not None and b.copy.size_differs:
+                con.print(Text("  warning: " + copy_warning(b), "bold red"), overflow="fold")
     if stable_summary:
         con.print(Text("  other libraries: " + ", ".join(stable_summary), "dim"))
-    unresolved = [b for b in c.bindings if b.status != "bound" and (verbose or not b.weak)]
+    if c.declared:
+        con.print(Text("  " + declared_text(c, verbose), "dim"), overflow="fold")
+    unresolved = [b for b in c.bindings if b.status == "unresolved" and (verbose or not b.weak)]
     if unresolved:
         ut = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
         ut.add_column("unresolved", justify="right")
@@ -126,12 +178,12 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
         con.print(ut)
     if verbose > 1:
         vt = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-        for col in ("symbol", "library", "version", "class"):
+        for col in ("symbol", "library", "version", "class", "copy"):
             vt.add_column(col)
         for b in sorted(c.bindings, key=lambda b: (b.provider or "", b.symbol.name)):
             if b.status == "bound":
                 vt.add_row(b.symbol.name, b.provider or "", b.provided_version or "",
-                           b.stability.value)
+                           b.stability.value, copy_size_text(b) if b.copy else "")
         con.print(vt)
     con.print()
 
@@ -140,8 +192,12 @@ def render_audit(con, audit: Audit, verbose: int = 0) -> None:
     for c in audit.consumers:
         render_consumer(con, c, verbose)
     n_unstable = len({(c.display_name, b.symbol.name) for c, b in audit.findings})
+    n_sizes = sum(1 for c in audit.consumers for b in c.copies
+                  if b.copy is not None and b.copy.size_differs)
     con.print(f"[bold]{len(audit.consumers)} consumer(s), {n_unstable} unstable/private "
-              f"import(s), {len(audit.errors)} input error(s)[/bold]")
+              f"import(s), {len(audit.errors)} input error(s)"
+              + (f", {n_sizes} copied object(s) of another size" if n_sizes else "")
+              + "[/bold]")
     for e in audit.errors:
         con.print(f"[bold red]input error[/bold red] {e}")
     for n in audit.notes:
