@@ -16,7 +16,8 @@ counted apart (abiguard lists what a file takes from others).
 Printed: files compared, files ld.so could not trace (with why), bindings, matched, missed
 (ld.so makes them, abiguard does not) and extra (abiguard reports them, ld.so does not), the
 copies among them and ld.so's copy-size warnings against abiguard's, then examples of each
-difference. The target is 0 differences in either direction. Exit 1 when there is any.
+difference; and ld.so's "undefined symbol" complaints against abiguard's unresolved (not weak)
+imports. The target is 0 differences in either direction. Exit 1 when there is any.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from abiguard.elf import ELF_MAGIC, ElfFile
 from abiguard.errors import ElfError
-from ldso_oracle import LDSO, abiguard_bindings, compare, trace
+from ldso_oracle import LDSO, compare_file
 
 DEFAULT_DIRS = ["/usr/bin", "/usr/sbin", "/usr/libexec", "/usr/lib/x86_64-linux-gnu"]
 PT_DYNAMIC = 2
@@ -77,36 +79,13 @@ _RESOLVER = None
 
 
 def one(path: str) -> dict:
-    """Compare one file: a JSON-able dict."""
+    """Compare one file: a JSON-able dict (tests/ldso_oracle.py FileComparison)."""
     global _RESOLVER
-    from abiguard.elf import read_elf
     from abiguard.resolve import Resolver
 
     if _RESOLVER is None:
         _RESOLVER = Resolver()
-    t = trace(path, LDSO[("x86_64", 64)])
-    res: dict = {"path": path}
-    if t.error and not t.bound and not t.self_bound:
-        res["error"] = t.error
-        return res
-    try:
-        elf = read_elf(path)
-        _libs, bindings = _RESOLVER.resolve(elf, path)
-    except ElfError as exc:
-        res["error"] = f"abiguard: {exc}"
-        return res
-    mine = abiguard_bindings(bindings)
-    missed, extra = compare(mine, t.bound)
-    copies = {b.symbol.name for b in bindings if b.status == "bound" and getattr(b, "copy", None)}
-    warned = {b.symbol.name for b in bindings
-              if b.status == "bound" and getattr(b, "copy", None) is not None
-              and b.copy.size_differs}
-    res.update(bindings=len(t.bound), self_bound=len(t.self_bound), matched=len(mine & t.bound),
-               missed=sorted(missed, key=str), extra=sorted(extra, key=str),
-               copies=sorted(copies), ldso_size_warnings=sorted(t.size_warnings),
-               abiguard_size_warnings=sorted(warned),
-               declared=sum(1 for b in bindings if b.status == "declared"))
-    return res
+    return asdict(compare_file(path, _RESOLVER, LDSO[("x86_64", 64)]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         results = [one(p) for p in files]
     elapsed = time.perf_counter() - t0
 
-    ok = [r for r in results if "error" not in r]
-    errors = [r for r in results if "error" in r]
-    totals = Counter()
+    ok = [r for r in results if r["error"] is None]
+    errors = [r for r in results if r["error"] is not None]
+    totals: Counter[str] = Counter()
     for r in ok:
         totals["bindings"] += r["bindings"]
         totals["self"] += r["self_bound"]
@@ -141,12 +120,15 @@ def main(argv: list[str] | None = None) -> int:
         totals["extra"] += len(r["extra"])
         totals["copies"] += len(r["copies"])
         totals["declared"] += r["declared"]
-        totals["ldso_warn"] += len(r["ldso_size_warnings"])
+        totals["ldso_warn"] += len(r["size_warnings"])
         totals["abiguard_warn"] += len(r["abiguard_size_warnings"])
-    warn_diff = [r for r in ok if r["ldso_size_warnings"] != r["abiguard_size_warnings"]]
+        totals["undefined"] += len(r["undefined"])
+        totals["unresolved"] += len(r["unresolved"])
+    warn_diff = [r for r in ok if r["size_warnings"] != r["abiguard_size_warnings"]]
+    undef_diff = [r for r in ok if r["undefined"] != r["unresolved"]]
     print(f"directories: {' '.join(args.dirs)}")
     print(f"files: {len(files)} dynamic x86-64 ELF files, {len(ok)} compared, "
-          f"{len(errors)} ld.so could not trace")
+          f"{len(errors)} not traced")
     for r in errors:
         print(f"  not traced: {r['path']}: {r['error']}")
     print(f"bindings (ld.so, to other files): {totals['bindings']}; to the file itself: "
@@ -156,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(in {sum(1 for r in ok if r['extra'])} files)")
     print(f"copies: {totals['copies']}; copy-size warnings: ld.so {totals['ldso_warn']}, "
           f"abiguard {totals['abiguard_warn']}, files where they differ {len(warn_diff)}")
+    print(f"undefined symbols: ld.so {totals['undefined']}, abiguard unresolved (not weak) "
+          f"{totals['unresolved']}, files where they differ {len(undef_diff)}")
     print(f"declared imports (no relocation uses them): {totals['declared']}")
     for what in ("missed", "extra"):
         shown = 0
@@ -166,13 +150,16 @@ def main(argv: list[str] | None = None) -> int:
                           f" -> {prov}")
                 shown += 1
     for r in warn_diff[: args.examples]:
-        print(f"  size warnings differ: {r['path']}: ld.so {r['ldso_size_warnings']}, "
+        print(f"  size warnings differ: {r['path']}: ld.so {r['size_warnings']}, "
               f"abiguard {r['abiguard_size_warnings']}")
+    for r in undef_diff[: args.examples]:
+        print(f"  undefined differ: {r['path']}: ld.so {r['undefined']}, "
+              f"abiguard {r['unresolved']}")
     print(f"elapsed {elapsed:.0f} s, load average {os.getloadavg()[0]:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"totals": totals, "results": results},
                                               indent=1))
-    return 1 if totals["missed"] or totals["extra"] or warn_diff else 0
+    return 1 if totals["missed"] or totals["extra"] or warn_diff or undef_diff else 0
 
 
 if __name__ == "__main__":

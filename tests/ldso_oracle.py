@@ -123,3 +123,58 @@ def compare(mine: set[Triple], oracle: set[Triple]) -> tuple[set[Triple], set[Tr
     """(missed: ld.so makes them, abiguard does not; extra: abiguard reports them, ld.so
     never makes them)."""
     return oracle - mine, mine - oracle
+
+
+@dataclass
+class FileComparison:
+    """abiguard's resolver against ld.so for one file (see compare_file)."""
+
+    path: str
+    error: str | None = None
+    """Why the file was not compared (ld.so could not trace it, abiguard could not read it)."""
+    bindings: int = 0
+    """ld.so's bindings of the file to other files."""
+    self_bound: int = 0
+    matched: int = 0
+    missed: list[Triple] = field(default_factory=list)
+    extra: list[Triple] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)
+    size_warnings: list[str] = field(default_factory=list)
+    """ld.so's copy-size warnings."""
+    abiguard_size_warnings: list[str] = field(default_factory=list)
+    """The copies abiguard flags (CopyRelocation.size_differs)."""
+    undefined: list[tuple[str, str | None]] = field(default_factory=list)
+    """ld.so's undefined symbols of the file."""
+    unresolved: list[tuple[str, str | None]] = field(default_factory=list)
+    """abiguard's unresolved non-weak bindings."""
+    declared: int = 0
+
+
+def compare_file(path: str, resolver: object, ldso: str = LDSO[("x86_64", 64)]
+                 ) -> FileComparison:
+    """Trace ``path`` with ld.so and resolve it with ``resolver`` (an
+    abiguard.resolve.Resolver over the sysroot /): both sides of one file."""
+    from abiguard.elf import read_elf
+    from abiguard.errors import ElfError
+
+    t = trace(path, ldso)
+    if t.error and not t.bound and not t.self_bound:
+        return FileComparison(path, error=t.error)
+    try:
+        _libs, bindings = resolver.resolve(read_elf(path), path)  # type: ignore[attr-defined]
+    except ElfError as exc:
+        return FileComparison(path, error=f"abiguard: {exc}")
+    mine = abiguard_bindings(bindings)
+    missed, extra = compare(mine, t.bound)
+    return FileComparison(
+        path, bindings=len(t.bound), self_bound=len(t.self_bound),
+        matched=len(mine & t.bound), missed=sorted(missed, key=str),
+        extra=sorted(extra, key=str),
+        copies=sorted(b.symbol.name for b in bindings if b.copy and b.status == "bound"),
+        size_warnings=sorted(t.size_warnings),
+        abiguard_size_warnings=sorted(b.symbol.name for b in bindings if b.copy
+                                      and b.status == "bound" and b.copy.size_differs),
+        undefined=sorted(t.undefined, key=str),
+        unresolved=sorted({(b.symbol.name, b.symbol.version) for b in bindings
+                           if b.status == "unresolved" and not b.weak}, key=str),
+        declared=sum(1 for b in bindings if b.status == "declared"))

@@ -9,6 +9,7 @@ empty or broken trace cannot pass. readelf shows the relocations each case is bu
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -335,3 +336,43 @@ def test_cxx_program_copies_std_cout(tmp_path):
     b = binding(c, "_ZSt4cout")
     assert b.copy is not None and b.copy.program_size == b.copy.library_size > 0
     assert b.provider == "libstdc++.so.6" and b.symbol.version == "GLIBCXX_3.4"
+
+
+# --------------------------------------------------------------------------------------------
+# This machine's own files (benchmarks/compare_ldso.py does all of them)
+# --------------------------------------------------------------------------------------------
+
+
+def test_this_machines_programs_and_libraries_match_ldso():
+    """An even sample of the dynamic x86-64 files of /usr/bin and /usr/lib/x86_64-linux-gnu
+    (plus busctl, whose copies of libsystemd-shared are the issue's example): every binding,
+    copy-size warning and undefined symbol as ld.so has them."""
+    from abiguard.resolve import Resolver
+    from ldso_oracle import compare_file
+
+    files = []
+    for top, n in (("/usr/bin", 80), ("/usr/lib/x86_64-linux-gnu", 80)):
+        names = sorted(os.listdir(top))
+        for name in names[:: max(1, len(names) // n)]:
+            p = os.path.join(top, name)
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as fh:
+                    head = fh.read(20)
+                if head[:4] == b"\x7fELF" and head[4] == 2 and head[18] == 62 and \
+                        head[16] in (2, 3):
+                    files.append(p)
+    if os.path.exists("/usr/bin/busctl"):
+        files.append("/usr/bin/busctl")
+    resolver = Resolver()
+    compared = bindings = copies = 0
+    for p in files:
+        r = compare_file(p, resolver)
+        if r.error is not None:  # e.g. a static program: ld.so cannot trace it
+            continue
+        assert not r.missed and not r.extra, (p, r.missed[:5], r.extra[:5])
+        assert r.size_warnings == r.abiguard_size_warnings, p
+        assert r.undefined == r.unresolved, p
+        compared += 1
+        bindings += r.bindings
+        copies += len(r.copies)
+    assert compared >= 50 and bindings > 2000 and copies > 0
