@@ -1,7 +1,7 @@
 """Seed inputs of every fuzz target.
 
-Seeds are built once into abiguard's cache (``$ABIGUARD_CACHE/fuzz-seeds/v1``, by default
-``~/.cache/abiguard/fuzz-seeds/v1``) and reused:
+Seeds are built once into abiguard's cache (``$ABIGUARD_CACHE/fuzz-seeds/v2``, by default
+``~/.cache/abiguard/fuzz-seeds/v2``) and reused:
 
 * ELF: gcc-built libraries, programs and objects like the tests build (versioned library,
   programs with RUNPATH/RPATH, copy relocations, stripped, without section headers, 32-bit,
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VERSION = "v1"
+VERSION = "v2"  # bumped when the seeds change (v2: hand-built ELF seeds have relocations)
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,21 @@ def trace(path: str, ldso: str = LDSO[("x86_64", 64)], *, timeout: float = 120,
     return out
 
 
+def relocation_order(path: str, ldso: str = LDSO[("x86_64", 64)]) -> list[str]:
+    """The real paths of the objects ld.so relocates for ``path``, in its order
+    (``LD_DEBUG=reloc``: "relocation processing: FILE"; ld.so itself is not listed)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_TRACE_LOADED_OBJECTS": "1",
+           "LD_WARN": "1", "LD_BIND_NOW": "1", "LD_DEBUG": "reloc", "LC_ALL": "C"}
+    proc = subprocess.run([ldso, path], env=env, capture_output=True, timeout=120,
+                          check=False)
+    out = []
+    for raw in proc.stderr.decode("utf-8", "surrogateescape").splitlines():
+        _, sep, rest = raw.partition("relocation processing: ")
+        if sep:
+            out.append(os.path.realpath(rest.split(" (lazy)")[0].strip()))
+    return out
+
+
 def abiguard_bindings(bindings: Iterable[Binding], root: str = "/") -> set[Triple]:
     """abiguard's ``bound`` bindings of one consumer as (symbol, version, real provider);
     ``root``: the sysroot the installed provider paths are under."""

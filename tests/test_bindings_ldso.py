@@ -87,7 +87,7 @@ def test_copied_data_objects_are_bindings_with_both_sizes(data_lib, tmp_path, fl
     assert {("counter", "DATA_1.0", lib), ("buf", "DATA_1.0", lib)} <= t.bound
     for name, size in (("counter", 4), ("buf", 16)):
         b = binding(c, name)
-        assert b.status == "bound" and b.defined and b.provider == "libdata.so.1"
+        assert b.status == "bound" and b.provider == "libdata.so.1" and b.reason is None
         assert b.copy == CopyRelocation(size, size) and not b.copy.size_differs
         assert b.symbol.version == "DATA_1.0" == b.provided_version
         assert b.type == "OBJECT"
@@ -137,7 +137,7 @@ def test_copy_relocation_nothing_defines_is_unresolved(tmp_path):
                version_script=DATA_MAP.replace(" buf;", ""))
     audit = scan_paths([str(prog)], ScanOptions(policies=[]))
     b = binding(audit.consumers[0], "buf")
-    assert b.status == "unresolved" and b.copy == CopyRelocation(16, None) and b.defined
+    assert b.status == "unresolved" and b.copy == CopyRelocation(16, None)
     assert "libdata.so.1 defines version DATA_1.0 but no buf@DATA_1.0" in (b.reason or "")
     assert trace(str(prog)).undefined == {("buf", "DATA_1.0")}  # ld.so's complaint (LD_WARN)
 
@@ -268,7 +268,8 @@ def test_gnu_unique_symbol_binds_to_the_first_definition_ld_so_entered(
         assert any(name == COUNTER for name, _, _ in t.self_bound)
     else:
         (b,) = bound
-        assert b.provider == bound_to and b.defined and b.status == "bound"
+        assert b.provider == bound_to and b.status == "bound"
+        assert b.reason and b.reason.startswith("GNU unique symbol, defined here too")
         assert (b.symbol.version, b.provided_version) == ("UA_1", "UB_1")
         assert (COUNTER, "UA_1", str((tmp_path / "u" / bound_to).resolve())) in t.bound
 
@@ -376,3 +377,30 @@ def test_this_machines_programs_and_libraries_match_ldso():
         bindings += r.bindings
         copies += len(r.copies)
     assert compared >= 50 and bindings > 2000 and copies > 0
+
+
+def test_relocation_order_is_ld_sos():
+    """The order the GNU unique rule walks (resolve.relocation_order, glibc's
+    _dl_sort_maps_dfs): ld.so's own, from LD_DEBUG=reloc, for programs and libraries of this
+    machine with deep and shared dependencies."""
+    from abiguard.resolve import Resolver, relocation_order
+    from ldso_oracle import relocation_order as ldso_order
+
+    resolver = Resolver()
+    checked = 0
+    for p in ("/usr/bin/busctl", "/usr/lib/x86_64-linux-gnu/libapt-private.so.0.0",
+              "/usr/bin/python3", "/usr/bin/cmake", "/usr/bin/gdb", "/usr/bin/ssh",
+              "/usr/lib/x86_64-linux-gnu/libgtk-3.so.0", "/usr/bin/apt",
+              "/usr/lib/x86_64-linux-gnu/libLLVM-15.so.1", "/usr/bin/curl"):
+        if not os.path.exists(p):
+            continue
+        real = os.path.realpath(p)
+        elf = read_elf(real)
+        order = resolver.load_order(elf, real)
+        interp = {os.path.realpath(o.real) for o in order if o.found_via == "interpreter"
+                  or (o.elf is not None and o.elf.soname == "ld-linux-x86-64.so.2")}
+        mine = [os.path.realpath(o.real) for o in relocation_order(order) if o.real]
+        mine = [x for x in mine if x not in interp]
+        assert mine == ldso_order(real), p
+        checked += 1
+    assert checked >= 5

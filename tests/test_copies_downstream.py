@@ -78,8 +78,7 @@ def test_scan_shows_copies_in_text_json_markdown(world, capsys):
     data = json.loads(capsys.readouterr().out)
     b = {x["symbol"]["name"]: x for x in data["consumers"][0]["bindings"]}
     assert b["xs_state"]["copy"] == {"program_size": 8, "library_size": 24}
-    assert b["xs_state"]["defined"] is True and b["xs_state"]["status"] == "bound"
-    assert b["xs_get"]["copy"] is None and b["xs_get"]["defined"] is False
+    assert b["xs_state"]["status"] == "bound" and b["xs_get"]["copy"] is None
 
 
 def test_declared_imports_are_listed_not_counted(tmp_path, capsys):
@@ -106,13 +105,13 @@ def test_json_round_trip_and_schema_1_results_written_before(world, tmp_path, ca
     b = next(x for x in audit.consumers[0].bindings if x.symbol.name == "xs_state")
     assert b.copy == CopyRelocation(8, 24) and b.copy.size_differs
     assert to_json(audit) == text
-    # A result written before copies existed (no "copy"/"defined" keys) still reads.
+    # A result written before copies existed (no "copy" key) still reads.
     data = json.loads(text)
     for c in data["consumers"]:
         for x in c["bindings"]:
-            del x["copy"], x["defined"]
+            del x["copy"]
     old = audit_from_json(json.dumps(data), "old.json")
-    assert all(x.copy is None and not x.defined for x in old.consumers[0].bindings)
+    assert all(x.copy is None for x in old.consumers[0].bindings)
 
 
 def test_diff_reports_a_copied_object_that_changed_size_as_breaking(world, tmp_path, capsys):

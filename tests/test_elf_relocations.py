@@ -62,7 +62,7 @@ def looked_up(obj: ElfObject) -> tuple[set[str], set[str]]:
     assert rel is not None
     names = {s.name for s, m in zip(obj.imports, rel.import_refs()) if m}
     copies = set()
-    for pos, m in rel.export_refs().items():
+    for pos, m in rel.export_refs(every=True).items():
         names.add(obj.exports[pos].name)
         if m & REF_COPY:
             copies.add(obj.exports[pos].name)

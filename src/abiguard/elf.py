@@ -43,7 +43,6 @@ import stat
 import struct
 import sys
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import compress, repeat
 from operator import add, eq, itemgetter
@@ -318,6 +317,7 @@ class _Layout:
 _HOST_BIG = sys.byteorder == "big"
 _ITEM2, _ITEM4, _ITEM5 = itemgetter(2), itemgetter(4), itemgetter(5)
 _latin1 = codecs.latin_1_decode
+_frm = int.from_bytes
 
 
 def _array(code: str, raw: Bytes, big: bool) -> array[int]:
@@ -388,6 +388,9 @@ _FAST_SYMBOLS = _check_fast_symbols()
 _T_NONLOCAL = bytes(int(i >= 16) for i in range(256))
 _T_VISIBLE4 = bytes(4 if (i & 3) in (0, 3) else 0 for i in range(256))
 _T_NONZERO2 = bytes(2 if i else 0 for i in range(256))
+# st_info of a definition ld.so's lookup always takes (glibc check_match, do_lookup_x): a
+# global or weak symbol of a code or data type (NOTYPE, OBJECT, FUNC, COMMON, TLS, IFUNC).
+_T_SELF = bytes(int(i >> 4 in (1, 2) and i & 15 in (0, 1, 2, 5, 6, 10)) for i in range(256))
 _T_IMPORT = bytes(int(i & 3 == 1) for i in range(256))
 _T_EXPORT = bytes(int(i & 7 == 7) for i in range(256))
 _VersionInfo = tuple[str | None, str | None, bool, int]  # version, file, hidden, index
@@ -406,34 +409,84 @@ class _Relocs(NamedTuple):
     nsyms: int
     where: str
 
-    def columns(self) -> tuple[array[int], array[int]]:
-        """(symbol indices, types), every index checked against the symbol table (an
-        ElfError naming the file otherwise)."""
-        syms, types = array("I"), array("I")
+    def columns(self) -> list[tuple[array[int], array[int]]]:
+        """(symbol indices, types) of each table, taken out of the r_info column with bulk
+        slicing (no Python work per entry)."""
+        out = []
         esz, big = self.esz, self.big
         w = esz // 4
         for raw in self.chunks:
             if self.is64:  # r_info: the type in its low half, the symbol in its high half
                 words = _array("I", raw, big)
                 lo, hi = (words[3::w], words[2::w]) if big else (words[2::w], words[3::w])
-                types.extend(lo)
-                syms.extend(hi)
+                out.append((hi, lo))
             else:  # r_info: the type in its low byte, the symbol in the 3 bytes above
                 n = len(raw) // esz
                 col = raw[4::esz], raw[5::esz], raw[6::esz], raw[7::esz]
                 sym = bytearray(4 * n)
+                types = array("I")
                 if big:
                     sym[1::4], sym[2::4], sym[3::4] = col[0], col[1], col[2]
                     types.extend(col[3])
                 else:
                     sym[0::4], sym[1::4], sym[2::4] = col[1], col[2], col[3]
                     types.extend(col[0])
-                syms.extend(_array("I", sym, big))
-        if syms and max(syms) >= max(self.nsyms, 1):
-            raise ElfError(self.where, f"a dynamic relocation refers to symbol {max(syms)}, "
-                                       f"past the {self.nsyms} symbols of the dynamic "
-                                       f"symbol table")
-        return syms, types
+                out.append((_array("I", sym, big), types))
+        return out
+
+    def looked_up(self) -> tuple[set[int], set[int]]:
+        """(the symbol indices any relocation looks up, those of the copy relocations): one
+        C-level pass over each table's columns (and one more for the copy relocations of an
+        executable). An index past the symbol table is an ElfError naming the file."""
+        never, copy, _plt, _rela = self.rules
+        looked: set[int] = set()
+        copies: set[int] = set()
+        top = 0
+        for syms, types in self.columns():
+            if not syms:
+                continue
+            top = max(top, max(syms))
+            present = set(types)
+            if present & never:
+                # (rare: e.g. relative relocations DT_RELACOUNT does not count) a symbol
+                # named only by such relocations is not looked up
+                looked.update(compress(syms, map(_not_in, repeat(never), types)))
+            else:
+                looked.update(syms)
+            if copy in present:
+                copies.update(compress(syms, map(eq, types, repeat(copy))))
+        if top >= max(self.nsyms, 1):
+            raise ElfError(self.where, f"a dynamic relocation refers to symbol {top}, past the "
+                                       f"{self.nsyms} symbols of the dynamic symbol table")
+        looked.discard(0)
+        copies.discard(0)
+        return looked, copies
+
+    def classes(self) -> tuple[set[int], set[int], set[int]]:
+        """The symbol indices the relocations look up, by class: (PLT class, copy, other);
+        one pass per relocation type present."""
+        never, copy, plt, _rela = self.rules
+        by: dict[int, set[int]] = {REF_PLT: set(), REF_COPY: set(), REF_OTHER: set()}
+        for syms, types in self.columns():
+            present = set(types)
+            kinds = {t: REF_COPY if t == copy else REF_PLT if t in plt else REF_OTHER
+                     for t in present - never}
+            if len(kinds) == len(present) and len(set(kinds.values())) == 1:
+                by[next(iter(kinds.values()))].update(syms)  # one class (DT_JMPREL)
+                continue
+            for t, bit in kinds.items():
+                by[bit].update(compress(syms, map(eq, types, repeat(t))))
+        for x in by.values():
+            x.discard(0)
+        return by[REF_PLT], by[REF_COPY], by[REF_OTHER]
+
+
+def _not_in(group: frozenset[int], t: int) -> bool:
+    return t not in group
+
+
+# st_other -> 1 for hidden or internal visibility (ld.so binds such a reference locally).
+_T_HIDDEN1 = bytes(int(i & 3 in (1, 2)) for i in range(256))
 
 
 class _SymbolSource:
@@ -446,7 +499,7 @@ class _SymbolSource:
     checked by ``ElfFile._symbol_source``; nothing here raises, whatever the input bytes.
     """
 
-    __slots__ = ("layout", "names_at", "positions", "raw", "refnames", "refs", "relocs",
+    __slots__ = ("classes", "layout", "names_at", "positions", "raw", "refnames", "relocs",
                  "split", "text", "text_ascii", "verdefs", "verneeds", "versions", "versyms")
 
     def __init__(self, raw: bytes, layout: _Layout, names_at: array[int], text: str,
@@ -454,7 +507,7 @@ class _SymbolSource:
                  verneeds: dict[int, tuple[str, str]]) -> None:
         # The dynamic relocation tables (ElfFile._dynamic_relocations); None: not known.
         self.relocs: _Relocs | None = None
-        self.refs: dict[int, int] | None = None
+        self.classes: tuple[set[int], set[int], set[int]] | None = None
         self.refnames: dict[str, list[int]] | None = None
         self.raw = raw
         self.layout = layout
@@ -525,64 +578,112 @@ class _SymbolSource:
 
     # ---- what the dynamic relocations look up (model.RelocationRefs) ------------------------
 
-    def _refs(self) -> dict[int, int]:
-        """Record number -> REF_* mask of the symbols a relocation looks up. As ld.so's
-        RESOLVE_MAP: a relocation against an STB_LOCAL symbol or one of hidden or internal
-        visibility binds locally, without a lookup."""
-        refs = self.refs
-        if refs is None:
-            refs = {}
-            if self.relocs is not None:
-                syms, types = self.relocs.columns()
-                never, copy, plt, _rela = self.relocs.rules
-                raw = self.raw
-                esz = self.layout.sym.size
-                at = 4 if self.layout.is64 else 12
-                for s, t in set(zip(syms, types)):
-                    if not s or t in never:
-                        continue
-                    pos = s - 1
-                    o = pos * esz + at
-                    if raw[o] < 16 or raw[o + 1] & 3 in (1, 2):
-                        continue
-                    bit = REF_COPY if t == copy else REF_PLT if t in plt else REF_OTHER
-                    refs[pos] = refs.get(pos, 0) | bit
-            self.refs = refs
-        return refs
+    # (Nothing computed from the relocations is kept for the file's views: the resolver
+    # asks once per consumer, and big sets kept alive make Python's GC slower for everyone.)
+
+    @staticmethod
+    def _mask(classes: tuple[set[int], set[int], set[int]], k: int) -> int:
+        plt, copy, other = classes
+        return (k in plt) | (k in copy) << 1 | (k in other) << 2
+
+    def _hidden(self, kind: int) -> list[int]:
+        """Positions (in the view) of the symbols of hidden or internal visibility: ld.so
+        binds a reference to them locally, without a lookup (RESOLVE_MAP)."""
+        sel = (self.split or self._split())[0][kind]
+        esz = self.layout.sym.size
+        at = (5 if self.layout.is64 else 13)
+        hid = _frm(self.raw[at::esz].translate(_T_HIDDEN1), "little") & _frm(sel, "little")
+        if not hid:
+            return []
+        flags = hid.to_bytes(len(sel), "little")
+        return [sel.count(1, 0, r) for r in compress(range(len(flags)), flags)]
+
+    def _imports_looked(self, looked: set[int]) -> list[bool]:
+        isel = (self.split or self._split())[0][0]
+        out = list(map(looked.__contains__, compress(range(1, len(isel) + 1), isel)))
+        for i in self._hidden(0):
+            out[i] = False
+        return out
+
+    def _export_refs(self, looked: set[int], copies: set[int], every: bool) -> dict[int, int]:
+        esel = (self.split or self._split())[0][1]
+        n = len(esel)
+        if every:
+            records = sorted(k - 1 for k in looked if esel[k - 1])
+        else:
+            # a copy relocation's symbol, or a definition ld.so's lookup does not take for
+            # granted (not a global or weak code or data symbol: GNU unique, ...)
+            raw = self.raw
+            esz = self.layout.sym.size
+            at = 4 if self.layout.is64 else 12
+            odd = _frm(esel, "little") & ~_frm(raw[at::esz].translate(_T_SELF), "little")
+            special = compress(range(n), odd.to_bytes(n, "little")) if odd > 0 else ()
+            records = sorted({k - 1 for k in copies if esel[k - 1]}
+                             | {r for r in special if r + 1 in looked})
+        if not records:
+            return {}
+        assert self.relocs is not None
+        classes = self.relocs.classes()
+        return {esel.count(1, 0, r): self._mask(classes, r + 1) for r in records}
+
+    def lookups(self) -> tuple[list[bool], dict[int, int]]:
+        assert self.relocs is not None
+        looked, copies = self.relocs.looked_up()
+        return self._imports_looked(looked), self._export_refs(looked, copies, False)
+
+    def imports_looked_up(self) -> list[bool]:
+        assert self.relocs is not None
+        return self._imports_looked(self.relocs.looked_up()[0])
 
     def import_refs(self) -> list[int]:
-        return list(map(self._refs().get, self._positions(0), repeat(0)))
+        assert self.relocs is not None
+        looked = self.imports_looked_up()
+        classes = self.relocs.classes()
+        isel = (self.split or self._split())[0][0]
+        mask = self._mask
+        return [mask(classes, k) if hit else 0
+                for k, hit in zip(compress(range(1, len(isel) + 1), isel), looked)]
 
-    def export_refs(self) -> dict[int, int]:
-        refs = self._refs()
-        esel = (self.split or self._split())[0][1]
-        positions = self._positions(1)
-        return {bisect_left(positions, pos): m for pos, m in refs.items() if esel[pos]}
+    def export_refs(self, every: bool = False) -> dict[int, int]:
+        """The exports whose lookups ld.so may bind elsewhere than the file itself (see
+        model.RelocationRefs.export_refs); ``every``: all the exports a relocation looks
+        up."""
+        assert self.relocs is not None
+        looked, copies = self.relocs.looked_up()
+        return self._export_refs(looked, copies, every)
 
     def referencing(self, name: str) -> list[tuple[ElfSymbol, int]]:
         names = self.refnames
-        if names is None:
+        if names is None:  # (kept: asked for many names, of few libraries)
+            assert self.relocs is not None
+            looked, _copies = self.relocs.looked_up()
+            self.classes = self.relocs.classes()
             names = {}
             text = self.text
-            for pos in self._refs():
-                off = self.names_at[pos]
+            for k in looked:
+                off = self.names_at[k - 1]
                 n = text[off:text.find("\0", off)]
                 if not self.text_ascii and not n.isascii():
                     n = _fix_name(n)
-                names.setdefault(n, []).append(pos)
+                names.setdefault(n, []).append(k - 1)
             self.refnames = names
+        classes = self.classes
+        assert classes is not None
         out = []
         isel, esel = (self.split or self._split())[0]
-        refs = self._refs()
-        for pos in names.get(name, ()):
-            kind = 0 if isel[pos] else 1 if esel[pos] else -1
+        for record in names.get(name, ()):
+            kind = 0 if isel[record] else 1 if esel[record] else -1
             if kind >= 0:
-                i = bisect_left(self._positions(kind), pos)
-                out.append((self.symbol(kind, i), refs[pos]))
+                sym = self.symbol(kind, (isel if kind == 0 else esel).count(1, 0, record))
+                if sym.visibility not in ("HIDDEN", "INTERNAL"):
+                    out.append((sym, self._mask(classes, record + 1)))
         return out
 
     def symbol(self, kind: int, i: int) -> ElfSymbol:
-        k = self._positions(kind)[i]
+        positions = self.positions[kind]
+        if positions is None:
+            positions = self._positions(kind)
+        k = positions[i]
         sym = self.layout.sym
         rec = sym.unpack_from(self.raw, k * sym.size)
         if self.layout.is64:

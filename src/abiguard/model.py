@@ -106,10 +106,22 @@ class RelocationRefs(Protocol):
         """The mask of each import, in the order of ``ElfObject.imports``."""
         ...
 
-    def export_refs(self) -> Mapping[int, int]:
+    def imports_looked_up(self) -> Sequence[bool]:
+        """Whether a relocation looks each import up (``import_refs()`` != 0, cheaper)."""
+        ...
+
+    def lookups(self) -> tuple[Sequence[bool], Mapping[int, int]]:
+        """``(imports_looked_up(), export_refs())`` from one reading of the relocations
+        (what the resolver asks, once per consumer)."""
+        ...
+
+    def export_refs(self, every: bool = False) -> Mapping[int, int]:
         """Position in ``ElfObject.exports`` -> mask, for the exports a relocation looks up
-        (a copy relocation's symbol in an executable; a library's references to its own
-        definitions)."""
+        that ld.so may bind to another file: the symbol of a copy relocation (in an
+        executable), a GNU unique definition, and a definition ld.so's lookup does not take
+        (not a global or weak code or data symbol). A file's other references to its own
+        definitions find them first in the scope (ld.so loads the file first): left out,
+        unless ``every``."""
         ...
 
     def referencing(self, name: str) -> Sequence[tuple[ElfSymbol, int]]:
@@ -453,16 +465,14 @@ class Binding:
     provided_version: str | None = None
     """The version node of the definition it binds to."""
     reason: str | None = None
-    """Why it is unresolved: library not found, symbol missing, version missing."""
+    """Why it is unresolved (library not found, symbol missing, version missing) or only
+    declared; for a bound symbol the consumer defines itself (a GNU unique symbol), why ld.so
+    binds it to another library."""
     stability: Stability = Stability.UNKNOWN
     evidence: tuple[Evidence, ...] = ()
     copy: CopyRelocation | None = None
     """Set for a copy relocation: the consumer (an executable) defines the symbol in its own
     .bss and ld.so copies the library's object there; both sizes."""
-    defined: bool = False
-    """The consumer defines the symbol itself, yet ld.so binds its references to another
-    library (a copy relocation; a GNU unique symbol whose first definition loaded is
-    elsewhere)."""
 
     @property
     def is_problem(self) -> bool:

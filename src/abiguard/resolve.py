@@ -222,9 +222,10 @@ class LoadedObject:
     found_via: str
     depth: int
     error: str | None = None
-    deps: list[LoadedObject] = field(default_factory=list)
-    """The objects its DT_NEEDED entries name, in order, each once (found ones only): what
-    ld.so's dependency sort (and so its relocation order) walks."""
+    loaded: dict[str, LoadedObject] | None = None
+    """For the consumer (the first object of a load order): the object each needed name of
+    the load order resolved to (what ld.so's dependency sort, and so its relocation order,
+    walks: see relocation_order)."""
 
 
 class Resolver:
@@ -408,6 +409,7 @@ class Resolver:
             by_name[consumer.soname] = by_soname[consumer.soname] = root
         if consumer.member is None:
             by_file[self._realpath(consumer.path)] = root
+        root.loaded = by_name
         queue = deque([root])
         extra = list(self.extra_needed) if consumer.kind == "REL" else []
         cap = limits.current().max_load_order
@@ -416,13 +418,9 @@ class Resolver:
             if obj.elf is None:
                 continue
             needed = list(obj.elf.needed) + (extra if obj is root else [])
-            deps = obj.deps
             for name in needed:
                 if name in by_name:
-                    dep = by_name[name]  # loaded already: DT_NEEDED loops end here
-                    if dep.elf is not None and dep not in deps:
-                        deps.append(dep)
-                    continue
+                    continue  # loaded already: DT_NEEDED loops end here
                 if len(order) >= cap:
                     raise limits.exceeded(consumer.display_name,
                                           f"more than {cap} objects in the load order",
@@ -440,11 +438,8 @@ class Resolver:
                                                  else None)
                 if same is not None:
                     by_name[name] = same
-                    if same not in deps:
-                        deps.append(same)
                     continue
                 lo = LoadedObject(name, inst, real, elf, obj, via, obj.depth + 1)
-                deps.append(lo)
                 by_name[name] = lo
                 by_file[file_key] = lo
                 if elf.soname:
@@ -520,36 +515,44 @@ class Resolver:
             tuple((o.name, o.installed, o.real) for o, _, _, _ in scope), {})
         # What the consumer's relocations look up (None: not known, every import is).
         relocs = consumer.relocations
-        masks = relocs.import_refs() if relocs is not None else repeat(_LOOKUP)
+        looked: Iterable[bool] = repeat(True)
+        special: Mapping[int, int] = {}
+        if relocs is not None:
+            looked, special = relocs.lookups()
+        masks: Sequence[int] | None = None
         unique = _UniqueTable(self, order, scope)
         out: list[Binding] = []
-        for sym, mask in zip(consumer.imports, masks):
-            mkey = (sym.name, sym.version, sym.hidden, sym.binding, sym.type, mask)
+        for i, (sym, looks) in enumerate(zip(consumer.imports, looked)):
+            if sym.value and looks and relocs is not None:
+                # An executable's canonical PLT entry (an undefined symbol with a value) is the
+                # first definition in ld.so's scope for all but PLT-class lookups: when only
+                # such relocations use it, they bind to the program itself.
+                masks = masks or relocs.import_refs()
+                if not masks[i] & (REF_PLT | REF_COPY):
+                    out.append(Binding(SymbolRef(sym.name, sym.version), sym.type,
+                                       sym.binding == "WEAK", "declared", reason=_SELF))
+                    continue
+            # (which relocations look it up does not change where it binds, only whether)
+            mkey = (sym.name, sym.version, sym.hidden, sym.binding, sym.type, looks)
             hit = memo.get(mkey)
             if hit is not None:
                 out.append(hit)
                 continue
             ref = SymbolRef(sym.name, sym.version)
             weak = sym.binding == "WEAK"
-            if not mask:
+            if not looks:
                 # No relocation uses it: ld.so never looks it up.
                 out.append(memo.setdefault(mkey, Binding(ref, sym.type, weak, "declared",
                                                          reason=_DECLARED)))
                 continue
-            if sym.value and not mask & (REF_PLT | REF_COPY):
-                # An executable's canonical PLT entry (an undefined symbol with a value) is the
-                # first definition in ld.so's scope for all but PLT-class lookups: only such
-                # relocations use it, so they bind to the program itself.
-                out.append(Binding(ref, sym.type, weak, "declared", reason=_SELF))
-                continue
             found: tuple[LoadedObject, ElfSymbol] | None = None
             name = sym.name
-            for entry in scope:
-                if name not in entry[1]:
+            for obj, names, lookup, versioned in scope:
+                if name not in names:
                     continue
-                d = match(sym, entry[2](name), entry[3])
+                d = match(sym, lookup(name), versioned)
                 if d is not None and d.binding in _TAKEN:
-                    found = (entry[0], d)
+                    found = (obj, d)
                     break
             if found is None:
                 out.append(Binding(ref, sym.type, weak, "unresolved",
@@ -562,9 +565,9 @@ class Resolver:
                 continue
             b = memo[mkey] = self._bound(ref, sym, weak, found, lib_class)
             out.append(b)
-        if relocs is not None:
+        if special:
             exports = consumer.exports
-            for pos, mask in relocs.export_refs().items():
+            for pos, mask in special.items():
                 b2 = self._bind_defined(exports[pos], mask, order, scope, memo, unique,
                                         lib_class, missing)
                 if b2 is not None:
@@ -574,7 +577,7 @@ class Resolver:
     def _bound(self, ref: SymbolRef, sym: ElfSymbol, weak: bool,
                found: tuple[LoadedObject, ElfSymbol],
                lib_class: dict[int, tuple[Stability, tuple[Evidence, ...]]],
-               copy: CopyRelocation | None = None, defined: bool = False) -> Binding:
+               copy: CopyRelocation | None = None, reason: str | None = None) -> Binding:
         obj, d = found
         assert obj.elf is not None
         key = obj.elf.soname or obj.name
@@ -583,7 +586,7 @@ class Resolver:
         stab, ev = self.policy.classify_symbol(sym.name, d.version, key, lib_class[id(obj)])
         return Binding(ref, sym.type if sym.type != "NOTYPE" else d.type, weak, "bound",
                        provider=key, provider_path=obj.installed, provided_version=d.version,
-                       stability=stab, evidence=ev, copy=copy, defined=defined)
+                       reason=reason, stability=stab, evidence=ev, copy=copy)
 
     def _bind_defined(self, sym: ElfSymbol, mask: int, order: list[LoadedObject],
                       scope: list[_Entry], memo: dict[tuple, Binding], unique: _UniqueTable,
@@ -606,10 +609,9 @@ class Resolver:
             if found is None:
                 return Binding(ref, sym.type, weak, "unresolved",
                                reason=self._why_unresolved(sym, order, missing),
-                               copy=CopyRelocation(sym.size, None), defined=True)
+                               copy=CopyRelocation(sym.size, None))
             b = memo[mkey] = self._bound(ref, sym, weak, found, lib_class,
-                                         copy=CopyRelocation(sym.size, found[1].size),
-                                         defined=True)
+                                         copy=CopyRelocation(sym.size, found[1].size))
             return b
         root = order[0]
         if sym.type in _ALLOWED_TYPES and sym.binding in _TAKEN:
@@ -618,12 +620,16 @@ class Resolver:
             obj, d = unique.entry(sym, (root, sym))
             if obj is root:
                 return None
-            return self._bound(ref, sym, weak, (obj, d), lib_class, defined=True)
+            return self._bound(ref, sym, weak, (obj, d), lib_class, reason=(
+                "GNU unique symbol, defined here too: ld.so binds every reference to the "
+                "definition its first lookup of the name found"))
         found = self._lookup(sym, scope)  # its own definition does not count for ld.so
         if found is None:
             return Binding(ref, sym.type, weak, "unresolved",
-                           reason=self._why_unresolved(sym, order, missing), defined=True)
-        return self._bound(ref, sym, weak, found, lib_class, defined=True)
+                           reason=self._why_unresolved(sym, order, missing))
+        return self._bound(ref, sym, weak, found, lib_class, reason=(
+            f"defined here as a {sym.binding} {sym.type} symbol, which ld.so's lookup does not "
+            f"take: bound to the first library defining it"))
 
     def _why_unresolved(self, sym: ElfSymbol, order: list[LoadedObject],
                         missing: list[str]) -> str:
@@ -678,6 +684,7 @@ class _UniqueTable:
         self.scope = scope
         self.entries: dict[str, tuple[LoadedObject, ElfSymbol] | None] = {}
         self._global: list[_Entry] | None = None
+        self._before: list[LoadedObject] | None = None
 
     def entry(self, sym: ElfSymbol, found: tuple[LoadedObject, ElfSymbol]
               ) -> tuple[LoadedObject, ElfSymbol]:
@@ -695,9 +702,10 @@ class _UniqueTable:
             assert e is not None
             self._global = [(root, e.exports.name_index(), e.exports.lookup,
                              bool(e.version_defs)), *self.scope]
-        for obj in relocation_order(self.order):
-            if obj is root:
-                break
+        if self._before is None:  # the objects ld.so relocates before the consumer
+            ordered = relocation_order(self.order)
+            self._before = ordered[:ordered.index(root)] if root in ordered else ordered
+        for obj in self._before:
             elf = obj.elf
             if elf is None or (name not in elf.exports.name_index()
                                and name not in elf.imports.name_index()):
@@ -727,6 +735,19 @@ def relocation_order(order: list[LoadedObject]) -> list[LoadedObject]:
     if not maps:
         return []
     main = maps[0]
+    loaded = main.loaded or {}
+
+    def needs(obj: LoadedObject) -> list[LoadedObject]:
+        """The objects its DT_NEEDED entries name, each once, found ones only."""
+        out: dict[int, LoadedObject] = {}
+        assert obj.elf is not None
+        for name in obj.elf.needed:
+            dep = loaded.get(name)
+            if dep is not None and dep.elf is not None:
+                out.setdefault(id(dep), dep)
+        return list(out.values())
+
+    deps_of: dict[int, list[LoadedObject]] = {}
     visited: set[int] = set()
     post: list[LoadedObject] = []
     for start in reversed(maps):
@@ -736,7 +757,9 @@ def relocation_order(order: list[LoadedObject]) -> list[LoadedObject]:
         stack: list[tuple[LoadedObject, int]] = [(start, 0)]
         while stack:
             obj, i = stack[-1]
-            deps = obj.deps if obj is not main else []
+            if id(obj) not in deps_of:
+                deps_of[id(obj)] = [] if obj is main else needs(obj)
+            deps = deps_of[id(obj)]
             while i < len(deps) and (id(deps[i]) in visited or deps[i] is main):
                 i += 1
             if i < len(deps):
