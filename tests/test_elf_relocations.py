@@ -266,35 +266,51 @@ def _with_dyn(data: bytes, tag: int, value: int) -> bytes:
 
 
 def test_corrupt_relocation_tables_are_errors_naming_the_file(tmp_path):
+    """The tables are read when the resolver first asks (reading a file does not touch
+    them): a corrupt one is then an ElfError naming the file, reported as that input's
+    error by a scan, which goes on with the other inputs."""
     spec = Spec(etype=2, soname=None, interp="/lib64/ld-linux-x86-64.so.2",
                 imports=[Imp("f")], relocs=[("f", 6)], plt_relocs=[("f", 7)])
     good = build_elf(spec).data
+    bad_index = bytearray(good)
+    pos = bytes(bad_index).find((1 << 32 | 6).to_bytes(8, "little"))
+    bad_index[pos + 4:pos + 8] = (999).to_bytes(4, "little")
     cases = {
-        "outside": (7, 0x7FFF0000, "DT_RELA address 0x7fff0000 is not inside any PT_LOAD"),
-        "entsize": (9, 16, "bad DT_RELAENT 16 (expected 24)"),
-        "size": (8, 25, "is not a multiple of its entry size 24"),
-        "long": (2, 24 << 16, "the DT_JMPREL table (0x180000 bytes"),
+        "outside": (_with_dyn(good, 7, 0x7FFF0000),
+                    "DT_RELA address 0x7fff0000 is not inside any PT_LOAD"),
+        "entsize": (_with_dyn(good, 9, 16), "bad DT_RELAENT 16 (expected 24)"),
+        "size": (_with_dyn(good, 8, 25), "is not a multiple of its entry size 24"),
+        "long": (_with_dyn(good, 2, 24 << 16), "the DT_JMPREL table (0x180000 bytes"),
+        "badsym": (bytes(bad_index), ("a dynamic relocation refers to symbol 999, past the 2 "
+                                      "symbols of the dynamic symbol table")),
     }
-    for name, (tag, value, message) in cases.items():
-        p = tmp_path / name
-        p.write_bytes(_with_dyn(good, tag, value))
-        with pytest.raises(ElfError) as exc:
-            read_elf(str(p))
-        assert exc.value.path == str(p) and message in exc.value.message, exc.value.message
-    # A symbol index past the symbol table: found when the relocations are first read (by
-    # the resolver), an input error naming the file; the other inputs are still scanned.
-    bad = bytearray(good)
-    pos = bytes(bad).find((1 << 32 | 6).to_bytes(8, "little"))
-    bad[pos + 4:pos + 8] = (999).to_bytes(4, "little")
-    p = tmp_path / "badsym"
-    p.write_bytes(bytes(bad))
-    assert read_elf(str(p)).imports[0].name == "f"  # the symbol tables are fine
-    with pytest.raises(ElfError, match="refers to symbol 999, past the 2 symbols"):
-        read_elf(str(p)).relocations.import_refs()
     ok = tmp_path / "ok"
     ok.write_bytes(good)
-    audit = scan_paths([str(p), str(ok)], ScanOptions(policies=[]))
-    assert [c.path for c in audit.consumers] == [str(ok)]
-    assert [(e.path, e.message) for e in audit.errors] == [
-        (str(p), ("a dynamic relocation refers to symbol 999, past the 2 symbols of the "
-                 "dynamic symbol table"))]
+    for name, (data, message) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        obj = read_elf(str(p))
+        assert obj.imports[0].name == "f"  # the symbol tables are fine
+        rel = obj.relocations
+        for ask in (rel.lookups, rel.import_refs):
+            with pytest.raises(ElfError) as exc:
+                ask()
+            assert exc.value.path == str(p) and message in exc.value.message, exc.value.message
+        # the same from given bytes (e.g. an archive member)
+        with pytest.raises(ElfError, match=re.escape(message)):
+            read_elf("given", data).relocations.lookups()
+        audit = scan_paths([str(p), str(ok)], ScanOptions(policies=[]))
+        assert [c.path for c in audit.consumers] == [str(ok)]
+        assert [e.path for e in audit.errors] == [str(p)]
+        assert message in audit.errors[0].message
+
+
+def test_a_file_that_changes_before_its_relocations_are_read_is_an_error(tmp_path):
+    spec = Spec(etype=2, soname=None, interp="/lib64/ld-linux-x86-64.so.2",
+                imports=[Imp("f")], relocs=[("f", 6)])
+    p = tmp_path / "prog"
+    p.write_bytes(build_elf(spec).data)
+    obj = read_elf(str(p))
+    p.write_bytes(build_elf(spec).data + b"\0" * 64)  # replaced meanwhile
+    with pytest.raises(ElfError, match="changed while it was being scanned"):
+        obj.relocations.lookups()

@@ -397,17 +397,36 @@ _VersionInfo = tuple[str | None, str | None, bool, int]  # version, file, hidden
 
 
 class _Relocs(NamedTuple):
-    """Copies of a file's dynamic relocation tables (ElfFile._dynamic_relocations), read on
-    first use: only the r_info column (symbol index and type) is taken out, with bulk
-    slicing and no Python work per entry."""
+    """Where a file's dynamic relocation tables are; they are read on first use, each time
+    (what the resolver asks of a consumer, once, while it binds it), from the file again
+    (checked to be the file that was read: same size and modification time) or from the
+    bytes it was read from, located and checked by ElfFile._relocation_tables. Reading
+    every file's tables when it is read would cost every file (libraries too) and keep
+    them in memory. Only the r_info column (symbol index and type) is then taken out, with
+    bulk slicing and no Python work per entry."""
 
-    chunks: list[bytes]
+    path: str
+    member: str | None
+    data: Buffer | None
+    """The bytes the file was read from when given (None: read from ``path``)."""
+    stamp: tuple[int, int | None]
+    """(size, modification time) of the file when it was read."""
+    tags: dict[int, int]
+    nsyms: int
+    rules: _RelocRules
     is64: bool
     big: bool
     esz: int
-    rules: _RelocRules
-    nsyms: int
     where: str
+
+    def chunks(self) -> list[bytes]:
+        f = ElfFile(self.path, self.data, member=self.member)
+        try:
+            if self.data is None and (f.size, f.mtime_ns) != self.stamp:
+                raise f.error("changed while it was being scanned (size or modification time)")
+            return f._relocation_tables(self.tags, self.rules)
+        finally:
+            f.close()
 
     def columns(self) -> list[tuple[array[int], array[int]]]:
         """(symbol indices, types) of each table, taken out of the r_info column with bulk
@@ -415,7 +434,7 @@ class _Relocs(NamedTuple):
         out = []
         esz, big = self.esz, self.big
         w = esz // 4
-        for raw in self.chunks:
+        for raw in self.chunks():
             if self.is64:  # r_info: the type in its low half, the symbol in its high half
                 words = _array("I", raw, big)
                 lo, hi = (words[3::w], words[2::w]) if big else (words[2::w], words[3::w])
@@ -434,7 +453,8 @@ class _Relocs(NamedTuple):
                 out.append((_array("I", sym, big), types))
         return out
 
-    def looked_up(self) -> tuple[set[int], set[int]]:
+    def looked_up(self, columns: list[tuple[array[int], array[int]]] | None = None
+                  ) -> tuple[set[int], set[int]]:
         """(the symbol indices any relocation looks up, those of the copy relocations): one
         C-level pass over each table's columns (and one more for the copy relocations of an
         executable). An index past the symbol table is an ElfError naming the file."""
@@ -442,7 +462,7 @@ class _Relocs(NamedTuple):
         looked: set[int] = set()
         copies: set[int] = set()
         top = 0
-        for syms, types in self.columns():
+        for syms, types in self.columns() if columns is None else columns:
             if not syms:
                 continue
             top = max(top, max(syms))
@@ -462,12 +482,13 @@ class _Relocs(NamedTuple):
         copies.discard(0)
         return looked, copies
 
-    def classes(self) -> tuple[set[int], set[int], set[int]]:
+    def classes(self, columns: list[tuple[array[int], array[int]]] | None = None
+                ) -> tuple[set[int], set[int], set[int]]:
         """The symbol indices the relocations look up, by class: (PLT class, copy, other);
         one pass per relocation type present."""
         never, copy, plt, _rela = self.rules
         by: dict[int, set[int]] = {REF_PLT: set(), REF_COPY: set(), REF_OTHER: set()}
-        for syms, types in self.columns():
+        for syms, types in self.columns() if columns is None else columns:
             present = set(types)
             kinds = {t: REF_COPY if t == copy else REF_PLT if t in plt else REF_OTHER
                      for t in present - never}
@@ -505,7 +526,7 @@ class _SymbolSource:
     def __init__(self, raw: bytes, layout: _Layout, names_at: array[int], text: str,
                  text_ascii: bool, versyms: array[int] | None, verdefs: dict[int, str],
                  verneeds: dict[int, tuple[str, str]]) -> None:
-        # The dynamic relocation tables (ElfFile._dynamic_relocations); None: not known.
+        # Where the dynamic relocation tables are (read on first use); None: not known.
         self.relocs: _Relocs | None = None
         self.classes: tuple[set[int], set[int], set[int]] | None = None
         self.refnames: dict[str, list[int]] | None = None
@@ -605,7 +626,8 @@ class _SymbolSource:
             out[i] = False
         return out
 
-    def _export_refs(self, looked: set[int], copies: set[int], every: bool) -> dict[int, int]:
+    def _export_refs(self, looked: set[int], copies: set[int], every: bool,
+                     columns: list[tuple[array[int], array[int]]]) -> dict[int, int]:
         esel = (self.split or self._split())[0][1]
         n = len(esel)
         if every:
@@ -623,13 +645,15 @@ class _SymbolSource:
         if not records:
             return {}
         assert self.relocs is not None
-        classes = self.relocs.classes()
+        classes = self.relocs.classes(columns)
         return {esel.count(1, 0, r): self._mask(classes, r + 1) for r in records}
 
     def lookups(self) -> tuple[list[bool], dict[int, int]]:
         assert self.relocs is not None
-        looked, copies = self.relocs.looked_up()
-        return self._imports_looked(looked), self._export_refs(looked, copies, False)
+        columns = self.relocs.columns()
+        looked, copies = self.relocs.looked_up(columns)
+        return (self._imports_looked(looked),
+                self._export_refs(looked, copies, False, columns))
 
     def imports_looked_up(self) -> list[bool]:
         assert self.relocs is not None
@@ -637,8 +661,9 @@ class _SymbolSource:
 
     def import_refs(self) -> list[int]:
         assert self.relocs is not None
-        looked = self.imports_looked_up()
-        classes = self.relocs.classes()
+        columns = self.relocs.columns()
+        looked = self._imports_looked(self.relocs.looked_up(columns)[0])
+        classes = self.relocs.classes(columns)
         isel = (self.split or self._split())[0][0]
         mask = self._mask
         return [mask(classes, k) if hit else 0
@@ -649,15 +674,17 @@ class _SymbolSource:
         model.RelocationRefs.export_refs); ``every``: all the exports a relocation looks
         up."""
         assert self.relocs is not None
-        looked, copies = self.relocs.looked_up()
-        return self._export_refs(looked, copies, every)
+        columns = self.relocs.columns()
+        looked, copies = self.relocs.looked_up(columns)
+        return self._export_refs(looked, copies, every, columns)
 
     def referencing(self, name: str) -> list[tuple[ElfSymbol, int]]:
         names = self.refnames
         if names is None:  # (kept: asked for many names, of few libraries)
             assert self.relocs is not None
-            looked, _copies = self.relocs.looked_up()
-            self.classes = self.relocs.classes()
+            columns = self.relocs.columns()
+            looked, _copies = self.relocs.looked_up(columns)
+            self.classes = self.relocs.classes(columns)
             names = {}
             text = self.text
             for k in looked:
@@ -811,9 +838,10 @@ def _fix_name(name: str) -> str:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _load(path: str) -> tuple[Buffer, mmap.mmap | None]:
-    """The file's contents: read when small, mapped when large. Opened non-blocking (a FIFO
-    must not hang a census) and rejected unless it is a regular file."""
+def _load(path: str) -> tuple[Buffer, mmap.mmap | None, int]:
+    """The file's contents (read when small, mapped when large) and its modification time.
+    Opened non-blocking (a FIFO must not hang a census) and rejected unless it is a regular
+    file."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
@@ -825,14 +853,14 @@ def _load(path: str) -> tuple[Buffer, mmap.mmap | None]:
         size = st.st_size
         if size >= _MMAP_THRESHOLD:
             mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-            return mm, mm
+            return mm, mm, st.st_mtime_ns
         data = os.read(fd, size + 1)
         if len(data) > size:  # grew while we read it: read the rest
             chunks = [data]
             while chunk := os.read(fd, 1 << 20):
                 chunks.append(chunk)
             data = b"".join(chunks)
-        return data, None
+        return data, None, st.st_mtime_ns
     except OSError as exc:
         raise ElfError(path, f"cannot read: {exc.strerror or exc}") from None
     finally:
@@ -894,6 +922,7 @@ class ElfFile:
         "header",
         "layout",
         "member",
+        "mtime_ns",
         "path",
         "size",
         "view",
@@ -908,8 +937,10 @@ class ElfFile:
         self.member = member
         self.where = f"{path}({member})" if member else path
         self._mm: mmap.mmap | None = None
+        self.mtime_ns: int | None = None
+        """The file's modification time when read from ``path`` (None for given bytes)."""
         if data is None:
-            buf, self._mm = _load(path)
+            buf, self._mm, self.mtime_ns = _load(path)
         elif isinstance(data, (bytes, mmap.mmap)):
             buf = data
         else:
@@ -1649,7 +1680,11 @@ class ElfFile:
                                              vn_index)
             rules = _RELOC_RULES.get(h.machine) if relocations else None
             if source is not None and rules is not None and (lay.is64 or h.machine != 183):
-                source.relocs = self._dynamic_relocations(tags, nsyms, rules)
+                # read on first use (the resolver binding a consumer), not now
+                source.relocs = _Relocs(
+                    self.path, self.member, self.data if self.mtime_ns is None else None,
+                    (self.size, self.mtime_ns), tags, nsyms, rules, lay.is64, lay.big,
+                    lay.rela.size if rules.rela else lay.rel.size, self.where)
 
         imports = exports = _NO_SYMBOLS
         relocations = None
@@ -1668,13 +1703,11 @@ class ElfFile:
             size=self.size, member=self.member, stripped=SHT_SYMTAB not in shtypes,
             relocations=relocations)
 
-    def _dynamic_relocations(self, tags: dict[int, int], nsyms: int, rules: _RelocRules
-                             ) -> _Relocs:
+    def _relocation_tables(self, tags: dict[int, int], rules: _RelocRules) -> list[bytes]:
         """The dynamic relocation tables ld.so processes, as it takes them
         (_ELF_DYNAMIC_DO_RELOC): the DT_RELA (or DT_REL, by machine) table after its first
         DT_RELACOUNT entries (relative relocations, which ld.so applies without looking at
-        them), and DT_JMPREL when DT_PLTREL is present. Located and checked here, copied
-        out; their symbol indices and types are read on first use (:class:`_Relocs`)."""
+        them), and DT_JMPREL when DT_PLTREL is present; located, checked and copied out."""
         lay = self.layout
         rela = rules.rela
         esz = lay.rela.size if rela else lay.rel.size
@@ -1709,7 +1742,7 @@ class ElfFile:
                 raise self.error(f"truncated: the {name} table ({size:#x} bytes at "
                                  f"{vaddr:#x}) runs past the end of its segment")
             chunks.append(bytes(self.view[off:off + size]))
-        return _Relocs(chunks, lay.is64, lay.big, esz, rules, nsyms, self.where)
+        return chunks
 
     def _symbol_source(self, raw: Bytes, count: int, strtab: _StrTab, versym_raw: Bytes | None,
                        vdefs: list[VersionDef] | None,
@@ -1785,7 +1818,7 @@ def iter_archive_members(source: str | bytes | bytearray | memoryview,
     mm: mmap.mmap | None = None
     if isinstance(source, str):
         where = path or source
-        buf, mm = _load(source)
+        buf, mm, _mtime = _load(source)
     else:
         where = path or "<bytes>"
         buf = source if isinstance(source, bytes) else bytes(source)
