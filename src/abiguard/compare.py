@@ -357,20 +357,27 @@ def resized_copies(old: Consumer | None, new: Consumer | None) -> tuple[SymbolDe
         o = before.get(name)
         old_size = o.copy.library_size if o is not None and o.copy is not None else None
         new_size, program = n.copy.library_size, n.copy.program_size
+        changed = old_size is not None and new_size is not None and old_size != new_size
+        mismatch = new_size is not None and new_size != program
+        if not (changed or mismatch):
+            continue
         notes = []
-        if old_size is not None and new_size is not None and old_size != new_size:
-            notes.append(f"the object is {new_size} bytes in {n.provider}, {old_size} in "
-                         f"{o.provider if o else '?'}: a program linked against the old "
-                         f"library reserved {old_size}")
-        if new_size is not None and new_size != program:
-            notes.append(f"the program reserved {program} bytes, {n.provider} defines "
-                         f"{new_size}: ld.so copies {min(program, new_size)} and warns")
-        if notes:
-            out.append(SymbolDelta(
-                name, "resized", o.provider if o else None, n.provider,
-                node_of(o) if o else None, node_of(n), o.stability if o else None,
-                n.stability, detail="; ".join(notes) + " (relink/rebuild the program)",
-                old_size=old_size, new_size=new_size, program_size=program))
+        if changed:
+            where = (n.provider if o is None or o.provider == n.provider
+                     else f"{o.provider} -> {n.provider}")
+            notes.append(f"{where}: {old_size} -> {new_size} bytes")
+        if mismatch:
+            assert new_size is not None
+            notes.append(f"the program reserved {program}: ld.so copies "
+                         f"{min(program, new_size)} and warns (relink/rebuild the program)")
+        else:
+            notes.append(f"the program reserved {program} (rebuilt), a program linked "
+                         f"against the old library reserved {old_size}")
+        out.append(SymbolDelta(
+            name, "resized", o.provider if o else None, n.provider,
+            node_of(o) if o else None, node_of(n), o.stability if o else None,
+            n.stability, detail="; ".join(notes),
+            old_size=old_size, new_size=new_size, program_size=program))
     return tuple(out)
 
 
