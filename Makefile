@@ -1,10 +1,13 @@
 # The two commands a fresh Debian machine needs (see README.md):
 #   make demo   installs everything and runs abiguard's main job on Debian's real qemu + Xen
-#   make test   installs everything and runs the test suite
+#   make test   installs everything and runs the test suite with an EMPTY cache directory
+#               (ABIGUARD_CACHE set to a fresh temporary directory, removed afterwards), as a
+#               fresh machine would; TEST_CACHE=DIR runs it with that cache instead
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-output
+TEST_CACHE ?=
 
 .PHONY: setup demo test lint bench clean
 
@@ -25,7 +28,11 @@ demo: setup
 	$(BIN)/abiguard plan -q --with-deps --format markdown --output $(OUT)/qemu-plan.md qemu-system-xen
 
 test: setup
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	@cache="$(TEST_CACHE)"; fresh=; \
+	if [ -z "$$cache" ]; then cache=$$(mktemp -d -t abiguard-test-cache.XXXXXX); fresh=1; fi; \
+	echo "make test: ABIGUARD_CACHE=$$cache$${fresh:+ (empty)}"; \
+	ABIGUARD_CACHE="$$cache" $(BIN)/pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ -n "$$fresh" ]; then rm -rf "$$cache"; fi; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -93,13 +93,13 @@ def walk_members(path: str, reader: str) -> None:
     of each regular file as unpacking does: with abiguard's reader or tarfile's stream mode."""
     import tarfile
 
-    from abiguard import inputs
+    from abiguard.debian.deb import Deb, open_tar
     from abiguard.tarstream import decompressed
 
-    with inputs._Deb(path) as deb:
+    with Deb(path) as deb:
         name, member = deb.member("data.tar")
         if reader == "abiguard":
-            tar = inputs._open_tar(member, name, path, 1 << 40, "max_unpacked_bytes")
+            tar = open_tar(member, name, path, 1 << 40, "max_unpacked_bytes")
             for info in tar:
                 if info.isreg():
                     tar.head(8)

@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         out = Path(args.out)
     else:
-        from abiguard.inputs import cache_dir
+        from abiguard.cachedir import cache_dir
 
         out = cache_dir() / "fuzz-out"
     out.mkdir(parents=True, exist_ok=True)

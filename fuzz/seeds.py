@@ -47,7 +47,7 @@ def _tests_on_path() -> None:
 
 
 def seed_root() -> Path:
-    from abiguard.inputs import cache_dir
+    from abiguard.cachedir import cache_dir
 
     return cache_dir() / "fuzz-seeds" / VERSION
 
@@ -346,11 +346,33 @@ def _files(pattern: str, max_size: int, limit: int) -> list[Path]:
     return [Path(p) for p in paths]
 
 
-def _real_roots() -> list[Path]:
-    from abiguard.inputs import cache_dir
+_REAL = ("qemu-system-xen_", "libxenmisc4.17_", "libxendevicemodel1_", "libxenstore4_",
+         "libxen-dev_")
 
-    return sorted(Path(p) for p in glob.glob(str(cache_dir() / "test-roots" / "*"))
-                  if os.path.isdir(p))
+
+def _cached_debs(pattern: str = "*.deb") -> list[str]:
+    """The .debs in abiguard's download cache (``debs/<SHA-256>/<file>``)."""
+    from abiguard.cachedir import cache_dir
+
+    return sorted(glob.glob(str(cache_dir() / "debs" / "*" / pattern)))
+
+
+def _real_roots() -> list[Path]:
+    """The cached real Xen/qemu packages unpacked (dpkg-deb -x) into the seed directory,
+    one root per .deb (by its SHA-256 directory)."""
+    out = []
+    for deb in _cached_debs():
+        if not os.path.basename(deb).startswith(_REAL):
+            continue
+        root = seed_root() / "real-roots" / os.path.basename(os.path.dirname(deb))
+        if not (root / ".complete").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            if subprocess.run(["dpkg-deb", "-x", deb, str(root)], check=False).returncode:
+                continue
+            (root / ".complete").write_text("ok\n")
+        out.append(root)
+    return out
 
 
 def _read(paths: list[Path], prefix: str) -> list[Seed]:
@@ -393,12 +415,12 @@ def ar_seeds(max_size: int = 4 << 20, system: int = 6) -> list[Seed]:
 
 
 def deb_seeds(max_size: int = 4 << 20, real: int = 4) -> list[Seed]:
-    from abiguard.inputs import cache_dir
+    from abiguard.cachedir import cache_dir
 
     root = ensure_built()
     seeds = _read(sorted((root / "deb").iterdir()), "")
-    cached = _files(str(cache_dir() / "debs" / "*.deb"), min(max_size, 600 << 10), real)
-    qemu = sorted(glob.glob(str(cache_dir() / "debs" / "qemu-system-xen_*.deb")))
+    cached = _files(str(cache_dir() / "debs" / "*" / "*.deb"), min(max_size, 600 << 10), real)
+    qemu = _cached_debs("qemu-system-xen_*.deb")
     if qemu and os.path.getsize(qemu[0]) <= max_size:
         cached.append(Path(qemu[0]))
     return seeds + _read(cached, "debian:")

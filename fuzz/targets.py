@@ -167,12 +167,12 @@ def _tar_differential(path: str) -> None:
     import io
     import tarfile
 
-    from abiguard.inputs import _Deb
+    from abiguard.debian.deb import Deb
     from abiguard.tarstream import TarStream, decompressed
 
     cap = DEB_LIMITS["max_unpacked_bytes"]
     try:
-        with _Deb(path) as deb:
+        with Deb(path) as deb:
             name, member = deb.member("data.tar")
             raw = b"".join(decompressed(member, name, cap, "max_unpacked_bytes", cap))
         stream = TarStream(iter([raw[i:i + 4096] for i in range(0, len(raw), 4096)]),
@@ -192,8 +192,9 @@ def _tar_differential(path: str) -> None:
 
 def run_deb(data: bytes) -> str:
     from abiguard import limits
+    from abiguard.debian.deb import read_deb_control, unpack_deb
     from abiguard.errors import InputFileError
-    from abiguard.inputs import collect, read_deb_control, unpack_deb, walk
+    from abiguard.inputs import collect, walk
 
     path = _write("in.deb", data)
     base = scratch() / "case"

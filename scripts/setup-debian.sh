@@ -3,8 +3,10 @@
 #   gcc, binutils, libc6-dev: the tests build their own tiny C libraries and programs
 #   gcc-multilib: 32-bit (-m32) fixtures (its libc6-i386 gives /lib/ld-linux.so.2, the
 #     oracle of the 32-bit binding tests)
-#   g++: C++ fixtures (GNU unique symbols, copies of std::cout) held against ld.so
+#   g++: C++ fixtures for the demangling tests (binutils' c++filt is their oracle) and the
+#     binding tests (GNU unique symbols, copies of std::cout, held against ld.so)
 #   dpkg-dev: dpkg-source, to unpack `apt-get source` trees for the source call-site tests
+#   patch: abiguard propose checks its consumer patches with GNU patch (so do its tests)
 #   python3-venv: the project's virtual environment
 #   make: the two README commands
 #   binutils-aarch64-linux-gnu: AArch64 call-site fixtures (assembled; gcc-aarch64-linux-gnu
@@ -13,7 +15,7 @@
 #   chromium, fonts-dejavu-core: the HTML report is rendered headless in the tests
 #     (screenshot, DOM, console); the fonts because --no-install-recommends skips them
 set -eu
-PKGS="gcc g++ binutils libc6-dev gcc-multilib dpkg-dev make python3-venv ca-certificates
+PKGS="gcc g++ binutils libc6-dev gcc-multilib dpkg-dev patch make python3-venv ca-certificates
       binutils-aarch64-linux-gnu lld chromium fonts-dejavu-core"
 EXTRA="${ABIGUARD_EXTRA_DEBS:-}"
 missing=""

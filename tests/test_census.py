@@ -18,16 +18,10 @@ import pytest
 from abiguard.census import aggregate as agg_mod
 from abiguard.census.aggregate import CensusData, aggregate, co_use_groups, jaccard
 from abiguard.census.engine import Config, LocalEngine, run_census, run_task
-from abiguard.census.sources import (
-    AptIndex,
-    deb_refs,
-    find_debs,
-    parse_relations,
-    root_refs,
-    set_index,
-)
+from abiguard.census.sources import AptIndex, deb_refs, find_debs, root_refs, set_index
 from abiguard.census.store import FindingRow, Result, Store
 from abiguard.cli import main
+from abiguard.debian.control import Relation, parse_relations
 from debbuild import TOY_EXPECTED, corrupt_deb, packages_file, toy_archive
 
 ALL_TOY = {"libtoy4.17", "libstab1", "toy-emu", "toy-virt", "toy-utils", "toy-kexec",
@@ -87,8 +81,19 @@ def reference(toy, tmp_path_factory) -> Path:
 
 
 def test_parse_relations():
-    assert parse_relations("libc6 (>= 2.34), libfoo1:any | libbar2 [amd64], ") == [
-        ["libc6"], ["libfoo1", "libbar2"]]
+    got = parse_relations("libc6 (>= 2.34), libfoo1:any | libbar2 [amd64], ")
+    assert [[r.name for r in alts] for alts in got] == [["libc6"], ["libfoo1", "libbar2"]]
+    assert got[0][0] == Relation("libc6", None, ">=", "2.34")
+    assert got[1] == [Relation("libfoo1", "any"), Relation("libbar2", archs=("amd64",))]
+    # architecture restrictions apply to the architecture asked about
+    assert [[r.name for r in a] for a in parse_relations("liba [!amd64] | libb, libc [i386]",
+                                                         "amd64")] == [["libb"]]
+    assert parse_relations("libx:amd64 (<< 2:1.0~rc1) <!nocheck>")[0][0] == Relation(
+        "libx", "amd64", "<<", "2:1.0~rc1")
+    assert parse_relations("libold (< 2), libnew (> 1)")[0][0].op == "<="  # as dpkg reads
+    assert parse_relations("bad name!!, , libok") == [[Relation("libok")]]
+    assert Relation("libx", op=">=", version="1:2.0").satisfied_by("1:2.0+b1")
+    assert not Relation("libx", op="<<", version="2.0~rc1").satisfied_by("2.0")
 
 
 def test_packages_file_rdepends_and_closure(toy, tmp_path):

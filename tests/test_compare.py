@@ -452,18 +452,25 @@ def lines(*parts: str) -> str:
 
 
 def test_suite_entries_are_derived_from_the_machine_sources() -> None:
-    from abiguard.aptsuite import retarget_suites, suite_stanzas
+    from abiguard.debian.sourceslist import distribution_entries, retarget_suites
+    from abiguard.debian.suites import suite_stanzas
 
     assert retarget_suites("bookworm bookworm-updates", "trixie") == "trixie trixie-updates"
     assert retarget_suites("bookworm-security", "trixie") == "trixie-security"
     assert retarget_suites("stable stable-updates", "trixie") == "trixie trixie-updates"
+    assert retarget_suites("bookworm bookworm-updates trixie trixie-updates", "trixie") == \
+        "trixie trixie-updates"
     machine = [
-        lines("Types: deb-src", "URIs: http://mirror.invalid/debian",
+        lines("Types: deb", "URIs: http://mirror.invalid/debian",
               "Suites: bookworm bookworm-updates", "Components: main",
               "Signed-By: /usr/share/keyrings/k.gpg"),
-        lines("Types: deb-src", "URIs: http://mirror.invalid/debian-security",
+        lines("Types: deb", "URIs: http://mirror.invalid/debian-security",
               "Suites: bookworm-security", "Components: main"),
     ]
+    third_party = lines("Types: deb", "URIs: https://vendor.invalid/node_20.x",
+                        "Suites: nodistro", "Components: main")
+    # a vendor's suite has no counterpart in another release: left out
+    assert distribution_entries([*machine, third_party], {"bookworm"}) == machine
     assert suite_stanzas("trixie", machine) == [
         lines("Types: deb", "URIs: http://mirror.invalid/debian",
               "Suites: trixie trixie-updates", "Components: main",
@@ -474,7 +481,7 @@ def test_suite_entries_are_derived_from_the_machine_sources() -> None:
 
 
 def test_package_suite_spelling(tmp_path: Path) -> None:
-    from abiguard.aptsuite import Suite, SuiteError, split_spec
+    from abiguard.debian.suites import SuiteError, split_spec, suite
 
     assert split_spec("qemu-system-xen/trixie") == ("qemu-system-xen", "trixie")
     assert split_spec("apt:libxen-dev=4.20.4-1/trixie") == ("libxen-dev=4.20.4-1", "trixie")
@@ -483,4 +490,4 @@ def test_package_suite_spelling(tmp_path: Path) -> None:
     d.mkdir(parents=True)
     assert split_spec(str(d)) == (str(d), None)  # an existing path is never a package
     with pytest.raises(SuiteError):
-        Suite("Trixie; rm")
+        suite("Trixie; rm")

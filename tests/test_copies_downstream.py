@@ -49,6 +49,11 @@ def world(tmp_path_factory) -> dict[str, Path]:
     return {"d": d, "app": app}
 
 
+def flat(text: str) -> str:
+    """The output with its line wrapping undone (tables and paragraphs wrap by width)."""
+    return " ".join(text.split())
+
+
 def scan_json(world, version: str, tmp_path: Path, capsys) -> Path:
     out = tmp_path / f"{version}.json"
     assert main(["scan", str(world["app"]), "--lib-path", str(world["d"] / version),
@@ -60,7 +65,7 @@ def scan_json(world, version: str, tmp_path: Path, capsys) -> Path:
 def test_scan_shows_copies_in_text_json_markdown(world, capsys):
     app, lib2 = str(world["app"]), str(world["d"] / "v2")
     assert main(["scan", app, "--lib-path", lib2]) == 0
-    text = capsys.readouterr().out
+    text = flat(capsys.readouterr().out)
     assert "(2 copied)" in text
     assert "copied object" in text and "xs_state" in text and "8 -> 24" in text
     assert ("warning: copy relocation of xs_state@XS_1: the program reserved 8 bytes, "
@@ -90,12 +95,12 @@ def test_declared_imports_are_listed_not_counted(tmp_path, capsys):
         int main(void) { return q_used(); }
     """, link=(f"-L{lib}", "-lq", f"-Wl,-rpath,{lib}"))
     assert main(["scan", str(app), "--fail-on", "unresolved"]) == 0
-    text = capsys.readouterr().out
+    text = flat(capsys.readouterr().out)
     assert "1 declared only" in text
     assert "declared only (no relocation uses them, ld.so never looks them up): q_spare" in text
     assert main(["scan", str(app), "-f", "markdown"]) == 0
     assert "declared only (no relocation uses them, ld.so never looks them up): q_spare" in \
-        capsys.readouterr().out
+        flat(capsys.readouterr().out)
 
 
 def test_json_round_trip_and_schema_1_results_written_before(world, tmp_path, capsys):
@@ -118,7 +123,7 @@ def test_diff_reports_a_copied_object_that_changed_size_as_breaking(world, tmp_p
     old = scan_json(world, "v1", tmp_path, capsys)
     new = scan_json(world, "v2", tmp_path, capsys)
     assert main(["diff", str(old), str(new)]) == 0
-    text = capsys.readouterr().out
+    text = flat(capsys.readouterr().out)
     assert "1 copied object(s) resized (breaking)" in text
     assert "resized" in text and "xs_state" in text and "8 -> 24 bytes (program: 8)" in text
     assert "xs_tick" not in text  # same size on both sides
@@ -171,7 +176,7 @@ def test_impact_reports_the_resized_copy_as_breaking(world, capsys):
                for r in c["reasons"])
     assert main(["impact", str(world["app"]), "--from", str(d / "v1"), "--to",
                  str(d / "v2")]) == 0
-    text = capsys.readouterr().out
+    text = flat(capsys.readouterr().out)
     assert "resized 8 -> 24 bytes" in text and "needs rebuild only" in text
     # Same library version on both sides: nothing changes size.
     assert main(["impact", str(world["app"]), "--from", str(d / "v1"), "--to", str(d / "v1"),

@@ -3,7 +3,8 @@ qemu-system-xen 10.0 + Xen 4.20 (diff, trend), and the impact of the Xen 4.17 ->
 libraries and headers (libxen-dev of both suites) on qemu 7.2.
 
 Trixie packages come from a private apt configuration derived from this machine's sources
-(abiguard.aptsuite); everything is cached under abiguard's cache dir (~/.cache/abiguard).
+(abiguard.debian.suites); the .debs are cached under abiguard's cache dir (~/.cache/abiguard),
+the unpacked trees are this run's (tests/realdata.py).
 
 Expected sets, computed by hand (readelf --dyn-syms -W on both binaries, UND xc_* entries;
 readelf on libxenctrl.so.4.20; diff -u of the two /usr/include/xenctrl.h):
@@ -26,9 +27,8 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
-from abiguard.inputs import cache_dir
 from abiguard.model import to_json
-from realdata import QEMU_72_XC, QEMU_BINARY
+from realdata import QEMU_72_XC, QEMU_BINARY, deb, unpacked
 
 pytestmark = pytest.mark.integration
 
@@ -37,13 +37,9 @@ REMOVED: set[str] = set()
 QEMU_100_XC = QEMU_72_XC | ADDED
 
 
-def readelf_imports(deb: Path, prefix: str = "xc_") -> dict[str, str]:
+def readelf_imports(package: Path, prefix: str = "xc_") -> dict[str, str]:
     """name -> version of the UND imports of the qemu binary in a .deb (dpkg-deb + readelf)."""
-    root = cache_dir() / "test-roots" / deb.stem
-    if not (root / ".complete").exists():
-        root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
-        (root / ".complete").write_text("ok\n")
+    root = unpacked(package)
     out = subprocess.run(["readelf", "--dyn-syms", "-W", str(root) + QEMU_BINARY],
                          capture_output=True, text=True, check=True).stdout
     got = {}
@@ -72,12 +68,8 @@ def saved(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_hand_computed_sets_match_readelf() -> None:
-    from abiguard.aptsuite import Suite
-    from abiguard.inputs import apt_download
-
-    old_deb = apt_download(["qemu-system-xen"], cache_dir() / "debs")["qemu-system-xen"]
-    new_deb = Suite("trixie").download(["qemu-system-xen"])["qemu-system-xen"]
-    old, new = readelf_imports(old_deb), readelf_imports(new_deb)
+    old, new = readelf_imports(deb("qemu-system-xen")), readelf_imports(
+        deb("qemu-system-xen", "trixie"))
     assert old == {s: "VERS_4.17.0" for s in QEMU_72_XC}
     assert new == {s: "libxenctrl_4.20.0" for s in QEMU_100_XC}
     assert set(new) - set(old) == ADDED and set(old) - set(new) == REMOVED

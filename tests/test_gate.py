@@ -135,16 +135,114 @@ def test_removed_symbol_passes_and_update_shrinks(project: Path, capsys) -> None
     assert data["consumers"]["build/app"] == {"libunst": ["unst_a"]}
 
 
-def test_baseline_keys_by_name_and_unchecked_keys_are_kept(project: Path, capsys) -> None:
+def test_baseline_keys_by_name_and_an_unmatched_key_is_an_error(project: Path, capsys) -> None:
+    text = ('schema = 1\n[consumers.app]\nlibunst = ["unst_a", "unst_b"]\n'
+            '[consumers."/usr/bin/other"]\nlibxenctrl = ["xc_interface_open"]\n')
+    (project / "abi-baseline.toml").write_text(text)
+    # A key that names no scanned consumer (a wrong path, a consumer not built) is an error,
+    # and the baseline is not touched, even by --update-baseline.
+    for extra in ((), ("--update-baseline",), ("--format", "json")):
+        assert gate(*extra) == 2
+        cap = capsys.readouterr()
+        assert cap.out == "" and cap.err.count("\n") == 1
+        assert cap.err.startswith("abiguard: error: abi-baseline.toml: baseline key(s) "
+                                  "'/usr/bin/other' match no scanned consumer (scanned: "
+                                  "build/app)")
+        assert (project / "abi-baseline.toml").read_text() == text
     (project / "abi-baseline.toml").write_text(
-        'schema = 1\n[consumers.app]\nlibunst = ["unst_a", "unst_b"]\n'
-        '[consumers."/usr/bin/other"]\nlibxenctrl = ["xc_interface_open"]\n')
-    assert gate() == 0
+        'schema = 1\n[consumers.app]\nlibunst = ["unst_a", "unst_b"]\n')
+    assert gate() == 0  # the file name still names it
     build_app(project, ("unst_a",))
     assert gate("--update-baseline") == 0
     data = tomllib.loads((project / "abi-baseline.toml").read_text())
-    assert data["consumers"] == {"app": {"libunst": ["unst_a"]},
-                                 "/usr/bin/other": {"libxenctrl": ["xc_interface_open"]}}
+    assert data["consumers"] == {"app": {"libunst": ["unst_a"]}}
+
+
+def test_keys_are_the_path_relative_to_the_baseline_file(project: Path, capsys,
+                                                         monkeypatch) -> None:
+    """build/app, ./build/app, its absolute path, and app seen from build/ are one key."""
+    assert gate("--update-baseline") == 0
+    text = (project / "abi-baseline.toml").read_text()
+    assert '[consumers."build/app"]' in text
+    for spec in ("./build/app", "build//app", str(project / "build" / "app")):
+        assert main(["gate", "--baseline", "abi-baseline.toml", spec]) == 0, spec
+        assert "0 new, 0 gone, 2 in the baseline" in capsys.readouterr().out
+    monkeypatch.chdir(project / "build")
+    for spec in ("app", "./app", str(project / "build" / "app")):
+        assert main(["gate", "--baseline", "../abi-baseline.toml", spec]) == 0, spec
+        assert "0 new, 0 gone, 2 in the baseline" in capsys.readouterr().out
+    # Written from another directory: the same key.
+    assert main(["gate", "--baseline", str(project / "new.toml"), "--update-baseline",
+                 "-q", "./app"]) == 0
+    assert tomllib.loads((project / "new.toml").read_text())["consumers"] == {
+        "build/app": {"libunst": ["unst_a", "unst_b"]}}
+    # A baseline written by an older abiguard with the path as typed is still read.
+    monkeypatch.chdir(project)
+    old = 'schema = 1\n[consumers."./build/app"]\nlibunst = ["unst_a", "unst_b", "unst_c"]\n'
+    (project / "old.toml").write_text(old)
+    assert main(["gate", "--baseline", "old.toml", "build/app"]) == 0
+    assert "gone build/app: unst_c" in " ".join(capsys.readouterr().out.split())
+    assert main(["gate", "--baseline", "old.toml", "--update-baseline", "build/app"]) == 0
+    assert tomllib.loads((project / "old.toml").read_text())["consumers"] == {
+        "./build/app": {"libunst": ["unst_a", "unst_b"]}}
+    # Outside the baseline's directory: the absolute path.
+    other = project.parent / f"{project.name}-elsewhere"
+    shutil.copytree(project / "build", other / "build", symlinks=True)
+    assert main(["gate", "--baseline", "x.toml", "--update-baseline", "-q",
+                 str(other / "build" / "app")]) == 0
+    assert list(tomllib.loads((project / "x.toml").read_text())["consumers"]) == [
+        str(other / "build" / "app")]
+
+
+def test_no_consumer_is_an_error(project: Path, capsys) -> None:
+    """A wrong build path (a directory without ELF files) must not turn CI green."""
+    (project / "empty").mkdir()
+    (project / "empty" / "README").write_text("no ELF here\n")
+    (project / "abi-baseline.toml").write_text("schema = 1\n")
+    for baseline, extra in (("abi-baseline.toml", ()), ("new.toml", ("--update-baseline",))):
+        assert main(["gate", "--baseline", baseline, *extra, "empty"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "gate: no consumer to check in empty" in err
+        assert "no ELF files found" in err
+    assert not (project / "new.toml").exists()
+
+
+def test_missing_library_gate_refuses_and_leaves_the_baseline(project: Path, capsys) -> None:
+    """Without its libraries the program's unresolved imports are not a pass, and never
+    shrink (before: "0 new, 2 gone ... baseline can shrink", and --update-baseline emptied
+    the baseline)."""
+    assert gate("--update-baseline") == 0
+    text = (project / "abi-baseline.toml").read_text()
+    (project / "build" / "lib").rename(project / "lib.off")
+    capsys.readouterr()
+    for extra in ((), ("--update-baseline",), ("--format", "json"),
+                  ("--update-baseline", "--allow-growth")):
+        assert gate(*extra) == 2, extra
+        cap = capsys.readouterr()
+        assert cap.out == "" and cap.err.count("\n") == 1
+        assert "abiguard: error: gate: libraries not found: libunst.so.4.17, libstab.so.1 (2)" \
+            in cap.err
+        assert all(r in cap.err for r in ("--with-deps", "--sysroot", "--lib-path",
+                                          "--allow-unresolved"))
+        assert (project / "abi-baseline.toml").read_text() == text
+    # Told to: the imports of libunst.so.4.17 (named by their version node) count as its
+    # unstable symbols: the same answer as with the library.
+    assert gate("--allow-unresolved") == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "gate passed: 1 consumer(s), 0 new, 0 gone, 2 in the baseline" in out
+    assert "warning: libraries not found: libunst.so.4.17" in out
+    assert gate("--allow-unresolved", "--update-baseline") == 0
+    assert (project / "abi-baseline.toml").read_text() == text
+    capsys.readouterr()
+    assert gate("--allow-unresolved", "--format", "json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["notes"][0].startswith("libraries not found: libunst.so.4.17")
+    # A baseline symbol the program no longer imports is gone, also then.
+    (project / "abi-baseline.toml").write_text(
+        'schema = 1\n[consumers."build/app"]\nlibunst = ["unst_a", "unst_b", "unst_c"]\n')
+    assert gate("--allow-unresolved", "--update-baseline") == 0
+    data2 = tomllib.loads((project / "abi-baseline.toml").read_text())
+    assert data2["consumers"]["build/app"] == {"libunst": ["unst_a", "unst_b"]}
 
 
 def test_saved_json_result_as_input(project: Path, capsys) -> None:

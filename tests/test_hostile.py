@@ -26,9 +26,10 @@ import pytest
 
 from abiguard import limits
 from abiguard.cli import main
+from abiguard.debian.deb import read_deb_control, unpack_deb
 from abiguard.elf import ElfFile, read_archive, read_elf
 from abiguard.errors import DataFileError, ElfError, InputFileError, UsageError
-from abiguard.inputs import collect, read_deb_control, unpack_deb
+from abiguard.inputs import collect
 from abiguard.model import SchemaError, audit_from_json
 from abiguard.policy import parse_policy
 from abiguard.resolve import Layers, read_ld_so_conf
@@ -807,8 +808,8 @@ def test_census_apt_download_failing_midway(toy, tmp_path):  # noqa: F811
     from abiguard.census.engine import sha256_file
 
     shas = {p.name: sha256_file(str(p)) for p in toy["pool"].iterdir()}
-    for p in (tmp_path / "cache" / "debs").glob("*.deb"):
-        assert sha256_file(str(p)) == shas[p.name]
+    for p in (tmp_path / "cache" / "debs").rglob("*.deb"):  # debs/<SHA-256>/<name>.deb
+        assert sha256_file(str(p)) == shas[p.name] == p.parent.name
     limit.write_text("1000\n")  # the network is back: the restart fetches the rest
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
                           check=False)
@@ -818,6 +819,8 @@ def test_census_apt_download_failing_midway(toy, tmp_path):  # noqa: F811
         assert not st.failures() and all(p.status == "ok" for p in pkgs)
         assert sorted(p.name for p in pkgs) == ["toy-doc", "toy-emu", "toy-kexec", "toy-utils",
                                                 "toy-virt"]
+    kept = {p.name for p in (tmp_path / "cache" / "debs").rglob("*.deb")}
+    assert {"toy-emu_2.0-1_amd64.deb", "libtoy4.17_4.17.1-1_amd64.deb"} <= kept
     # no consumer kept a result made without a library that failed to download
     rdeps = {"toy-emu", "toy-virt", "toy-utils", "toy-kexec", "toy-doc"}
     assert matrix(store) == {n: s for n, s in expected_matrix().items() if n in rdeps}

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
+from abiguard.debian.deb import unpack_deb
 from abiguard.errors import InputFileError
-from abiguard.inputs import collect, unpack_deb, walk
+from abiguard.inputs import collect, walk
 from cfixtures import program, shared_lib, write
 
 

@@ -316,3 +316,87 @@ def test_cli_errors(project, monkeypatch, capsys, argv, message):
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------------------
+# Attribution: only what the suppressed library defines (nm is the oracle)
+# ------------------------------------------------------------------------------------------
+
+
+def nm_defined(path: Path) -> set[str]:
+    """The global symbols a library or archive defines, as nm lists them."""
+    dyn = ["-D"] if path.suffix != ".a" else []
+    out = subprocess.run(["nm", *dyn, "--defined-only", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    return {ln.split()[-1].split("@")[0] for ln in out.splitlines()
+            if len(ln.split()) == 3 and ln.split()[1].isupper()}
+
+
+def test_references_missing_anyway_are_listed_apart(project, monkeypatch):
+    """util.o and libstuff.a left out too: util_fn, wrap_b and lib_fn are undefined, but
+    libxc would not have given them."""
+    monkeypatch.chdir(project)
+    result = run_link_experiment(["gcc", "-o", "prog", "main.o", "-L.", "-lxc"], "xc")
+    exports = nm_defined(project / "libxc.so")
+    assert result.attributed and result.library_file == "./libxc.so"
+    assert triples(result.sites) == {t for t in EXPECTED_OBJECT_REFS if t[1] == "main.o"}
+    assert set(result.symbols) <= exports
+    assert result.other_symbols == ("lib_fn", "util_fn", "wrap_b")
+    assert not set(result.other_symbols) & exports
+    assert {(s.symbol, s.function) for s in result.other_sites} == {
+        ("util_fn", "main"), ("wrap_b", "main"), ("lib_fn", "main")}
+    assert result.needed and not result.linked
+
+
+def test_a_static_archive_is_read_member_by_member(project, monkeypatch):
+    monkeypatch.chdir(project)
+    result = run_link_experiment(link_command(), "libstuff.a")
+    assert result.library_file == "libstuff.a"
+    assert set(result.symbols) == {"lib_fn"} <= nm_defined(project / "libstuff.a")
+    assert result.other_sites == ()
+
+
+def test_a_linker_script_is_followed(project, monkeypatch, tmp_path):
+    """libxs.so is a linker script (as libc.so is) naming libxc.so: its symbols are xc's."""
+    for f in ("main.o", "util.o", "libstuff.a", "libxc.so"):
+        shutil.copy(project / f, tmp_path / f)
+    (tmp_path / "libxs.so").write_text("/* GNU ld script */\nGROUP ( libxc.so )\n")
+    monkeypatch.chdir(tmp_path)
+    result = run_link_experiment(["gcc", "-o", "prog", "main.o", "-L.", "-lxs"], "xs")
+    assert result.attributed and result.library_file == "./libxs.so"
+    assert set(result.symbols) == {"xc_a", "xc_c"}
+    assert result.other_symbols == ("lib_fn", "util_fn", "wrap_b")
+
+
+def test_library_not_found_attributes_nothing(tmp_path):
+    (tmp_path / "m.c").write_text("int xc_a(int);\nint main(void) { return xc_a(1); }\n")
+    subprocess.run(["gcc", "-c", "m.c"], cwd=tmp_path, check=True)
+    result = run_link_experiment(["gcc", "-o", "m", "m.o", "-lxc"], "xc", cwd=str(tmp_path))
+    assert not result.attributed and result.symbols == ("xc_a",) and result.other_sites == ()
+    assert any("libxc was not found on the link line's search path" in n for n in result.notes)
+
+
+def test_cli_missing_anyway(project, monkeypatch, capsys):
+    monkeypatch.chdir(project)
+    cmd = ["gcc", "-o", "prog", "main.o", "-L.", "-lxc"]
+    assert cli.main(["link", "--without", "xc", "--", *cmd]) == 0
+    out = capsys.readouterr().out
+    assert "without libxc: 3 undefined references to 2 symbols it defines" in out
+    assert "missing anyway (not defined by libxc): 3 undefined references to 3 symbols" in out
+    head, tail = out.split("missing anyway")
+    assert "util_fn" not in head and "xc_a" not in tail
+    assert cli.main(["link", "--without", "xc", "-f", "json", "--", *cmd]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["symbols"] == ["xc_a", "xc_c"] and data["attributed"] is True
+    assert data["missing_anyway"]["symbols"] == ["lib_fn", "util_fn", "wrap_b"]
+    assert {c["symbol"] for c in data["missing_anyway"]["callsites"]} == {
+        "lib_fn", "util_fn", "wrap_b"}
+    assert cli.main(["link", "--without", "xc", "-f", "markdown", "--", *cmd]) == 0
+    md = capsys.readouterr().out
+    assert "## Missing anyway (not defined by libxc)" in md
+    assert "| `util_fn` | main.o | main | 16 |" in md
+    # Only references missing anyway: libxc is not needed.
+    assert cli.main(["link", "--without", "m", "-f", "json", "--", *cmd, "-lm"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["needed"] is False and data["symbols"] == []
+    assert data["missing_anyway"]["symbols"] == ["lib_fn", "util_fn", "wrap_b"]

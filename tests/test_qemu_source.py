@@ -1,8 +1,8 @@
 """Integration: abiguard where on the real qemu source of Debian bookworm (qemu 7.2).
 
-The source comes from ``apt-get source qemu`` with deb-src entries derived from this
-machine's own apt sources, into abiguard's cache (reused by later runs); see
-abiguard.callsites.aptsource. The expectations below were checked by hand against the
+The source comes from ``apt-get source qemu=VERSION`` (the version the machine's candidates
+were built from) with deb-src entries derived from this machine's own apt sources, into
+abiguard's cache (reused by later runs for that version); see abiguard.debian.srcpkg. The expectations below were checked by hand against the
 sources (grep and reading include/hw/xen/xen_common.h).
 """
 
@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import tree_sitter_c  # noqa: F401  (the 'where' extra; make test installs it)
 
-from abiguard.callsites.aptsource import fetch_source_package
 from abiguard.callsites.cpp_expr import build_macros
 from abiguard.callsites.features import feature_impact
 from abiguard.callsites.source import root_sites, scan_sources
 from abiguard.cli import main
+from abiguard.debian.srcpkg import fetch_source_package
 
 pytestmark = pytest.mark.integration
 
@@ -149,16 +148,10 @@ def test_cli_feature_file_and_sarif(qemu_src, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def xen_headers() -> Path:
-    """Debian bookworm's libxen-dev (Xen 4.17) unpacked into the cache: its include dir."""
-    from abiguard.inputs import apt_download, cache_dir
+    """Debian bookworm's libxen-dev (Xen 4.17) unpacked for this run: its include dir."""
+    from realdata import deb, unpacked
 
-    deb = apt_download(["libxen-dev"], cache_dir() / "debs")["libxen-dev"]
-    root = cache_dir() / "test-roots" / deb.stem
-    if not (root / ".complete").exists():
-        root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
-        (root / ".complete").write_text("ok\n")
-    return root / "usr" / "include"
+    return unpacked(deb("libxen-dev")) / "usr" / "include"
 
 
 def test_all_of_xenctrl_h_compiled_for_xen_4_17_is_the_binarys_16(qemu_src, xen_headers):

@@ -219,3 +219,181 @@ def test_report_renders_in_chromium(toy, tmp_path, which):
     n, total = non_white_pixels(shot)
     assert total == 1280 * 2000
     assert n > 0.03 * total, f"screenshot nearly blank: {n} non-white pixels of {total}"
+
+
+# --------------------------------------------------------------------------------------------
+# Layout: no overlapping or clipped chart text, a page of sane height (the Xen census)
+# --------------------------------------------------------------------------------------------
+
+LAYOUT_SCRIPT = r"""
+<script>
+(function () {
+  function corners(el) {
+    var b = el.getBBox(), m = el.getScreenCTM();
+    if (!m || b.width === 0 || b.height === 0) { return null; }
+    var pts = [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height],
+               [b.x, b.y + b.height]];
+    return pts.map(function (p) {
+      return [m.a * p[0] + m.c * p[1] + m.e + window.scrollX,
+              m.b * p[0] + m.d * p[1] + m.f + window.scrollY];
+    });
+  }
+  function box(poly) {
+    var xs = poly.map(function (p) { return p[0]; }), ys = poly.map(function (p) { return p[1]; });
+    return [Math.min.apply(null, xs), Math.min.apply(null, ys),
+            Math.max.apply(null, xs), Math.max.apply(null, ys)];
+  }
+  function separated(a, b) {  // separating axis theorem for two convex quadrilaterals
+    var polys = [a, b];
+    for (var k = 0; k < 2; k++) {
+      var p = polys[k];
+      for (var i = 0; i < p.length; i++) {
+        var q = p[(i + 1) % p.length];
+        var nx = q[1] - p[i][1], ny = p[i][0] - q[0];
+        var len = Math.sqrt(nx * nx + ny * ny) || 1; nx /= len; ny /= len;
+        var amin = Infinity, amax = -Infinity, bmin = Infinity, bmax = -Infinity;
+        a.forEach(function (v) { var d = v[0] * nx + v[1] * ny; amin = Math.min(amin, d); amax = Math.max(amax, d); });
+        b.forEach(function (v) { var d = v[0] * nx + v[1] * ny; bmin = Math.min(bmin, d); bmax = Math.max(bmax, d); });
+        if (amax <= bmin + 0.5 || bmax <= amin + 0.5) { return true; }
+      }
+    }
+    return false;
+  }
+  var report = {overlaps: [], clipped: [], texts: 0,
+                height: document.documentElement.scrollHeight,
+                width: document.documentElement.scrollWidth};
+  Array.prototype.forEach.call(document.querySelectorAll('svg'), function (svg) {
+    var r = svg.getBoundingClientRect();
+    var frame = [r.left + window.scrollX, r.top + window.scrollY,
+                 r.right + window.scrollX, r.bottom + window.scrollY];
+    var items = [];
+    Array.prototype.forEach.call(svg.querySelectorAll('text'), function (t) {
+      var poly = corners(t);
+      if (!poly) { return; }
+      var label = (t.childNodes[0] && t.childNodes[0].nodeValue) || t.textContent;
+      var bb = box(poly);
+      items.push({poly: poly, box: bb, label: label});
+      if (bb[0] < frame[0] - 0.5 || bb[1] < frame[1] - 0.5 || bb[2] > frame[2] + 0.5 ||
+          bb[3] > frame[3] + 0.5) {
+        report.clipped.push(label);
+      }
+    });
+    report.texts += items.length;
+    for (var i = 0; i < items.length; i++) {
+      for (var j = i + 1; j < items.length; j++) {
+        var a = items[i].box, b = items[j].box;
+        if (a[2] <= b[0] || b[2] <= a[0] || a[3] <= b[1] || b[3] <= a[1]) { continue; }
+        if (!separated(items[i].poly, items[j].poly)) {
+          report.overlaps.push([items[i].label, items[j].label]);
+        }
+      }
+    }
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'layout-report';
+  pre.textContent = JSON.stringify(report);
+  document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+def layout(page: Path, tmp: Path) -> dict:
+    """Open a copy of the page with LAYOUT_SCRIPT at its end in headless Chromium at 1280
+    pixels: every SVG text's rotated box (getBBox through getScreenCTM), the pairs that
+    overlap, the texts that stick out of their chart, the page's height."""
+    import json
+
+    probe = tmp / (page.stem + "-layout.html")
+    probe.write_text(page.read_text().replace("</body>", LAYOUT_SCRIPT + "</body>"))
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-extensions", f"--user-data-dir={tmp / 'chromium-layout'}",
+         "--window-size=1280,900", "--dump-dom", probe.resolve().as_uri()],
+        check=False, capture_output=True, text=True, timeout=180)
+    m = re.search(r'<pre id="layout-report">(.*?)</pre>', proc.stdout, re.DOTALL)
+    assert m, f"no layout report (exit {proc.returncode}): {proc.stderr[-1500:]}"
+    import html as html_module
+
+    return json.loads(html_module.unescape(m.group(1)))
+
+
+MAX_HEIGHT = 7000
+"""Pixels at 1280 wide for the Xen census (the users of libxen* packages: about 25 packages,
+1,400 symbols): every section visible at once, the long lists behind toggles."""
+
+
+@pytest.mark.integration
+def test_xen_census_report_layout(tmp_path):
+    from realdata import xen_census_store
+
+    assert CHROMIUM, "chromium is not installed (scripts/setup-debian.sh installs it)"
+    page = tmp_path / "xen.html"
+    assert main(["report", "-q", str(xen_census_store()), "-o", str(page)]) == 0
+    got = layout(page, tmp_path)
+    assert got["texts"] > 150  # the charts were measured
+    assert got["overlaps"] == [], f"{len(got['overlaps'])} overlapping labels, e.g. " \
+        f"{got['overlaps'][:5]}"
+    assert got["clipped"] == [], f"labels outside their chart: {got['clipped'][:5]}"
+    assert got["height"] <= MAX_HEIGHT, f"page is {got['height']} px tall"
+    assert got["width"] <= 1280, f"page is {got['width']} px wide"
+    # the ranking: the first rows, the rest behind the toggle, the filter finds hidden rows
+    ui = interact(page, tmp_path)
+    from abiguard.census import aggregate as agg_mod
+
+    assert ui["total"] == len(agg_mod.load(str(xen_census_store())).symbols) > ui["first"] == 25
+    assert ui["after_toggle"] == ui["total"] and ui["after_second_toggle"] == ui["first"]
+    assert ui["filtered"] == 1 and ui["filtered_rank"] > 25  # a row the toggle hid
+    assert ui["after_clear"] == ui["first"]
+
+
+INTERACT_SCRIPT = r"""
+<script>
+(function () {
+  function visible() {
+    return Array.prototype.filter.call(document.querySelectorAll('#ranking-table tbody tr'),
+      function (r) { return r.getClientRects().length > 0; });
+  }
+  var out = {total: document.querySelectorAll('#ranking-table tbody tr').length};
+  out.first = visible().length;
+  var toggle = document.getElementById('rank-toggle'), rf = document.getElementById('rank-filter');
+  toggle.click(); out.after_toggle = visible().length;
+  toggle.click(); out.after_second_toggle = visible().length;
+  var last = document.querySelectorAll('#ranking-table tbody tr');
+  var target = last[last.length - 1].cells[1].textContent;
+  rf.value = target; rf.dispatchEvent(new Event('input'));
+  var hits = visible(); out.filtered = hits.length;
+  out.filtered_rank = hits.length ? parseInt(hits[0].cells[0].textContent, 10) : -1;
+  rf.value = ''; rf.dispatchEvent(new Event('input')); out.after_clear = visible().length;
+  var pre = document.createElement('pre'); pre.id = 'ui-report';
+  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+def interact(page: Path, tmp: Path) -> dict:
+    """Click the ranking's toggle and use its filter in headless Chromium."""
+    import html as html_module
+    import json
+
+    probe = tmp / (page.stem + "-ui.html")
+    probe.write_text(page.read_text().replace("</body>", INTERACT_SCRIPT + "</body>"))
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-extensions", f"--user-data-dir={tmp / 'chromium-ui'}",
+         "--window-size=1280,900", "--dump-dom", probe.resolve().as_uri()],
+        check=False, capture_output=True, text=True, timeout=180)
+    m = re.search(r'<pre id="ui-report">(.*?)</pre>', proc.stdout, re.DOTALL)
+    assert m, f"no report (exit {proc.returncode}): {proc.stderr[-1500:]}"
+    return json.loads(html_module.unescape(m.group(1)))
+
+
+def test_toy_report_layout(toy, tmp_path):
+    assert CHROMIUM, "chromium is not installed (scripts/setup-debian.sh installs it)"
+    for which in ("store", "plan"):
+        page = tmp_path / f"{which}.html"
+        assert main(["report", "-q", str(toy[which]), "-o", str(page)]) == 0
+        got = layout(page, tmp_path)
+        assert got["texts"] > 20
+        assert got["overlaps"] == [] and got["clipped"] == [], got

@@ -1,8 +1,8 @@
 """Real data: the xc_* call sites in Debian's stripped xen-qemu-system-i386 (qemu-system-xen).
 
-``apt-get download qemu-system-xen`` into abiguard's cache (reused when present), extract the
-binary with ``dpkg-deb -x`` and check that every one of its 16 libxenctrl imports has at least
-one call site. Debian's debug symbols (qemu-system-xen-dbgsym) live in the separate
+apt's candidate of qemu-system-xen, downloaded into abiguard's cache (tests/realdata.py), the
+binary extracted with ``dpkg-deb -x`` into this run's temporary directory; every one of its
+16 libxenctrl imports has at least one call site. Debian's debug symbols (qemu-system-xen-dbgsym) live in the separate
 debian-debug archive, which is not configured here, so only the stripped attributions
 (nearest-export / none) are checked.
 """
@@ -26,27 +26,12 @@ QEMU_XC = frozenset(["xc_domain_update_msi_irq", "xc_set_hvm_param", "xc_domain_
 BINARY = "usr/libexec/xen-qemu-system-i386"
 
 
-def _cache() -> Path:
-    from abiguard.inputs import cache_dir
-
-    return cache_dir()
-
-
 @pytest.fixture(scope="module")
-def qemu_binary(tmp_path_factory) -> Path:
+def qemu_binary() -> Path:
     assert shutil.which("apt-get") and shutil.which("dpkg-deb"), "needs apt-get and dpkg-deb"
-    debs = _cache() / "debs"
-    debs.mkdir(parents=True, exist_ok=True)
-    found = sorted(debs.glob("qemu-system-xen_*.deb"))
-    if not found:
-        res = subprocess.run(["apt-get", "download", "qemu-system-xen"], check=False, cwd=debs,
-                             capture_output=True, text=True)
-        found = sorted(debs.glob("qemu-system-xen_*.deb"))
-        assert res.returncode == 0 and found, \
-            f"apt-get download qemu-system-xen failed: {res.stderr.strip()[:200]}"
-    root = tmp_path_factory.mktemp("qemu-xen")
-    subprocess.run(["dpkg-deb", "-x", str(found[-1]), str(root)], check=True)
-    path = root / BINARY
+    from realdata import qemu_debs, unpacked
+
+    path = unpacked(qemu_debs()[0]) / BINARY
     assert path.is_file()
     return path
 

@@ -16,7 +16,6 @@ import pytest
 import tree_sitter  # noqa: F401  (the 'where' extra; make test installs it)
 import tree_sitter_c  # noqa: F401
 
-from abiguard.callsites import aptsource
 from abiguard.callsites.cpp_expr import (
     Macros,
     build_macros,
@@ -35,6 +34,7 @@ from abiguard.callsites.source import (
     simplify,
 )
 from abiguard.cli import main
+from abiguard.debian import sourceslist, srcpkg
 from abiguard.errors import DataFileError, UsageError
 
 HAVE_GCC = shutil.which("gcc") is not None
@@ -654,28 +654,29 @@ def test_deb_src_entries_from_system_sources(tmp_path):
         Components: main
         Enabled: no
         """)
-    out = aptsource.deb_src_stanzas_from_deb822(deb822)
+    out = sourceslist.entries_from_deb822(deb822)
     assert out == [("Types: deb-src\nURIs: http://mirror.invalid/debian\nSuites: bookworm "
                    "bookworm-updates\nComponents: main\nSigned-By: "
                    "/usr/share/keyrings/debian-archive-keyring.gpg")]
-    one = aptsource.deb_src_stanzas_from_one_line(
+    one = sourceslist.entries_from_one_line(
         "deb [arch=amd64 signed-by=/k.gpg] http://mirror.invalid/debian bookworm main contrib\n"
         "# deb http://commented.invalid x y\n")
     assert one == [("Types: deb-src\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n"
                    "Components: main contrib\nSigned-By: /k.gpg")]
     d = tmp_path / "sources.list.d"
     write(d / "debian.sources", deb822)
-    got = aptsource.system_deb_src_stanzas(d, tmp_path / "sources.list")
-    assert len(got) == 1
+    got = sourceslist.machine_entries("deb-src", tmp_path / "sources.list", d)
+    assert got == out
 
 
 def test_source_package_name_checked(tmp_path):
-    with pytest.raises(aptsource.SourcePackageError, match="not a Debian source package"):
-        aptsource.fetch_source_package("../etc", tmp_path)
-    cached = tmp_path / "source" / "demo" / "src"
+    with pytest.raises(srcpkg.SourcePackageError, match="not a Debian source package"):
+        srcpkg.fetch_source_package("../etc", tmp_path)
+    # an extraction is kept per name and version: the version is chosen before the cache
+    cached = tmp_path / "source" / "demo_1%3a1.0-1" / "src"
     cached.mkdir(parents=True)
-    (tmp_path / "source" / "demo" / ".unpacked").write_text("src\n")
-    assert aptsource.fetch_source_package("demo", tmp_path) == cached
+    (cached.parent / ".unpacked").write_text("demo 1:1.0-1\n")
+    assert srcpkg.fetch_source_package("demo=1:1.0-1", tmp_path) == cached
 
 
 def test_cpp_sources(tmp_path):

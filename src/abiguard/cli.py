@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "impact": "what a library upgrade breaks for a consumer",
     "census": "scan many packages (a distribution) in parallel into a results store",
     "report": "render a stored result as one self-contained HTML file",
+    "propose": "draft the stable-API proposal (RFC, header, version script) and consumer patches",
 }
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -88,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
         overrides = limits.parse_assignments(args.limit)
         limits.check_environment()
-        with limits.override(**overrides):
+        from .demangle import demangling
+
+        with limits.override(**overrides), \
+                demangling(not getattr(args, "no_demangle", False)):
             return int(args.run(args))
     except AbiguardError as exc:
         if debug:

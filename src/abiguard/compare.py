@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -44,11 +45,20 @@ def family(soname: str | None) -> str:
 
 
 def problem_bindings(c: Consumer) -> dict[str, Binding]:
-    """Bound unstable/private imports of a consumer by symbol name (first binding wins)."""
+    """Unstable/private imports of a consumer by symbol name (first binding wins): bound,
+    or unresolved from a library that was not found and is classified by its name."""
     out: dict[str, Binding] = {}
-    for b in c.findings:
+    for b in (*c.findings, *c.presumed):
         out.setdefault(b.symbol.name, b)
     return out
+
+
+def _unresolved_names(c: Consumer | None) -> set[str]:
+    """The imports of a consumer with libraries not found that stay unresolved: what it
+    uses of them is unknown, so none of them was added or removed."""
+    if c is None or not c.missing_libraries:
+        return set()
+    return {b.symbol.name for b in c.bindings if b.status != "bound"}
 
 
 def bound_bindings(c: Consumer) -> dict[str, Binding]:
@@ -321,11 +331,22 @@ def diff_consumers(old: Consumer | None, new: Consumer | None, matched_by: str,
                     o.stability, b.stability, replacement=repl[0],
                     detail=f"replaced by {repl[0]} from {b.provider} ({b.stability.value})"))
                 continue
+            if name in _unresolved_names(new):
+                # still imported: its library was not found on the new side (no verdict)
+                unchanged.append(SymbolDelta(
+                    name, "unchanged", o.provider, None, node_of(o), None, o.stability, None,
+                    detail="still imported, unresolved in new (library not found)"))
+                continue
             detail = "consumer gone" if new is None else "no longer imported"
             removed.append(SymbolDelta(name, "removed", o.provider, None, node_of(o), None,
                                        o.stability, None, detail=detail))
         else:
             assert n is not None
+            if name in _unresolved_names(old):
+                unchanged.append(SymbolDelta(
+                    name, "unchanged", None, n.provider, None, node_of(n), None, n.stability,
+                    detail="imported before too, unresolved in old (library not found)"))
+                continue
             before = all_old.get(name)
             detail = "new consumer" if old is None else "newly imported"
             if before is not None:
@@ -407,11 +428,16 @@ def diff_audits(old: Audit, new: Audit, *, old_label: str | None = None,
     consumers.sort(key=lambda d: d.consumer)
     errors = tuple(InputError(f"old: {e.path}", e.message) for e in old.errors) + \
         tuple(InputError(f"new: {e.path}", e.message) for e in new.errors)
+    from .missing import is_missing_line, missing_line
+
+    missing = missing_line((*old.consumers, *new.consumers))
+    notes = ((missing,) if missing else ()) + tuple(
+        n for n in (*old.notes, *new.notes) if not is_missing_line(n))
     return DiffResult(
         old=old_label or audit_label(old, ", ".join(old.inputs) or "old"),
         new=new_label or audit_label(new, ", ".join(new.inputs) or "new"),
         consumers=tuple(consumers), old_inputs=old.inputs, new_inputs=new.inputs,
-        errors=errors, notes=tuple(old.notes) + tuple(new.notes), tool_version=__version__)
+        errors=errors, notes=notes, tool_version=__version__)
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,9 +526,9 @@ BASELINE_SCHEMA = 1
 _BASELINE_HEADER = """\
 # abiguard baseline: the ABI-unstable/private library symbols these programs may use.
 # The gate fails when a program uses one that is not listed here (a ratchet: the list may
-# only shrink). Keys: consumer (installed path or name) -> library family (soname without
-# its release) -> sorted symbols. Written by `abiguard gate --update-baseline`; see
-# docs/gate.md.
+# only shrink). Keys: consumer (installed path of a package's file, path relative to this
+# file's directory, or a name) -> library family (soname without its release) -> sorted
+# symbols. Written by `abiguard gate --update-baseline`; see docs/gate.md.
 """
 
 
@@ -617,18 +643,74 @@ def load_baseline(path: str) -> Baseline:
 
 
 def consumer_symbols(c: Consumer) -> dict[tuple[str, str], Binding]:
-    """(family, symbol) -> binding of a consumer's unstable/private imports."""
+    """(family, symbol) -> binding of a consumer's unstable/private imports: the bound ones
+    and those classified from the name of a library that was not found
+    (``Binding.is_presumed_problem``; the gate refuses such consumers unless
+    ``--allow-unresolved``)."""
     out: dict[tuple[str, str], Binding] = {}
-    for b in c.findings:
+    for b in (*c.findings, *c.presumed):
         out.setdefault((family(b.provider), b.symbol.name), b)
     return out
 
 
-def baseline_key_for(c: Consumer, keys: Iterable[str]) -> str | None:
-    """The baseline key naming a consumer: its path, else its file name, else its soname."""
+def consumer_key(c: Consumer, base_dir: str) -> str:
+    """The baseline key a consumer is written under.
+
+    A file of a package (.deb, apt name): its installed path (``/usr/libexec/…``). Any other
+    file: its path relative to the baseline file's directory ``base_dir``, normalised
+    (``./build/prog``, ``build//prog`` and ``/abs/repo/build/prog`` are all ``build/prog``
+    for a baseline in ``/abs/repo``), or its absolute path when it lies outside that
+    directory. Saved results name files relative to the directory they were scanned in:
+    they are taken relative to the current directory. An archive member adds ``(member)``.
+    """
+    member = f"({c.member})" if c.member else ""
+    if c.package:
+        return c.path + member
+    path = os.path.abspath(c.path)
+    rel = os.path.relpath(path, os.path.abspath(base_dir))
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return path.replace(os.sep, "/") + member
+    return rel.replace(os.sep, "/") + member
+
+
+def _consumer_paths(c: Consumer, base_dir: str) -> set[str]:
+    """Every path form a baseline key may name the consumer by."""
+    member = f"({c.member})" if c.member else ""
+    forms = {consumer_key(c, base_dir), c.display_name}
+    if not c.package:
+        forms.add(os.path.abspath(c.path) + member)
+        try:  # (a saved result may name anything: a NUL byte is no path)
+            forms.add(os.path.realpath(c.path) + member)
+        except (ValueError, OSError):
+            pass
+    return {f.replace(os.sep, "/") for f in forms}
+
+
+def _key_paths(key: str, base_dir: str) -> set[str]:
+    """A baseline key as paths: itself, normalised, and (relative) joined to base_dir. A
+    key written by an older abiguard as the path given on the command line
+    (``./build/prog``) so still names the file."""
+    forms = {key}
+    member = ""
+    m = re.fullmatch(r"(.+)(\([^()/]+\))", key)
+    if m:
+        key, member = m.group(1), m.group(2)
+    if "/" in key:
+        norm = posixpath.normpath(key)
+        forms.add(norm + member)
+        if not norm.startswith("/"):
+            forms.add(posixpath.normpath(posixpath.join(
+                os.path.abspath(base_dir).replace(os.sep, "/"), norm)) + member)
+    return forms
+
+
+def baseline_key_for(c: Consumer, keys: Iterable[str], base_dir: str = ".") -> str | None:
+    """The baseline key naming a consumer: its path in any form (see :func:`consumer_key`),
+    else its file name, else its soname."""
     keys = list(keys)
+    paths = _consumer_paths(c, base_dir)
     for k in keys:
-        if k == c.display_name:
+        if _key_paths(k, base_dir) & paths:
             return k
     base = os.path.basename(c.path) + (f"({c.member})" if c.member else "")
     for k in keys:
@@ -698,32 +780,38 @@ class GateResult:
         return render_gate_markdown(self)
 
 
-def gate(audit: Audit, baseline: Baseline, baseline_path: str) -> GateResult:
-    """Compare the audit's unstable/private imports with the baseline."""
+def gate(audit: Audit, baseline: Baseline, baseline_path: str,
+         base_dir: str | None = None) -> GateResult:
+    """Compare the audit's unstable/private imports with the baseline. Keys are matched
+    with :func:`baseline_key_for` relative to ``base_dir`` (default: the baseline file's
+    directory). A baseline symbol a consumer still imports, unresolved, is not gone."""
     from . import __version__
 
+    if base_dir is None:
+        base_dir = os.path.dirname(os.path.abspath(baseline_path))
     new: list[GateEntry] = []
     removed: list[GateEntry] = []
     kept = 0
-    used_keys: set[str] = set()
-    for c in audit.consumers:
-        key = baseline_key_for(c, baseline.consumers)
-        if key is not None:
-            used_keys.add(key)
+    keys: dict[int, str | None] = {}
+    for i, c in enumerate(audit.consumers):
+        key = keys[i] = baseline_key_for(c, baseline.consumers, base_dir)
         allowed = baseline.symbols(key) if key else set()
         current = consumer_symbols(c)
         for (fam, sym), b in sorted(current.items()):
             if (fam, sym) in allowed:
                 kept += 1
             else:
-                new.append(GateEntry(c.display_name, key or c.display_name, sym, fam,
-                                     b.provider, node_of(b), b.stability))
+                new.append(GateEntry(c.display_name, key or consumer_key(c, base_dir), sym,
+                                     fam, b.provider, node_of(b), b.stability))
+    used_keys = {k for k in keys.values() if k is not None}
     for key in sorted(used_keys):
-        consumers = [c for c in audit.consumers
-                     if baseline_key_for(c, baseline.consumers) == key]
+        consumers = [c for i, c in enumerate(audit.consumers) if keys[i] == key]
         present = set().union(*(consumer_symbols(c) for c in consumers))
+        unresolved = {b.symbol.name for c in consumers for b in c.bindings
+                      if b.status != "bound"}
         for fam, sym in sorted(baseline.symbols(key) - present):
-            removed.append(GateEntry(consumers[0].display_name, key, sym, fam))
+            if sym not in unresolved:
+                removed.append(GateEntry(consumers[0].display_name, key, sym, fam))
     unchecked = tuple(sorted(set(baseline.consumers) - used_keys))
     return GateResult(baseline=baseline_path, passed=not new, new=tuple(new),
                       removed=tuple(removed), kept=kept,
@@ -732,11 +820,13 @@ def gate(audit: Audit, baseline: Baseline, baseline_path: str) -> GateResult:
                       tool_version=__version__)
 
 
-def baseline_from_audit(audit: Audit) -> Baseline:
+def baseline_from_audit(audit: Audit, base_dir: str = ".") -> Baseline:
+    """A new baseline of the audit's unstable/private imports, keyed by
+    :func:`consumer_key` relative to ``base_dir`` (the baseline file's directory)."""
     out: dict[str, dict[str, set[str]]] = {}
     for c in audit.consumers:
         for fam, sym in consumer_symbols(c):
-            out.setdefault(c.display_name, {}).setdefault(fam, set()).add(sym)
+            out.setdefault(consumer_key(c, base_dir), {}).setdefault(fam, set()).add(sym)
     return Baseline({k: {f: tuple(sorted(s)) for f, s in v.items()} for k, v in out.items()})
 
 
@@ -840,14 +930,16 @@ class LibraryChange:
     new_soname: str | None
 
 
-VERDICTS = ("runs-as-is", "needs-rebuild", "needs-source-changes", "not-affected")
+VERDICTS = ("runs-as-is", "needs-rebuild", "needs-source-changes", "not-affected", "unknown")
 
 
 @dataclass(frozen=True, slots=True)
 class ConsumerImpact:
     consumer: str
     verdict: str
-    """runs-as-is | needs-rebuild | needs-source-changes | not-affected."""
+    """runs-as-is | needs-rebuild | needs-source-changes | not-affected | unknown (libraries
+    were not found and some imports from them could not be classified: "not affected"
+    cannot be claimed)."""
     reasons: tuple[str, ...] = ()
     package: str | None = None
     libraries: tuple[LibraryChange, ...] = ()
@@ -899,9 +991,14 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
                     new_headers: dict[str, Any] | None = None) -> ConsumerImpact:
     """What upgrading the library set old -> new does to one consumer."""
     from .headers import ProtoChange, compare
+    from .missing import unclassified
 
     old_families = {lib.family for lib in old_set.libraries}
-    affected = [b for b in c.findings if family(b.provider) in old_families]
+    # (imports from a library that was not found count with the class of its name)
+    affected = [b for b in (*c.findings, *c.presumed) if family(b.provider) in old_families]
+    n_unclassified = unclassified(c)
+    not_checked = ((f"libraries not found: {', '.join(c.missing_libraries)}; {n_unclassified} "
+                   "import(s) from them could not be classified or checked"),)
     # Copied data objects (copy relocations) of any stability: their size is in the binary.
     new_sizes: dict[str, int | None] = {}
     for b in c.copies:
@@ -914,6 +1011,8 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
                                                for a in affected):
             affected.append(b)
     if not affected:
+        if n_unclassified:
+            return ConsumerImpact(c.display_name, "unknown", not_checked, c.package)
         return ConsumerImpact(c.display_name, "not-affected",
                               (("imports no unstable/private symbol from the old library set "
                                "and copies no data object whose size it changes"),),
@@ -998,6 +1097,8 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
                        f"(prototype not compared): {', '.join(unknown)}")
     elif unknown:
         reasons.append("prototypes not compared (give --headers-from and --headers-to)")
+    if n_unclassified:
+        reasons += not_checked
     return ConsumerImpact(c.display_name, verdict, tuple(reasons), c.package,
                           tuple(libs.values()), tuple(symbols), source)
 
@@ -1035,6 +1136,7 @@ __all__ = [
     "baseline_key_for",
     "baseline_text",
     "consumer_impact",
+    "consumer_key",
     "diff_audits",
     "diff_consumers",
     "family",

@@ -41,6 +41,10 @@ class Param:
     canon: str = ""
     """Canonical spelling used for comparison."""
 
+    def declaration(self) -> str:
+        """The parameter as C declares it: ``int *pirq``, ``int (*cb)(void *)``."""
+        return _with_name(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Prototype:

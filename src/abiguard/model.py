@@ -460,7 +460,9 @@ class Binding:
     so it is neither bound nor unresolved, and never a finding; also an executable's import
     whose only relocations bind to its own canonical PLT entry)."""
     provider: str | None = None
-    """Key (soname or needed name) of the providing library; None when unresolved."""
+    """Key (soname or needed name) of the providing library. For an unresolved import: the
+    library it was required from when that library was not found (named by the import's
+    version requirement, or the one library of the load order it can come from), else None."""
     provider_path: str | None = None
     provided_version: str | None = None
     """The version node of the definition it binds to."""
@@ -477,6 +479,13 @@ class Binding:
     @property
     def is_problem(self) -> bool:
         return self.status == "bound" and self.stability.is_problem
+
+    @property
+    def is_presumed_problem(self) -> bool:
+        """Unresolved, from a library that was not found and that the policy or its name
+        classifies unstable/private: not a binding ld.so made, but it counts for --fail-on
+        and the gate like one."""
+        return self.status != "bound" and self.stability.is_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,6 +528,18 @@ class Consumer:
     def declared(self) -> tuple[Binding, ...]:
         """Imports no relocation uses (ld.so never looks them up)."""
         return tuple(b for b in self.bindings if b.status == "declared")
+
+    @property
+    def presumed(self) -> tuple[Binding, ...]:
+        """Unresolved imports classified unstable/private from their missing library (see
+        :attr:`Binding.is_presumed_problem`), in name order."""
+        return tuple(sorted((b for b in self.bindings if b.is_presumed_problem),
+                            key=lambda b: (b.provider or "", b.symbol.name)))
+
+    @property
+    def missing_libraries(self) -> tuple[str, ...]:
+        """The needed names of the libraries of the load order that were not found."""
+        return tuple(lib.name for lib in self.libraries if lib.path is None)
 
     def library(self, key: str) -> Library | None:
         for lib in self.libraries:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field, replace
 from . import __version__
 from .errors import ElfError, InputFileError
 from .inputs import Collected, Target, collect
+from .missing import is_missing_line, missing_line
 from .model import Audit, CallSite, Consumer, InputError, Plan
+from .notify import Notify, silent
 from .policy import Policy
 from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .resolve import Layers, Resolver
@@ -41,12 +43,15 @@ def make_resolver(collected: Collected, options: ScanOptions,
 
 def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[str] = (),
                  resolver: Resolver | None = None,
-                 progress: Callable[[int, int, str], None] | None = None) -> Audit:
+                 progress: Callable[[int, int, str], None] | None = None,
+                 notify: Notify = silent) -> Audit:
     resolver = resolver or make_resolver(collected, options)
     policy = resolver.policy
     consumers = []
     errors = list(collected.errors)
     total = len(collected.targets)
+    if total:
+        notify("resolve", f"resolving {total} consumer(s)")
     for i, t in enumerate(collected.targets):
         if progress:
             progress(i, total, t.installed)
@@ -57,7 +62,16 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     if progress:
         progress(total, total, "")
     return Audit(consumers=tuple(consumers), errors=tuple(errors), inputs=tuple(inputs),
-                 notes=tuple(collected.notes), policies=policy.origins, tool_version=__version__)
+                 notes=with_missing_line(collected.notes, consumers), policies=policy.origins,
+                 tool_version=__version__)
+
+
+def with_missing_line(notes: Iterable[str], consumers: Iterable[Consumer]) -> tuple[str, ...]:
+    """The notes with the one "libraries not found" line (abiguard.missing) of these
+    consumers first, when any library was not found (an earlier one is replaced)."""
+    rest = tuple(n for n in notes if not is_missing_line(n))
+    line = missing_line(consumers)
+    return (line, *rest) if line else rest
 
 
 def scan_one(resolver: Resolver, t: Target) -> Consumer:
@@ -74,30 +88,18 @@ def input_groups(inputs: list[str], options: ScanOptions
     (``NAME/SUITE`` or ``options.suite``) are fetched with that suite's library packages and
     must not resolve against this machine's (nor another suite's) libraries.
 
-    Returns (inputs, options, notes) per group; the plain inputs form one group."""
-    from .aptsuite import resolve_specs, split_spec
-    from .inputs import _PACKAGE_NAME
-
-    def suite_of(spec: str) -> str | None:
-        _, suite = split_spec(spec)
-        if suite is None and options.suite and not os.path.exists(spec) and \
-                _PACKAGE_NAME.match(spec):
-            suite = options.suite
-        return suite
+    Returns (inputs, options, notes) per group, ``options.suite`` the group's suite (its
+    package names without ``/SUITE``); the plain inputs form one group."""
+    from .debian.suites import is_package_name, split_spec
 
     groups: dict[str | None, list[str]] = {}
     for spec in inputs:
-        groups.setdefault(suite_of(spec), []).append(spec)
-    out = []
-    for suite, specs in groups.items():
-        if suite is None:
-            out.append((specs, options, []))
-            continue
-        fetched = resolve_specs(specs, with_deps=options.with_deps, default_suite=suite)
-        out.append((fetched.inputs, replace(
-            options, with_deps=False, suite=None,
-            provider_debs=[*options.provider_debs, *fetched.providers]), fetched.notes))
-    return out
+        name, suite = split_spec(spec)
+        if suite is None and options.suite and (spec.startswith("apt:") or
+                                                 is_package_name(spec)):
+            name, suite = spec.removeprefix("apt:"), options.suite
+        groups.setdefault(suite, []).append(name)
+    return [(specs, replace(options, suite=suite), []) for suite, specs in groups.items()]
 
 
 def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Audit:
@@ -109,21 +111,25 @@ def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Au
         errors=tuple(e for a in audits for e in a.errors),
         inputs=tuple(inputs) if inputs is not None else
         tuple(i for a in audits for i in a.inputs),
-        notes=tuple(n for a in audits for n in a.notes),
+        notes=with_missing_line((n for a in audits for n in a.notes),
+                                (c for a in audits for c in a.consumers)),
         policies=tuple(dict.fromkeys(p for a in audits for p in a.policies)),
         tool_version=audits[0].tool_version if audits else __version__)
 
 
 def scan_paths(inputs: list[str], options: ScanOptions | None = None,
-               progress: Callable[[int, int, str], None] | None = None) -> Audit:
-    """Scan inputs (files, directories, .debs, apt package names, NAME/SUITE) into an Audit."""
+               progress: Callable[[int, int, str], None] | None = None,
+               notify: Notify = silent) -> Audit:
+    """Scan inputs (files, directories, .debs, apt package names, NAME/SUITE) into an Audit.
+    ``notify`` hears the download, unpack and resolve phases (abiguard.notify)."""
     options = options or ScanOptions()
     audits = []
     for specs, opts, notes in input_groups(inputs, options):
-        with collect(specs, with_deps=opts.with_deps,
-                     provider_debs=opts.provider_debs) as collected:
+        with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
+                     suite=opts.suite, notify=notify) as collected:
             collected.notes[:0] = notes
-            audits.append(scan_targets(collected, opts, specs, progress=progress))
+            audits.append(scan_targets(collected, opts, specs, progress=progress,
+                                       notify=notify))
     return merge_audits(audits, inputs)
 
 
@@ -179,18 +185,20 @@ def _pairs(consumers: Iterable[Consumer], targets: Iterable[Target]
 def plan_paths(inputs: list[str], options: ScanOptions | None = None,
                remedies: list[str] | tuple[str, ...] = (),
                call_sites: CallSiteProvider | None = None,
-               progress: Callable[[int, int, str], None] | None = None) -> Plan:
+               progress: Callable[[int, int, str], None] | None = None,
+               notify: Notify = silent) -> Plan:
     """Scan, then build the migration plan of every consumer (verified while the scanned
     libraries are still unpacked; call sites found while the binaries are still there)."""
     options = options or ScanOptions()
     knowledge = load_knowledge(remedies)
     audits, plans = [], []
     for specs, opts, notes in input_groups(inputs, options):
-        with collect(specs, with_deps=opts.with_deps,
-                     provider_debs=opts.provider_debs) as collected:
+        with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
+                     suite=opts.suite, notify=notify) as collected:
             collected.notes[:0] = notes
             resolver = make_resolver(collected, opts)
-            audit = scan_targets(collected, opts, specs, resolver, progress=progress)
+            audit = scan_targets(collected, opts, specs, resolver, progress=progress,
+                                 notify=notify)
             for c, t in _pairs(audit.consumers, collected.targets):
                 sites: dict[str, list[CallSite]] = {}
                 if call_sites is not None and c.findings:

@@ -48,6 +48,28 @@ class Replacement:
     since: str | None = None
     since_release: str | None = None
     proposed: bool = False
+    replaces: str | None = None
+    """Which of the remedy's symbols it stands for (None: see :meth:`Remedy.replacement_for`)."""
+    arguments: tuple[str, ...] | None = None
+    """The new call's arguments from the old call's (docs/remedies.md, "Argument mapping"):
+    ``$N`` is the old call's argument N (0-based; ``$N:name`` renames the parameter of a
+    proposed function), ``$handle`` the stable library's handle, anything else C text.
+    None: the old arguments with the stable handle in place of the unstable one."""
+    fixed: tuple[tuple[int, str], ...] = ()
+    """Old parameters a proposed function drops, with the value its forwarding passes."""
+    summary: str | None = None
+    """One sentence for the proposed function's doc comment."""
+    decide: tuple[str, ...] = ()
+    """Questions a maintainer must decide before the function can be added."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPart:
+    """A part of a group's design (the pirq handles: allocate/free, bind/unbind)."""
+
+    id: str
+    title: str
+    rationale: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +79,26 @@ class Group:
     kind: str
     rationale: str = ""
     references: tuple[str, ...] = ()
+    parts: tuple[GroupPart, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VersionMacro:
+    """A consumer's macro that encodes the version of a library it is built against, e.g.
+    qemu's ``CONFIG_XEN_CTRL_INTERFACE_VERSION`` (4.6 -> 40600 with scale 10000, 100, 1)."""
+
+    name: str
+    library: str
+    scale: tuple[int, ...] = (10000, 100, 1)
+    description: str = ""
+
+    def value(self, version: str) -> int:
+        """The macro's value for a version ``MAJOR[.MINOR[.MICRO]]`` (ValueError if not)."""
+        parts = version.split(".")
+        if not all(p.isdigit() for p in parts) or len(parts) > len(self.scale):
+            raise ValueError(f"{version!r} is not a version of the form "
+                             + ".".join(["N"] * len(self.scale)))
+        return sum(int(p) * k for p, k in zip(parts, self.scale))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +113,22 @@ class Remedy:
     references: tuple[str, ...] = ()
     call_sites: tuple[str, ...] = ()
     replacements: tuple[Replacement, ...] = ()
+    part: str | None = None
+    """The part of its group this remedy belongs to (a [[group.part]] id)."""
+
+    def replacement_for(self, symbol: str) -> list[Replacement]:
+        """The replacements standing for ``symbol``: those with ``replaces = symbol``; else,
+        when no replacement names what it replaces, the one at the symbol's position (as
+        many replacements as symbols) or every replacement."""
+        named = [r for r in self.replacements if r.replaces == symbol]
+        if named or any(r.replaces for r in self.replacements):
+            return named
+        if len(self.replacements) == len(self.symbols) > 1:
+            for pattern, repl in zip(self.symbols, self.replacements):
+                if fnmatch.fnmatchcase(symbol, pattern):
+                    return [repl]
+            return []
+        return list(self.replacements)
 
     def matches(self, symbol: str, library: str | None) -> bool:
         if library is not None and not fnmatch.fnmatchcase(library, self.library):
@@ -79,10 +137,12 @@ class Remedy:
 
 
 class Knowledge:
-    def __init__(self, remedies: list[Remedy], groups: dict[str, Group], origins: list[str]):
+    def __init__(self, remedies: list[Remedy], groups: dict[str, Group], origins: list[str],
+                 version_macros: list[VersionMacro] | None = None):
         self.remedies = remedies
         self.groups = groups
         self.origins = tuple(origins)
+        self.version_macros = tuple(version_macros or ())
 
     def lookup(self, symbol: str, library: str | None) -> Remedy | None:
         for r in self.remedies:
@@ -95,11 +155,16 @@ class Knowledge:
 # Loading and validation
 # --------------------------------------------------------------------------------------------
 
-_TOP = {"schema", "name", "description", "library", "group", "remedy"}
-_GROUP = {"id", "title", "kind", "rationale", "references"}
+_TOP = {"schema", "name", "description", "library", "group", "remedy", "version_macro"}
+_GROUP = {"id", "title", "kind", "rationale", "references", "part"}
+_PART = {"id", "title", "rationale"}
 _REMEDY = {"symbols", "library", "kind", "difficulty", "group", "rationale", "references",
-           "call_sites", "replacement"}
-_REPL = {"symbol", "library", "since", "since_release", "proposed"}
+           "call_sites", "replacement", "part"}
+_REPL = {"symbol", "library", "since", "since_release", "proposed", "replaces", "arguments",
+         "fixed", "summary", "decide"}
+_VMACRO = {"name", "library", "scale", "description"}
+_C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ARG_REF = re.compile(r"\$(?:handle|(\d{1,3})(?::([A-Za-z_][A-Za-z0-9_]*))?)")
 
 
 def _fail(origin: str, where: str, msg: str) -> DataFileError:
@@ -141,6 +206,13 @@ def _kind(t: dict, origin: str, where: str) -> str:
 
 
 def parse_remedies(text: str, origin: str) -> tuple[list[Remedy], dict[str, Group]]:
+    remedies, groups, _macros = parse_remedies_file(text, origin)
+    return remedies, groups
+
+
+def parse_remedies_file(text: str, origin: str
+                        ) -> tuple[list[Remedy], dict[str, Group], list[VersionMacro]]:
+    """A remedies file: its remedies, groups and version macros (DataFileError if invalid)."""
     data = toml_loads(text, origin)
     _keys(data, _TOP, {"schema"}, origin, "top level")
     if data["schema"] != 1:
@@ -152,9 +224,11 @@ def parse_remedies(text: str, origin: str) -> tuple[list[Remedy], dict[str, Grou
     for i, g in enumerate(data.get("group", [])):
         where = f"[[group]] #{i + 1}"
         _keys(g, _GROUP, {"id", "title", "kind"}, origin, where)
-        groups[g["id"]] = Group(_str(g, "id", origin, where), _str(g, "title", origin, where),
-                                _kind(g, origin, where), _str(g, "rationale", origin, where, ""),
-                                _strs(g, "references", origin, where))
+        gid = _str(g, "id", origin, where)
+        groups[gid] = Group(gid, _str(g, "title", origin, where), _kind(g, origin, where),
+                            _str(g, "rationale", origin, where, ""),
+                            _strs(g, "references", origin, where),
+                            _parts(g, origin, f"{where} ({gid})"))
     remedies = []
     entries = data.get("remedy", [])
     if not isinstance(entries, list):
@@ -173,6 +247,11 @@ def parse_remedies(text: str, origin: str) -> tuple[list[Remedy], dict[str, Grou
         group = _str(r, "group", origin, where)
         if group is not None and group not in groups:
             raise _fail(origin, where, f"group {group!r} is not defined by a [[group]] table")
+        part = _str(r, "part", origin, where)
+        if part is not None and (group is None or part not in {p.id for p in
+                                                                 groups[group].parts}):
+            raise _fail(origin, where, f"part {part!r} is not a [[group.part]] of group "
+                                       f"{group!r}")
         repls = []
         raw_repls = r.get("replacement", [])
         if not isinstance(raw_repls, list):
@@ -183,23 +262,106 @@ def parse_remedies(text: str, origin: str) -> tuple[list[Remedy], dict[str, Grou
             proposed = rp.get("proposed", False)
             if not isinstance(proposed, bool):
                 raise _fail(origin, w2, "'proposed' must be true or false")
-            repls.append(Replacement(_str(rp, "symbol", origin, w2), _str(rp, "library", origin, w2),
-                                     _str(rp, "since", origin, w2),
-                                     _str(rp, "since_release", origin, w2), proposed))
+            repls.append(_replacement(rp, proposed, symbols, origin, w2))
         if kind == "replace" and not any(not x.proposed for x in repls):
             raise _fail(origin, where, "kind 'replace' needs at least one existing "
                                        "[[remedy.replacement]] (proposed = false)")
         remedies.append(Remedy(symbols, _str(r, "library", origin, where, default_lib), kind,
                                diff, _str(r, "rationale", origin, where), origin, group,
                                _strs(r, "references", origin, where),
-                               _strs(r, "call_sites", origin, where), tuple(repls)))
-    return remedies, groups
+                               _strs(r, "call_sites", origin, where), tuple(repls), part))
+    return remedies, groups, _version_macros(data, default_lib or "*", origin)
+
+
+def _parts(g: dict, origin: str, where: str) -> tuple[GroupPart, ...]:
+    raw = g.get("part", [])
+    if not isinstance(raw, list):
+        raise _fail(origin, where, "'part' must be an array of tables ([[group.part]])")
+    parts = []
+    for k, pt in enumerate(raw):
+        w = f"{where} part #{k + 1}"
+        _keys(pt, _PART, {"id", "title"}, origin, w)
+        parts.append(GroupPart(_str(pt, "id", origin, w), _str(pt, "title", origin, w),
+                               _str(pt, "rationale", origin, w, "")))
+    if len({p.id for p in parts}) != len(parts):
+        raise _fail(origin, where, "two parts have the same id")
+    return tuple(parts)
+
+
+def _replacement(rp: dict, proposed: bool, symbols: tuple[str, ...], origin: str,
+                 where: str) -> Replacement:
+    """One [[remedy.replacement]], with its argument mapping checked."""
+    replaces = _str(rp, "replaces", origin, where)
+    if replaces is not None and replaces not in symbols:
+        raise _fail(origin, where, f"replaces {replaces!r}, which is not one of the remedy's "
+                                   "symbols")
+    arguments = None
+    if "arguments" in rp:
+        arguments = _strs(rp, "arguments", origin, where)
+        for a in arguments:
+            if not a.strip():
+                raise _fail(origin, where, "an argument is empty")
+            if a.startswith("$") and not _ARG_REF.fullmatch(a):
+                raise _fail(origin, where, f"argument {a!r}: expected $handle, $N or $N:name")
+            if proposed and not _ARG_REF.fullmatch(a):
+                raise _fail(origin, where, f"argument {a!r}: a proposed function's parameters "
+                                           "come from the old call's ($handle, $N, $N:name)")
+            if not proposed and ":" in a and _ARG_REF.fullmatch(a):
+                raise _fail(origin, where, f"argument {a!r}: renaming ($N:name) is for "
+                                           "proposed functions only")
+        refs = [int(m.group(1)) for a in arguments
+                if (m := _ARG_REF.fullmatch(a)) and m.group(1) is not None]
+        if len(set(refs)) != len(refs):
+            raise _fail(origin, where, "an old argument is used twice in 'arguments'")
+    raw_fixed = rp.get("fixed", {})
+    if not isinstance(raw_fixed, dict):
+        raise _fail(origin, where, "'fixed' must be a table of old argument numbers to C text")
+    fixed = []
+    for key, value in raw_fixed.items():
+        if not (isinstance(key, str) and key.isdigit() and len(key) <= 3) \
+                or not isinstance(value, str) or not value.strip():
+            raise _fail(origin, where, f"fixed.{key}: expected an old argument number = "
+                                       "\"C text\"")
+        fixed.append((int(key), value))
+    if fixed and arguments is None:
+        raise _fail(origin, where, "'fixed' needs 'arguments' (which old arguments remain)")
+    if arguments is not None and any(f"${i}" in {a.split(":")[0] for a in arguments}
+                                     for i, _ in fixed):
+        raise _fail(origin, where, "an argument is both mapped and fixed")
+    return Replacement(_str(rp, "symbol", origin, where), _str(rp, "library", origin, where),
+                       _str(rp, "since", origin, where), _str(rp, "since_release", origin, where),
+                       proposed, replaces, arguments, tuple(sorted(fixed)),
+                       _str(rp, "summary", origin, where), _strs(rp, "decide", origin, where))
+
+
+def _version_macros(data: dict, default_lib: str, origin: str) -> list[VersionMacro]:
+    raw = data.get("version_macro", [])
+    if not isinstance(raw, list):
+        raise DataFileError(origin, "'version_macro' must be an array of tables "
+                                    "([[version_macro]])")
+    out = []
+    for i, vm in enumerate(raw):
+        where = f"[[version_macro]] #{i + 1}"
+        _keys(vm, _VMACRO, {"name"}, origin, where)
+        name = _str(vm, "name", origin, where)
+        if not _C_IDENT.fullmatch(name or ""):
+            raise _fail(origin, where, f"name {name!r} is not a C identifier")
+        scale = vm.get("scale", [10000, 100, 1])
+        if not isinstance(scale, list) or not scale or len(scale) > 4 or not all(
+                isinstance(x, int) and not isinstance(x, bool) and 0 < x < 2 ** 31
+                for x in scale):
+            raise _fail(origin, where, "'scale' must be 1 to 4 positive integers, e.g. "
+                                       "[10000, 100, 1]")
+        out.append(VersionMacro(name, _str(vm, "library", origin, where, default_lib),
+                                tuple(scale), _str(vm, "description", origin, where, "")))
+    return out
 
 
 def load_knowledge(extra_files: list[str] | tuple[str, ...] = (), builtin: bool = True
                    ) -> Knowledge:
     remedies: list[Remedy] = []
     groups: dict[str, Group] = {}
+    macros: list[VersionMacro] = []
     origins = []
     sources: list[tuple[str, str]] = []
     for path in extra_files:
@@ -215,12 +377,13 @@ def load_knowledge(extra_files: list[str] | tuple[str, ...] = (), builtin: bool 
             if entry.name.endswith(".toml"):
                 sources.append((entry.read_text(encoding="utf-8"), f"built-in:{entry.name}"))
     for text, origin in sources:
-        r, g = parse_remedies(text, origin)
+        r, g, m = parse_remedies_file(text, origin)
         remedies += r
         for k, v in g.items():
             groups.setdefault(k, v)
+        macros += m
         origins.append(origin)
-    return Knowledge(remedies, groups, origins)
+    return Knowledge(remedies, groups, origins, macros)
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,15 +413,18 @@ LibraryFinder = Callable[[str], LibraryExports | None]
 
 
 def verify(repl: Replacement, consumer: Consumer, find: LibraryFinder) -> Verification:
-    used = next((b for b in consumer.bindings
-                 if b.symbol.name == repl.symbol and b.status == "bound"), None)
+    # (an import from a library that was not found is used all the same: its version
+    # requirement names the library)
+    used = next((b for b in consumer.bindings if b.symbol.name == repl.symbol
+                 and (b.status == "bound" or b.provider)), None)
     lib = find(repl.library)
     if used is not None:
+        node = used.provided_version if used.status == "bound" else used.symbol.version
         return Verification(repl.symbol, used.provider or repl.library, "already-used",
-                            used.provided_version, used.provider_path,
+                            node, used.provider_path,
                             f"{consumer.display_name} already imports {repl.symbol}"
-                            + (f"@{used.provided_version}" if used.provided_version else "")
-                            + f" from {used.provider}")
+                            + (f"@{node}" if node else "") + f" from {used.provider}"
+                            + ("" if used.status == "bound" else " (not found)"))
     if lib is None:
         return Verification(repl.symbol, repl.library, "not-scanned", None, None,
                             f"no library matching {repl.library} among the scanned libraries: "
@@ -280,12 +446,12 @@ def verify(repl: Replacement, consumer: Consumer, find: LibraryFinder) -> Verifi
                         (f" (since {repl.since_release})" if repl.since_release else ""))
 
 
-def _tier_for(remedy: Remedy | None, verifications: list[Verification]) -> str:
+def _tier_for(remedy: Remedy | None, replacements: list[Replacement],
+              verifications: list[Verification]) -> str:
     if remedy is None:
         return "unknown"
     if remedy.kind == "replace":
-        statuses = {v.status for v, r in zip(verifications, remedy.replacements)
-                    if not r.proposed}
+        statuses = {v.status for v, r in zip(verifications, replacements) if not r.proposed}
         for status, tier in (("already-used", "already-used"), ("available", "available"),
                              ("not-scanned", "replace-unverified")):
             if status in statuses:
@@ -299,7 +465,9 @@ def _tier_for(remedy: Remedy | None, verifications: list[Verification]) -> str:
 def plan_consumer(consumer: Consumer, knowledge: Knowledge, find: LibraryFinder,
                   call_sites: dict[str, list[CallSite]] | None = None) -> ConsumerPlan:
     items: list[PlanItem] = []
-    for b in consumer.findings:
+    # (with the imports classified from the name of a library that was not found: a
+    # consumer whose library is missing must not look like one with nothing to do)
+    for b in (*consumer.findings, *consumer.presumed):
         items.append(_item(b, consumer, knowledge, find, call_sites or {}))
     steps: dict[tuple[int, str | None], list[PlanItem]] = {}
     for it in items:
@@ -317,17 +485,19 @@ def plan_consumer(consumer: Consumer, knowledge: Knowledge, find: LibraryFinder,
 def _item(b: Binding, consumer: Consumer, knowledge: Knowledge, find: LibraryFinder,
           call_sites: dict[str, list[CallSite]]) -> PlanItem:
     remedy = knowledge.lookup(b.symbol.name, b.provider)
-    verifications = [verify(r, consumer, find) for r in remedy.replacements] if remedy else []
-    tier_name = _tier_for(remedy, verifications)
+    replacements = remedy.replacement_for(b.symbol.name) if remedy else []
+    verifications = [verify(r, consumer, find) for r in replacements]
+    tier_name = _tier_for(remedy, replacements, verifications)
     tier, step = TIERS[tier_name]
+    node = b.provided_version if b.status == "bound" else b.symbol.version
     if remedy is None:
         rationale = (f"no remedy known for {b.symbol.name} in the knowledge base; "
                      f"{b.provider} is {b.stability.value}: "
                      + "; ".join(e.detail for e in b.evidence[:2]))
-        return PlanItem(SymbolRef(b.symbol.name, b.provided_version), b.provider or "?",
+        return PlanItem(SymbolRef(b.symbol.name, node), b.provider or "?",
                         "unknown", tier, step, 5, None, rationale, (), (), (),
                         tuple(call_sites.get(b.symbol.name, ())), b.stability, b.evidence)
-    return PlanItem(SymbolRef(b.symbol.name, b.provided_version), b.provider or "?",
+    return PlanItem(SymbolRef(b.symbol.name, node), b.provider or "?",
                     remedy.kind, tier, step, remedy.difficulty, remedy.group,
                     " ".join(remedy.rationale.split()), remedy.references,
                     tuple(verifications), remedy.call_sites,

@@ -27,7 +27,7 @@ import os
 import posixpath
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from typing import Any
 
@@ -555,9 +555,7 @@ class Resolver:
                     found = (obj, d)
                     break
             if found is None:
-                out.append(Binding(ref, sym.type, weak, "unresolved",
-                                   reason=self._why_unresolved(sym, order, missing),
-                                   stability=Stability.UNKNOWN))
+                out.append(self._unresolved(consumer, sym, order, missing))
                 continue
             if found[1].binding == "GNU_UNIQUE":
                 # Bound to whichever definition of the name ld.so saw first: per consumer.
@@ -568,8 +566,8 @@ class Resolver:
         if special:
             exports = consumer.exports
             for pos, mask in special.items():
-                b2 = self._bind_defined(exports[pos], mask, order, scope, memo, unique,
-                                        lib_class, missing)
+                b2 = self._bind_defined(consumer, exports[pos], mask, order, scope, memo,
+                                        unique, lib_class, missing)
                 if b2 is not None:
                     out.append(b2)
         return out
@@ -588,7 +586,8 @@ class Resolver:
                        provider=key, provider_path=obj.installed, provided_version=d.version,
                        reason=reason, stability=stab, evidence=ev, copy=copy)
 
-    def _bind_defined(self, sym: ElfSymbol, mask: int, order: list[LoadedObject],
+    def _bind_defined(self, consumer: ElfObject, sym: ElfSymbol, mask: int,
+                      order: list[LoadedObject],
                       scope: list[_Entry], memo: dict[tuple, Binding], unique: _UniqueTable,
                       lib_class: dict[int, tuple[Stability, tuple[Evidence, ...]]],
                       missing: list[str]) -> Binding | None:
@@ -607,8 +606,7 @@ class Resolver:
                 return hit
             found = self._lookup(sym, scope)
             if found is None:
-                return Binding(ref, sym.type, weak, "unresolved",
-                               reason=self._why_unresolved(sym, order, missing),
+                return replace(self._unresolved(consumer, sym, order, missing),
                                copy=CopyRelocation(sym.size, None))
             b = memo[mkey] = self._bound(ref, sym, weak, found, lib_class,
                                          copy=CopyRelocation(sym.size, found[1].size))
@@ -625,11 +623,53 @@ class Resolver:
                 "definition its first lookup of the name found"))
         found = self._lookup(sym, scope)  # its own definition does not count for ld.so
         if found is None:
-            return Binding(ref, sym.type, weak, "unresolved",
-                           reason=self._why_unresolved(sym, order, missing))
+            return self._unresolved(consumer, sym, order, missing)
         return self._bound(ref, sym, weak, found, lib_class, reason=(
             f"defined here as a {sym.binding} {sym.type} symbol, which ld.so's lookup does not "
             f"take: bound to the first library defining it"))
+
+    def _unresolved(self, consumer: ElfObject, sym: ElfSymbol, order: list[LoadedObject],
+                    missing: list[str]) -> Binding:
+        """An import nothing defines. When its library was not found, it is attributed to
+        that library (``provider``) and takes the class the policy gives the library's name
+        (and the symbol), with evidence saying so; its status stays ``unresolved``.
+
+        Which library: a versioned import names it (vn_file of .gnu.version_r). An
+        unversioned, non-weak import only when exactly one library of the load order that
+        was not found is one the consumer requires no version node from: the static linker
+        records the node of every symbol it takes from a library with version definitions,
+        so an unversioned import comes from an unversioned library. (A presumption: the
+        missing library's own dependencies are unknown, and a versioned library may export
+        a symbol of the base version; the evidence says how it was attributed.) Weak
+        unversioned imports (``__gmon_start__``, ``_ITM_*``) are often defined nowhere and
+        are never attributed.
+        """
+        ref = SymbolRef(sym.name, sym.version)
+        weak = sym.binding == "WEAK"
+        reason = self._why_unresolved(sym, order, missing)
+        lib: str | None = None
+        how = ""
+        if sym.version and sym.version_file:
+            owner = next((o for o in order if o.name == sym.version_file or
+                          (o.elf is not None and o.elf.soname == sym.version_file)), None)
+            if owner is None or owner.elf is None:
+                lib, how = sym.version_file, "the library its version node is required from"
+        elif not sym.version and not weak and missing:
+            versioned = {n.file for n in consumer.version_needs}
+            candidates = [m for m in missing if m not in versioned]
+            if len(candidates) == 1:
+                lib, how = candidates[0], ("presumed: the only library not found that the "
+                                           "consumer requires no version node from")
+        if lib is None:
+            return Binding(ref, sym.type, weak, "unresolved", reason=reason,
+                           stability=Stability.UNKNOWN)
+        stab, ev = self.policy.classify_symbol(sym.name, sym.version, lib,
+                                               self.policy.classify_library(lib, None))
+        note = Evidence("unresolved", f"library not found: {lib} ({how}); the binding could "
+                                      "not be checked, the class comes from the library's "
+                                      "name and the policy")
+        return Binding(ref, sym.type, weak, "unresolved", provider=lib, reason=reason,
+                       stability=stab, evidence=(note, *ev))
 
     def _why_unresolved(self, sym: ElfSymbol, order: list[LoadedObject],
                         missing: list[str]) -> str:

@@ -78,7 +78,22 @@ class LinkResult:
     linked: bool = False
     """True when the link succeeded without the library: it is not needed."""
     symbols: tuple[str, ...] = field(default=())
-    """The distinct undefined symbols, in name order."""
+    """The distinct symbols of ``sites``, in name order."""
+    attributed: bool = False
+    """True when the library's exports were read: ``sites`` are then only the references to
+    symbols it defines, the others are in ``other_sites``. False when it was not found (or
+    is unreadable): every undefined reference is in ``sites`` (a note says why)."""
+    library_file: str | None = None
+    """The file the library's exports were read from."""
+    other_sites: tuple[CallSite, ...] = ()
+    """Undefined references to symbols the library does not define: missing anyway (other
+    objects or libraries left out of the link too)."""
+    other_symbols: tuple[str, ...] = ()
+
+    @property
+    def needed(self) -> bool:
+        """Does the link need the library (does anything reference what it defines)?"""
+        return bool(self.sites) if self.attributed else not self.linked
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,9 +501,11 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
     base = library_base(library)
     if not base:
         raise LinkError(f"--without {library!r}: not a library name")
+    full = argv
     stripped, removed = strip_library(argv, base)
     if not removed and any(a.startswith("@") for a in argv[1:]):
-        stripped, removed = strip_library(expand_response_files(argv, cwd), base)
+        full = expand_response_files(argv, cwd)
+        stripped, removed = strip_library(full, base)
     if not removed:
         raise LinkError(f"lib{base} is not on the link line (looked for -l{base}, "
                         f"-l:lib{base}.so*, lib{base}.so*, lib{base}.a, also inside -Wl,)")
@@ -522,12 +539,42 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
     if res.returncode != 0 and not sites:
         raise LinkError(f"the link failed for another reason than undefined references: "
                         f"{first_error_line(output)}")
+    exports, library_file = None, None
+    if sites:
+        exports, library_file, why = _exports(full, removed, base, driver, cwd)
+        if why:
+            notes.append(why)
+    mine = [s for s in sites if exports is None or s.symbol in exports]
+    other = [s for s in sites if exports is not None and s.symbol not in exports]
     return LinkResult(
         library=base, command=tuple(argv), ran=tuple(ran), removed=tuple(removed),
-        returncode=res.returncode, sites=tuple(sites), truncated=tuple(truncated),
+        returncode=res.returncode, sites=tuple(mine), truncated=tuple(truncated),
         notes=tuple(dict.fromkeys(notes)), output=output, linked=res.returncode == 0,
-        symbols=tuple(sorted({s.symbol for s in sites})),
+        symbols=tuple(sorted({s.symbol for s in mine})), attributed=exports is not None,
+        library_file=library_file, other_sites=tuple(other),
+        other_symbols=tuple(sorted({s.symbol for s in other})),
     )
+
+
+def _exports(argv: list[str], removed: list[str], base: str, driver: bool, cwd: str | None
+             ) -> tuple[frozenset[str] | None, str | None, str | None]:
+    """(symbols lib{base} defines, its file, why they are unknown) for the link line."""
+    from ..errors import ElfError
+    from .linklib import defined_symbols, find_library
+
+    path, dirs = find_library(argv, removed, base, driver=driver, cwd=cwd)
+    if path is None:
+        return None, None, (f"lib{base} was not found on the link line's search path ("
+                            f"{len(dirs)} director{'y' if len(dirs) == 1 else 'ies'}): which "
+                            "undefined references it would have provided is unknown, all are "
+                            "listed")
+    try:
+        found = defined_symbols(path, dirs, cwd)
+    except (OSError, ElfError) as exc:
+        msg = exc.message if isinstance(exc, ElfError) else (exc.strerror or str(exc))
+        return None, path, (f"cannot read the symbols of {path} ({msg}): which undefined "
+                            "references it would have provided is unknown, all are listed")
+    return found.symbols, path, None
 
 
 __all__ = [

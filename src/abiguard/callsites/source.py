@@ -312,6 +312,13 @@ def _directives(src: bytes) -> list[tuple[int, int, str, str]]:
     return out
 
 
+def directives(src: bytes) -> list[tuple[int, int, str, str]]:
+    """The preprocessor directives of a source: (first line, last line, directive name,
+    argument without comments), 0-based lines; continuation lines joined, directives inside
+    block comments skipped (what :func:`line_conditions` reads)."""
+    return _directives(src)
+
+
 def line_conditions(src: bytes) -> list[Term]:
     """The condition term of every line (0-based), include guards left out."""
     directives = _directives(src)
@@ -953,6 +960,7 @@ __all__ = [
     "Wrapper",
     "declared_functions",
     "declared_functions_in",
+    "directives",
     "evaluate_dnf",
     "function_name",
     "inside_wrapper",

@@ -48,6 +48,9 @@ class ConsumerInfo:
     error: str | None = None
     error_kind: str | None = None
     package_id: int | None = None
+    internal: str | None = None
+    """The source package it is built from when a ``--source`` census asked about that
+    source: its own uses are shown apart, not ranked (unless asked)."""
     detail: dict[str, Any] = field(default_factory=dict)
     """For the report's drill-down: objects -> symbols, plan steps, notes."""
 
@@ -95,16 +98,31 @@ class CensusData:
         return CensusData([c for c in self.consumers if keep(c.name)], cells, self.kind,
                           self.source, self.weights_known, self.remedies)
 
+    def split_internal(self) -> tuple[CensusData, CensusData]:
+        """(the data without internal consumers, the internal consumers' data)."""
+        inside = {c.name for c in self.consumers if c.internal}
+        if not inside:
+            return self, CensusData(kind=self.kind, source=self.source)
+
+        def part(keep: bool) -> CensusData:
+            return CensusData([c for c in self.consumers if (c.name in inside) == keep],
+                              [c for c in self.cells if (c.consumer in inside) == keep],
+                              self.kind, self.source, self.weights_known, self.remedies)
+
+        return part(False), part(True)
+
     @classmethod
     def from_store(cls, store, *, include_failed: bool = True) -> CensusData:
         data = cls(kind="census", source=store.path)
         latest = store.latest()
+        internal = store.internal()
         ok = {p.id: p for p in latest if p.status == "ok"}
         for p in latest:
             if p.status != "ok" and not include_failed:
                 continue
             data.consumers.append(ConsumerInfo(p.name, p.version, p.arch, p.status, p.objects,
-                                               p.error, p.error_kind, p.id))
+                                               p.error, p.error_kind, p.id,
+                                               internal.get(p.name)))
         merged: dict[tuple[str, str, str], Cell] = {}
         for pid, f in store.findings(ok):
             name = ok[pid].name

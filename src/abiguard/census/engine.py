@@ -14,8 +14,9 @@ raises for a bad package (the failure is the result). Both engines run exactly t
   number of packages; a timeout is enforced inside the task (a worker thread cannot be
   killed); a package whose workers keep dying ends as ``KilledWorker`` -> ``crash``.
 
-Per package the work is streamed: fetch the .deb (apt-get download into the shared cache,
-verified against the archive's SHA-256, atomically renamed into place) -> unpack its ELF files
+Per package the work is streamed: fetch the .deb (abiguard.debian.apt: the shared cache,
+keyed by name, version, architecture and SHA-256 and checked against it, else apt-get
+download under the run's apt configuration, checked, atomically renamed into place) -> unpack its ELF files
 into a private temporary directory -> resolve against its library dependencies -> classify ->
 discard the directory. Library packages are unpacked once per run into a directory shared by
 the workers of one machine (atomic rename, so concurrent workers never see half a library)
@@ -36,7 +37,6 @@ import shutil
 import signal
 import socket
 import sqlite3
-import subprocess
 import tempfile
 import threading
 import time
@@ -46,9 +46,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Self
 
+from ..debian.apt import (
+    Apt,
+    AptConfig,
+    AptError,
+    installed_versions,
+    library_closure,
+    sha256_file,
+)
+from ..debian.deb import read_deb_control, unpack_deb
 from ..errors import InputFileError
 from ..model import Binding
-from .sources import PackageRef, installed_versions, parse_relations, set_index
+from .sources import PackageRef, set_index
 from .store import FindingRow, Result, compress_json
 
 # Test hooks (read by the coordinator, passed to the workers in the Config):
@@ -79,6 +88,9 @@ class Config:
     """May download packages (consumers and library dependencies) with apt-get."""
     cache: str | None = None
     """Where downloaded .debs are kept (default on each worker: abiguard's cache_dir())."""
+    apt: AptConfig | None = None
+    """The apt configuration packages are downloaded (and dependencies looked up) with;
+    None: the worker's machine configuration."""
     workdir: str | None = None
     """A run-scoped directory shared by the workers of this machine; made per worker if
     missing (e.g. on a remote Dask worker)."""
@@ -116,7 +128,7 @@ class _WorkerState:
         self.policies: dict = {}
         self.installed: dict[str, str] | None = None
         self.controls: dict[str, object] = {}
-        self.apt_show: dict[str, PackageRef | None] = {}
+        self.apt_clients: dict[tuple[AptConfig | None, str | None], Apt] = {}
         self.sys_cache: dict[str, tuple[str, str] | None] = {}
         self.indexes: dict[str, RootIndex] = {}
         self.canon = None
@@ -210,14 +222,6 @@ _STATE = _WorkerState()
 # --------------------------------------------------------------------------------------------
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def tree_hash(root: str) -> str:
     """Content hash of an unpacked root: every path, link target and file content."""
     h = hashlib.sha256()
@@ -242,8 +246,6 @@ def tree_hash(root: str) -> str:
 
 
 def _control(path: str):
-    from ..inputs import read_deb_control
-
     with _STATE.lock:
         hit = _STATE.controls.get(path)
     if hit is None:
@@ -564,83 +566,36 @@ def _resolver_class():
 # --------------------------------------------------------------------------------------------
 
 
-def _cache(config: Config) -> Path:
-    if config.cache:
-        return Path(config.cache)
-    from ..inputs import cache_dir
-
-    return cache_dir() / "debs"
+def _apt(config: Config) -> Apt:
+    """This worker's apt client of the run's configuration (remembers its answers)."""
+    key = (config.apt, config.cache)
+    with _STATE.lock:
+        hit = _STATE.apt_clients.get(key)
+        if hit is None:
+            hit = _STATE.apt_clients[key] = Apt(config.apt or AptConfig.machine(),
+                                                Path(config.cache) if config.cache else None)
+    return hit
 
 
 def fetch_deb(ref: PackageRef, config: Config) -> str:
-    """A local .deb for ref: its path, the shared cache, or apt-get download."""
+    """A local .deb for ref: its path, or abiguard.debian.apt's (cache or download)."""
     got = fetch_debs([ref], config)[ref.name]
     if isinstance(got, FetchError):
         raise got
     return got
 
 
-def _cached(ref: PackageRef, cache: Path) -> str | None:
-    dest = cache / ref.deb_filename
-    if dest.is_file() and (not ref.size or dest.stat().st_size == ref.size):
-        return str(dest)
-    return None
-
-
 def fetch_debs(refs: list[PackageRef], config: Config) -> dict[str, str | FetchError]:
-    """Local .debs for refs: their paths, the shared cache, or one ``apt-get download`` for
-    all the missing ones (into a private directory, SHA-256 checked against the index, then
+    """Local .debs for refs: their paths, else the one download path of
+    abiguard.debian.apt (the cache, checked against the index's SHA-256, or one
+    ``apt-get download`` for all the missing ones into a private directory, checked, then
     renamed into the cache, so concurrent workers never see a partial file). Returns
     name -> path, or the FetchError of that package."""
-    cache = _cache(config)
-    out: dict[str, str | FetchError] = {}
-    todo = []
-    for ref in refs:
-        hit = ref.path or _cached(ref, cache)
-        if hit:
-            out[ref.name] = hit
-        elif not config.fetch:
-            out[ref.name] = FetchError(f"{ref}: not in {cache} and downloads are off "
-                                       "(--no-fetch)")
-        elif not shutil.which("apt-get"):
-            out[ref.name] = FetchError(f"{ref}: apt-get is not available to download it")
-        else:
-            todo.append(ref)
-    if not todo:
-        return out
-    cache.mkdir(parents=True, exist_ok=True)
-    batches = [todo] if len(todo) == 1 else [todo, *[[r] for r in todo]]
-    for batch in batches:
-        batch = [r for r in batch if r.name not in out]
-        if not batch:
-            continue
-        tmp = tempfile.mkdtemp(prefix=".fetch-", dir=cache)
-        try:
-            specs = [f"{r.name}={r.version}" if r.version else r.name for r in batch]
-            proc = subprocess.run(["apt-get", "download", "-q", *specs], cwd=tmp,
-                                  check=False, capture_output=True, text=True,
-                                  env={**os.environ, "LC_ALL": "C"})
-            if proc.returncode != 0 and len(batch) > 1:
-                continue  # one bad spec fails the lot: retry one by one
-            for r in batch:
-                name = r.deb_filename
-                path = os.path.join(tmp, name)
-                if not os.path.isfile(path):
-                    found = [f for f in os.listdir(tmp) if f.startswith(r.name + "_")]
-                    path = os.path.join(tmp, found[0]) if len(found) == 1 else ""
-                if not path:
-                    msg = next((ln for ln in proc.stderr.splitlines() if ln.startswith("E:")),
-                               (proc.stderr.strip().splitlines() or ["no .deb appeared"])[-1])
-                    out[r.name] = FetchError(f"apt-get download {r.name}={r.version}: {msg}")
-                elif r.sha256 and sha256_file(path) != r.sha256:
-                    out[r.name] = FetchError(f"apt-get download {r.name}={r.version}: "
-                                             "SHA-256 does not match the index")
-                else:
-                    dest = cache / r.deb_filename
-                    os.replace(path, dest)
-                    out[r.name] = str(dest)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    out: dict[str, str | FetchError] = {r.name: r.path for r in refs if r.path}
+    todo = [r for r in refs if not r.path]
+    if todo:
+        for name, got in _apt(config).download(todo, fetch=config.fetch).items():
+            out[name] = FetchError(str(got)) if isinstance(got, AptError) else str(got)
     return out
 
 
@@ -652,8 +607,6 @@ def _lib_key(ref: PackageRef) -> str:
 def library_root(ref: PackageRef, config: Config) -> str:
     """An unpacked library package (ELF files and ld.so.conf only), shared by the workers of
     a run: unpacked into a private directory, then renamed into place atomically."""
-    from ..inputs import unpack_deb
-
     if ref.kind == "root" and ref.path:
         return ref.path
     if config.libroots and ref.sha256:  # content-addressed: safe to keep across runs
@@ -683,25 +636,6 @@ def library_root(ref: PackageRef, config: Config) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _apt_show(names: list[str], config: Config) -> dict[str, PackageRef | None]:
-    """Candidate stanzas of packages apt knows (cached per worker)."""
-    from .sources import _ref, iter_stanzas
-
-    todo = [n for n in names if n not in _STATE.apt_show]
-    if todo and config.fetch and shutil.which("apt-cache"):
-        proc = subprocess.run(["apt-cache", "show", "--no-all-versions", *todo],
-                              check=False, capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
-        found = {}
-        for st in iter_stanzas(proc.stdout):
-            r = _ref(st, None)
-            if r is not None:
-                found.setdefault(r.name, r)
-        with _STATE.lock:
-            for n in todo:
-                _STATE.apt_show[n] = found.get(n)
-    return {n: _STATE.apt_show.get(n) for n in names}
-
-
 def _set_ref(name: str, config: Config) -> PackageRef | None:
     path = config.packages.get(name)
     if path is None:
@@ -720,34 +654,26 @@ def _set_ref(name: str, config: Config) -> PackageRef | None:
 
 def local_closure(depends: str, pre_depends: str, self_name: str, config: Config
                   ) -> tuple[PackageRef, ...]:
-    """The library packages (lib*) a local package depends on, recursively: from the package
-    set when it has them, else from apt (when downloads are allowed)."""
-    seen = {self_name}
-    out: list[PackageRef] = []
-    level = [(depends, pre_depends)]
-    installed = _STATE.installed_versions(config)
-    while level:
-        groups = [alts for dep, pre in level
-                  for alts in parse_relations(pre) + parse_relations(dep)]
-        level = []
-        need_apt = []
-        chosen: list[tuple[list[str], PackageRef | None]] = []
-        for alts in groups:
-            ref = next((r for r in (_set_ref(a, config) for a in alts) if r is not None), None)
-            chosen.append((alts, ref))
-            if ref is None and alts[0].startswith("lib") and alts[0] not in seen \
-                    and alts[0] not in installed:
-                need_apt.append(alts[0])
-        shown = _apt_show(need_apt, config) if need_apt else {}
-        for alts, ref in chosen:
-            if ref is None:
-                ref = shown.get(alts[0])
-            if ref is None or ref.name in seen or not ref.name.startswith("lib"):
-                continue
-            seen.add(ref.name)
-            out.append(ref)
-            level.append((ref.depends, ref.pre_depends))
-    return tuple(out)
+    """The library packages (lib*) a local package depends on, recursively (the one closure
+    of abiguard.debian.apt): from the package set when it has them, else apt's candidates
+    (when downloads are allowed)."""
+    apt = _apt(config)
+
+    def lookup(names: list[str]) -> dict[str, PackageRef | None]:
+        out = {n: _set_ref(n, config) for n in names}
+        todo = [n for n, r in out.items() if r is None]
+        if todo and config.fetch:
+            try:
+                found = apt.candidates(todo)
+            except AptError:
+                found = {}
+            for n in todo:
+                rec = found.get(n)
+                out[n] = PackageRef.from_record(rec) if rec is not None else None
+        return out
+
+    me = PackageRef(self_name, depends=depends, pre_depends=pre_depends)
+    return tuple(library_closure([me], lookup, exclude=[self_name], arch=apt.arch))
 
 
 # --------------------------------------------------------------------------------------------
@@ -872,7 +798,8 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
         size = 0
     else:
         deb = fetch_deb(ref, config)
-        sha = sha256_file(deb)
+        # a download (or cache hit) of abiguard.debian.apt is checked against the index
+        sha = ref.sha256 if ref.sha256 and not ref.path else sha256_file(deb)
         if ref.sha256 and sha != ref.sha256:
             raise FetchError(f"{deb}: SHA-256 {sha[:12]}… does not match the index "
                              f"({ref.sha256[:12]}…)")
@@ -905,7 +832,7 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
         if ref.kind == "root":
             root = ref.path or ""
         else:
-            inputs.unpack_deb(deb, tmp)
+            unpack_deb(deb, tmp)
             root = tmp
         notes: list[str] = []
         overlays = [root]

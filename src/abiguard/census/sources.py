@@ -1,38 +1,44 @@
-"""Where a census gets its packages: apt's package lists, a directory of .debs, unpacked roots.
+"""Where a census gets its packages: apt's candidates, a Packages file, a directory of .debs,
+unpacked roots.
 
 Every source yields :class:`PackageRef` objects (one consumer package each). For packages
-from apt's lists, everything the store key needs (name, version, architecture, SHA-256) is
-known before anything is downloaded, so a re-run skips stored packages without a download;
-the library packages each consumer depends on (its *closure*) are computed here too.
+from apt, everything the store key needs (name, version, architecture, SHA-256) is known
+before anything is downloaded, so a re-run skips stored packages without a download; the
+library packages each consumer depends on (its *closure*) are computed here too.
 
-apt's lists are read directly (``/var/lib/apt/lists/*_Packages*``, decompressed by
-``apt-helper cat-file``, which knows every compression apt uses) rather than through
-``apt-cache rdepends``: one pass gives the whole index, reverse dependencies are then a
-dictionary lookup, and a ``Packages`` file of another release or a local mirror works the
-same way (``--packages-file``).
+The index of a census is apt's own answer: the candidate version of every package under
+the apt configuration in question (``apt-cache dumpavail``, which honours pins, the default
+release and NotAutomatic suites; :mod:`abiguard.debian.apt`), or, with ``--packages-file``,
+the newest version of each package in those files (a Packages file has no pins). Reverse
+dependencies and the binaries of a source package are then dictionary lookups.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import glob
-import gzip
-import lzma
 import os
 import re
-import shutil
-import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..debian.apt import (
+    RECORD_FIELDS,
+    Apt,
+    Record,
+    client,
+    library_closure,
+    native_arch,
+    read_index_file,
+)
+from ..debian.control import (
+    compare_versions,
+    first_paragraph,
+    iter_paragraphs,
+    relation_names,
+)
 from ..errors import UsageError
 
-APT_LISTS = "/var/lib/apt/lists"
-APT_HELPER = "/usr/lib/apt/apt-helper"
-
-_FIELDS = {"Package", "Version", "Architecture", "Depends", "Pre-Depends", "Provides",
-           "Filename", "Size", "SHA256", "Source"}
 _DEB_NAME = re.compile(r"^([a-z0-9][a-z0-9+.-]+)_([^_/]+)_([a-z0-9-]+)\.deb$")
 
 
@@ -47,7 +53,7 @@ class PackageRef:
     """Content hash of the .deb; None until read (local files, roots)."""
     size: int = 0
     path: str | None = None
-    """A local .deb or root directory; None: download ``filename`` with apt."""
+    """A local .deb or root directory; None: download it with apt."""
     filename: str | None = None
     """The archive's pool path (Filename field)."""
     depends: str = ""
@@ -57,6 +63,16 @@ class PackageRef:
     """deb (a .deb file, local or to download) | root (an unpacked directory)."""
     deps: tuple[PackageRef, ...] = ()
     """Library packages to resolve against (the consumer's closure), when known up front."""
+    source: str = ""
+    """The source package it is built from (apt's records; "" when unknown)."""
+    uses: str = ""
+    """Recommends, Suggests and Enhances joined (the weaker ways of naming a library)."""
+
+    @classmethod
+    def from_record(cls, rec: Record, path: str | None = None) -> PackageRef:
+        uses = ", ".join(x for x in (rec.recommends, rec.suggests, rec.enhances) if x)
+        return cls(rec.name, rec.version, rec.arch, rec.sha256, rec.size, path, rec.filename,
+                   rec.depends, rec.pre_depends, rec.provides, source=rec.source, uses=uses)
 
     @property
     def key(self) -> tuple[str, str, str, str] | None:
@@ -69,158 +85,65 @@ class PackageRef:
         """The file name apt-get download gives it (the epoch's ':' quoted as %3a)."""
         return f"{self.name}_{self.version.replace(':', '%3a')}_{self.arch}.deb"
 
+    def names_used(self, arch: str | None = None) -> set[str]:
+        """Every package name it declares it uses (Pre-Depends, Depends, Recommends,
+        Suggests, Enhances; any alternative)."""
+        return set().union(*(relation_names(t, arch) for t in
+                             (self.pre_depends, self.depends, self.uses)))
+
     def __str__(self) -> str:
         return f"{self.name} {self.version} {self.arch}".strip()
 
 
 # --------------------------------------------------------------------------------------------
-# Depends fields
+# The index: apt's candidates, or Packages files
 # --------------------------------------------------------------------------------------------
-
-
-def parse_relations(text: str) -> list[list[str]]:
-    """A Depends-like field as a list of alternatives, each a list of package names."""
-    out = []
-    for part in text.split(","):
-        alts = []
-        for alt in part.split("|"):
-            name = re.split(r"[\s(\[<]", alt.strip(), maxsplit=1)[0].split(":", 1)[0]
-            if name:
-                alts.append(name)
-        if alts:
-            out.append(alts)
-    return out
-
-
-def relation_names(text: str) -> set[str]:
-    return {n for alts in parse_relations(text) for n in alts}
-
-
-def version_key(version: str):
-    """A sort key comparing Debian versions as dpkg does."""
-    from debian.debian_support import Version
-
-    return Version(version)
-
-
-# --------------------------------------------------------------------------------------------
-# apt's package lists
-# --------------------------------------------------------------------------------------------
-
-
-def native_arch() -> str:
-    if shutil.which("dpkg"):
-        proc = subprocess.run(["dpkg", "--print-architecture"], check=False, capture_output=True, text=True)
-        if proc.returncode == 0 and proc.stdout.strip():
-            return proc.stdout.strip()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
-
-
-def _read_list(path: str) -> str:
-    """The text of a Packages file in any compression apt uses."""
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace").read()
-    if path.endswith((".xz", ".lzma")):
-        return lzma.open(path, "rt", encoding="utf-8", errors="replace").read()
-    if path.endswith((".lz4", ".zst")) or not os.path.isfile(path):
-        if not os.path.exists(APT_HELPER):
-            raise UsageError(f"{path}: cannot decompress without {APT_HELPER}")
-        proc = subprocess.run([APT_HELPER, "cat-file", path], check=False, capture_output=True)
-        if proc.returncode != 0:
-            raise UsageError(f"{path}: apt-helper cat-file failed: "
-                             f"{proc.stderr.decode(errors='replace').strip()}")
-        return proc.stdout.decode("utf-8", errors="replace")
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        return fh.read()
-
-
-def iter_stanzas(text: str) -> Iterator[dict[str, str]]:
-    """The stanzas of a Packages (deb822) file, with only the fields a census needs."""
-    cur: dict[str, str] = {}
-    last = None
-    for line in text.splitlines():
-        if not line:
-            if cur:
-                yield cur
-            cur, last = {}, None
-            continue
-        if line[0] in " \t":
-            if last is not None:
-                cur[last] += " " + line.strip()
-            continue
-        k, _, v = line.partition(":")
-        if k in _FIELDS:
-            cur[k] = v.strip()
-            last = k
-        else:
-            last = None
-    if cur:
-        yield cur
-
-
-def _ref(st: dict[str, str], base: str | None) -> PackageRef | None:
-    if "Package" not in st or "Version" not in st:
-        return None
-    filename = st.get("Filename")
-    path = None
-    if base and filename:
-        cand = os.path.join(base, filename)
-        path = cand if os.path.isfile(cand) else None
-    try:
-        size = int(st.get("Size", "0"))
-    except ValueError:
-        size = 0
-    return PackageRef(st["Package"], st["Version"], st.get("Architecture", ""),
-                      st.get("SHA256") or None, size, path, filename, st.get("Depends", ""),
-                      st.get("Pre-Depends", ""), st.get("Provides", ""))
 
 
 @dataclass
 class AptIndex:
-    """The newest version of every package for the native architecture (and ``all``)."""
+    """One version of every package for the native architecture (and ``all``): apt's
+    candidate, or the newest of the given Packages files."""
 
     packages: dict[str, PackageRef] = field(default_factory=dict)
     providers: dict[str, list[str]] = field(default_factory=dict)
     """Virtual package name -> real packages that Provide it."""
     files: list[str] = field(default_factory=list)
     arch: str = ""
+    origin: str = ""
+    """Where the versions come from, for messages."""
 
     @classmethod
     def load(cls, files: Iterable[str] | None = None, *, arch: str | None = None,
-             archive: str | None = None) -> AptIndex:
-        """Read Packages files (default: apt's lists). ``archive`` is a local mirror root
-        against which Filename fields are looked up (so no download is needed)."""
-        arch = arch or native_arch()
-        use_cache = files is None  # apt's own lists: parsed once, kept until they change
+             archive: str | None = None, apt: Apt | None = None) -> AptIndex:
+        """apt's candidates (``apt`` or this machine's), or the Packages ``files``.
+        ``archive`` is a local mirror root against which Filename fields are looked up (so
+        no download is needed for what is there)."""
         if files is None:
-            files = sorted(p for p in glob.glob(os.path.join(APT_LISTS, "*_Packages*"))
-                           if f"binary-{arch}_" in os.path.basename(p)
-                           or "binary-all_" in os.path.basename(p))
-            if not files:
-                raise UsageError(f"no package lists in {APT_LISTS} for {arch} "
-                                 "(run apt-get update, or give --packages-file)")
-        files = list(files)
-        for f in files:
-            if not os.path.exists(f):
-                raise UsageError(f"{f}: no such Packages file")
-        cached = _cached_index(files, arch, archive) if use_cache else None
-        if cached is not None:
-            return cached
-        index = cls(arch=arch, files=files)
-        for f in index.files:
-            for st in iter_stanzas(_read_list(f)):
-                ref = _ref(st, archive)
-                if ref is None or ref.arch not in (arch, "all"):
-                    continue
-                old = index.packages.get(ref.name)
-                if old is None or (old.version != ref.version and
-                                   version_key(ref.version) > version_key(old.version)):
-                    index.packages[ref.name] = ref
+            apt = apt or client()
+            index = cls(arch=arch or apt.arch, origin=f"the candidates of "
+                                                       f"{apt.config.describe()}")
+            for rec in apt.dumpavail():
+                if rec.arch in (index.arch, "all"):
+                    index.packages.setdefault(rec.name, _ref(rec, archive))
+        else:
+            files = list(files)
+            for f in files:
+                if not os.path.exists(f):
+                    raise UsageError(f"{f}: no such Packages file")
+            index = cls(files=files, arch=arch or native_arch(),
+                        origin="the newest versions of " + ", ".join(files))
+            for f in files:
+                for st in iter_paragraphs(read_index_file(f), RECORD_FIELDS):
+                    rec = Record.from_fields(st)
+                    if rec is None or rec.arch not in (index.arch, "all"):
+                        continue
+                    old = index.packages.get(rec.name)
+                    if old is None or compare_versions(rec.version, old.version) > 0:
+                        index.packages[rec.name] = _ref(rec, archive)
         for ref in index.packages.values():
             for virt in relation_names(ref.provides):
                 index.providers.setdefault(virt, []).append(ref.name)
-        if use_cache:
-            _save_index(index, files, arch, archive)
         return index
 
     def get(self, name: str) -> PackageRef | None:
@@ -235,83 +158,58 @@ class AptIndex:
         pats = list(patterns)
         return sorted(n for n in self.packages if any(fnmatch.fnmatchcase(n, p) for p in pats))
 
+    def consumers_of(self, names: Iterable[str]) -> list[PackageRef]:
+        """Every package naming one of ``names`` (or a virtual name one of them provides) in
+        Pre-Depends, Depends, Recommends, Suggests or Enhances, any alternative: optional
+        plugins (Recommends, Suggests) use a library as much as required programs do, and a
+        package that Enhances a library is an add-on built on it. Conflicts, Breaks and
+        Replaces are not use."""
+        wanted = set(names)
+        for n in list(wanted):
+            if n in self.packages:
+                wanted |= relation_names(self.packages[n].provides)
+        out = [ref for ref in self.packages.values() if wanted & ref.names_used(self.arch)]
+        return sorted(out, key=lambda r: r.name)
+
     def rdepends(self, patterns: Iterable[str]) -> tuple[list[str], list[PackageRef]]:
-        """(the library packages the globs match, every package depending on one of them
-        through Depends or Pre-Depends, any alternative, directly or via Provides)."""
+        """(the packages the globs match, every package using one of them: see
+        :meth:`consumers_of`)."""
+        patterns = list(patterns)
         libs = self.match(patterns)
         if not libs:
-            raise UsageError(f"--rdepends {' '.join(patterns)}: no package in the lists "
-                             "matches")
-        wanted = set(libs)
-        for n in libs:
-            wanted |= relation_names(self.packages[n].provides)
-        out = [ref for ref in self.packages.values()
-               if wanted & (relation_names(ref.depends) | relation_names(ref.pre_depends))]
-        return libs, sorted(out, key=lambda r: r.name)
+            raise UsageError(f"--rdepends {' '.join(patterns)}: no package in "
+                             f"{self.origin} matches")
+        return libs, self.consumers_of(libs)
 
-    def closure(self, ref: PackageRef, max_packages: int = 600) -> tuple[PackageRef, ...]:
+    def built_from(self, source: str) -> list[str]:
+        """The binary packages built from a source package (Source field; a package
+        without one is its own source)."""
+        return sorted(n for n, r in self.packages.items() if (r.source or r.name) == source)
+
+    def _lookup(self, names: list[str]) -> dict[str, PackageRef | None]:
+        return {n: self.get(n) for n in names}
+
+    def closure(self, ref: PackageRef, max_packages: int = 600, also: Iterable[str] = ()
+                ) -> tuple[PackageRef, ...]:
         """The library packages (lib*) ref depends on, recursively, breadth first: what its
-        programs load. The first alternative apt knows is taken."""
-        seen = {ref.name}
-        out: list[PackageRef] = []
-        level = [ref]
-        while level and len(out) < max_packages:
-            nxt = []
-            for r in level:
-                for alts in parse_relations(r.pre_depends) + parse_relations(r.depends):
-                    dep = next((d for d in (self.get(a) for a in alts) if d is not None), None)
-                    if dep is None or dep.name in seen or not dep.name.startswith("lib"):
-                        continue
-                    seen.add(dep.name)
-                    out.append(dep)  # the index's own object: closures share them
-                    nxt.append(dep)
-            level = nxt
-        return tuple(out)
+        programs load (abiguard.debian.apt.library_closure, over this index). Packages of
+        ``also`` (what a census asks about) that ref names in a weaker field (Recommends,
+        Suggests, Enhances: optional plugins) are followed as if it depended on them."""
+        extra = ", ".join(sorted(set(also) & ref.names_used(self.arch)))
+        root = replace(ref, depends=", ".join(x for x in (ref.depends, extra) if x))
+        return tuple(library_closure([root], self._lookup, exclude=[ref.name],
+                                     arch=self.arch, max_packages=max_packages))
 
-    def with_closure(self, ref: PackageRef) -> PackageRef:
-        return replace(ref, deps=self.closure(ref))
+    def with_closure(self, ref: PackageRef, also: Iterable[str] = ()) -> PackageRef:
+        return replace(ref, deps=self.closure(ref, also=also))
 
 
-def _index_cache_path(files: list[str], arch: str, archive: str | None) -> Path | None:
-    import hashlib
-
-    from ..inputs import cache_dir
-
-    h = hashlib.sha256(f"{arch}\0{archive}\0".encode())
-    for f in files:
-        st = os.stat(f)
-        h.update(f"{os.path.abspath(f)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return cache_dir() / "apt-index" / f"{h.hexdigest()[:32]}.pickle"
-
-
-def _cached_index(files: list[str], arch: str, archive: str | None) -> AptIndex | None:
-    """The parsed index of these exact list files (same sizes and mtimes), if cached."""
-    import pickle
-
-    path = _index_cache_path(files, arch, archive)
-    try:
-        with open(path, "rb") as fh:
-            index = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
-        return None
-    return index if isinstance(index, AptIndex) else None
-
-
-def _save_index(index: AptIndex, files: list[str], arch: str, archive: str | None) -> None:
-    """Keep the parsed index (apt's lists take ~2 s to parse; the pickle ~0.3 s to load)."""
-    import pickle
-
-    path = _index_cache_path(files, arch, archive)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob("*.pickle"):  # one index per machine is plenty
-            old.unlink(missing_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+def _ref(rec: Record, archive: str | None) -> PackageRef:
+    path = None
+    if archive and rec.filename:
+        cand = os.path.join(archive, rec.filename)
+        path = cand if os.path.isfile(cand) else None
+    return PackageRef.from_record(rec, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,10 +275,10 @@ def root_ref(d: str) -> PackageRef:
     st: dict[str, str] = {}
     if os.path.isfile(control):
         with open(control, encoding="utf-8", errors="replace") as fh:
-            st = next(iter_stanzas(fh.read()), {})
-    return PackageRef(st.get("Package", os.path.basename(d)), st.get("Version", ""),
-                      st.get("Architecture", ""), None, 0, d, None, st.get("Depends", ""),
-                      st.get("Pre-Depends", ""), st.get("Provides", ""), kind="root")
+            st = first_paragraph(fh.read())
+    return PackageRef(st.get("package", os.path.basename(d)), st.get("version", ""),
+                      st.get("architecture", ""), None, 0, d, None, st.get("depends", ""),
+                      st.get("pre-depends", ""), st.get("provides", ""), kind="root")
 
 
 def root_refs(directory: str) -> list[PackageRef]:
@@ -408,21 +306,6 @@ def tree_signature(root: str) -> str:
                 continue
             h.update(f"{os.path.relpath(p, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
-
-
-def installed_versions() -> dict[str, str]:
-    """name -> version of the packages installed on this machine (dpkg status 'ii')."""
-    if not shutil.which("dpkg-query"):
-        return {}
-    proc = subprocess.run(["dpkg-query", "-W", "-f",
-                           "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"],
-                          check=False, capture_output=True, text=True)
-    out = {}
-    for ln in proc.stdout.splitlines():
-        parts = ln.split("\t")
-        if len(parts) == 3 and parts[2].startswith("ii"):
-            out[parts[0]] = parts[1]
-    return out
 
 
 def classify_inputs(inputs: Iterable[str]) -> tuple[list[str], list[str], list[str]]:

@@ -18,7 +18,9 @@ Tables (``PRAGMA user_version`` = STORE_VERSION):
 ``file``     local inputs (a .deb path or an unpacked root) -> their key, by size and mtime,
              so a re-run over a directory does not hash every file again.
 ``run``      one row per census run (arguments, engine, counts).
-``meta``     key/value (creation time, tool version).
+``meta``     key/value (creation time, tool version; ``internal``: the packages a
+             ``--source`` census found built from the source it asked about, as JSON
+             {package: source}, shown apart from the consumers).
 
 Failure kinds: ``error`` (the input is bad: a corrupt .deb, an unreadable file; deterministic,
 so not retried unless ``--retry-failed``), ``crash`` (the worker process died), ``timeout``,
@@ -377,6 +379,22 @@ class Store:
                 "skipped", "bytes", "status")
         return [dict(zip(cols, r)) for r in self.db.execute(
             f"SELECT {', '.join(cols)} FROM run ORDER BY id")]
+
+    def internal(self) -> dict[str, str]:
+        """Package name -> the source package it is internal to (``census --source``)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='internal'").fetchone()
+        try:
+            data = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def mark_internal(self, names: dict[str, str]) -> None:
+        """Record packages as internal to a source package (merged with earlier marks)."""
+        merged = {**self.internal(), **names}
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('internal', ?)",
+                            (json.dumps(merged, sort_keys=True),))
 
     def counts(self) -> dict[str, int]:
         row = self.db.execute(

@@ -10,8 +10,10 @@ from pathlib import Path
 from ..errors import UsageError
 
 
-def add_output_options(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
-    """--format/--output/--quiet/--verbose, the same for every command."""
+def add_output_options(parser: argparse.ArgumentParser, formats: tuple[str, ...],
+                       select: bool = False) -> None:
+    """--format/--output/--quiet/--verbose/--no-demangle, the same for every command;
+    ``select``: also --consumer GLOB (the consumers shown in full)."""
     g = parser.add_argument_group("output")
     g.add_argument("-f", "--format", choices=formats, default=formats[0],
                    help=f"output format (default: {formats[0]})")
@@ -20,6 +22,14 @@ def add_output_options(parser: argparse.ArgumentParser, formats: tuple[str, ...]
     g.add_argument("-q", "--quiet", action="store_true", help="no progress or notes on stderr")
     g.add_argument("-v", "--verbose", action="count", default=0,
                    help="more detail (stable libraries' symbols, evidence)")
+    g.add_argument("--no-demangle", action="store_true",
+                   help="show C++ symbol names as they are in the binary (text, Markdown, "
+                        "HTML; JSON always has them so)")
+    if select:
+        g.add_argument("--consumer", action="append", default=[], metavar="GLOB",
+                       help="show these consumers in full: path, file name or package name "
+                            "matching GLOB (repeatable); a scan of more than a few consumers "
+                            "shows a summary otherwise")
 
 
 def emit(args: argparse.Namespace, text: str) -> None:
@@ -55,6 +65,26 @@ def use_color(stream=None) -> bool:
 
 def show_progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+class PhaseLines:
+    """The stages' ``notify`` (abiguard.notify): a line on stderr per phase, unless --quiet.
+
+    A scan of local files stays quiet; once a command waits on a download, that and every
+    later phase (unpacking, resolving) gets its line, on a terminal or piped alike."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.quiet = bool(getattr(args, "quiet", False))
+        self.loud = False
+
+    def __call__(self, phase: str, message: str) -> None:
+        if self.quiet:
+            return
+        if phase == "download":
+            self.loud = True
+        if self.loud:
+            sys.stderr.write(f"abiguard: {message}\n")
+            sys.stderr.flush()
 
 
 def error_line(err) -> None:

@@ -1,6 +1,7 @@
 """abiguard census — scan many packages in parallel into a results store (docs/census.md).
 
-    abiguard census --rdepends 'libxen*' --store xen.sqlite          # apt's lists
+    abiguard census --source xen --store xen.sqlite                   # consumers of a source
+    abiguard census --rdepends 'libxen*' --store xen.sqlite          # apt's candidates
     abiguard census ./pool/ --store s.sqlite -j 8                     # a directory of .debs
     abiguard census --roots ./unpacked/ --store s.sqlite              # unpacked roots
     abiguard census qemu-system-xen libvirt0 --store s.sqlite --scheduler tcp://h:8786
@@ -22,8 +23,9 @@ from . import _common
 
 def register(sub, help_text: str) -> None:
     p = sub.add_parser("census", help=help_text, description=(
-        "Scan many consumer packages (apt package names, all reverse dependencies of library "
-        "packages, a directory of .debs, or unpacked roots) in parallel, each against the "
+        "Scan many consumer packages (apt package names, the consumers of the packages a "
+        "source package builds, all reverse dependencies of library packages, a directory "
+        "of .debs, or unpacked roots) in parallel, each against the "
         "library packages of the same set, into an SQLite results store. A re-run skips "
         "what is stored; an interrupted run resumes. Without inputs: summarise, list "
         "failures or export the store. Exit: 0 ok, 2 usage error or a package failed."))
@@ -33,9 +35,17 @@ def register(sub, help_text: str) -> None:
     p.add_argument("--store", required=True, metavar="FILE",
                    help="the SQLite results store (created if missing)")
     s = p.add_argument_group("sources")
+    s.add_argument("--source", action="append", default=[], metavar="SRC",
+                   help="every package using a binary package built from source package SRC "
+                        "(e.g. xen): naming it in Pre-Depends, Depends, Recommends, Suggests "
+                        "or Enhances; the packages built from SRC itself are internal, shown "
+                        "apart and not ranked (repeatable)")
     s.add_argument("--rdepends", action="append", default=[], metavar="GLOB",
-                   help="every package that depends on a package matching GLOB (e.g. "
-                        "'libxen*'), from apt's package lists (repeatable)")
+                   help="every package using a package matching GLOB (e.g. 'libxen*'; the "
+                        "same fields as --source) (repeatable)")
+    s.add_argument("--suite", metavar="SUITE",
+                   help="apt's candidates of another Debian suite (e.g. trixie, with its "
+                        "-updates and -security) instead of this machine's")
     s.add_argument("--roots", action="append", default=[], metavar="DIR",
                    help="a directory whose subdirectories are unpacked package roots "
                         "(dpkg-deb -x/-R) (repeatable)")
@@ -89,6 +99,9 @@ def register(sub, help_text: str) -> None:
                         "components (single linkage) (default: average)")
     q.add_argument("--top", type=int, default=20, metavar="N",
                    help="symbols shown in the text summary (default 20)")
+    q.add_argument("--include-internal", action="store_true",
+                   help="rank the packages built from a --source package with the "
+                        "consumers (default: shown apart)")
     _common.add_output_options(p, ("text", "json"))
     p.set_defaults(run=run)
 
@@ -96,37 +109,71 @@ def register(sub, help_text: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _refs(args: argparse.Namespace, config_packages: dict[str, str]):
+def _apt_refs(args: argparse.Namespace, names: list[str], apt, internal: dict[str, str]
+              ) -> list:
+    """The packages named, the consumers of --source and --rdepends, from apt's candidates
+    (or --packages-file), each with its library closure."""
+    from ..census import sources
+    from ..debian.apt import AptError
+
+    index = sources.AptIndex.load(args.packages_file or None, archive=args.archive, apt=apt)
+    picked = []
+    subject: set[str] = set()  # what is asked about: followed from any field of a consumer
+    for spec in names:
+        name, _, version = spec.partition("=")
+        ref = index.get(name)
+        if version and (ref is None or ref.version != version):
+            if args.packages_file:
+                have = f"; it has {ref.version}" if ref is not None else ""
+                raise UsageError(f"{spec}: not in {index.origin}{have}")
+            rec = apt.exact(name, version)
+            if rec is None:
+                err = apt.resolve([spec])[spec]
+                raise err if isinstance(err, AptError) else UsageError(f"{spec}: not found")
+            ref = sources.PackageRef.from_record(rec)
+        if ref is None:
+            raise UsageError(f"{name}: no such package in {index.origin}")
+        picked.append(ref)
+    for src in args.source:
+        built = index.built_from(src)
+        if not built:
+            raise UsageError(f"--source {src}: no package in {index.origin} is built from it")
+        users = index.consumers_of(built)
+        subject.update(built)
+        inside = [r.name for r in users if (r.source or r.name) == src]
+        internal.update(dict.fromkeys(inside, src))
+        _common.note(args, f"--source {src}: {len(built)} binary package(s) built from it "
+                           f"({_few(built)}); {len(users) - len(inside)} consumer(s) outside "
+                           f"it, {len(inside)} internal ({_few(inside)})")
+        picked += users
+    for pattern in args.rdepends:
+        libs, rdeps = index.rdepends([pattern])
+        subject.update(libs)
+        _common.note(args, f"--rdepends {pattern}: {len(libs)} package(s) ({_few(libs)}), "
+                           f"{len(rdeps)} reverse dependencies")
+        picked += rdeps
+    out, seen = [], set()
+    for ref in picked:
+        if ref.name not in seen:
+            seen.add(ref.name)
+            out.append(index.with_closure(ref, also=subject))
+    return out
+
+
+def _few(names: list[str], n: int = 8) -> str:
+    return ", ".join(names[:n]) + (", …" if len(names) > n else "")
+
+
+def _refs(args: argparse.Namespace, config_packages: dict[str, str], apt,
+          internal: dict[str, str]):
     """The packages to scan, and the package set dependencies are looked up in."""
     from ..census import sources
 
     names, debs, roots = sources.classify_inputs(args.inputs)
     roots += args.roots
     refs: list = []
-    if names or args.rdepends:
-        index = sources.AptIndex.load(args.packages_file or None, archive=args.archive)
-        apt_refs = []
-        for spec in names:
-            name, _, version = spec.partition("=")
-            ref = index.get(name)
-            if ref is None:
-                raise UsageError(f"{name}: no such package in the package lists")
-            if version and ref.version != version:
-                ref = sources.PackageRef(name, version, ref.arch, None, 0, None,
-                                         depends=ref.depends, pre_depends=ref.pre_depends)
-            apt_refs.append(ref)
-        for pattern in args.rdepends:
-            libs, rdeps = index.rdepends([pattern])
-            _common.note(args, f"--rdepends {pattern}: {len(libs)} library package(s) "
-                               f"({', '.join(libs[:8])}{', …' if len(libs) > 8 else ''}), "
-                               f"{len(rdeps)} reverse dependencies")
-            apt_refs += rdeps
-        seen = set()
-        for ref in apt_refs:
-            if ref.name in seen:
-                continue
-            seen.add(ref.name)
-            refs.append(index.with_closure(ref))
+    if names or args.rdepends or args.source:
+        refs += _apt_refs(args, names, apt, internal)
     if debs:
         local = sources.deb_refs(debs)
         config_packages.update(sources.set_index(local))
@@ -151,7 +198,6 @@ class _Bar:
     """A rich progress bar with packages/s, MB/s and ETA (stderr, only on a terminal)."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -161,11 +207,13 @@ class _Bar:
             TimeRemainingColumn,
         )
 
+        from ..render.progress import stderr_console
+
         self.p = Progress(TextColumn("census"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
                           TextColumn("ETA"), TimeRemainingColumn(),
                           TextColumn("[dim]{task.fields[current]}"),
-                          console=Console(stderr=True), transient=True)
+                          console=stderr_console(), transient=True)
         self.task = self.p.add_task("census", total=None, rate="", current="")
         self.t0 = time.perf_counter()
         self.p.start()
@@ -183,11 +231,18 @@ class _Bar:
 
 
 def _scan(args: argparse.Namespace, store) -> dict | None:
+    from ..cachedir import cache_dir
     from ..census import engine
-    from ..inputs import cache_dir
+    from ..debian.suites import apt_for
 
     packages: dict[str, str] = {}
-    refs = _refs(args, packages)
+    internal: dict[str, str] = {}
+    if args.suite and args.packages_file:
+        raise UsageError("give either --suite or --packages-file, not both")
+    apt, _derived = apt_for(args.suite)
+    refs = _refs(args, packages, apt, internal)
+    if internal:
+        store.mark_internal(internal)
     if not refs:
         return None
     if args.jobs is not None and args.jobs < 1:
@@ -197,7 +252,7 @@ def _scan(args: argparse.Namespace, store) -> dict | None:
     config = engine.Config.from_env(
         sysroot=args.sysroot, policies=tuple(os.path.abspath(p) for p in args.policy),
         timeout=args.timeout or None, fetch=not args.no_fetch, workdir=workdir,
-        scratch=scratch, packages=packages,
+        scratch=scratch, packages=packages, apt=apt.config,
         libroots=None if args.no_lib_cache else str(cache_dir() / "libroots"))
     eng = engine.make_engine(args.jobs, args.scheduler)
     bar = _Bar() if _common.show_progress(args) else None
@@ -232,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
             except ImportError:
                 raise UsageError(f"--export {path}: Parquet needs pyarrow, which is not "
                                  "installed (use .csv or .json)") from None
-    scanning = bool(args.inputs or args.rdepends or args.roots)
+    scanning = bool(args.inputs or args.rdepends or args.source or args.roots)
     if not scanning and not os.path.exists(args.store):
         raise UsageError(f"--store {args.store}: no such store (give inputs to create it)")
     store = Store(args.store)
@@ -245,6 +300,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     data = data.filtered(args.exclude, args.library)
+    inside = None
+    if not args.include_internal:
+        data, internal = data.split_internal()
+        if internal.consumers:
+            inside = aggregate.aggregate(internal, threshold=args.threshold,
+                                         method=args.group_method, remedies=False)
     agg = aggregate.aggregate(data, threshold=args.threshold, method=args.group_method)
     for path in args.export:
         ext = os.path.splitext(path)[1].lower()
@@ -264,12 +325,14 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         d = agg.to_dict()
+        if inside is not None:
+            d["internal"] = inside.to_dict()
         if counts is not None:
             d["run"] = counts
         text = json.dumps(d, indent=2) + "\n"
     else:
         text = render_summary(agg, counts, store_counts, args.store, top=args.top,
-                              verbose=args.verbose)
+                              verbose=args.verbose, internal=inside)
     _common.emit(args, text)
     if counts is not None and counts["failed"]:
         return 2
@@ -296,49 +359,81 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+def render_internal(inside, width: int) -> list[str]:
+    """The packages built from a --source package: apart from the consumers."""
+    from ..render.table import item_lines, paragraph
+
+    per: dict[str, set[str]] = {}
+    for (r, k) in inside.matrix:
+        per.setdefault(r, set()).add(k[1])
+    sources = sorted({c.internal for c in inside.consumers if c.internal})
+    out = [""] + paragraph(f"Internal: {len(inside.consumers)} package(s) built from "
+                           f"{', '.join(sources)} (not ranked; --include-internal ranks "
+                           "them):", width)
+    none = []
+    for c in sorted(inside.consumers, key=lambda c: (-len(per.get(c.name, ())), c.name)):
+        if per.get(c.name):
+            out += paragraph(f"{c.name} {c.version}: {len(per[c.name])} unstable/private "
+                             "symbol(s)", width, 2, 4)
+        else:
+            none.append(c.name)
+    if none:
+        out += item_lines("no unstable/private symbol: ", none, width, 2)
+    return out
+
+
 def render_summary(agg, counts, store_counts, store_path: str, top: int = 20,
-                   verbose: int = 0) -> str:
-    out = []
+                   verbose: int = 0, width: int | None = None, internal=None) -> str:
+    """The text summary of a store: identifiers never break (abiguard.render.table); at a
+    narrow width the ranking's columns fold. ``internal``: the aggregate of the packages
+    built from a --source package, listed apart."""
+    from ..demangle import display
+    from ..render.table import Column, Table, item_lines, paragraph
+    from ..render.text import terminal_width
+
+    width = width or terminal_width()
+    out: list[str] = []
     if counts is not None:
         secs = max(counts["seconds"], 1e-9)
         rate = (f" — {counts['done'] / secs:.2f} packages/s, "
                 f"{counts['bytes'] / secs / 1e6:.1f} MB/s" if counts["done"] else "")
-        out.append(f"census: {counts['planned'] + counts['skipped']} package(s): "
-                   f"{counts['done']} scanned, {counts['skipped']} already stored, "
-                   f"{counts['failed']} failed, in {counts['seconds']:.1f} s{rate} "
-                   f"[{counts['engine']}]")
+        out += paragraph(f"census: {counts['planned'] + counts['skipped']} package(s): "
+                         f"{counts['done']} scanned, {counts['skipped']} already stored, "
+                         f"{counts['failed']} failed, in {counts['seconds']:.1f} s{rate} "
+                         f"[{counts['engine']}]", width, 0, 2)
     s = agg.summary()
-    out.append(f"store {store_path}: {store_counts['packages']} package result(s) "
-               f"({_mb(store_counts['bytes'])}); {s['consumers']} package(s) by name, "
-               f"{s['with_findings']} import unstable/private symbols, {s['failed']} failed")
+    out += paragraph(f"store {store_path}: {store_counts['packages']} package result(s) "
+                     f"({_mb(store_counts['bytes'])}); {s['consumers']} package(s) by name, "
+                     f"{s['with_findings']} import unstable/private symbols, "
+                     f"{s['failed']} failed", width, 0, 2)
     if s["failed"]:
-        out.append(f"  failures: abiguard census --store {store_path} --failures")
+        out += paragraph(f"failures: abiguard census --store {store_path} --failures",
+                         width, 2, 4)
     if agg.symbols:
         shown = agg.symbols[:top] if top else agg.symbols
-        out += ["", (f"Stabilise these first ({len(shown)} of {len(agg.symbols)} unstable/private "
-                    "symbols, by consumers, then co-use):")]
-        w_sym = max(len(x.symbol) for x in shown)
-        w_lib = max(len(x.library) for x in shown)
-        out.append(f"  {'rank':>4}  {'symbol':<{w_sym}}  {'library':<{w_lib}}  consumers  "
-                   "group  remedy")
+        out += [""] + paragraph(f"Stabilise these first ({len(shown)} of {len(agg.symbols)} "
+                                "unstable/private symbols, by consumers, then co-use):", width)
+        t = Table([Column("rank", "num"), Column("symbol"), Column("library"),
+                   Column("consumers", "num"), Column("group", drop=1),
+                   Column("remedy", "text")], indent=2)
         for x in shown:
-            out.append(f"  {x.rank:>4}  {x.symbol:<{w_sym}}  {x.library:<{w_lib}}  "
-                       f"{len(x.consumers):>9}  {('G' + str(x.group)) if x.group else '-':>5}  "
-                       f"{x.remedy or '-'}")
+            t.add_row(str(x.rank), display(x.symbol), x.library, str(len(x.consumers)),
+                      ("G" + str(x.group)) if x.group else "-", x.remedy or "-")
+        out += [line.plain for line in t.lines(width)]
         out += ["", "Libraries:"]
         for lib in agg.libraries:
-            out.append(f"  {lib['library']}: {lib['symbols']} symbol(s) used by "
-                       f"{lib['consumers']} package(s) ({', '.join(lib['consumer_names'][:6])}"
-                       f"{', …' if lib['consumers'] > 6 else ''})")
-        out += ["", (f"Co-use groups (Jaccard ≥ {agg.threshold:g}, {agg.method}): "
-                    f"{len(agg.groups)}")]
+            names = lib["consumer_names"][:6] + (["…"] if lib["consumers"] > 6 else [])
+            out += item_lines(f"{lib['library']}: {lib['symbols']} symbol(s) used by "
+                              f"{lib['consumers']} package(s): ", names, width, 2)
+        out += [""] + paragraph(f"Co-use groups (Jaccard ≥ {agg.threshold:g}, {agg.method}): "
+                                f"{len(agg.groups)}", width)
         for g in agg.groups[: (None if verbose else 10)]:
-            names = [sym for _, sym in g.symbols]
+            names = [display(sym) for _, sym in g.symbols]
             shown_names = names if verbose or len(names) <= 8 else names[:8] + ["…"]
-            out.append(f"  G{g.id} ({g.kind} together, {len(g.symbols)} symbols, "
-                       f"J min {g.min_jaccard:.2f}): used by {len(g.consumers)} "
-                       f"({', '.join(g.consumers[:5])}{', …' if len(g.consumers) > 5 else ''})"
-                       f": {' '.join(shown_names)}")
+            users = g.consumers[:5] + (["…"] if len(g.consumers) > 5 else [])
+            out += item_lines(f"G{g.id} ({g.kind} together, {len(g.symbols)} symbols, "
+                              f"J min {g.min_jaccard:.2f}), used by {len(g.consumers)} "
+                              f"({', '.join(users)}): ", shown_names, width, 2)
         if not verbose and len(agg.groups) > 10:
             out.append(f"  … {len(agg.groups) - 10} more (-v)")
         out += ["", "Packages importing unstable/private symbols:"]
@@ -351,8 +446,10 @@ def render_summary(agg, counts, store_counts, store_path: str, top: int = 20,
         for r in agg.rows:
             c = info.get(r)
             libs = sorted(per_lib[r])
-            out.append(f"  {r} {c.version if c else ''}: {len(per[r])} symbol(s) from "
-                       f"{', '.join(libs)}")
+            out += item_lines(f"{r} {c.version if c else ''}: {len(per[r])} symbol(s) from ",
+                              libs, width, 2)
     elif counts is not None or store_counts["packages"]:
         out += ["", "No package imports an unstable or private symbol."]
+    if internal is not None:
+        out += render_internal(internal, width)
     return "\n".join(out) + "\n"

@@ -179,16 +179,22 @@ def _write(path: str, text: str) -> None:
 # Rendering (called by DiffResult/TrendResult.render_text/render_markdown)
 # --------------------------------------------------------------------------------------------
 
-def print_indented(con, text, indent: int) -> None:
-    """A Text wrapped at the console width, every line indented (no trailing padding)."""
-    import textwrap
-
+def print_indented(con, text, indent: int, hanging: int | None = None) -> None:
+    """A Text wrapped between words at the console width, every line indented, the lines
+    after the first by ``hanging`` (no trailing padding; identifiers are never broken)."""
     from rich.text import Text
 
-    width = max(20, con.width - indent)
-    lines = textwrap.wrap(text.plain, width, break_on_hyphens=False) or [""]
-    for line in lines:
-        con.print(Text(" " * indent + line, text.style), no_wrap=True, overflow="ignore")
+    from ..render.table import paragraph, print_lines
+
+    print_lines(con, [Text(line, text.style) for line in
+                      paragraph(text.plain, con.width, indent, hanging)])
+
+
+def warn(con, message: str) -> None:
+    """A warning line (e.g. libraries not found), wrapped between words."""
+    from ..render.table import print_lines, warning_lines
+
+    print_lines(con, warning_lines(message, con.width))
 
 
 CHANGE_STYLE = {"added": "bold red", "removed": "green", "moved": "cyan",
@@ -216,6 +222,9 @@ def _unchanged_groups(c) -> dict[tuple, list[str]]:
 
 
 def _names(names: list[str], verbose: int, limit: int = 6) -> str:
+    from ..demangle import display
+
+    names = [display(n) for n in names]
     if verbose or len(names) <= limit:
         return ", ".join(names)
     return ", ".join(names[:limit]) + f", … {len(names) - limit} more (-v)"
@@ -251,47 +260,53 @@ def _totals_text(result) -> str:
 
 
 def render_diff_text(con, result, verbose: int = 0) -> None:
-    from rich.table import Table
     from rich.text import Text
 
+    from ..demangle import display
+    from ..render.table import Column, Table, item_lines, print_lines, title
+
     con.print(Text.assemble(("abiguard diff ", "bold"), (result.old, "bold"), " -> ",
-                            (result.new, "bold")))
+                            (result.new, "bold")), soft_wrap=True)
     con.print()
     for c in result.consumers:
-        how = {"path": "", "only-old": "  (only in old)", "only-new": "  (only in new)"}.get(
-            c.matched_by, f"  (matched by {c.matched_by}: {c.old_path})")
-        con.print(Text.assemble((c.consumer, "bold"), how))
-        con.print(f"  old: {_side(c.old_path, c.old_package, c.old_count)}")
-        con.print(f"  new: {_side(c.new_path, c.new_package, c.new_count)}")
-        con.print(f"  {summary_line(c)}")
+        how = {"path": "", "only-old": "only in old", "only-new": "only in new"}.get(
+            c.matched_by, f"matched by {c.matched_by}: {c.old_path}")
+        print_lines(con, title(c.consumer, how, con.width))
+        print_indented(con, Text(f"old: {_side(c.old_path, c.old_package, c.old_count)}"), 2)
+        print_indented(con, Text(f"new: {_side(c.new_path, c.new_package, c.new_count)}"), 2)
+        print_indented(con, Text(summary_line(c)), 2)
         rows = _rows(c)
         if rows:
-            t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
-            t.add_column("change", no_wrap=True)
-            t.add_column("symbol", no_wrap=True)
-            t.add_column("library", overflow="fold")
-            t.add_column("version node", overflow="fold")
-            t.add_column("detail", overflow="fold")
+            t = Table([Column("change"), Column("symbol"), Column("library"),
+                       Column("version node"), Column("detail", "text", min_width=20)])
             for d in rows:
-                t.add_row(Text(d.change, CHANGE_STYLE[d.change]), d.name,
-                          _arrow(d.old_library, d.new_library), _version_text(d), d.detail)
-            con.print(t)
+                t.add_row((d.change, CHANGE_STYLE[d.change]), display(d.name),
+                          _arrow(d.old_library, d.new_library), _version_text(d),
+                          d.detail or "")
+            print_lines(con, t.lines(con.width))
         for (change, ol, nl, ov, nv), names in _unchanged_groups(c).items():
             what = "unchanged, renamed node" if change == "renamed-node" else "unchanged"
             where = _arrow(ol, nl) + (f" @ {_arrow(ov, nv)}" if ov or nv else "")
-            print_indented(con, Text(f"{what} ({len(names)}): {where}", "dim"), 2)
-            print_indented(con, Text(_names(names, verbose), "dim"), 4)
+            print_indented(con, Text(f"{what} ({len(names)}): {where}", "dim"), 2, 4)
+            print_lines(con, [Text(line, "dim") for line in
+                              item_lines("", _names(names, verbose).split(", "), con.width, 4)])
         con.print()
     if not result.consumers:
         con.print("no consumer has unstable/private imports or resized copies on either side "
                   "(--all lists every consumer)\n")
-    con.print(f"[bold]{len(result.consumers)} consumer(s) compared: "
-              f"{_totals_text(result)}[/bold]")
-    for e in result.errors:
-        con.print(f"[bold red]input error[/bold red] {e}")
+    print_indented(con, Text(f"{len(result.consumers)} consumer(s) compared: "
+                             f"{_totals_text(result)}"
+                             + (f"; {len(result.errors)} input error(s)" if result.errors
+                                else ""), "bold"), 0)
+    from ..missing import is_missing_line
+
+    for n in result.notes:
+        if is_missing_line(n):
+            warn(con, n)
     if verbose:
         for n in result.notes:
-            con.print(f"[dim]note: {n}[/dim]")
+            if not is_missing_line(n):
+                print_indented(con, Text(f"note: {n}", "dim"), 0)
 
 
 def _md(s: str | None) -> str:
@@ -306,6 +321,9 @@ def render_diff_markdown(result) -> str:
              f"({t['renamed-node']} with a renamed version node)"
              + (f", **{t['resized']} copied object(s) resized (breaking)**" if t["resized"]
                 else "") + "."), ""]
+    from ..missing import is_missing_line
+
+    out += [f"> **Warning:** {_md(n)}\n" for n in result.notes if is_missing_line(n)]
     for c in result.consumers:
         out += [f"## `{c.consumer}`", ""]
         if c.matched_by not in ("path",):
@@ -333,16 +351,16 @@ def render_diff_markdown(result) -> str:
 
 
 def render_trend_text(con, result, verbose: int = 0) -> None:
-    from rich.table import Table
+    from rich.text import Text
+
+    from ..demangle import display
+    from ..render.table import Column, Table, item_lines, print_lines
 
     con.print("[bold]Unstable/private symbols per version[/bold]")
-    t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
-    t.add_column("consumer", overflow="fold")
-    for lab in result.labels:
-        t.add_column(lab, justify="right")
+    t = Table([Column("consumer")] + [Column(lab, "num") for lab in result.labels])
     for r in result.rows:
         t.add_row(r.consumer, *["-" if c is None else str(c) for c in r.counts])
-    con.print(t)
+    print_lines(con, t.lines(con.width))
     if verbose:
         for r in result.rows:
             prev: set[str] = set()
@@ -350,13 +368,13 @@ def render_trend_text(con, result, verbose: int = 0) -> None:
                 now = set(syms)
                 plus, minus = sorted(now - prev), sorted(prev - now)
                 if prev and (plus or minus):
-                    con.print(f"  {r.consumer} @ {lab}: " + ", ".join(
-                        [f"+{s}" for s in plus] + [f"-{s}" for s in minus]))
+                    print_lines(con, [Text(line) for line in item_lines(
+                        f"{r.consumer} @ {lab}: ",
+                        [f"+{display(s)}" for s in plus] + [f"-{display(s)}" for s in minus],
+                        con.width, 2)])
                 prev = now
     if not result.rows:
         con.print("no consumer has unstable/private imports in any version")
-    for e in result.errors:
-        con.print(f"[bold red]input error[/bold red] {e}")
 
 
 def render_trend_markdown(result) -> str:

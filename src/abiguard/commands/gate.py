@@ -8,7 +8,9 @@ takes, or saved JSON results. Output: text, json, markdown, sarif (one error-lev
 new symbol, located at the consumer file). See docs/gate.md.
 
 Exit: 0 pass; 1 new unstable/private symbols; 2 usage/input errors, a missing baseline
-(without --update-baseline) or a malformed one.
+(without --update-baseline) or a malformed one, no consumer scanned, a baseline key that
+matches no scanned consumer, or a consumer with libraries that were not found (unless
+``--allow-unresolved``). On exit 2 the baseline is never written.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ def register(sub, help_text: str) -> None:
                         "missing)")
     p.add_argument("--allow-growth", action="store_true",
                    help="with --update-baseline: also add the new symbols (accepting them)")
+    p.add_argument("--allow-unresolved", action="store_true",
+                   help="check consumers whose libraries were not found too (by default an "
+                        "error, exit 2): their unresolved imports count with the class of "
+                        "the missing library's name, and a baseline symbol they still import "
+                        "is not gone")
     add_scan_options(p)
     _common.add_output_options(p, FORMATS)
     p.set_defaults(run=run)
@@ -51,7 +58,7 @@ def register(sub, help_text: str) -> None:
 def load_inputs(args: argparse.Namespace) -> Audit:
     """Saved results are read back; everything else is scanned (NAME/SUITE fetched from that
     Debian suite); the audits are merged."""
-    from ..pipeline import merge_audits
+    from ..pipeline import merge_audits, with_missing_line
     from .diff import is_json_result, load_or_scan, load_result
 
     saved = [s for s in args.inputs if is_json_result(s)]
@@ -59,7 +66,10 @@ def load_inputs(args: argparse.Namespace) -> Audit:
     audits = [load_result(s) for s in saved]
     if rest:
         audits.append(load_or_scan(rest, scan_options(args)))
-    return replace(merge_audits(audits), inputs=tuple(args.inputs))
+    audit = merge_audits(audits)
+    # (a saved result of an older abiguard has no "libraries not found" note: made here)
+    return replace(audit, inputs=tuple(args.inputs),
+                   notes=with_missing_line(audit.notes, audit.consumers))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         Baseline,
         baseline_from_audit,
         baseline_text,
+        consumer_key,
         gate,
         load_baseline,
         updated_baseline,
@@ -83,10 +94,23 @@ def run(args: argparse.Namespace) -> int:
         for e in audit.errors:
             _common.error_line(e)
         return 2
-    result = gate(audit, baseline, path)
+    refusal = refuse(audit, args)
+    if refusal:
+        _common.error_line(refusal)
+        return 2
+    base_dir = os.path.dirname(os.path.abspath(path))
+    result = gate(audit, baseline, path, base_dir)
+    if result.unchecked:
+        keys = ", ".join(repr(k) for k in result.unchecked)
+        scanned = ", ".join(consumer_key(c, base_dir) for c in audit.consumers[:3]) + \
+            (", …" if len(audit.consumers) > 3 else "")
+        _common.error_line(f"{path}: baseline key(s) {keys} match no scanned consumer "
+                           f"(scanned: {scanned}); scan them too or remove the key(s) "
+                           "(keys: docs/gate.md)")
+        return 2
     if args.update_baseline:
         if not exists:
-            new_baseline = baseline_from_audit(audit)
+            new_baseline = baseline_from_audit(audit, base_dir)
             action = "created"
         else:
             new_baseline = updated_baseline(baseline, result, args.allow_growth)
@@ -123,6 +147,22 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def refuse(audit: Audit, args: argparse.Namespace) -> str | None:
+    """Why the gate cannot give a verdict (exit 2, the baseline untouched), or None: no
+    consumer at all (a wrong build path must not pass), or consumers whose libraries were
+    not found (what they import from them was not checked) unless --allow-unresolved."""
+    from ..missing import missing_libraries
+
+    if not audit.consumers:
+        why = "; ".join(audit.notes) or "no ELF file in the inputs"
+        return (f"gate: no consumer to check in {', '.join(audit.inputs)} ({why}): "
+                "a gate over nothing does not pass")
+    missing = missing_libraries(audit.consumers)
+    if missing is not None and not args.allow_unresolved:
+        return f"gate: {missing.line()} (or check anyway with --allow-unresolved)"
+    return None
+
+
 def update_message(result, path: str) -> str:
     return {
         "created": f"created baseline {path}",
@@ -143,35 +183,50 @@ def update_message(result, path: str) -> str:
 def render_gate_text(con, result, verbose: int = 0) -> None:
     from rich.text import Text
 
+    from ..demangle import display
+    from ..render.table import paragraph, print_lines
+
+    def say(label: str, style: str, message: str) -> None:
+        lines = paragraph(f"{label} {message}", con.width, 0, 2)
+        first = Text(label, style)
+        first.append(lines[0][len(label):])
+        print_lines(con, [first] + [Text(line) for line in lines[1:]])
+
     failed_new = result.new and not (result.update in ("created", "grown"))
     for e in result.new:
         if result.update == "created" and not verbose:
             break  # all of them: the summary says how many (-v lists them)
         if failed_new:
-            con.print(Text.assemble(("FAIL ", "bold red"), e.message(result.baseline)),
-                      overflow="fold")
+            say("FAIL", "bold red", e.message(result.baseline))
         else:
-            con.print(Text.assemble(("accepted ", "yellow"), f"{e.consumer}: {e.symbol} from "
-                                    f"{e.library} (family {e.family})"), overflow="fold")
+            say("accepted", "yellow", f"{e.consumer}: {display(e.symbol)} from {e.library} "
+                                      f"(family {e.family})")
     for e in result.removed:
-        con.print(Text.assemble(("gone ", "green"), f"{e.consumer}: {e.symbol} (family "
-                                f"{e.family}) is no longer used"), overflow="fold")
+        say("gone", "green", f"{e.consumer}: {display(e.symbol)} (family {e.family}) is no "
+                             "longer used")
     if verbose:
         for k in result.unchecked:
-            con.print(Text(f"not checked: baseline key {k!r} matches no scanned consumer",
-                           "dim"))
-    verdict = "[bold green]gate passed[/bold green]" if result.passed else \
-        "[bold red]gate failed[/bold red]"
-    con.print(f"{verdict}: {len(result.consumers)} consumer(s), {len(result.new)} new, "
-              f"{len(result.removed)} gone, {result.kept} in the baseline "
-              f"({result.baseline})")
+            print_lines(con, [Text(line, "dim") for line in paragraph(
+                f"not checked: baseline key {k!r} matches no scanned consumer", con.width)])
+    from ..missing import is_missing_line
+    from .diff import warn
+
+    for n in result.notes:
+        if is_missing_line(n):
+            warn(con, n)
+    verdict, style = (("gate passed", "bold green") if result.passed else
+                      ("gate failed", "bold red"))
+    say(verdict + ":", style, f"{len(result.consumers)} consumer(s), {len(result.new)} new, "
+                              f"{len(result.removed)} gone, {result.kept} in the baseline "
+                              f"({result.baseline})")
     if result.update:
-        con.print(update_message(result, result.baseline))
+        print_lines(con, paragraph(update_message(result, result.baseline), con.width))
     elif result.removed:
         con.print("baseline can shrink: run with --update-baseline")
     if not result.passed and result.update is None:
-        con.print("remove the new uses, or accept them with --update-baseline "
-                  "--allow-growth (and review the baseline change)")
+        print_lines(con, paragraph("remove the new uses, or accept them with "
+                                   "--update-baseline --allow-growth (and review the "
+                                   "baseline change)", con.width))
 
 
 def render_gate_markdown(result) -> str:
@@ -180,6 +235,9 @@ def render_gate_markdown(result) -> str:
     out += [(f"Gate {verdict}: {len(result.consumers)} consumer(s), {len(result.new)} new, "
              f"{len(result.removed)} gone, {result.kept} in the baseline "
              f"`{result.baseline}`."), ""]
+    from ..missing import is_missing_line
+
+    out += [f"> **Warning:** {n}\n" for n in result.notes if is_missing_line(n)]
     if result.new:
         out += ["| consumer | new symbol | library | class |", "|---|---|---|---|"]
         for e in result.new:

@@ -29,7 +29,8 @@ from . import _common
 from .diff import print_indented
 
 FORMATS = ("text", "json", "markdown")
-SEVERITY = {"not-affected": 0, "runs-as-is": 0, "needs-rebuild": 1, "needs-source-changes": 2}
+SEVERITY = {"not-affected": 0, "runs-as-is": 0, "needs-rebuild": 1, "needs-source-changes": 2,
+            "unknown": 0}
 
 
 def register(sub, help_text: str) -> None:
@@ -81,37 +82,28 @@ def _split(values: list[str]) -> list[str]:
 
 def fetch_debs(specs: list[str], suite: str | None) -> dict[str, str]:
     """Package names -> downloaded .deb paths (other specs are returned as they are)."""
-    from ..aptsuite import Suite, split_spec
-    from ..inputs import _PACKAGE_NAME, apt_download, cache_dir
+    from ..debian.suites import apt_for, fetch, is_package_name, split_spec
 
     out: dict[str, str] = {}
-    system: list[str] = []
-    by_suite: dict[str, list[tuple[str, str]]] = {}
+    by_suite: dict[str | None, list[tuple[str, str]]] = {}
     for spec in specs:
         name, s = split_spec(spec)
-        if s is None and not os.path.exists(spec) and _PACKAGE_NAME.match(spec):
-            name, s = spec.removeprefix("apt:"), suite
-            if s is None:
-                system.append(name)
-                continue
         if s is None:
-            out[spec] = spec
-        else:
-            by_suite.setdefault(s, []).append((spec, name))
-    if system:
-        got = apt_download(system, cache_dir() / "debs")
-        for spec in specs:
-            if spec.removeprefix("apt:") in got:
-                out[spec] = str(got[spec.removeprefix("apt:")])
+            if not (spec.startswith("apt:") or is_package_name(spec)):
+                out[spec] = spec
+                continue
+            name, s = spec.removeprefix("apt:"), suite
+        by_suite.setdefault(s, []).append((spec, name))
     for s, items in by_suite.items():
-        got2 = Suite(s).download([n for _, n in items])
+        apt, derived = apt_for(s)
+        got = fetch(apt, [n for _, n in items], derived)
         for spec, name in items:
-            out[spec] = str(got2[name])
+            out[spec] = str(got[name])
     return {spec: out[spec] for spec in specs}
 
 
 def _package_label(deb: str) -> str:
-    from ..inputs import read_deb_control
+    from ..debian.deb import read_deb_control
 
     info = read_deb_control(deb)
     return f"{info.package} {info.version}"
@@ -119,8 +111,9 @@ def _package_label(deb: str) -> str:
 
 def _libraries_below(root: str, strip: str | None, package: str | None) -> list[Any]:
     from ..compare import LibraryInfo
+    from ..debian.deb import ELF_MAGIC
     from ..elf import read_elf
-    from ..inputs import ELF_MAGIC, walk
+    from ..inputs import walk
 
     out = []
     for path in walk(root):
@@ -156,7 +149,7 @@ class Sets:
             shutil.rmtree(d, ignore_errors=True)
 
     def _unpack(self, deb: str, wanted=None) -> str:
-        from ..inputs import unpack_deb
+        from ..debian.deb import unpack_deb
 
         d = tempfile.mkdtemp(prefix="abiguard-impact-")
         self._tmp.append(d)
@@ -166,7 +159,7 @@ class Sets:
     def library_set(self, specs: list[str], suite: str | None):
         """(LibrarySet, .debs for resolution, directories for resolution)."""
         from ..compare import LibrarySet
-        from ..inputs import is_deb
+        from ..debian.deb import is_deb
 
         debs_for = fetch_debs(specs, suite)
         libs = []
@@ -202,13 +195,11 @@ class Sets:
                 raise UsageError(f"{spec}: no such file, directory or package")
         return LibrarySet(", ".join(labels), tuple(libs)), debs, dirs
 
-    def headers(self, specs: list[str], suite: str | None):
-        """(name -> Prototype, label) of the headers, or (None, None) when none given."""
-        from ..headers import parse_headers
-        from ..inputs import is_deb
+    def header_paths(self, specs: list[str], suite: str | None) -> tuple[list[str], str]:
+        """(include directories or header files, label) of header specs: directories, .h
+        files, .debs and apt packages (unpacked: their usr/include)."""
+        from ..debian.deb import is_deb
 
-        if not specs:
-            return None, None
         paths: list[str] = []
         labels: list[str] = []
         for spec, path in fetch_debs(specs, suite).items():
@@ -222,7 +213,16 @@ class Sets:
                 labels.append(spec)
             else:
                 raise UsageError(f"{spec}: no such header file, directory or package")
-        return parse_headers(paths), ", ".join(labels)
+        return paths, ", ".join(labels)
+
+    def headers(self, specs: list[str], suite: str | None):
+        """(name -> Prototype, label) of the headers, or (None, None) when none given."""
+        from ..headers import parse_headers
+
+        if not specs:
+            return None, None
+        paths, label = self.header_paths(specs, suite)
+        return parse_headers(paths), label
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,6 +264,13 @@ def run(args: argparse.Namespace) -> int:
         worst = max((SEVERITY[c.verdict] for c in result.consumers), default=0)
         if worst >= SEVERITY[args.fail_on]:
             return 1
+        unknown = [c.consumer for c in result.consumers if c.verdict == "unknown"]
+        if unknown:
+            from ..missing import missing_line
+
+            _common.error_line(f"--fail-on {args.fail_on} cannot be checked for "
+                               f"{', '.join(unknown)}: {missing_line(audit.consumers)}")
+            return 2
     return 0
 
 
@@ -276,6 +283,7 @@ VERDICT_TEXT = {
     "needs-rebuild": ("needs rebuild only", "bold yellow"),
     "needs-source-changes": ("needs source changes", "bold red"),
     "not-affected": ("not affected", "green"),
+    "unknown": ("cannot tell: libraries not found", "bold yellow"),
 }
 STATUS_STYLE = {"same": "green", "rebuild": "yellow", "moved": "cyan", "gone": "bold red",
                 "resized": "bold red"}
@@ -304,54 +312,59 @@ def proto_text(p) -> str:
 
 
 def render_impact_text(con, result, verbose: int = 0) -> None:
-    from rich.table import Table
     from rich.text import Text
 
-    con.print(Text.assemble(("abiguard impact ", "bold"), (result.old, "bold"), " -> ",
-                            (result.new, "bold")), overflow="fold")
+    from ..demangle import display
+    from ..render.table import Column, Table, print_lines, title
+
+    print_indented(con, Text(f"abiguard impact {result.old} -> {result.new}", "bold"), 0, 2)
     if result.headers_checked:
-        con.print(f"headers: {result.old_headers} -> {result.new_headers}", overflow="fold")
+        print_indented(con, Text(f"headers: {result.old_headers} -> {result.new_headers}"), 0,
+                       2)
     con.print()
     for c in result.consumers:
         verdict, style = VERDICT_TEXT[c.verdict]
-        con.print(Text.assemble((c.consumer, "bold"), f"  ({c.package})" if c.package else ""))
+        print_lines(con, title(c.consumer, c.package or "", con.width))
         con.print(Text.assemble("  verdict: ", (verdict, style)))
         for r in c.reasons:
-            print_indented(con, Text(f"- {r}"), 2)
+            print_indented(con, Text(f"- {r}"), 2, 4)
         if c.symbols:
-            t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
-            t.add_column("symbol", no_wrap=True)
-            t.add_column("binary", no_wrap=True)
-            t.add_column("version node", overflow="fold")
-            t.add_column("prototype", overflow="fold")
+            t = Table([Column("symbol"), Column("binary"), Column("version node"),
+                       Column("prototype", "text", min_width=20)])
             for s in c.symbols:
-                t.add_row(s.name, Text(binary_text(s), STATUS_STYLE.get(s.status, "")),
+                t.add_row(display(s.name), (binary_text(s), STATUS_STYLE.get(s.status, "")),
                           _arrow(s.old_version, s.new_version),
-                          Text(proto_text(s.prototype),
-                               PROTO_STYLE.get(s.prototype.status, "")))
-            con.print(t)
+                          (proto_text(s.prototype), PROTO_STYLE.get(s.prototype.status, "")))
+            print_lines(con, t.lines(con.width))
             for s in c.symbols:
                 p = s.prototype
                 if p.status in ("changed", "gone", "compatible") or (verbose and p.old):
-                    con.print(Text(f"    {s.name}:", "bold"))
+                    con.print(Text(f"    {display(s.name)}:", "bold"), soft_wrap=True)
                     if p.old:
                         print_indented(con, Text(f"- {p.old};  ({p.old_location})", "red"),
-                                       6)
+                                       6, 8)
                     if p.new:
                         print_indented(con, Text(f"+ {p.new};  ({p.new_location})",
-                                                 "green"), 6)
+                                                 "green"), 6, 8)
         con.print()
+    from ..missing import is_missing_line
+    from .diff import warn
+
+    for n in result.notes:
+        if is_missing_line(n):
+            warn(con, n)
     counts: dict[str, int] = {}
     for c in result.consumers:
         counts[c.verdict] = counts.get(c.verdict, 0) + 1
-    con.print("[bold]" + ", ".join(f"{n} {VERDICT_TEXT[v][0]}" for v, n in counts.items())
-              + "[/bold]" if counts else "no consumers")
+    total = ", ".join(f"{n} {VERDICT_TEXT[v][0]}" for v, n in counts.items()) if counts \
+        else "no consumers"
+    if result.errors:
+        total += f"; {len(result.errors)} input error(s)"
+    print_indented(con, Text(total, "bold"), 0)
     if not result.headers_checked:
         con.print("[dim]prototypes not compared: give --headers-from and --headers-to[/dim]")
     con.print("[dim]not checked: type and struct layout changes behind unchanged "
               "prototypes[/dim]")
-    for e in result.errors:
-        con.print(f"[bold red]input error[/bold red] {e}")
 
 
 def render_impact_markdown(result) -> str:
@@ -359,6 +372,9 @@ def render_impact_markdown(result) -> str:
         return str(s if s is not None else "-").replace("|", "\\|")
 
     out = [f"# abiguard impact: {md(result.old)} → {md(result.new)}", ""]
+    from ..missing import is_missing_line
+
+    out += [f"> **Warning:** {md(n)}\n" for n in result.notes if is_missing_line(n)]
     if result.headers_checked:
         out += [f"Headers: {md(result.old_headers)} → {md(result.new_headers)}.", ""]
     for c in result.consumers:

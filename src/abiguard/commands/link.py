@@ -2,14 +2,15 @@
 
 Runs the user's link command without LIB (output redirected to a temporary file) and lists
 the undefined references the linker reports: which object file and function uses which
-symbol of LIB. See :mod:`abiguard.callsites.link`.
+symbol of LIB -- only the symbols LIB defines (its file found as the linker finds it, its
+symbols read with abiguard's ELF reader); the other undefined references are listed apart as
+"missing anyway". See :mod:`abiguard.callsites.link` and :mod:`abiguard.callsites.linklib`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from io import StringIO
 
 from .. import __version__
 from ..callsites.link import DEFAULT_TIMEOUT, LinkResult, run_link_experiment
@@ -77,11 +78,15 @@ def result_dict(result: LinkResult) -> dict:
         "ran": list(result.ran),
         "removed": list(result.removed),
         "linked": result.linked,
-        "needed": not result.linked,
+        "needed": result.needed,
+        "attributed": result.attributed,
+        "library_file": result.library_file,
         "symbols": list(result.symbols),
         "truncated": list(result.truncated),
         "notes": list(result.notes),
         "callsites": to_dict(list(result.sites)),
+        "missing_anyway": {"symbols": list(result.other_symbols),
+                           "callsites": to_dict(list(result.other_sites))},
         "tool_version": __version__,
     }
 
@@ -90,12 +95,32 @@ def render_json(result: LinkResult) -> str:
     return json.dumps(result_dict(result), indent=2) + "\n"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _summary(result: LinkResult) -> str:
+    lib = f"lib{result.library}"
     if result.linked:
-        return f"no references: lib{result.library} is not needed (the link succeeded without it)"
+        return f"no references: {lib} is not needed (the link succeeded without it)"
+    if result.attributed and not result.sites:
+        return (f"no references to what {lib} defines: {lib} is not needed (the link fails "
+                "without it only for references missing anyway)")
     n = len(result.sites)
-    return (f"without lib{result.library}: {n} undefined reference{'s' if n != 1 else ''} to "
-            f"{len(result.symbols)} symbol{'s' if len(result.symbols) != 1 else ''}")
+    what = " it defines" if result.attributed else \
+        f" ({lib} not found: not checked which it defines)"
+    return (f"without {lib}: {_plural(n, 'undefined reference')} to "
+            f"{_plural(len(result.symbols), 'symbol')}{what}")
+
+
+def _anyway(result: LinkResult) -> str:
+    return (f"missing anyway (not defined by lib{result.library}): "
+            f"{_plural(len(result.other_sites), 'undefined reference')} to "
+            f"{_plural(len(result.other_symbols), 'symbol')}")
+
+
+def _ordered(sites):
+    return sorted(sites, key=lambda s: (s.symbol, s.file, s.function or "", s.line or 0))
 
 
 def _truncation_note(result: LinkResult) -> str | None:
@@ -106,27 +131,28 @@ def _truncation_note(result: LinkResult) -> str | None:
             "'abiguard where --objects' lists every one")
 
 
-def render_text(result: LinkResult, color: bool = False) -> str:
-    from rich.console import Console
-    from rich.table import Table
+def render_text(result: LinkResult, color: bool = False, width: int | None = None) -> str:
+    from ..demangle import display
+    from ..render.table import Column, Table, paragraph, print_lines
+    from ..render.text import console
 
-    buf = StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=120,
-                      highlight=False)
-    console.print(_summary(result))
-    if result.sites:
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        for col in ("symbol", "file", "function", "line"):
-            table.add_column(col, overflow="fold")
-        for s in sorted(result.sites, key=lambda s: (s.symbol, s.file, s.function or "",
-                                                     s.line or 0)):
-            table.add_row(s.symbol, s.file, s.function or "-",
+    con = console(color, width)
+    print_lines(con, paragraph(_summary(result), con.width, 0, 2))
+    for title, sites in ((None, result.sites), (_anyway(result), result.other_sites)):
+        if not sites:
+            continue
+        if title:
+            print_lines(con, paragraph(title, con.width, 0, 2))
+        table = Table([Column("symbol"), Column("file"), Column("function"),
+                       Column("line", "num")], indent=0)
+        for s in _ordered(sites):
+            table.add_row(display(s.symbol), s.file, display(s.function) if s.function else "-",
                           str(s.line) if s.line is not None else "-")
-        console.print(table)
+        print_lines(con, table.lines(con.width))
     tn = _truncation_note(result)
     if tn:
-        console.print(f"note: {tn}")
-    return buf.getvalue()
+        print_lines(con, paragraph(f"note: {tn}", con.width, 0, 2))
+    return con.file.getvalue()
 
 
 def _md(text: str) -> str:
@@ -135,10 +161,13 @@ def _md(text: str) -> str:
 
 def render_markdown(result: LinkResult) -> str:
     out = [f"# Link without lib{result.library}", "", _summary(result), ""]
-    if result.sites:
+    for title, sites in ((None, result.sites), (_anyway(result), result.other_sites)):
+        if not sites:
+            continue
+        if title:
+            out += [f"## {title[0].upper()}{title[1:]}", ""]
         out += ["| symbol | file | function | line |", "| --- | --- | --- | --- |"]
-        for s in sorted(result.sites, key=lambda s: (s.symbol, s.file, s.function or "",
-                                                     s.line or 0)):
+        for s in _ordered(sites):
             out.append(f"| `{_md(s.symbol)}` | {_md(s.file)} | {_md(s.function or '-')} | "
                        f"{s.line if s.line is not None else '-'} |")
         out.append("")

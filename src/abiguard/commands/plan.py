@@ -28,7 +28,7 @@ def register(sub, help_text: str) -> None:
                    help="object files / archives of the consumer: add their references")
     g.add_argument("--binary-sites", action="store_true",
                    help="disassemble the scanned binaries (x86-64/AArch64) for call sites")
-    _common.add_output_options(p, ("text", "json", "markdown"))
+    _common.add_output_options(p, ("text", "json", "markdown"), select=True)
     p.set_defaults(run=run)
 
 
@@ -43,14 +43,16 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress("resolving")
     try:
         plan = plan_paths(args.inputs, scan_options(args), remedies=args.remedies,
-                          call_sites=call_site_provider(args), progress=progress)
+                          call_sites=call_site_provider(args), progress=progress,
+                          notify=_common.PhaseLines(args))
     finally:
         if progress is not None:
             progress.close()
     from ..render import render
 
     _common.emit(args, render(plan, args.format, verbose=args.verbose,
-                              color=_common.use_color() and not args.output))
+                              color=_common.use_color() and not args.output,
+                              select=args.consumer))
     return exit_code(args, plan.audit)
 
 

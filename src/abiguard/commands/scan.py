@@ -74,7 +74,8 @@ def run_scan(args: argparse.Namespace) -> Audit:
 
         progress = Progress("resolving")
     try:
-        audit = scan_paths(args.inputs, scan_options(args), progress=progress)
+        audit = scan_paths(args.inputs, scan_options(args), progress=progress,
+                           notify=_common.PhaseLines(args))
     finally:
         if progress is not None:
             progress.close()
@@ -93,24 +94,43 @@ def parse_fail_on(values: list[str]) -> set[str]:
 
 
 def failing(audit: Audit, fail_on: set[str]) -> list[str]:
-    """One line per consumer/symbol that a --fail-on rule rejects."""
+    """One line per consumer/symbol that a --fail-on rule rejects. An unresolved import
+    from a library that was not found counts with the class the policy gives that library's
+    name (``Binding.is_presumed_problem``)."""
     lines = []
     for c in audit.consumers:
         for b in c.bindings:
             if b.status == "bound" and b.stability.value in fail_on:
                 lines.append(f"{c.display_name}: {b.symbol} from {b.provider} is "
                              f"{b.stability.value}")
+            elif b.is_presumed_problem and b.stability.value in fail_on:
+                lines.append(f"{c.display_name}: {b.symbol} from {b.provider} (not found) is "
+                             f"{b.stability.value} by the library's name")
             elif b.status == "unresolved" and not b.weak and "unresolved" in fail_on:
                 lines.append(f"{c.display_name}: {b.symbol} is unresolved ({b.reason})")
     return lines
 
 
 def exit_code(args: argparse.Namespace, audit: Audit) -> int:
+    """0, or 1 when a --fail-on rule rejects an import, or 2 on input errors -- and when
+    ``--fail-on unstable|private`` cannot be checked: imports from libraries that were not
+    found could not be classified (the "libraries not found" line says which)."""
+    from ..missing import missing_libraries
+
     if audit.errors:
         for e in audit.errors:
             _common.error_line(e)
         return 2
-    bad = failing(audit, parse_fail_on(args.fail_on))
+    fail_on = parse_fail_on(args.fail_on)
+    bad = failing(audit, fail_on)
+    missing = missing_libraries(audit.consumers) if fail_on else None
+    if missing is not None and not bad and missing.unclassified and \
+            fail_on & {"unstable", "private"}:
+        _common.error_line(f"--fail-on {','.join(sorted(fail_on))} cannot be checked, "
+                           f"{missing.unclassified} import(s) not classified: {missing.line()}")
+        return 2
+    if missing is not None:
+        _common.note(args, missing.line())
     if bad:
         _common.note(args, f"--fail-on: {len(bad)} import(s) rejected")
         return 1
@@ -126,7 +146,7 @@ def register(sub, help_text: str) -> None:
     p.add_argument("--fail-on", action="append", default=[], metavar="WHAT",
                    help="exit 1 when an import is unstable, private or unresolved "
                         "(comma-separated or repeated)")
-    _common.add_output_options(p, ("text", "json", "markdown"))
+    _common.add_output_options(p, ("text", "json", "markdown"), select=True)
     p.set_defaults(run=run)
 
 
@@ -136,5 +156,6 @@ def run(args: argparse.Namespace) -> int:
     from ..render import render
 
     _common.emit(args, render(audit, args.format, verbose=args.verbose,
-                              color=_common.use_color() and not args.output))
+                              color=_common.use_color() and not args.output,
+                              select=args.consumer))
     return exit_code(args, audit)

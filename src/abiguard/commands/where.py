@@ -227,12 +227,28 @@ def collect_targets(args: argparse.Namespace) -> tuple[list[str], dict[str, str]
         names += declared
     if args.inputs:
         audit = scan_binaries(args)
-        for _c, b in audit.findings:
-            names.append(b.symbol.name)
-            if b.provider:
-                libs.setdefault(b.symbol.name, b.provider)
+        check_missing_libraries(audit)
+        for c in audit.consumers:
+            # (imports from a library that was not found count with the class of its name)
+            for b in (*c.findings, *c.presumed):
+                names.append(b.symbol.name)
+                if b.provider:
+                    libs.setdefault(b.symbol.name, b.provider)
         notes += list(getattr(audit, "notes", ()) or ())
     return sorted(set(names)), libs, audit, notes
+
+
+def check_missing_libraries(audit: Audit) -> None:
+    """The BINARY inputs' targets are their unstable/private imports. When a library was
+    not found, its imports count with the class the policy gives its name (the audit's
+    notes then carry the "libraries not found" line); when some imports of such a consumer
+    cannot be classified, the targets would be incomplete: stop (exit 2) with that line."""
+    from ..missing import missing_libraries
+
+    missing = missing_libraries(audit.consumers)
+    if missing is not None and missing.unclassified:
+        raise UsageError(f"where: the target symbols of the BINARY inputs are incomplete, "
+                         f"{missing.unclassified} import(s) not classified: {missing.line()}")
 
 
 def scan_binaries(args: argparse.Namespace) -> Audit:
@@ -286,7 +302,7 @@ def _source_root(args: argparse.Namespace) -> str | None:
             raise UsageError(f"--source {args.source}: no such file or directory")
         return args.source
     if args.source_package:
-        from ..callsites.aptsource import fetch_source_package
+        from ..debian.srcpkg import fetch_source_package
 
         return str(fetch_source_package(args.source_package, args.cache_dir,
                                         log=lambda m: _common.note(args, m)))
@@ -351,11 +367,12 @@ def build_result(args: argparse.Namespace) -> WhereResult:
     if args.source and not os.path.exists(args.source):
         raise UsageError(f"--source {args.source}: no such file or directory")
     targets, libraries, audit, notes = collect_targets(args)
-    if not targets and (args.source or args.source_package):
+    given = bool(args.symbol or args.symbols_from or args.headers or args.inputs)
+    if not targets and (args.source or args.source_package or args.inputs):
         if args.inputs:
             notes.append("the BINARY inputs import no unstable/private symbols: nothing to "
                          "search for")
-        elif not (args.symbol or args.symbols_from or args.headers):
+        elif not given:
             raise UsageError("no target symbols: give --symbol, --symbols-from, --headers or "
                              "BINARY inputs")
     callsites: list[CallSite] = []
@@ -373,7 +390,9 @@ def build_result(args: argparse.Namespace) -> WhereResult:
                          "file(s) have syntax tree-sitter could not parse fully (scanned "
                          "anyway): " + ", ".join(scan.parse_error_files[:5])
                          + (" …" if len(scan.parse_error_files) > 5 else ""))
-    symbols = set(targets) if targets else None
+    # No target given at all (only --objects): every reference is listed. Targets given
+    # but none found: nothing is searched for.
+    symbols = set(targets) if given else None
     if args.objects:
         sites, errs = _object_sites(args, symbols)
         callsites += sites
@@ -508,60 +527,71 @@ def _impact_lines(result: WhereResult, md: bool = False) -> list[str]:
     return out
 
 
-def render_text(result: WhereResult, verbose: int = 0, color: bool = False) -> str:
-    from rich.table import Table
+def render_text(result: WhereResult, verbose: int = 0, color: bool = False,
+                width: int | None = None) -> str:
+    """Text: a table of the sites (identifiers never break: abiguard.render.table); input
+    errors are not repeated here (run() prints each once on stderr)."""
     from rich.text import Text
 
+    from ..demangle import display
+    from ..render.table import Column, Table, item_lines, paragraph, print_lines
     from ..render.text import console
 
-    con = console(color)
-    if not color and result.callsites:
-        # piped or written to a file: one line per site (no folding), easy to grep
-        rows = [(s.symbol, _location(s), s.function or "-", s.via or "", s.kind,
-                 s.condition or "", "compiled") for s in result.callsites]
-        natural = sum(max(len(r[i]) for r in rows) + 2 for i in range(7))
-        con.width = max(con.width, min(natural, 400))
+    con = console(color, width)
+    width = con.width
     for line in _summary_lines(result):
-        con.print(Text(line))
+        print_lines(con, paragraph(line, width, 0, 2))
     if result.callsites:
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-        table.add_column("symbol", no_wrap=True)
-        table.add_column("file:line:col", no_wrap=True)
-        table.add_column("function", overflow="fold")
-        table.add_column("via", overflow="fold")
-        table.add_column("kind", no_wrap=True)
-        table.add_column("condition", overflow="fold", min_width=24)
-        table.add_column("compiled", no_wrap=True)
+        # the compiled column once something decides it: -D/-U/--config-header, or constants
+        # (#if 0) for some sites; a column of "?" says nothing
+        evaluated = bool(result.configuration) or any(
+            s.compiled is not None for s in result.callsites if s.method == "source")
+        table = Table([Column("symbol"), Column("file:line:col"), Column("function"),
+                       Column("via"), Column("kind", drop=2),
+                       Column("compiled" if evaluated else ""),
+                       Column("condition", "text", min_width=20)],
+                      heading=(0,))
         previous = None
         for s in result.callsites:
-            table.add_row(Text(s.symbol if s.symbol != previous else "", "bold"),
-                          _location(s), s.function or "-", s.via or "", s.kind,
-                          s.condition or "", _compiled(s.compiled, s.method))
+            table.add_row((display(s.symbol) if s.symbol != previous else "", "bold"),
+                          _location(s), display(s.function) if s.function else "-",
+                          display(s.via) if s.via else "", s.kind,
+                          _compiled(s.compiled, s.method) if result.configuration else
+                          ("" if s.compiled is None else _compiled(s.compiled, s.method)),
+                          s.condition or "")
             previous = s.symbol
-        con.print(table)
-    unreferenced = [t for t in result.targets if t not in {s.symbol for s in result.callsites}]
+        print_lines(con, table.lines(width))
+        if not result.configuration and any(s.condition for s in result.callsites):
+            print_lines(con, [Text(ln, "dim") for ln in paragraph(
+                "(whether a conditional site is compiled: give -D/-U/--config-header)",
+                width)])
+    referenced = {s.symbol for s in result.callsites}
+    unreferenced = [display(t) for t in result.targets if t not in referenced]
     if unreferenced:
-        con.print(Text(f"no site found for {len(unreferenced)}: " + ", ".join(unreferenced[:30])
-                       + (" …" if len(unreferenced) > 30 else ""), "dim"))
+        shown = unreferenced[:30]
+        print_lines(con, [Text(ln, "dim") for ln in item_lines(
+            f"no site found for {len(unreferenced)}: ",
+            shown + (["…"] if len(unreferenced) > 30 else []), width)])
     if result.wrappers:
         con.print(Text("wrappers (sites inside them count where they are used):", "bold"))
         for w in result.wrappers:
             cond = f" [{w.condition}]" if w.condition else ""
-            con.print(Text(f"  {w.name} ({w.kind}, {w.file}:{w.line}){cond} -> "
-                           + ", ".join(w.symbols)))
-    known = [r for r in result.remedies if r.kind != "unknown"
-             and r.symbol in {s.symbol for s in result.callsites}]
+            lines = paragraph(f"{w.name} ({w.kind}, {w.file}:{w.line}){cond} -> "
+                              + ", ".join(display(x) for x in w.symbols), width, 2, 6)
+            print_lines(con, lines)
+    known = [r for r in result.remedies if r.kind != "unknown" and r.symbol in referenced]
     if known:
         con.print(Text("remedies:", "bold"))
         for r in known:
-            repl = f" -> {', '.join(r.replacements)}" if r.replacements else ""
-            con.print(Text(f"  {r.symbol}: {r.kind}{repl}"))
+            print_lines(con, item_lines(f"{display(r.symbol)}: {r.kind}"
+                                        + (" -> " if r.replacements else ""),
+                                        [display(x) for x in r.replacements], width, 2))
             if verbose and r.rationale:
-                con.print(Text(f"      {r.rationale}", "dim"))
+                print_lines(con, [Text(ln, "dim") for ln in paragraph(r.rationale, width, 6)])
     for line in _impact_lines(result):
-        con.print(Text(line))
-    for e in result.errors:
-        con.print(Text(f"input error {e}", "bold red"))
+        indent = len(line) - len(line.lstrip())
+        print_lines(con, [line] if len(line) <= width else
+                    item_lines(line.lstrip(), [], width, indent))
     return con.file.getvalue()
 
 

@@ -7,6 +7,12 @@ from typing import Any
 
 
 def render(obj: Any, fmt: str, **options: Any) -> str:
-    """Render a model object (Audit, Plan, ...) in a format: text, json, markdown, sarif, html."""
+    """Render a model object (Audit, Plan, ...) in a format: text, json, markdown, sarif, html.
+
+    ``demangle=False`` keeps C++ names raw (the default follows :mod:`abiguard.demangle`:
+    on, unless the command line said ``--no-demangle``)."""
+    from ..demangle import demangling, enabled
+
     module = importlib.import_module(f"abiguard.render.{fmt}")
-    return module.render(obj, **options)
+    with demangling(options.pop("demangle", enabled())):
+        return module.render(obj, **options)

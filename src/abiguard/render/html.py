@@ -11,22 +11,16 @@ plan), ``failures``. Charts use the palette and helpers of :mod:`abiguard.render
 
 from __future__ import annotations
 
-import html
-import math
 import zlib
 from collections import defaultdict
 from typing import Any
 
-from .svg import FONT, PALETTE, bar_chart, nice_ticks
+from ..demangle import display
+from .charts import esc, group_colour, heatmap_svg, library_svg, ranking_svg, short
 
-MAX_ROWS = 80
-MAX_COLS = 150
-MAX_BARS = 30
-STAB_COLOUR = {"unstable": "#D55E00", "private": "#CC79A7"}
-
-
-def esc(s: Any) -> str:
-    return html.escape(str(s), quote=True)
+TOP_RANKED = 25
+"""Rows of the ranking table shown at first; the rest behind a toggle (and the filter)."""
+MAX_CHIPS = 30
 
 
 def _slug(s: str) -> str:
@@ -34,127 +28,12 @@ def _slug(s: str) -> str:
     return "c-" + out.strip("-")[:80] + f"-{zlib.crc32(s.encode()) % 10**6}"
 
 
-def _short(s: str, n: int) -> str:
-    return s if len(s) <= n else s[: n - 1] + "…"
-
-
-def group_colour(gid: int | None) -> str:
-    if not gid:
-        return "#9a9a9a"
-    return PALETTE[(gid - 1) % (len(PALETTE) - 2)]  # skip black and yellow for contrast
-
-
-# --------------------------------------------------------------------------------------------
-# Charts
-# --------------------------------------------------------------------------------------------
-
-
-def heatmap_svg(agg) -> str:
-    """The consumer × symbol matrix: rows most-affected first, columns in ranking order,
-    a strip above the columns coloured by co-use group; every cell has a tooltip."""
-    rows = agg.rows[:MAX_ROWS]
-    cols = agg.symbols[:MAX_COLS]
-    if not rows or not cols:
-        return '<p class="empty">No consumer imports an unstable or private symbol.</p>'
-    cell = 22 if len(cols) <= 30 and len(rows) <= 30 else 14 if len(cols) <= 80 else 10
-    row_w = min(300, 12 + 6.6 * max(len(_short(r, 44)) for r in rows))
-    col_h = min(260, 14 + 6.2 * max(len(_short(c.symbol, 40)) for c in cols))
-    x0, y0 = row_w, col_h + 14
-    angle = -60 if cell > 14 else -90  # dense columns: vertical labels do not overlap
-    font = 11 if cell > 10 else 9
-    width = int(x0 + cell * len(cols) + 60)
-    height = int(y0 + cell * len(rows) + 30)
-    vmax = max(agg.matrix.values()) if agg.matrix else 1
-    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" role="img" {FONT} font-size="11" '
-           f'class="chart heatmap-svg">'),
-           "<title>Unstable/private symbols (columns) imported by each consumer (rows)</title>",
-           f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
-    for j, s in enumerate(cols):
-        x = x0 + j * cell + cell / 2
-        out.append(f'<text x="{x + (cell / 3 if angle == -90 else 0):.1f}" y="{col_h:.1f}" '
-                   f'transform="rotate({angle} {x:.1f} {col_h:.1f})" font-size="{font}" '
-                   f'fill="#333">{esc(_short(s.symbol, 40))}'
-                   f"<title>{esc(s.label)} — rank {s.rank}, {len(s.consumers)} consumer(s)"
-                   f"</title></text>")
-        out.append(f'<rect x="{x0 + j * cell:.1f}" y="{col_h + 4:.1f}" width="{cell - 1}" '
-                   f'height="6" fill="{group_colour(s.group)}"><title>'
-                   f'{"group G" + str(s.group) if s.group else "no co-use group"}</title></rect>')
-    for i, r in enumerate(rows):
-        y = y0 + i * cell
-        out.append(f'<text x="{x0 - 6:.1f}" y="{y + cell - 3:.1f}" text-anchor="end" '
-                   f'fill="#333">{esc(_short(r, 44))}<title>{esc(r)}</title></text>')
-        out.append(f'<rect x="{x0}" y="{y:.1f}" width="{cell * len(cols)}" height="{cell - 1}" '
-                   f'fill="{"#f4f4f4" if i % 2 else "#fafafa"}"/>')
-        for j, s in enumerate(cols):
-            w = agg.matrix.get((r, s.key))
-            if not w:
-                continue
-            base = STAB_COLOUR.get(s.stability, "#0072B2")
-            alpha = 0.35 + 0.65 * (math.log1p(w) / math.log1p(vmax) if vmax > 1 else 1)
-            out.append(f'<rect x="{x0 + j * cell:.1f}" y="{y:.1f}" width="{cell - 1}" '
-                       f'height="{cell - 1}" fill="{base}" fill-opacity="{alpha:.2f}">'
-                       f"<title>{esc(r)} imports {esc(s.label)}"
-                       f"{' (' + esc(', '.join(s.versions)) + ')' if s.versions else ''}"
-                       f"{'' if w == 1 else f' — weight {w:g}'}</title></rect>")
-    out.append("</svg>")
-    note = ""
-    if len(agg.rows) > len(rows) or len(agg.symbols) > len(cols):
-        note = (f'<p class="note">Showing the {len(rows)} most affected of {len(agg.rows)} '
-                f"consumers and the first {len(cols)} of {len(agg.symbols)} symbols by rank; "
-                "the CSV/JSON export has the whole matrix.</p>")
-    return "\n".join(out) + note
-
-
-def ranking_svg(agg) -> str:
-    """Horizontal bars: consumers per symbol, in ranking order, coloured by co-use group."""
-    syms = agg.symbols[:MAX_BARS]
-    if not syms:
-        return '<p class="empty">Nothing to rank.</p>'
-    label_w = min(380, 20 + 6.8 * max(len(_short(s.symbol, 40)) + 2 for s in syms))
-    bar_h, gap = 18, 5
-    x0, y0 = label_w + 40, 30
-    plot_w = 520
-    width = int(x0 + plot_w + 170)
-    height = int(y0 + (bar_h + gap) * len(syms) + 30)
-    top = max(len(s.consumers) for s in syms)
-    ticks = nice_ticks(top)
-    vmax = ticks[-1] or 1
-    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" role="img" {FONT} font-size="12" '
-           f'class="chart ranking-svg">'),
-           "<title>Stabilise these first: consumers per unstable symbol</title>",
-           f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
-    for t in ticks:
-        x = x0 + plot_w * t / vmax
-        out.append(f'<line x1="{x:.1f}" y1="{y0 - 6}" x2="{x:.1f}" '
-                   f'y2="{y0 + (bar_h + gap) * len(syms)}" stroke="#e3e3e3"/>')
-        out.append(f'<text x="{x:.1f}" y="{y0 - 10}" text-anchor="middle" fill="#555">'
-                   f"{int(t) if float(t).is_integer() else t}</text>")
-    for i, s in enumerate(syms):
-        y = y0 + i * (bar_h + gap)
-        n = len(s.consumers)
-        w = plot_w * n / vmax
-        out.append(f'<text x="{x0 - 34:.1f}" y="{y + bar_h - 5}" text-anchor="end" '
-                   f'fill="#222">{esc(_short(s.symbol, 40))}<title>{esc(s.label)}</title></text>')
-        out.append(f'<text x="{x0 - 6:.1f}" y="{y + bar_h - 5}" text-anchor="end" '
-                   f'fill="#777">#{s.rank}</text>')
-        consumers = ", ".join(s.consumers[:12]) + (", …" if n > 12 else "")
-        out.append(f'<rect x="{x0}" y="{y}" width="{max(w, 1):.1f}" height="{bar_h}" '
-                   f'fill="{group_colour(s.group)}"><title>{esc(s.label)}: {n} consumer(s)'
-                   f" — {esc(consumers)}</title></rect>")
-        tag = f"{n}" + (f"  G{s.group}" if s.group else "") + (f"  {s.remedy}" if s.remedy
-                                                                 else "")
-        out.append(f'<text x="{x0 + w + 6:.1f}" y="{y + bar_h - 5}" fill="#333">'
-                   f"{esc(tag)}</text>")
-    out.append(f'<text x="{x0 + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle" '
-               f'fill="#555">consumers</text>')
-    out.append("</svg>")
-    note = ""
-    if len(agg.symbols) > len(syms):
-        note = (f'<p class="note">The first {len(syms)} of {len(agg.symbols)} symbols; '
-                "all of them are in the ranking table below.</p>")
-    return "\n".join(out) + note
+def _sym(name: str) -> str:
+    """A symbol as a <code>, demangled (the raw name in its tooltip when they differ)."""
+    shown = display(name)
+    if shown == name:
+        return f"<code>{esc(name)}</code>"
+    return f'<code title="{esc(name)}">{esc(shown)}</code>'
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,45 +57,57 @@ def _summary(agg) -> str:
                    f'<div class="t">{esc(title)}</div><div class="s">{esc(sub)}</div></div>')
     out.append("</div>")
     if top is not None:
-        out.append(f"<p>Most used: <code>{esc(top.symbol)}</code> from "
+        out.append(f"<p>Most used: {_sym(top.symbol)} from "
                    f"<code>{esc(top.library)}</code>, imported by {len(top.consumers)} "
                    f"consumer(s). Weights: {esc(s['weights'])}.</p>")
     return "\n".join(out)
 
 
 def _ranking_table(agg) -> str:
-    out = [('<table class="t sortable"><thead><tr><th>rank</th><th>symbol</th><th>library</th>'
-           "<th>version</th><th>stability</th><th>consumers</th><th>weight</th><th>group</th>"
-           "<th>known remedy</th></tr></thead><tbody>")]
-    for s in agg.symbols:
+    """The first TOP_RANKED symbols; the others in the same table behind a toggle; a filter
+    over all of them (works on the hidden rows too)."""
+    n = len(agg.symbols)
+    head = ('<thead><tr><th>rank</th><th>symbol</th><th>library</th><th>version</th>'
+            "<th>stability</th><th>consumers</th><th>weight</th><th>group</th>"
+            "<th>known remedy</th></tr></thead>")
+    rows = []
+    for k, s in enumerate(agg.symbols):
         remedy = esc(s.remedy or "")
         if s.replacements:
-            remedy += " → " + ", ".join(f"<code>{esc(r)}</code>" for r in s.replacements[:4])
-        out.append(f"<tr><td>{s.rank}</td><td><code>{esc(s.symbol)}</code></td>"
-                   f"<td>{esc(s.library)}</td><td>{esc(' '.join(s.versions))}</td>"
-                   f'<td><span class="stab {esc(s.stability)}">{esc(s.stability)}</span></td>'
-                   f'<td title="{esc(", ".join(s.consumers[:40]))}">{len(s.consumers)}</td>'
-                   f"<td>{s.weight:g}</td>"
-                   f"<td>{'G' + str(s.group) if s.group else ''}</td><td>{remedy}</td></tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
+            remedy += " → " + ", ".join(_sym(r) for r in s.replacements[:4])
+        more = ' class="more"' if k >= TOP_RANKED else ""
+        rows.append(f"<tr{more}><td>{s.rank}</td><td>{_sym(s.symbol)}</td>"
+                    f"<td>{esc(s.library)}</td><td>{esc(' '.join(s.versions))}</td>"
+                    f'<td><span class="stab {esc(s.stability)}">{esc(s.stability)}</span></td>'
+                    f'<td title="{esc(", ".join(s.consumers[:40]))}">{len(s.consumers)}</td>'
+                    f"<td>{s.weight:g}</td>"
+                    f"<td>{'G' + str(s.group) if s.group else ''}</td><td>{remedy}</td></tr>")
+    tools = ""
+    if n > TOP_RANKED:
+        tools = (f'<p class="tools"><input id="rank-filter" type="search" '
+                 f'placeholder="filter the {n} symbols by name, library, remedy…" '
+                 f'aria-label="filter the ranking"> <button id="rank-toggle" type="button" '
+                 f'data-n="{n}">show all {n}</button> <span id="rank-shown">the first '
+                 f"{TOP_RANKED} of {n} shown</span></p>")
+    return (f'{tools}<div class="tablebox"><table class="t ranking" id="ranking-table">{head}'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _libraries(agg) -> str:
     if not agg.libraries:
         return '<p class="empty">No library provides an unstable/private symbol used here.</p>'
-    libs = agg.libraries[:12]
-    chart = bar_chart([lib["library"] for lib in libs],
-                      {"consumers": [lib["consumers"] for lib in libs],
-                       "symbols": [lib["symbols"] for lib in libs]},
-                      title="Consumers and distinct symbols per library")
     rows = "".join(f"<tr><td><code>{esc(lib['library'])}</code></td><td>{lib['consumers']}</td>"
                    f"<td>{lib['symbols']}</td><td>{lib['uses']}</td>"
                    f"<td>{esc(', '.join(lib['consumer_names'][:20]))}"
                    f"{' …' if lib['consumers'] > 20 else ''}</td></tr>" for lib in agg.libraries)
-    return (f'<div class="chartbox">{chart}</div><table class="t"><thead><tr><th>library</th>'
-            "<th>consumers</th><th>symbols</th><th>uses</th><th>consumer names</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    return (f'<div class="chartbox">{library_svg(agg.libraries)}</div><div class="tablebox">'
+            '<table class="t"><thead><tr><th>library</th><th>consumers</th><th>symbols</th>'
+            "<th>uses</th><th>consumer names</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>")
+
+
+def _chip(lib: str, sym: str) -> str:
+    return f'<code class="chip" title="{esc(sym)} ({esc(lib)})">{esc(display(sym))}</code>'
 
 
 def _groups(agg) -> str:
@@ -228,8 +119,11 @@ def _groups(agg) -> str:
            f"{agg.threshold:g}, {esc(agg.method)} grouping. <em>always</em>: every symbol of "
            f"the group has exactly the same consumers.</p>")]
     for g in agg.groups:
-        chips = " ".join(f'<code class="chip" title="{esc(lib)}">{esc(sym)}</code>'
-                         for lib, sym in g.symbols)
+        chips = " ".join(_chip(lib, sym) for lib, sym in g.symbols[:MAX_CHIPS])
+        if len(g.symbols) > MAX_CHIPS:
+            chips += (f" <details class='more-chips'><summary>{len(g.symbols) - MAX_CHIPS} "
+                      "more</summary>" + " ".join(_chip(lib, sym) for lib, sym in
+                                                  g.symbols[MAX_CHIPS:]) + "</details>")
         libs = sorted({lib for lib, _ in g.symbols})
         core = (f"Every symbol of it is used by {len(g.core)}: {esc(', '.join(g.core[:20]))}"
                 f"{' …' if len(g.core) > 20 else ''}. " if g.core
@@ -249,9 +143,10 @@ def _plan_html(cp) -> str:
     for step in cp.steps:
         items = []
         for it in step.items:
-            ver = "; ".join(f"{esc(v.symbol)}: {esc(v.status)}" for v in it.verifications)
+            ver = "; ".join(f"{esc(display(v.symbol))}: {esc(v.status)}"
+                            for v in it.verifications)
             sites = f", {len(it.call_sites)} call site(s)" if it.call_sites else ""
-            items.append(f"<li><code>{esc(it.symbol.name)}</code> — {esc(it.kind)}"
+            items.append(f"<li>{_sym(it.symbol.name)} — {esc(it.kind)}"
                          f"{' (' + ver + ')' if ver else ''}{sites}</li>")
         out.append(f"<li><strong>{esc(step.title)}</strong> <span class='kind'>"
                    f"{esc(step.kind)}</span><ul>{''.join(items)}</ul></li>")
@@ -287,14 +182,15 @@ def _consumers(agg, result=None) -> str:
         rows = []
         for x in cells:
             ev = evidence.get((name, x.symbol), "")
-            rows.append(f"<tr><td><code>{esc(x.symbol)}</code></td><td>{esc(x.version or '')}"
+            rows.append(f"<tr><td>{_sym(x.symbol)}</td><td>{esc(x.version or '')}"
                         f"</td><td>{esc(x.library)}</td><td><span class='stab "
                         f"{esc(x.stability)}'>{esc(x.stability)}</span></td>"
                         f"<td>{x.weight:g}</td><td>{esc(' '.join(x.objects))}</td>"
-                        f"<td class='ev'>{esc(_short(ev, 200))}</td></tr>")
-        body = ("<table class='t'><thead><tr><th>symbol</th><th>version</th><th>library</th>"
-                "<th>stability</th><th>weight</th><th>objects</th><th>evidence</th></tr>"
-                f"</thead><tbody>{''.join(rows)}</tbody></table>")
+                        f"<td class='ev'>{esc(short(ev, 200))}</td></tr>")
+        body = ("<div class='tablebox'><table class='t'><thead><tr><th>symbol</th>"
+                "<th>version</th><th>library</th><th>stability</th><th>weight</th>"
+                "<th>objects</th><th>evidence</th></tr>"
+                f"</thead><tbody>{''.join(rows)}</tbody></table></div>")
         if name in plans:
             body += "<h4>Migration plan, easy to hard</h4>" + _plan_html(plans[name])
         opened = " open" if len(agg.rows) <= 3 else ""
@@ -330,6 +226,14 @@ nav { padding: 8px 28px; border-bottom: 1px solid var(--line); background: #f7f7
       position: sticky; top: 0; z-index: 2; }
 nav a { margin-right: 14px; color: var(--accent); text-decoration: none; }
 main { padding: 8px 28px 40px; max-width: 1600px; }
+.tablebox { overflow-x: auto; max-width: 100%; }
+table.ranking tr.more { display: none; }
+table.ranking.all tr.more, table.ranking.filtering tr.more { display: table-row; }
+table.ranking.filtering tr.miss { display: none; }
+.tools input { padding: 4px 8px; width: 360px; }
+.tools button { padding: 3px 10px; }
+.more-chips { display: inline; }
+.more-chips summary { display: inline; color: var(--accent); }
 section { margin-top: 22px; }
 h2 { border-bottom: 2px solid var(--line); padding-bottom: 4px; font-size: 19px; }
 h3 { font-size: 15px; margin: 4px 0; }
@@ -381,6 +285,37 @@ SCRIPT = """
   }
   input.addEventListener('input', update);
   update();
+  var table = document.getElementById('ranking-table');
+  var rf = document.getElementById('rank-filter');
+  var toggle = document.getElementById('rank-toggle');
+  var rshown = document.getElementById('rank-shown');
+  if (table && rf && toggle) {
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var first = rows.filter(function (r) { return !r.classList.contains('more'); }).length;
+    var rupdate = function () {
+      var q = rf.value.toLowerCase();
+      var n = 0;
+      table.classList.toggle('filtering', !!q);
+      rows.forEach(function (r) {
+        var hit = !q || r.textContent.toLowerCase().indexOf(q) >= 0;
+        r.classList.toggle('miss', !hit);
+        if (hit && (q || table.classList.contains('all') || !r.classList.contains('more'))) {
+          n += 1;
+        }
+      });
+      rshown.textContent = q ? n + ' of ' + rows.length + ' match' :
+        (table.classList.contains('all') ? 'all ' + rows.length + ' shown' :
+         'the first ' + first + ' of ' + rows.length + ' shown');
+      toggle.textContent = table.classList.contains('all') ? 'show the first ' + first :
+        'show all ' + rows.length;
+    };
+    toggle.addEventListener('click', function () {
+      table.classList.toggle('all');
+      rupdate();
+    });
+    rf.addEventListener('input', rupdate);
+    rupdate();
+  }
   document.body.setAttribute('data-ready', 'yes');
 })();
 """

@@ -1,55 +1,71 @@
-"""Terminal rendering with rich: per consumer, a table grouped by provider library."""
+"""Terminal rendering: per consumer, a table grouped by provider library; a summary first
+for scans of many consumers.
+
+Tables are laid out by :mod:`abiguard.render.table` (identifiers never break); symbol names
+go through :func:`abiguard.demangle.display`. Input errors are not printed here: the command
+prints each once, on stderr; the totals line counts them.
+"""
 
 from __future__ import annotations
 
 import io
 import os
-from collections import defaultdict
+import shutil
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
+from ..demangle import display
 from ..model import Audit, Binding, Consumer, Plan, PlanItem, Stability
+from .summary import Summary, detailed, group_unresolved, summarise
+from .table import Column, Table, item_lines, paragraph, print_lines, title, warning_lines
 
 STYLE = {Stability.UNSTABLE: "bold red", Stability.PRIVATE: "bold magenta",
          Stability.STABLE: "green", Stability.UNKNOWN: "yellow"}
 
+__all__ = ["console", "consumer_summary", "copy_size_text", "copy_warning", "declared_text",
+           "evidence_text", "group_unresolved", "render", "render_audit", "render_consumer",
+           "render_plan", "terminal_width"]
 
-def console(color: bool):
+
+def terminal_width(default: int = 120) -> int:
+    """COLUMNS when set, else the terminal's width when stdout is one, else ``default``."""
+    value = os.environ.get("COLUMNS", "")
+    if value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    if hasattr(sys.stdout, "isatty") and sys.stdout.isatty():
+        return shutil.get_terminal_size((default, 24)).columns
+    return default
+
+
+def console(color: bool, width: int | None = None):
     from rich.console import Console
 
-    width = int(os.environ.get("COLUMNS", "0") or 0) or 120
-    return Console(file=io.StringIO(), width=max(width, 80), force_terminal=color,
+    width = width or terminal_width()
+    return Console(file=io.StringIO(), width=max(width, 40), force_terminal=color,
                    no_color=not color, color_system="standard" if color else None,
-                   highlight=False, emoji=False)
+                   highlight=False, emoji=False, soft_wrap=True)
 
 
 def evidence_text(b_or_lib: Any, limit: int = 2, width: int | None = 140) -> str:
     """The first pieces of evidence, each cut to its first sentence unless verbose."""
     out = []
     for e in b_or_lib.evidence[:limit]:
-        detail = e.detail
+        detail = " ".join(e.detail.split())
         if width is not None and len(detail) > width:
             cut = detail.find(". ", 0, width)
-            detail = detail[: cut + 1] if cut > 0 else detail[: width - 1] + "…"
+            detail = detail[: cut + 1] if cut > 0 else detail[: width - 1].rsplit(" ", 1)[0] + " …"
         out.append(f"{e.source}: {detail}")
     return "; ".join(out)
 
 
 def _by_provider(c: Consumer) -> dict[str | None, list[Binding]]:
+    """Imports by library (unresolved ones under the missing library they come from)."""
     groups: dict[str | None, list[Binding]] = defaultdict(list)
     for b in c.bindings:
-        groups[b.provider if b.status == "bound" else None].append(b)
+        groups[b.provider].append(b)
     return groups
-
-
-def group_unresolved(bindings: list[Binding]) -> dict[str, list[Binding]]:
-    """Unresolved imports grouped by reason (the symbol name taken out of it)."""
-    groups: dict[str, list[Binding]] = defaultdict(list)
-    for b in bindings:
-        reason = (b.reason or "unresolved").replace(f"{b.symbol.name}@{b.symbol.version}", "it")
-        reason = reason.replace(f"no loaded library defines {b.symbol.name}",
-                                "no loaded library defines it")
-        groups[reason].append(b)
-    return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
 
 
 def consumer_summary(c: Consumer) -> str:
@@ -61,11 +77,18 @@ def consumer_summary(c: Consumer) -> str:
     copies = len(c.copies)
     declared = len(c.declared)
     direct = sum(1 for lib in c.libraries if lib.depth == 1)
+    presumed = Counter(b.stability.value for b in c.presumed)
     return (f"{len(c.bindings)} imports from {direct} needed libraries ({len(c.libraries)} in "
             f"load order): {bound} bound" + (f" ({copies} copied)" if copies else "")
             + f", {unstable} unstable, {private} private, {unresolved} unresolved"
             + (f" (+{weak} weak)" if weak else "")
+            + (" (" + ", ".join(f"{n} {what}" for what, n in sorted(presumed.items()))
+               + " by the name of their missing library)" if presumed else "")
             + (f", {declared} declared only" if declared else ""))
+
+
+def _symbol(b: Binding) -> str:
+    return display(b.symbol.name)
 
 
 def copy_size_text(b: Binding) -> str:
@@ -95,121 +118,218 @@ def declared_text(c: Consumer, verbose: int = 0) -> str:
             + ", ".join(shown) + more)
 
 
+def missing_text(obj: Audit | Plan) -> str | None:
+    """The one "libraries not found" line with the remedy (abiguard.missing), or None."""
+    from ..missing import missing_line
+
+    audit = obj.audit if isinstance(obj, Plan) else obj
+    return missing_line(audit.consumers)
+
+
+def print_missing(con, obj: Audit | Plan) -> None:
+    line = missing_text(obj)
+    if line:
+        print_lines(con, warning_lines(line, con.width))
+
+
 def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
-    from rich.table import Table
     from rich.text import Text
 
+    width = con.width
     where = f"{c.kind} {c.machine}" + (f", {c.package}" if c.package else "")
-    con.print(Text.assemble((c.display_name, "bold"), f"  ({where})"))
-    con.print(f"  {consumer_summary(c)}", soft_wrap=True)
+    print_lines(con, title(c.display_name, where, width))
+    print_lines(con, paragraph(consumer_summary(c), width, 2))
     groups = _by_provider(c)
-    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), expand=False)
-    table.add_column("library", no_wrap=True)
-    table.add_column("stability", no_wrap=True)
-    table.add_column("imports", justify="right")
-    table.add_column("evidence", overflow="fold")
+    table = Table([Column("library"), Column("stability"), Column("imports", "num"),
+                   Column("evidence", "text", min_width=30)])
     stable_summary = []
     for lib in c.libraries:
         bs = groups.get(lib.key, [])
         if not bs and not verbose and lib.path is not None:
             continue
         if lib.path is None:
-            table.add_row(lib.name, Text("not found", "bold yellow"), str(len(bs)),
-                          f"needed by {lib.needed_by}")
+            known = "" if lib.stability == Stability.UNKNOWN else \
+                f"; by its name {lib.stability.value}: {evidence_text(lib, 1)}"
+            table.add_row(lib.name, ("not found", "bold yellow"), str(len(bs)),
+                          f"needed by {lib.needed_by}{known}")
             continue
         problem = any(b.is_problem for b in bs) or lib.stability.is_problem
         if problem or verbose:
-            table.add_row(lib.key, Text(lib.stability.value, STYLE[lib.stability]), str(len(bs)),
+            table.add_row(lib.key, (lib.stability.value, STYLE[lib.stability]), str(len(bs)),
                           evidence_text(lib, 3 if verbose else 2, None if verbose else 140))
         else:
             stable_summary.append(f"{lib.key} ({len(bs)}, {lib.stability.value})")
-    con.print(table)
-    problems = c.findings
+    print_lines(con, table.lines(width))
+    problems = sorted(c.findings + c.presumed, key=lambda b: (b.provider or "", _symbol(b)))
     if problems:
-        st = Table(show_header=True, header_style="bold", box=None, padding=(0, 1),
-                   title=None)
-        st.add_column("unstable/private symbol", no_wrap=True)
-        st.add_column("version", no_wrap=True)
-        st.add_column("library", no_wrap=True)
-        st.add_column("class", no_wrap=True)
+        cols = [Column("unstable/private symbol"), Column("version"), Column("library"),
+                Column("class")]
         if verbose:
-            st.add_column("evidence", overflow="fold")
+            cols.append(Column("evidence", "text", min_width=30))
+        st = Table(cols, heading=(2, 1, 3))
         for b in problems:
-            row = [b.symbol.name, b.provided_version or b.symbol.version or "-",
-                   b.provider or "-", Text(b.stability.value, STYLE[b.stability])]
+            klass = b.stability.value + ("" if b.status == "bound" else " (not found)")
+            row: list[Any] = [_symbol(b), b.provided_version or b.symbol.version or "-",
+                              b.provider or "-", (klass, STYLE[b.stability])]
             if verbose:
                 row.append(evidence_text(b, 1))
             st.add_row(*row)
-        con.print(st)
+        print_lines(con, st.lines(width))
     copies = sorted(c.copies, key=lambda b: (not (b.copy and b.copy.size_differs),
                                              b.provider or "", b.symbol.name))
     if copies:
         limit = None if verbose else 12
-        ct = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-        ct.add_column("copied object", no_wrap=True)
-        ct.add_column("version", no_wrap=True)
-        ct.add_column("library", no_wrap=True)
-        ct.add_column("bytes", justify="right", no_wrap=True)
+        ct = Table([Column("copied object"), Column("version"), Column("library"),
+                    Column("bytes", "num")])
         for b in copies[:limit]:
             bad = b.copy is not None and b.copy.size_differs
-            ct.add_row(b.symbol.name, b.symbol.version or "-", b.provider or "-",
-                       Text(copy_size_text(b), "bold red" if bad else ""))
-        con.print(ct)
+            ct.add_row(_symbol(b), b.symbol.version or "-", b.provider or "-",
+                       (copy_size_text(b), "bold red" if bad else ""))
+        print_lines(con, ct.lines(width))
         if limit is not None and len(copies) > limit:
             con.print(Text(f"  … {len(copies) - limit} more copied objects (-v)", "dim"))
         for b in copies:
             if b.copy is not None and b.copy.size_differs:
-                con.print(Text("  warning: " + copy_warning(b), "bold red"), overflow="fold")
+                print_lines(con, warning_lines(copy_warning(b), width))
     if stable_summary:
-        con.print(Text("  other libraries: " + ", ".join(stable_summary), "dim"))
+        print_lines(con, [Text(line, "dim") for line in
+                          item_lines("other libraries: ", stable_summary, width, 2)])
     if c.declared:
-        con.print(Text("  " + declared_text(c, verbose), "dim"), overflow="fold")
+        print_lines(con, [Text(line, "dim") for line in
+                          paragraph(declared_text(c, verbose), width, 2, 4)])
     unresolved = [b for b in c.bindings if b.status == "unresolved" and (verbose or not b.weak)]
     if unresolved:
-        ut = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-        ut.add_column("unresolved", justify="right")
-        ut.add_column("reason", overflow="fold")
-        ut.add_column("symbols", overflow="fold")
+        ut = Table([Column("unresolved", "num"), Column("reason", "text", min_width=24),
+                    Column("symbols", "list", min_width=24)])
         for reason, bs in group_unresolved(unresolved).items():
-            names = ", ".join(str(b.symbol) + (" (weak)" if b.weak else "")
+            names = ", ".join(display(b.symbol.name) + (f"@{b.symbol.version}"
+                                                         if b.symbol.version else "")
+                              + (" (weak)" if b.weak else "")
                               for b in bs[: None if verbose else 4])
             more = "" if verbose or len(bs) <= 4 else f", … {len(bs) - 4} more"
             ut.add_row(str(len(bs)), reason, names + more)
-        con.print(ut)
+        print_lines(con, ut.lines(width))
     if verbose > 1:
-        vt = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-        for col in ("symbol", "library", "version", "class", "copy"):
-            vt.add_column(col)
+        vt = Table([Column("symbol"), Column("library"), Column("version"), Column("class"),
+                    Column("copy", "num")], heading=(1, 2, 3))
         for b in sorted(c.bindings, key=lambda b: (b.provider or "", b.symbol.name)):
             if b.status == "bound":
-                vt.add_row(b.symbol.name, b.provider or "", b.provided_version or "",
+                vt.add_row(_symbol(b), b.provider or "", b.provided_version or "",
                            b.stability.value, copy_size_text(b) if b.copy else "")
-        con.print(vt)
+        print_lines(con, vt.lines(width))
     con.print()
 
 
-def render_audit(con, audit: Audit, verbose: int = 0) -> None:
-    for c in audit.consumers:
+def render_summary(con, s: Summary, verbose: int = 0) -> None:
+    """The answer for a scan of many consumers: libraries, top consumers."""
+    from rich.text import Text
+
+    from .summary import TOP_CONSUMERS, TOP_LIBRARIES
+
+    width = con.width
+    if s.libraries:
+        shown = s.libraries if verbose else s.libraries[:TOP_LIBRARIES]
+        con.print(Text(f"Libraries with unstable, private or unknown-stability imports "
+                       f"({len(s.libraries)}):", "bold"))
+        t = Table([Column("library"), Column("verdict"), Column("consumers", "num"),
+                   Column("symbols", "num"),
+                   Column("evidence", "text", max_lines=None if verbose else 1,
+                          min_width=24)])
+        for lu in shown:
+            t.add_row(lu.library, (lu.stability.value, STYLE[lu.stability]),
+                      str(len(lu.consumers)), str(len(lu.symbols)), lu.evidence or "-")
+        print_lines(con, t.lines(width))
+        if len(shown) < len(s.libraries):
+            con.print(Text(f"  … {len(s.libraries) - len(shown)} more (-v)", "dim"))
+        con.print()
+    if s.ranked:
+        top = s.ranked[:TOP_CONSUMERS]
+        con.print(Text(f"Consumers importing the most of them (top {len(top)} of "
+                       f"{len(s.ranked)}):", "bold"))
+        t = Table([Column("consumer"), Column("unstable", "num"), Column("private", "num"),
+                   Column("unknown", "num"), Column("libraries", "list", max_lines=1,
+                                                    min_width=20, drop=1)])
+        for cu in top:
+            t.add_row(cu.name, str(cu.unstable), str(cu.private), str(cu.unknown),
+                      ", ".join(cu.libraries))
+        print_lines(con, t.lines(width))
+        con.print()
+    if s.unresolved:
+        head = (f"Unresolved: {s.unresolved_imports} import(s) in {s.unresolved_consumers} "
+                "consumer(s)")
+        if len(s.unresolved) == 1:
+            head += f": {s.unresolved[0].reason}"
+        print_lines(con, [Text(ln, "bold") for ln in paragraph(head, width, 0, 2)])
+        for u in s.unresolved[:5] if len(s.unresolved) > 1 else []:
+            print_lines(con, paragraph(f"{u.imports} in {len(u.consumers)} consumer(s): "
+                                       f"{u.reason}", width, 2, 4))
+        if len(s.unresolved) > 5:
+            con.print(Text(f"  … {len(s.unresolved) - 5} more reasons (-v)", "dim"))
+        con.print()
+
+
+def _totals(s: Summary, shown: int | None = None) -> list[str]:
+    out = [(f"{s.consumers} consumer(s): {s.problem_consumers} import unstable/private symbols "
+            f"({s.problem_imports} import(s) of {s.problem_symbols} symbol(s)), "
+            f"{s.unknown_consumers} import from libraries of unknown stability, "
+            f"{s.unresolved_consumers} have unresolved imports; {s.errors} input error(s)")]
+    if shown is not None:
+        out.append(f"{shown} of {s.consumers} consumer(s) shown in full")
+    return out
+
+
+def render_audit(con, audit: Audit, verbose: int = 0, select: Sequence[str] = ()) -> None:
+    from rich.text import Text
+
+    summary_first, full = detailed(audit, verbose, select)
+    s = summarise(audit)
+    if summary_first:
+        render_summary(con, s, verbose)
+    for c in full:
         render_consumer(con, c, verbose)
-    n_unstable = len({(c.display_name, b.symbol.name) for c, b in audit.findings})
-    n_sizes = sum(1 for c in audit.consumers for b in c.copies
-                  if b.copy is not None and b.copy.size_differs)
-    con.print(f"[bold]{len(audit.consumers)} consumer(s), {n_unstable} unstable/private "
-              f"import(s), {len(audit.errors)} input error(s)"
-              + (f", {n_sizes} copied object(s) of another size" if n_sizes else "")
-              + "[/bold]")
-    for e in audit.errors:
-        con.print(f"[bold red]input error[/bold red] {e}")
-    for n in audit.notes:
-        con.print(f"[dim]note: {n}[/dim]")
+    if select and not full:
+        con.print(Text(f"no consumer matches --consumer {' '.join(select)}", "yellow"))
+    if summary_first or select:
+        for line in _totals(s, len(full) if select else None):
+            print_lines(con, [Text(ln, "bold") for ln in paragraph(line, con.width)])
+        if summary_first and not verbose:
+            con.print(Text("per-file detail: -v, or --consumer GLOB for some of them", "dim"))
+    else:
+        n_unstable = len({(c.display_name, b.symbol.name) for c, b in audit.findings})
+        n_presumed = len({(c.display_name, b.symbol.name) for c in audit.consumers
+                          for b in c.presumed})
+        presumed = f" (+{n_presumed} from libraries not found)" if n_presumed else ""
+        print_lines(con, [Text(ln, "bold") for ln in paragraph(
+            f"{len(audit.consumers)} consumer(s), {n_unstable} unstable/private import(s)"
+            f"{presumed}, {len(audit.errors)} input error(s)", con.width)])
+    resized = [(c, b) for c in audit.consumers for b in c.copies
+               if b.copy is not None and b.copy.size_differs]
+    if resized:
+        shown = ", ".join(f"{os.path.basename(c.path)}: {b.symbol} ({copy_size_text(b)} bytes)"
+                          for c, b in resized[:4])
+        more = f", … {len(resized) - 4} more" if len(resized) > 4 else ""
+        print_lines(con, warning_lines(
+            f"{len(resized)} copied object(s) of another size than the program reserved "
+            f"(copy relocations; ld.so warns): {shown}{more}", con.width))
+    print_missing(con, audit)
+    for n in _notes(audit.notes):
+        print_lines(con, [Text(ln, "dim") for ln in paragraph(f"note: {n}", con.width, 0, 2)])
 
 
-def render(obj: Any, *, verbose: int = 0, color: bool = False, **_: Any) -> str:
-    con = console(color)
+def _notes(notes: tuple[str, ...]) -> list[str]:
+    """The notes without the "libraries not found" line (printed apart, prominently)."""
+    from ..missing import is_missing_line
+
+    return [n for n in notes if not is_missing_line(n)]
+
+
+def render(obj: Any, *, verbose: int = 0, color: bool = False, select: Sequence[str] = (),
+           width: int | None = None, **_: Any) -> str:
+    con = console(color, width)
     if isinstance(obj, Audit):
-        render_audit(con, obj, verbose)
+        render_audit(con, obj, verbose, select)
     elif isinstance(obj, Plan):
-        render_plan(con, obj, verbose)
+        render_plan(con, obj, verbose, select)
     elif hasattr(obj, "render_text"):
         obj.render_text(con, verbose=verbose)
     else:
@@ -223,13 +343,14 @@ KIND_STYLE = {"replace": "green", "retire": "cyan", "new-entry-point": "yellow",
 
 def verification_text(item: PlanItem) -> str:
     """Compact: one 'symbol: status@node' per replacement (details in -v, JSON, Markdown)."""
-    return ", ".join(f"{v.symbol}: {v.status}" + (f"@{v.version}" if v.version else "")
+    return ", ".join(f"{display(v.symbol)}: {v.status}" + (f"@{v.version}" if v.version else "")
                      for v in item.verifications)
 
 
 def where_text(item: PlanItem) -> str:
     if item.call_sites:
-        funcs = sorted({cs.function or (f"0x{cs.address:x}" if cs.address is not None else "?")
+        funcs = sorted({display(cs.function) if cs.function else
+                        (f"0x{cs.address:x}" if cs.address is not None else "?")
                         for cs in item.call_sites})
         return f"{len(item.call_sites)} sites in " + ", ".join(funcs[:3]) + \
             (f" +{len(funcs) - 3}" if len(funcs) > 3 else "")
@@ -237,46 +358,56 @@ def where_text(item: PlanItem) -> str:
     return ", ".join(funcs[:3]) + (f" +{len(funcs) - 3}" if len(funcs) > 3 else "")
 
 
-def render_plan(con, plan: Plan, verbose: int = 0) -> None:
-    from rich.table import Table
+def render_plan(con, plan: Plan, verbose: int = 0, select: Sequence[str] = ()) -> None:
     from rich.text import Text
 
+    from .summary import matches
+
+    width = con.width
+    consumers = {c.display_name: c for c in plan.audit.consumers}
     for cp in plan.plans:
-        con.print(Text.assemble(("Migration plan for ", "bold"), (cp.consumer, "bold"),
-                                f"  ({cp.package})" if cp.package else ""))
+        c = consumers.get(cp.consumer)
+        if select and (c is None or not matches(c, select)):
+            continue
+        print_lines(con, title(cp.consumer, cp.package or "", width,
+                               lead="Migration plan for "))
         n = sum(len(s.items) for s in cp.steps)
         if not n:
-            con.print("  no unstable or private imports: nothing to do\n")
+            c = next((c for c in plan.audit.consumers if c.display_name == cp.consumer), None)
+            if c is not None and c.missing_libraries:
+                con.print(f"  no unstable or private imports found, but {len(c.missing_libraries)}"
+                          " of its libraries were not found: see the warning below\n")
+            else:
+                con.print("  no unstable or private imports: nothing to do\n")
             continue
         con.print(f"  {n} unstable/private symbol(s) in {len(cp.steps)} step(s), easy to hard")
         for i, step in enumerate(cp.steps, 1):
-            con.print(Text.assemble(f"\n {i}. ", (step.title, "bold " + KIND_STYLE.get(
-                step.kind, ""))))
+            con.print()
+            head = paragraph(f"{i}. {step.title}", width, 1, 4)
+            style = "bold " + KIND_STYLE.get(step.kind, "")
+            print_lines(con, [Text(ln, style) for ln in head])
             if step.rationale:
                 text = " ".join(step.rationale.split())
                 if not verbose and len(text) > 300:
                     cut = text.find(". ", 150, 400)
-                    text = (text[: cut + 1] if cut > 0 else text[:300]) + " (-v for more)"
-                con.print(Text("    " + text, "dim"), overflow="fold")
-            t = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
-            t.add_column("symbol", no_wrap=True)
-            t.add_column("remedy", overflow="fold")
-            t.add_column("verified", overflow="fold")
-            t.add_column("used in", overflow="fold")
+                    text = (text[: cut + 1] if cut > 0 else text[:300].rsplit(" ", 1)[0]
+                            + " …") + " (-v for more)"
+                print_lines(con, [Text(ln, "dim") for ln in paragraph(text, width, 4)])
+            t = Table([Column("symbol"), Column("remedy", "list", min_width=16),
+                       Column("verified", "list", min_width=16),
+                       Column("used in", "list", min_width=16)])
             for it in step.items:
-                repl = ", ".join(dict.fromkeys(v.symbol for v in it.verifications))
-                t.add_row(it.symbol.name, it.kind + (f" -> {repl}" if repl else ""),
+                repl = ", ".join(dict.fromkeys(display(v.symbol) for v in it.verifications))
+                t.add_row(display(it.symbol.name), it.kind + (f" -> {repl}" if repl else ""),
                           verification_text(it) or "-", where_text(it) or "-")
-            con.print(t)
+            print_lines(con, t.lines(width))
             if verbose:
                 for it in step.items:
-                    con.print(Text(f"    {it.symbol.name}: {it.rationale}", "dim"),
-                              overflow="fold")
+                    lines = paragraph(f"{display(it.symbol.name)}: {it.rationale}", width, 4, 6)
                     for v in it.verifications:
-                        con.print(Text(f"      {v.status}: {v.detail}", "dim"), overflow="fold")
+                        lines += paragraph(f"{v.status}: {v.detail}", width, 6, 8)
                     for ref in it.references:
-                        con.print(Text(f"      ref: {ref}", "dim"), overflow="fold")
+                        lines += paragraph(f"ref: {ref}", width, 6, 8)
+                    print_lines(con, [Text(ln, "dim") for ln in lines])
         con.print()
-    a = plan.audit
-    for e in a.errors:
-        con.print(f"[bold red]input error[/bold red] {e}")
+    print_missing(con, plan)
