@@ -485,7 +485,7 @@ class Binding:
         """Unresolved, from a library that was not found and that the policy or its name
         classifies unstable/private: not a binding ld.so made, but it counts for --fail-on
         and the gate like one."""
-        return self.status != "bound" and self.stability.is_problem
+        return self.status == "unresolved" and self.stability.is_problem
 
 
 @dataclass(frozen=True, slots=True)
