@@ -14,9 +14,14 @@
 #   lld: the link-line experiment is tested with GNU ld, gold and lld
 #   chromium, fonts-dejavu-core: the HTML report is rendered headless in the tests
 #     (screenshot, DOM, console); the fonts because --no-install-recommends skips them
+#   bzip2, dmsetup, curl, openssh-client, git, openssl: real programs whose stability
+#     verdicts the policy tests check (tests/test_policy_real.py; systemd, llvm-14 and
+#     heaptrack are scanned from their downloaded .debs instead)
+#   jq: the jq recipe of docs/schema.md is run on schema 1 and 2 results
 set -eu
 PKGS="gcc g++ binutils libc6-dev gcc-multilib dpkg-dev patch make python3-venv ca-certificates
-      binutils-aarch64-linux-gnu lld chromium fonts-dejavu-core"
+      binutils-aarch64-linux-gnu lld chromium fonts-dejavu-core
+      bzip2 dmsetup curl openssh-client git openssl jq"
 EXTRA="${ABIGUARD_EXTRA_DEBS:-}"
 missing=""
 for p in $PKGS $EXTRA; do

@@ -23,6 +23,7 @@ import pytest
 import aptmachine as am
 from abiguard.cli import main
 from abiguard.debian import suites
+from abiguard.model import audit_from_json
 from realdata import QEMU, QEMU_72_XC, QEMU_BINARY
 
 pytestmark = pytest.mark.integration
@@ -46,8 +47,8 @@ def run_json(capsys, *argv: str) -> tuple[int, dict]:
 
 
 def xc_findings(audit: dict) -> set[str]:
-    (c,) = audit["consumers"]
-    return {b["symbol"]["name"] for b in c["bindings"] if b.get("stability") == "unstable"}
+    (c,) = audit_from_json(json.dumps(audit)).consumers
+    return {b.symbol.name for b in c.bindings if b.stability == "unstable"}
 
 
 def suite_newest(name: str, suite: str) -> str:
@@ -199,12 +200,11 @@ def test_census_source_xen_lists_every_consumer_with_bookworm_versions(two_suite
     with sqlite3.connect(store) as db:
         from abiguard.census.store import decompress_json
 
-        audits = {n: json.loads(decompress_json(a)) for n, a in db.execute(
+        audits = {n: audit_from_json(decompress_json(a)) for n, a in db.execute(
             "SELECT name, audit FROM package")}
     for name in binaries & set(audits):
-        sonames |= {c.get("soname") for c in audits[name]["consumers"] if c.get("soname")}
-    linking = {n for n in outside for c in audits[n]["consumers"]
-               if set(c.get("needed", ())) & sonames}
+        sonames |= {c.soname for c in audits[name].consumers if c.soname}
+    linking = {n for n in outside for c in audits[n].consumers if set(c.needed) & sonames}
     assert {QEMU, "kexec-tools", "libvirt-daemon-driver-xen", "collectd-core"} <= linking
     # internal: shown apart, not ranked
     head, _, internal = text.partition("\nInternal: ")

@@ -3,7 +3,6 @@ resume after a crash/kill, failures, aggregates and exports."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -472,30 +471,23 @@ def test_aggregate_of_a_scan_result(toy, tmp_path):
     assert {s.symbol for s in a.symbols} == TOY_EXPECTED["toy-emu"]
 
 
-def test_fast_audit_json_is_model_to_json(toy):
-    """The census's serialiser writes exactly model.to_json(audit, indent=None)."""
-    from abiguard.census.engine import audit_json
-    from abiguard.model import to_json
-    from abiguard.pipeline import ScanOptions, scan_paths
+def test_census_stores_the_schema_2_text_of_the_audit(toy):
+    """A task stores model.to_json(audit, indent=None) (schema 2): it reads back to the model
+    of a scan of the same package, and writes back to the same text."""
+    from abiguard.census.store import decompress_json
+    from abiguard.model import SCHEMA_VERSION, audit_from_json, to_json
 
-    audit = scan_paths([str(toy["debs"]["toy-utils"]), str(toy["broken"]), "/bin/true"],
-                       ScanOptions(provider_debs=[str(toy["debs"]["libtoy4.17"]),
-                                                  str(toy["debs"]["libstab1"])]))
-    assert audit.consumers and audit.errors
-    assert audit_json(audit) == to_json(audit, indent=None)
-    # the texts of Bindings are kept across audits (a worker's tasks share Binding objects):
-    # an audit whose bindings differ, then one that shares some, are still written exactly
-    changed = dataclasses.replace(audit, consumers=tuple(
-        dataclasses.replace(c, bindings=tuple(dataclasses.replace(b, provider_path="/x")
-                                              for b in c.bindings))
-        for c in audit.consumers))
-    assert audit_json(changed) == to_json(changed, indent=None) != to_json(audit, indent=None)
-    mixed = dataclasses.replace(audit, consumers=changed.consumers[:1] + audit.consumers[1:])
-    assert audit_json(mixed) == to_json(mixed, indent=None)
-    from abiguard.census import engine
-
-    assert any(kept is b for c in mixed.consumers for b in c.bindings
-               for kept, _ in engine._KEPT.values())
+    refs = deb_refs(find_debs(str(toy["pool"])))
+    (ref,) = [r for r in refs if r.name == "toy-utils"]
+    got = run_task(ref, Config(fetch=False, packages={r.name: r.path for r in refs}))
+    text = decompress_json(got.audit)
+    assert text.startswith(f'{{"schema": {SCHEMA_VERSION}, "kind": "scan"')
+    audit = audit_from_json(text)
+    assert to_json(audit, indent=None) == text
+    (c,) = audit.consumers
+    assert {b.symbol.name for b in c.findings} == TOY_EXPECTED["toy-utils"]
+    assert {(b.provider, b.provider_path) for b in c.findings} == {
+        ("libtoy.so.4.17", "/usr/lib/x86_64-linux-gnu/libtoy.so.4.17")}
 
 
 def _private_lib_package(tmp_path: Path, name: str = "lk-app") -> Path:
@@ -520,23 +512,21 @@ def _private_lib_package(tmp_path: Path, name: str = "lk-app") -> Path:
     return tmp_path / "pool"
 
 
-def test_kept_binding_texts_follow_the_worker_bindings(toy, tmp_path):
-    """The JSON texts a worker keeps are those of the Bindings its resolver keeps: a finished
-    package's scopes (here: a program bound to its package's own library) take theirs along
-    (no growth over a long census)."""
+def test_finished_packages_take_their_scopes_along(toy, tmp_path):
+    """The bindings a worker keeps for each scope of libraries outlive a task only for
+    objects that outlive it: a finished package's scopes (here: a program bound to its
+    package's own library) are dropped (no growth over a long census)."""
     from abiguard.census import engine
 
     refs = [r for r in deb_refs(find_debs(str(toy["pool"]))) if r.kind == "deb"]
     refs += deb_refs(find_debs(str(_private_lib_package(tmp_path))))
     cfg = Config(fetch=False)
-    engine._KEPT.clear()  # a fresh worker's (other tests of this process encoded audits)
     engine._STATE.bindings.clear()
     for _ in range(2):
         for ref in refs:
             assert run_task(ref, cfg).status == "ok", ref.name
-        alive = {id(b): b for scope in engine._STATE.bindings.values() for b in scope.values()}
-        assert engine._KEPT and set(engine._KEPT) <= set(alive)
-        assert all(alive[k] is b for k, (b, _) in engine._KEPT.items())
+        real = [r for scope in engine._STATE.bindings for _, _, r in scope if r]
+        assert real and all(os.path.exists(r) for r in real)
 
 
 def test_result_filters(reference, capsys):

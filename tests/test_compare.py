@@ -18,7 +18,7 @@ from abiguard.compare import (
     match_consumers,
     trend,
 )
-from abiguard.model import Audit, Binding, Consumer, Stability, SymbolRef, to_json
+from abiguard.model import SCHEMA_VERSION, Audit, Binding, Consumer, Stability, SymbolRef, to_json
 
 U, S, P = Stability.UNSTABLE, Stability.STABLE, Stability.PRIVATE
 
@@ -226,7 +226,7 @@ def test_diff_audits_labels_totals_and_plain_consumers_dropped() -> None:
                           "renamed-node": 3, "resized": 0}
     assert len(diff_audits(old, new, only_problems=False).consumers) == 2
     data = json.loads(to_json(r))
-    assert data["schema"] == 1 and data["kind"] == "diff"
+    assert data["schema"] == SCHEMA_VERSION and data["kind"] == "diff"
     c = data["consumers"][0]
     assert [x["name"] for x in c["added"]] == ["xc_pcidev_get_gsi"]
     assert {x["change"] for x in c["unchanged"]} == {"renamed-node"}

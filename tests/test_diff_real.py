@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
-from abiguard.model import to_json
+from abiguard.model import SCHEMA_VERSION, to_json
 from realdata import QEMU_72_XC, QEMU_BINARY, deb, unpacked
 
 pytestmark = pytest.mark.integration
@@ -81,7 +81,7 @@ def test_diff_bookworm_vs_trixie_end_to_end(capsys) -> None:
                "qemu-system-xen/trixie"])
     data = json.loads(capsys.readouterr().out)
     assert rc == 1  # two unstable symbols were added
-    assert data["kind"] == "diff" and data["schema"] == 1 and not data["errors"]
+    assert data["kind"] == "diff" and data["schema"] == SCHEMA_VERSION and not data["errors"]
     assert data["old"].startswith("1:7.2+dfsg") and data["new"].startswith("1:10.0.")
     (c,) = data["consumers"]
     assert c["consumer"] == QEMU_BINARY and c["matched_by"] == "path"

@@ -13,6 +13,7 @@ import pytest
 from abiguard.cli import main
 from abiguard.compare import Baseline, baseline_text, family, parse_baseline, updated_baseline
 from abiguard.errors import DataFileError
+from abiguard.model import SCHEMA_VERSION
 from cfixtures import program, shared_lib
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
@@ -114,7 +115,7 @@ def test_json_and_markdown_failures_are_on_stderr_too(project: Path, capsys) -> 
     assert gate("--format", "json") == 1
     cap = capsys.readouterr()
     data = json.loads(cap.out)
-    assert data["kind"] == "gate" and data["schema"] == 1 and data["passed"] is False
+    assert data["kind"] == "gate" and data["schema"] == SCHEMA_VERSION and data["passed"] is False
     assert [(e["symbol"], e["library"], e["family"]) for e in data["new"]] == [
         ("unst_c", "libunst.so.4.17", "libunst")]
     assert [e["symbol"] for e in data["removed"]] == ["unst_b"]
@@ -207,7 +208,8 @@ def test_no_consumer_is_an_error(project: Path, capsys) -> None:
     assert not (project / "new.toml").exists()
 
 
-def test_missing_library_gate_refuses_and_leaves_the_baseline(project: Path, capsys) -> None:
+def test_missing_library_gate_refuses_and_leaves_the_baseline(project: Path, capsys,
+                                                              fixture_policy) -> None:
     """Without its libraries the program's unresolved imports are not a pass, and never
     shrink (before: "0 new, 2 gone ... baseline can shrink", and --update-baseline emptied
     the baseline)."""

@@ -240,15 +240,16 @@ def test_dt_needed_cycle_resolves_without_hang(needed_cycle, capsys):
                          capsys=capsys)
     assert time.monotonic() - t < 20
     assert rc == 0, data["errors"]
-    by_path = {Path(c["path"]).name: c for c in data["consumers"]}
+    audit = audit_from_json(json.dumps(data))
+    by_path = {Path(c.path).name: c for c in audit.consumers}
     prog = by_path["prog"]
-    names = [lib["name"] for lib in prog["libraries"]]
+    names = [lib.name for lib in prog.libraries]
     assert names.count("libb.so.1") == 1 and names.count("liba.so.1") == 1
-    assert {b["symbol"]["name"]: b["provider"] for b in prog["bindings"]}["b_fn"] == "libb.so.1"
+    assert {b.symbol.name: b.provider for b in prog.bindings}["b_fn"] == "libb.so.1"
     # the consumer is not loaded again as its own dependency (soname or file identity)
-    assert "liba.so.1" not in [lib["name"] for lib in by_path["liba.so.1"]["libraries"]]
+    assert "liba.so.1" not in [lib.name for lib in by_path["liba.so.1"].libraries]
     libx = by_path["libx.so"]
-    assert [lib["name"] for lib in libx["libraries"] if lib["name"] in ("libx.so", "liby.so")
+    assert [lib.name for lib in libx.libraries if lib.name in ("libx.so", "liby.so")
             ] == ["liby.so"]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
+from abiguard.model import SCHEMA_VERSION
 from cfixtures import program, shared_lib, write
 
 V417 = """
@@ -86,7 +87,7 @@ def impact(world, new: str, *extra: str, headers: str | None = None, capsys=None
 
 def test_same_soname_and_node_runs_as_is(world, capsys) -> None:
     data = impact(world, "v4171", headers="inc417", capsys=capsys)
-    assert data["kind"] == "impact" and data["schema"] == 1 and data["rc"] == 0
+    assert data["kind"] == "impact" and data["schema"] == SCHEMA_VERSION and data["rc"] == 0
     (c,) = data["consumers"]
     assert c["verdict"] == "runs-as-is"
     assert {s["status"] for s in c["symbols"]} == {"same"}

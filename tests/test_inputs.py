@@ -15,6 +15,7 @@ from abiguard.cli import main
 from abiguard.debian.deb import unpack_deb
 from abiguard.errors import InputFileError
 from abiguard.inputs import collect, walk
+from abiguard.model import audit_from_json
 from cfixtures import program, shared_lib, write
 
 
@@ -83,13 +84,12 @@ def built_deb(tmp_path_factory) -> Path:
 
 def test_deb_is_unpacked_scanned_and_its_libraries_resolve(built_deb, capsys):
     assert main(["scan", "--format", "json", str(built_deb)]) == 0
-    data = json.loads(capsys.readouterr().out)
-    by_path = {c["path"]: c for c in data["consumers"]}
+    by_path = {c.path: c for c in audit_from_json(capsys.readouterr().out).consumers}
     assert set(by_path) == {"/usr/bin/tool", "/usr/lib/x86_64-linux-gnu/libunst.so.4.17"}
     tool = by_path["/usr/bin/tool"]
-    assert tool["package"] == "tool 1.2-3 amd64"
-    b = next(b for b in tool["bindings"] if b["symbol"]["name"] == "unst_open")
-    assert (b["stability"], b["provider"], b["provider_path"]) == (
+    assert tool.package == "tool 1.2-3 amd64"
+    b = next(b for b in tool.bindings if b.symbol.name == "unst_open")
+    assert (b.stability, b.provider, b.provider_path) == (
         "unstable", "libunst.so.4.17", "/usr/lib/x86_64-linux-gnu/libunst.so.4.17")
 
 
@@ -201,6 +201,6 @@ def test_provider_package_shipping_under_slash_lib(tmp_path, capsys):
     libdeb = _dpkg_build(tmp_path / "libpkg", "libmu1", tmp_path / "libmu1.deb")
     appdeb = _dpkg_build(tmp_path / "apppkg", "app", tmp_path / "app.deb")
     assert main(["scan", "--format", "json", str(appdeb), "--provider", str(libdeb)]) == 0
-    (c,) = json.loads(capsys.readouterr().out)["consumers"]
-    b = next(b for b in c["bindings"] if b["symbol"]["name"] == "mu")
-    assert (b["status"], b["provider_path"]) == ("bound", "/lib/x86_64-linux-gnu/libmu.so.1")
+    (c,) = audit_from_json(capsys.readouterr().out).consumers
+    b = next(b for b in c.bindings if b.symbol.name == "mu")
+    assert (b.status, b.provider_path) == ("bound", "/lib/x86_64-linux-gnu/libmu.so.1")

@@ -23,11 +23,21 @@ import pytest
 from abiguard.cli import main
 from abiguard.compare import LibraryInfo, LibrarySet, consumer_impact, diff_audits
 from abiguard.missing import PREFIX, missing_libraries
-from abiguard.model import Binding, Consumer, Library, Stability, SymbolRef, to_json
+from abiguard.model import (
+    Binding,
+    Consumer,
+    Library,
+    Stability,
+    SymbolRef,
+    audit_from_json,
+    to_json,
+)
 from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
 from cfixtures import program, shared_lib
 
 U, S, P, UNK = Stability.UNSTABLE, Stability.STABLE, Stability.PRIVATE, Stability.UNKNOWN
+# The fixtures' made-up libraries are declared (a soname's shape alone decides nothing).
+pytestmark = pytest.mark.usefixtures("fixture_policy")
 LD_SO = "/lib64/ld-linux-x86-64.so.2"
 REMEDY = ("--with-deps", "--sysroot", "--lib-path")
 
@@ -208,8 +218,9 @@ def test_scan_fail_on_counts_imports_of_a_missing_unstable_library(built, tmp_pa
     assert main(["scan", "-f", "json", app]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["notes"][0].startswith(PREFIX + "libunst.so.4.17")
-    xs = [b for b in data["consumers"][0]["bindings"] if b["provider"] == "libunst.so.4.17"]
-    assert {(b["status"], b["stability"]) for b in xs} == {("unresolved", "unstable")}
+    xs = [b for b in audit_from_json(json.dumps(data)).consumers[0].bindings
+          if b.provider == "libunst.so.4.17"]
+    assert {(b.status, b.stability) for b in xs} == {("unresolved", "unstable")}
     assert main(["scan", "-f", "markdown", app]) == 0
     md = capsys.readouterr().out
     assert md.count("> **Warning:** libraries not found: libunst.so.4.17") == 1

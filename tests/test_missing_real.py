@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
+from abiguard.model import audit_from_json
 from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs
 
 pytestmark = pytest.mark.integration
@@ -38,10 +39,10 @@ def test_missing_xen_libraries_fail_with_the_remedy(binary, tmp_path, monkeypatc
     cap = capsys.readouterr()
     data = json.loads(cap.out)
     assert data["notes"][0].startswith("libraries not found: libxenctrl.so.4.17, ")
-    presumed = [x for x in data["consumers"][0]["bindings"]
-                if x["status"] == "unresolved" and x["stability"] == "unstable"]
-    assert {x["symbol"]["name"] for x in presumed} == QEMU_72_XC
-    assert {(x["provider"], x["symbol"]["version"]) for x in presumed} == {
+    presumed = [x for x in audit_from_json(cap.out).consumers[0].bindings
+                if x.status == "unresolved" and x.stability == "unstable"]
+    assert {x.symbol.name for x in presumed} == QEMU_72_XC
+    assert {(x.provider, x.symbol.version) for x in presumed} == {
         ("libxenctrl.so.4.17", "VERS_4.17.0")}
     line = next(ln for ln in cap.err.splitlines() if "libraries not found" in ln)
     assert all(r in line for r in REMEDY)

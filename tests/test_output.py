@@ -56,20 +56,21 @@ def tree(tmp_path_factory) -> Path:
     lib = root / "lib"
     shared_lib(lib, "libunst.so.4.17", "\n".join(f"int {u}(void) {{ return 1; }}" for u in UNST),
                version_script="VERS_4.17.0 { global: unst_*; local: *; };")
+    # (two interface nodes: stable by its version nodes; one alone is a weak signal)
     shared_lib(lib, "libstab.so.1", "int stab_ok(void) { return 0; }",
-               version_script="STAB_1.0 { global: stab_ok; local: *; };")
+               version_script="STAB_1.0 { global: stab_ok; local: *; };\nSTAB_1.1 { } STAB_1.0;")
     shared_lib(lib, "libpriv.so.1", "int priv_pub(void) { return 0; }\n"
                "int priv_internal(void) { return 0; }",
                version_script="PRIV_1.0 { global: priv_pub; local: *; };\n"
                               "PRIV_PRIVATE { global: priv_internal; } PRIV_1.0;")
-    shared_lib(lib, "libodd-2.1.so", "int odd_x(void) { return 0; }", filename="libodd-2.1.so")
+    shared_lib(lib, "libodd.so", "int odd_x(void) { return 0; }")
     src = write(lib / "toyxx.cc", CXX_LIB)
     vs = write(lib / "toyxx.map", 'TOYXX_4.17.0 { global: extern "C++" { toyxx::*; }; '
                                   'local: *; };')
     subprocess.run(["g++", "-shared", "-fPIC", "-o", str(lib / "libtoyxx.so.4.17"), str(src),
                     "-Wl,-soname,libtoyxx.so.4.17", f"-Wl,--version-script={vs}"], check=True)
     (lib / "libtoyxx.so").symlink_to("libtoyxx.so.4.17")
-    link = (f"-L{lib}", "-lunst", "-lstab", "-lpriv", "-l:libodd-2.1.so",
+    link = (f"-L{lib}", "-lunst", "-lstab", "-lpriv", "-l:libodd.so",
             "-Wl,--no-as-needed", "-Wl,-rpath,$ORIGIN/../lib")
     for name, uses in PROGRAMS.items():
         decls = " ".join(f"int {u}(void);" for u in uses)
@@ -142,7 +143,8 @@ def test_directory_scan_answers_first(tree, capsys, monkeypatch):
         cells = row(out, lib)
         assert cells[1] == ("private" if lib == "libpriv.so.1" else "unstable")
         assert (int(cells[2]), int(cells[3])) == (len(users), len(syms)), lib
-    odd = row(out, "libodd-2.1.so")  # unknown stability: no versions at all
+    # unknown stability: no versions at all (libodd-2.1.so would be a libtool -release name)
+    odd = row(out, "libodd.so")
     assert odd[1] == "unknown" and (odd[2], odd[3]) == ("2", "1")
     assert "libstab.so.1" not in out
     # the consumer importing the most unstable/private symbols comes first

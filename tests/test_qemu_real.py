@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from abiguard.cli import main
-from abiguard.model import Stability
+from abiguard.model import SCHEMA_VERSION, Stability, audit_from_json
 from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
 from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs, qemu_root
 
@@ -80,10 +80,12 @@ def test_cli_json_is_the_documented_schema(tmp_path, capsys):
     for d in deps:
         args += ["--provider", str(d)]
     assert main(args) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["schema"] == 1 and data["kind"] == "scan"
-    xc = [b for b in data["consumers"][0]["bindings"] if b["stability"] == "unstable"]
-    assert {b["symbol"]["name"] for b in xc} == QEMU_72_XC
+    text = capsys.readouterr().out
+    data = json.loads(text)
+    assert data["schema"] == SCHEMA_VERSION and data["kind"] == "scan"
+    (c,) = audit_from_json(text).consumers
+    xc = [b for b in c.bindings if b.stability == "unstable"]
+    assert {b.symbol.name for b in xc} == QEMU_72_XC
     assert main([*args, "--fail-on", "unstable"]) == 1
 
 

@@ -75,7 +75,9 @@ def test_classifies_versioned_release_and_plain_libraries(world):
     assert b["unst_open"].provided_version == "VERS_4.17.0"
     assert any(e.source == "version-node" and "VERS_4.17.0" in e.detail
                for e in b["unst_open"].evidence)
-    assert b["plain_fn"].stability == Stability.STABLE
+    # A plain soname major alone is a weak signal: it never decides (docs/policy.md).
+    assert b["plain_fn"].stability == Stability.UNKNOWN
+    assert b["plain_fn"].evidence[0].detail.startswith("only weak signals (soname: plain")
     assert b["priv_internal"].stability == Stability.PRIVATE
     assert b["priv_pub"].stability == Stability.STABLE
     # shared_name is imported with the version node of the library the static linker chose

@@ -708,7 +708,7 @@ def test_cpp_sources(tmp_path):
     assert scan.parse_error_files == ()
 
 
-def test_cli_binary_input_sites(tmp_path, capsys):
+def test_cli_binary_input_sites(tmp_path, capsys, fixture_policy):
     """A positional ELF binary: its call sites come from abiguard.callsites.binary."""
     assert HAVE_GCC, "gcc not available (scripts/setup-debian.sh installs it)"
     from _xcproject import build_project

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "census": "scan many packages (a distribution) in parallel into a results store",
     "report": "render a stored result as one self-contained HTML file",
     "propose": "draft the stable-API proposal (RFC, header, version script) and consumer patches",
+    "history": "the Debian archive's history of its libraries' sonames, as a policy file",
 }
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

@@ -2,22 +2,21 @@
 
 All stages (ELF reader, resolver, policy, remedies, call sites, comparison, census) exchange
 these frozen dataclasses; renderers only read them. ``to_json``/``from_json`` give the
-documented, versioned JSON form (see docs/schema.md) that ``diff``, ``gate`` and ``census``
-read back. Adding an optional field keeps ``SCHEMA_VERSION``; renaming or removing one bumps it.
+documented, versioned JSON form (see docs/schema.md and :mod:`abiguard.jsonform`) that
+``diff``, ``gate`` and ``census`` read back. Adding an optional field keeps
+``SCHEMA_VERSION``; renaming or removing one, or changing what an omitted field means, bumps
+it (and the reader keeps reading the older forms).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import json
-import types
-import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, overload
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Stability(enum.StrEnum):
@@ -399,7 +398,8 @@ class Evidence:
     """Why something was classified the way it was."""
 
     source: str
-    """soname | version-node | policy | default | private-node."""
+    """policy | history | location | naming | version-node | soname | private-node |
+    not-found | default (docs/policy.md)."""
     detail: str
     stability: Stability = Stability.UNKNOWN
     origin: str | None = None
@@ -691,7 +691,7 @@ class Plan:
 
 
 def to_dict(obj: Any) -> Any:
-    """Turn model objects into plain JSON-able values (fields in declaration order)."""
+    """Turn model objects into plain JSON-able values, every field (declaration order)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, enum.Enum):
@@ -703,102 +703,40 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
-
-
 class SchemaError(ValueError):
     """Stored JSON that does not match the model."""
 
 
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _convert(args[0], value, where)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise SchemaError(f"{where}: expected a list, got {type(value).__name__}")
-        (item,) = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise SchemaError(f"{where}: expected an object")
-        _, vt = typing.get_args(tp)
-        return {k: _convert(vt, v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, where)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            raise SchemaError(f"{where}: {value!r} is not one of "
-                              f"{', '.join(m.value for m in tp)}") from None
-    if tp is Any:
-        return value
-    if tp is float and isinstance(value, int):
-        return float(value)
-    if isinstance(tp, type) and not isinstance(value, tp):
-        raise SchemaError(f"{where}: expected {tp.__name__}, got {type(value).__name__}")
-    return value
-
-
-def from_dict(cls: type, data: Any, where: str = "$") -> Any:
-    """Rebuild a model object from its ``to_dict`` form, checking types on the way."""
-    if not isinstance(data, dict):
-        raise SchemaError(f"{where}: expected an object for {cls.__name__}")
-    hints = _hints(cls)
-    kwargs = {}
-    names = {f.name for f in dataclasses.fields(cls)}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{where}.{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise SchemaError(f"{where}: missing field '{f.name}'")
-    unknown = set(data) - names
-    if unknown:
-        raise SchemaError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    return cls(**kwargs)
+# The codec lives in abiguard.jsonform (it imports this module); these are its entry points.
 
 
 def to_json(obj: Any, indent: int | None = 2) -> str:
-    return json.dumps(to_dict(obj), indent=indent, sort_keys=False) + "\n"
+    """The JSON text (schema 2, docs/schema.md) of a model object or result."""
+    from .jsonform import dumps
+
+    return dumps(obj, indent)
 
 
-def _check_schema(data: dict, where: str) -> None:
-    version = data["schema"]
-    if type(version) is not int or version != SCHEMA_VERSION:  # (True == 1: not a version)
-        raise SchemaError(f"{where}: schema version {version!r} is not supported "
-                          f"(this abiguard reads {SCHEMA_VERSION})")
+def from_dict(cls: type, data: Any, where: str = "$") -> Any:
+    """Rebuild a model object from its JSON value, checking types on the way."""
+    from . import jsonform
+
+    return jsonform.from_dict(cls, data, where)
 
 
 def audit_from_json(text: str, origin: str = "<json>") -> Audit:
-    """Read an Audit back (what diff/gate/report use). Raises SchemaError with the place."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SchemaError(f"{origin}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise SchemaError(f"{origin}: not valid JSON (arrays or objects nested too deeply)"
-                          ) from None
-    if not isinstance(data, dict) or "schema" not in data:
-        raise SchemaError(f"{origin}: not an abiguard result (no 'schema' field)")
-    _check_schema(data, origin)
-    # A plan/where result embeds the audit under "audit"; accept both (its own version too).
-    if "audit" in data and isinstance(data["audit"], dict):
-        data = data["audit"]
-        if "schema" in data:
-            _check_schema(data, f"{origin}: audit")
-    extra = {k: v for k, v in data.items() if k not in {f.name for f in dataclasses.fields(Audit)}}
-    core = {k: v for k, v in data.items() if k not in extra}
-    return from_dict(Audit, core, origin)
+    """Read an Audit back from a scan, plan or where result in schema 1 or 2 (what
+    diff/gate/report use). Raises SchemaError with the place."""
+    from . import jsonform
+
+    return jsonform.audit_from_json(text, origin)
+
+
+def plan_from_json(text: str, origin: str = "<json>") -> Plan:
+    """Read a plan result in schema 1 or 2. Raises SchemaError with the place."""
+    from . import jsonform
+
+    return jsonform.plan_from_json(text, origin)
 
 
 __all__ = [
@@ -832,6 +770,7 @@ __all__ = [
     "audit_from_json",
     "field",
     "from_dict",
+    "plan_from_json",
     "to_dict",
     "to_json",
 ]

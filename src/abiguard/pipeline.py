@@ -62,7 +62,8 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     if progress:
         progress(total, total, "")
     return Audit(consumers=tuple(consumers), errors=tuple(errors), inputs=tuple(inputs),
-                 notes=with_missing_line(collected.notes, consumers), policies=policy.origins,
+                 notes=with_missing_line((*collected.notes, *policy.notes), consumers),
+                 policies=policy.origins,
                  tool_version=__version__)
 
 

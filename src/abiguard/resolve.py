@@ -48,7 +48,7 @@ from .model import (
     Stability,
     SymbolRef,
 )
-from .policy import Policy
+from .policy import Location, Policy
 
 DF_1_NODEFLIB = 0x800
 
@@ -244,6 +244,7 @@ class Resolver:
         self._realpaths: dict[str, str] = {}
         self._bindings: dict[tuple, dict[tuple, Binding]] = {}
         self._ld_conf: list[str] | None = None
+        self._system_dirs: dict[tuple[str, int], tuple[str, ...]] = {}
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -512,7 +513,7 @@ class Resolver:
         # the Binding is made once and shared (it is immutable). A scope is its objects'
         # needed names, installed and real paths (a real path is read once: one ElfObject).
         memo = self._bindings.setdefault(
-            tuple((o.name, o.installed, o.real) for o, _, _, _ in scope), {})
+            tuple((o.name, o.installed, o.real, o.found_via) for o, _, _, _ in scope), {})
         # What the consumer's relocations look up (None: not known, every import is).
         relocs = consumer.relocations
         looked: Iterable[bool] = repeat(True)
@@ -559,9 +560,10 @@ class Resolver:
                 continue
             if found[1].binding == "GNU_UNIQUE":
                 # Bound to whichever definition of the name ld.so saw first: per consumer.
-                out.append(self._bound(ref, sym, weak, unique.entry(sym, found), lib_class))
+                out.append(self._bound(consumer, ref, sym, weak, unique.entry(sym, found),
+                                       lib_class))
                 continue
-            b = memo[mkey] = self._bound(ref, sym, weak, found, lib_class)
+            b = memo[mkey] = self._bound(consumer, ref, sym, weak, found, lib_class)
             out.append(b)
         if special:
             exports = consumer.exports
@@ -572,7 +574,7 @@ class Resolver:
                     out.append(b2)
         return out
 
-    def _bound(self, ref: SymbolRef, sym: ElfSymbol, weak: bool,
+    def _bound(self, consumer: ElfObject, ref: SymbolRef, sym: ElfSymbol, weak: bool,
                found: tuple[LoadedObject, ElfSymbol],
                lib_class: dict[int, tuple[Stability, tuple[Evidence, ...]]],
                copy: CopyRelocation | None = None, reason: str | None = None) -> Binding:
@@ -580,7 +582,8 @@ class Resolver:
         assert obj.elf is not None
         key = obj.elf.soname or obj.name
         if id(obj) not in lib_class:
-            lib_class[id(obj)] = self.policy.classify_library(key, obj.elf)
+            lib_class[id(obj)] = self.policy.classify_library(key, obj.elf,
+                                                              self.location(obj, consumer))
         stab, ev = self.policy.classify_symbol(sym.name, d.version, key, lib_class[id(obj)])
         return Binding(ref, sym.type if sym.type != "NOTYPE" else d.type, weak, "bound",
                        provider=key, provider_path=obj.installed, provided_version=d.version,
@@ -608,7 +611,7 @@ class Resolver:
             if found is None:
                 return replace(self._unresolved(consumer, sym, order, missing),
                                copy=CopyRelocation(sym.size, None))
-            b = memo[mkey] = self._bound(ref, sym, weak, found, lib_class,
+            b = memo[mkey] = self._bound(consumer, ref, sym, weak, found, lib_class,
                                          copy=CopyRelocation(sym.size, found[1].size))
             return b
         root = order[0]
@@ -618,13 +621,13 @@ class Resolver:
             obj, d = unique.entry(sym, (root, sym))
             if obj is root:
                 return None
-            return self._bound(ref, sym, weak, (obj, d), lib_class, reason=(
+            return self._bound(consumer, ref, sym, weak, (obj, d), lib_class, reason=(
                 "GNU unique symbol, defined here too: ld.so binds every reference to the "
                 "definition its first lookup of the name found"))
         found = self._lookup(sym, scope)  # its own definition does not count for ld.so
         if found is None:
             return self._unresolved(consumer, sym, order, missing)
-        return self._bound(ref, sym, weak, found, lib_class, reason=(
+        return self._bound(consumer, ref, sym, weak, found, lib_class, reason=(
             f"defined here as a {sym.binding} {sym.type} symbol, which ld.so's lookup does not "
             f"take: bound to the first library defining it"))
 
@@ -689,6 +692,15 @@ class Resolver:
             return (f"symbol missing; libraries not found: {', '.join(missing)}{weak}")
         return f"symbol missing: no loaded library defines {sym.name}{weak}"
 
+    def location(self, obj: LoadedObject, consumer: ElfObject) -> Location:
+        """Where a loaded object was found, for the policy (RUNPATH into a private
+        directory makes a library private to its package)."""
+        dirs = self._system_dirs.get((consumer.machine, consumer.elf_class))
+        if dirs is None:
+            dirs = self._system_dirs[(consumer.machine, consumer.elf_class)] = (
+                *self.ld_conf_dirs, *default_dirs(consumer))
+        return Location(obj.found_via, obj.installed, dirs)
+
     # -- the whole thing ---------------------------------------------------------------------
 
     def resolve(self, consumer: ElfObject, installed: str | None = None
@@ -698,7 +710,7 @@ class Resolver:
         libraries = []
         for obj in order[1:]:
             key = (obj.elf.soname if obj.elf and obj.elf.soname else obj.name)
-            stab, ev = self.policy.classify_library(key, obj.elf)
+            stab, ev = self.policy.classify_library(key, obj.elf, self.location(obj, consumer))
             libraries.append(Library(
                 name=obj.name, path=obj.installed, soname=obj.elf.soname if obj.elf else None,
                 found_via=obj.found_via, needed_by=(obj.loader.name if obj.loader else ""),

@@ -550,7 +550,7 @@ def load(path: str, *, threshold: float = 0.5, method: str = "average") -> Aggre
 def read_result(path: str):
     """An Audit or a Plan from a JSON file."""
     from ..errors import InputFileError
-    from ..model import Plan, SchemaError, audit_from_json, from_dict
+    from ..model import SchemaError, audit_from_json, plan_from_json
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -567,11 +567,7 @@ def read_result(path: str):
                              ) from None
     try:
         if isinstance(raw, dict) and raw.get("kind") == "plan":
-            audit = audit_from_json(text, path)
-            known = {"audit", "plans", "knowledge", "schema", "kind"}
-            plan = from_dict(Plan, {**{k: v for k, v in raw.items() if k in known},
-                                    "audit": {"schema": audit.schema}}, path)
-            return Plan(audit=audit, plans=plan.plans, knowledge=plan.knowledge)
+            return plan_from_json(text, path)
         return audit_from_json(text, path)
     except SchemaError as exc:
         raise InputFileError(path, str(exc).removeprefix(f"{path}: ")) from None

@@ -29,9 +29,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
-import enum
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -56,7 +54,7 @@ from ..debian.apt import (
 )
 from ..debian.deb import read_deb_control, unpack_deb
 from ..errors import InputFileError
-from ..model import Binding
+from ..model import to_json
 from .sources import PackageRef, set_index
 from .store import FindingRow, Result, compress_json
 
@@ -188,18 +186,13 @@ class _WorkerState:
     def policy(self, config: Config):
         """The policy, loaded once per worker; a shallow copy per task with its own cache of
         library classifications (keyed by file: a finished task's files are gone)."""
-        import copy
-
         from ..policy import Policy
 
         with self.lock:
             p = self.policies.get(config.policies)
             if p is None:
                 p = self.policies[config.policies] = Policy.load(list(config.policies))
-        p = copy.copy(p)
-        if hasattr(p, "_lib_cache"):
-            p._lib_cache = {}
-        return p
+        return p.fresh()
 
     def installed_versions(self, config: Config) -> dict[str, str]:
         if config.sysroot != "/":
@@ -312,147 +305,6 @@ def _local(ref: PackageRef) -> dict:
         return {"local_path": ref.path, "local_mtime_ns": 0,
                 "local_signature": tree_signature(ref.path)}
     return {"local_path": ref.path, "local_mtime_ns": st.st_mtime_ns}
-
-
-# --------------------------------------------------------------------------------------------
-# A faster model.to_json (the same text): the census serialises every audit it stores
-# --------------------------------------------------------------------------------------------
-
-_str = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii=True)
-_ENCODERS: dict[type, Callable | None] = {}
-
-
-def _BUSY(o, memo):
-    """Marks the encoder of a type being generated (a type that contains itself)."""
-    raise RuntimeError("encoder of a type that contains itself")
-
-
-def _field_code(name: str, hint, ns: dict) -> str:
-    """Python expression encoding field ``name`` of ``o``, specialised on its type hint
-    (model dataclasses and tuples of them call their generated encoders directly)."""
-    import types
-    import typing
-
-    v = f"o.{name}"
-    if hint is str:
-        return f"_str({v})"
-    if hint is bool:
-        return f"('true' if {v} else 'false')"
-    if hint is int:
-        return f"int.__repr__({v})"
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if args == [str]:
-            return f"('null' if {v} is None else _str({v}))"
-        if args == [int]:
-            return f"('null' if {v} is None else int.__repr__({v}))"
-    if isinstance(hint, type) and issubclass(hint, enum.Enum) and issubclass(hint, str):
-        return f"_str({v})"  # a str enum is its value
-    args = typing.get_args(hint)
-    tup = typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis
-    item = args[0] if tup else hint
-    if (isinstance(item, type) and dataclasses.is_dataclass(item)
-            and _ENCODERS.get(item, False) is not _BUSY):  # (a recursive type: _enc)
-        fn = ns[f"_e_{item.__name__}"] = _encoder(item)
-        if fn is not None:
-            return (f"_seq({v}, memo, _e_{item.__name__})" if tup
-                    else f"_e_{item.__name__}({v}, memo)")
-    return f"_enc({v}, memo)"
-
-
-# The text of each bound Binding a worker encoded, across its tasks (the resolver shares them
-# between consumers and tasks with the same scope): id -> (the object, its text). The object
-# is held, so its id is not reused while the entry lives; an entry goes with its scope
-# (_purge_scopes), all of them with the worker's bindings or past _KEPT_MAX.
-_KEPT: dict[int, tuple[object, str]] = {}
-_KEPT_MAX = 300_000
-
-
-def _seq(seq, memo: dict[int, str], fn: Callable) -> str:
-    """A tuple of model objects; the text of each (shared: evidence, bindings) made once."""
-    hit = memo.get(id(seq))
-    if hit is None:
-        parts = []
-        kept = _KEPT if fn is _ENCODERS.get(Binding) else None
-        for x in seq:
-            h = memo.get(id(x))
-            if h is None:
-                if kept is not None and x.status == "bound":
-                    got = kept.get(id(x))
-                    if got is None or got[0] is not x:
-                        got = kept[id(x)] = (x, fn(x, memo))
-                    h = got[1]
-                else:
-                    h = fn(x, memo)
-                memo[id(x)] = h
-            parts.append(h)
-        hit = memo[id(seq)] = "[" + ", ".join(parts) + "]"
-    return hit
-
-
-def _encoder(t: type) -> Callable | None:
-    """A generated function encoding one model dataclass (fields in declaration order, the
-    separators json.dumps uses), or None for other types."""
-    if t in _ENCODERS:
-        return _ENCODERS[t]
-    fn = None
-    if dataclasses.is_dataclass(t):
-        import typing
-
-        _ENCODERS[t] = _BUSY
-        hints = typing.get_type_hints(t)
-        ns = {"_str": _str, "_enc": _enc, "_seq": _seq}
-        parts = []
-        for i, f in enumerate(dataclasses.fields(t)):
-            key = ("{" if i == 0 else ", ") + json.dumps(f.name) + ": "
-            parts.append(f"{key!r} + {_field_code(f.name, hints[f.name], ns)}")
-        body = " + ".join(parts) + " + '}'" if parts else "'{}'"
-        exec(f"def enc(o, memo):\n    return {body}\n", ns)  # noqa: S102 — generated here
-        fn = ns["enc"]
-    _ENCODERS[t] = fn
-    return fn
-
-
-def _enc(obj, memo: dict[int, str]) -> str:
-    t = type(obj)
-    if t is str:
-        return _str(obj)
-    if obj is None:
-        return "null"
-    if t is bool:
-        return "true" if obj else "false"
-    if t is int:
-        return int.__repr__(obj)
-    if t is float:
-        return json.dumps(obj)
-    hit = memo.get(id(obj))
-    if hit is not None:
-        return hit
-    if t is tuple or t is list:
-        out = "[" + ", ".join([_enc(x, memo) for x in obj]) + "]"
-    else:
-        fn = _ENCODERS[t] if t in _ENCODERS else _encoder(t)
-        if fn is not None:
-            out = fn(obj, memo)
-        elif isinstance(obj, enum.Enum):
-            return _enc(obj.value, memo)
-        elif isinstance(obj, dict):
-            return "{" + ", ".join(_str(str(k)) + ": " + _enc(v, memo)
-                                   for k, v in obj.items()) + "}"
-        else:
-            return json.dumps(obj)
-    if t is not list:  # frozen model objects and tuples are shared (evidence, libraries)
-        memo[id(obj)] = out
-    return out
-
-
-def audit_json(audit) -> str:
-    """``model.to_json(audit, indent=None)``, several times faster: the text of a shared
-    (frozen) object — the evidence of a library, repeated in every binding — is made once,
-    and a Binding's once per worker (_KEPT). Tested equal."""
-    if len(_KEPT) > _KEPT_MAX:
-        _KEPT.clear()
-    return _enc(audit, {}) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -778,11 +630,9 @@ def _purge(cache: dict, prefix: str) -> None:
 
 
 def _purge_scopes(bindings: dict, prefix: str) -> None:
-    """Drop the bindings of scopes with an object under prefix (a finished task's files),
-    and their JSON texts."""
-    for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r in k)]:
-        for b in bindings.pop(k, {}).values():
-            _KEPT.pop(id(b), None)
+    """Drop the bindings of scopes with an object under prefix (a finished task's files)."""
+    for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r, *_ in k)]:
+        bindings.pop(k, None)
 
 
 def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
@@ -869,13 +719,12 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
             _STATE.elf_cache.clear()
             _STATE.realpaths.clear()
             _STATE.bindings.clear()
-            _KEPT.clear()
         resolver = _STATE.resolver_class()(
             layers, policy=_STATE.policy(config), realpaths=_STATE.realpaths,
             elf_cache=_STATE.elf_cache, bindings=_STATE.bindings)
         try:
             audit = scan_targets(out, options, [origin], resolver)
-            text = audit_json(audit)  # before the purge: it drops the texts of its scopes
+            text = to_json(audit, indent=None)
         finally:
             if ref.kind != "root":
                 for cache in (_STATE.elf_cache, _STATE.realpaths):

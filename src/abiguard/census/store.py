@@ -8,9 +8,9 @@ nothing half-written; the next run skips what is stored and does the rest.
 Tables (``PRAGMA user_version`` = STORE_VERSION):
 
 ``package``  one row per key: status ``ok`` or ``failed`` (with ``error_kind`` and ``error``),
-             the Audit JSON (``model.to_json`` form, zstd-compressed in ``audit``; zlib in
-             stores of earlier versions, still read), counts,
-             timings and the worker that did it. A failure is replaced when a later run
+             the Audit JSON (``model.to_json(audit, indent=None)``: schema 2,
+             zstd-compressed in ``audit``; stores of earlier versions hold schema 1, some
+             zlib-compressed: both still read), counts, timings and the worker that did it. A failure is replaced when a later run
              succeeds; it is never dropped silently.
 ``finding``  the unstable/private imports of every ``ok`` package (package, ELF object,
              symbol, version node, library, stability): what the aggregates read, so they

@@ -191,12 +191,14 @@ def _where_targets(text: str) -> list[str] | None:
     """The targets of a ``where`` JSON result that embeds no audit (else None)."""
     import json
 
+    from ..jsonform import READS
+
     try:
         data = json.loads(text)
     except ValueError:
         return None
     if isinstance(data, dict) and data.get("kind") == "where" and not data.get("audit") \
-            and data.get("schema") == SCHEMA_VERSION and isinstance(data.get("targets"), list):
+            and data.get("schema") in READS and isinstance(data.get("targets"), list):
         return [t for t in data["targets"] if isinstance(t, str)]
     return None
 

@@ -1,0 +1,318 @@
+"""Writing schema 2 (:func:`dumps`): encoders generated from the dataclasses on first use,
+one line per binding, library, evidence item (see the package's docstring)."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from ..model import SCHEMA_VERSION, Audit, Binding, Consumer, Library
+from .rules import (
+    EXPR_NAMES,
+    FILE_FIELDS,
+    FILES,
+    LIBRARY,
+    LOCK,
+    REF_ATTRS,
+    SPLICED,
+    VERSIONED,
+    deriver,
+    is_dataclass_value,
+    is_line,
+    model_fields,
+    optional_arg,
+    scalar_hint,
+)
+
+_str = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii=True)
+_int = int.__repr__
+_NS = {**EXPR_NAMES, "_str": _str, "_int": _int}
+
+
+def _inline(v: Any, compact: bool) -> str:
+    """Any value on one line (model objects through their encoders)."""
+    t = type(v)
+    if t is str:
+        return _str(v)
+    if v is None:
+        return "null"
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return _int(v)
+    if isinstance(v, enum.Enum):
+        return _inline(v.value, compact)
+    if is_dataclass_value(v):
+        return _line_encoder(t, compact)(v, None)
+    if isinstance(v, (tuple, list)):
+        return "[" + ", ".join([_inline(x, compact) for x in v]) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join([_str(str(k)) + ": " + _inline(x, compact)
+                                for k, x in v.items()]) + "}"
+    if isinstance(v, str):
+        return _str(v)
+    return json.dumps(v)  # float, int subclasses; anything else is a TypeError, as before
+
+
+def _splice(v: tuple, dv: tuple, item: Callable[[Any], str]) -> str:
+    """A spliced array: ``dv`` (non-empty, contiguous in ``v``) written as the marker."""
+    n = len(dv)
+    if n:
+        for i in range(len(v) - n + 1):
+            if v[i:i + n] == dv:
+                parts = [item(x) for x in v[:i]] + [_str(LIBRARY)] + \
+                        [item(x) for x in v[i + n:]]
+                return "[" + ", ".join(parts) + "]"
+    return "[" + ", ".join([item(x) for x in v]) + "]"
+
+
+_LINES: dict[tuple[type, bool, tuple[str, ...] | None], Callable[[Any, Any], str]] = {}
+
+
+
+def _busy(o: Any, ref: Any) -> str:
+    raise RuntimeError("encoder of a type that contains itself")
+
+
+def _value_code(hint: Any, var: str, ns: dict, compact: bool) -> str:
+    """A Python expression writing ``var`` (of type ``hint``) on one line."""
+    c = "True" if compact else "False"
+    if hint is str:
+        return f"_str({var})"
+    if hint is bool:
+        return f"('true' if {var} else 'false')"
+    if hint is int:
+        return f"(_int({var}) if {var}.__class__ is int else _inline({var}, {c}))"
+    opt = optional_arg(hint)
+    if opt is not None:
+        return f"('null' if {var} is None else {_value_code(opt, var, ns, compact)})"
+    if isinstance(hint, type) and issubclass(hint, enum.Enum) and issubclass(hint, str):
+        return f"_str({var})"  # a str enum is its value
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            if args[0] is str:
+                return f"('[' + ', '.join(map(_str, {var})) + ']')"
+            item = _value_code(args[0], "x", ns, compact)
+            return f"('[' + ', '.join([{item} for x in {var}]) + ']')"
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) \
+            and _LINES.get((hint, compact, None)) is not _busy:
+        inline = _flat_code(hint, var, ns, compact)
+        if inline is not None:
+            return inline
+        name = f"_e_{hint.__name__}_{id(hint)}"
+        ns[name] = _line_encoder(hint, compact)
+        return f"{name}({var}, None)"
+    return f"_inline({var}, {c})"
+
+
+def _flat_code(cls: type, var: str, ns: dict, compact: bool) -> str | None:
+    """An expression writing a small object of scalar fields (a symbol) in place, without a
+    call; None for other types."""
+    fields = model_fields(cls)
+    if not (0 < len(fields) <= 3) or not all(scalar_hint(f.hint) for f in fields) \
+            or any(f.derived or f.first for f in fields) \
+            or fields[0].default is not dataclasses.MISSING:
+        return None
+    parts = []
+    for i, f in enumerate(fields):
+        key = repr(("{" if i == 0 else ", ") + json.dumps(f.name) + ": ")
+        val = _value_code(f.hint, f"{var}.{f.name}", ns, compact)
+        if not compact or f.default is dataclasses.MISSING:
+            parts.append(f"{key} + {val}")
+        else:
+            ns[f"_f{id(cls)}_{i}"] = f.default
+            cond = (f"{var}.{f.name} is None" if f.default is None
+                    else f"{var}.{f.name} == _f{id(cls)}_{i}")
+            parts.append(f"('' if {cond} else {key} + {val})")
+    return "(" + " + ".join(parts) + " + '}')"
+
+
+def _line_encoder(cls: type, compact: bool, only: tuple[str, ...] | None = None
+                  ) -> Callable[[Any, Any], str]:
+    """A generated function writing an object of ``cls`` on one line; its second argument
+    is the object's ``ref`` (see :data:`DERIVED`). ``only``: just these fields, and no
+    derived ones (an entry of the library files)."""
+    key = (cls, compact, only)
+    fn = _LINES.get(key)
+    if fn is not None and fn is not _busy:
+        return fn
+    with LOCK:  # (threads of a census worker; _busy inside: this thread's recursion)
+        fn = _LINES.get(key)
+        return fn if fn is not None else _generate(cls, compact, only, key)
+
+
+def _generate(cls: type, compact: bool, only: tuple[str, ...] | None, key: tuple
+              ) -> Callable[[Any, Any], str]:
+    _LINES[key] = _busy
+    ns: dict[str, Any] = {**_NS, "_inline": _inline, "_splice": _splice}
+    fields = [f for f in model_fields(cls) if only is None or f.name in only]
+    if not compact:
+        parts = [f"{json.dumps(f.name) + ': '!r} + {_value_code(f.hint, 'o.' + f.name, ns, False)}"
+                 for f in fields]
+        body = "    return '{' + " + " + ', ' + ".join(parts) + " + '}'" if parts \
+            else "    return '{}'"
+    else:
+        lines = ["    p = []", "    a = p.append"]
+        for i, f in enumerate(fields):
+            key_text = repr(json.dumps(f.name) + ": ")
+            val = _value_code(f.hint, "v", ns, True)
+            lines.append(f"    v = o.{f.name}")
+            if f.first:
+                cond = None
+            elif f.derived is not None and only is None:
+                lines.append(f"    dv = {f.derived}")
+                cond = "v is not dv and v != dv"
+                if (cls, f.name) in SPLICED:
+                    item = _value_code(typing.get_args(f.hint)[0], "x", ns, True)
+                    ns[f"_i{i}"] = eval(f"lambda x: {item}", ns)
+                    val = f"_splice(v, dv, _i{i})"
+            elif f.default is dataclasses.MISSING:
+                cond = None
+            elif f.default is None:
+                cond = "v is not None"
+            elif f.default == () and typing.get_origin(f.hint) is tuple:
+                cond = "v"
+            else:
+                ns[f"_d{i}"] = f.default
+                cond = f"v != _d{i}"
+            if cond is None:
+                lines.append(f"    a({key_text} + {val})")
+            else:
+                lines.append(f"    if {cond}:")
+                lines.append(f"        a({key_text} + {val})")
+        lines.append("    return '{' + ', '.join(p) + '}'")
+        body = "\n".join(lines)
+    exec(f"def enc(o, ref):\n{body}\n", ns)  # noqa: S102 — generated from the dataclass
+    fn = _LINES[key] = ns["enc"]
+    return fn
+
+
+def _token(v: Any) -> Any:
+    """``v`` itself when it is a string, an enum or None (equal values, one token), else its
+    id (equal tuples that are not the same object only make two tokens)."""
+    return v if v is None or isinstance(v, (str, enum.Enum)) else id(v)
+
+
+class _Writer:
+    def __init__(self, indent: int | None) -> None:
+        self.step = "" if indent is None else " " * indent
+        self.kept: dict[int, str] = {}  # the text of each (binding, library view)
+        self.views: dict[tuple[int, ...], int] = {}
+
+    def value(self, v: Any, ind: str | None, compact: bool) -> str:
+        """``v`` at indentation ``ind`` (None: on one line)."""
+        if is_dataclass_value(v):
+            cls = type(v)
+            if cls is Audit:
+                return self.obj(v, ind, True)
+            if is_line(cls):
+                return _line_encoder(cls, compact)(v, None)
+            return self.obj(v, ind, compact)
+        if isinstance(v, (tuple, list)):
+            if not v:
+                return "[]"
+            if ind is None or not any(isinstance(x, (tuple, list, dict))
+                                      or is_dataclass_value(x) for x in v):
+                return "[" + ", ".join([self.value(x, None, compact) for x in v]) + "]"
+            inner = ind + self.step
+            return self.seq([self.value(x, inner, compact) for x in v], ind)
+        if isinstance(v, dict):
+            return self.items([(str(k), x) for k, x in v.items()], ind, compact)
+        return _inline(v, compact)
+
+    def seq(self, texts: list[str], ind: str | None, brackets: str = "[]") -> str:
+        """An array (or object) of items already written."""
+        if not texts:
+            return brackets
+        if ind is None:
+            return brackets[0] + ", ".join(texts) + brackets[1]
+        inner = ind + self.step
+        return (brackets[0] + "\n" + inner + (",\n" + inner).join(texts) + "\n" + ind
+                + brackets[1])
+
+    def items(self, items: list[tuple[str, Any]], ind: str | None, compact: bool,
+              texts: dict[str, str] | None = None) -> str:
+        inner = None if ind is None else ind + self.step
+        return self.seq([_str(k) + ": " + (texts[k] if texts and k in texts
+                                           else self.value(x, inner, compact))
+                         for k, x in items], ind, "{}")
+
+    def obj(self, o: Any, ind: str | None, compact: bool, ctx: Any = None) -> str:
+        """An expanded object; ``ctx``: the library files of its audit (for a consumer)."""
+        cls = type(o)
+        items: list[tuple[str, Any]] = []
+        for f in model_fields(cls):
+            v = getattr(o, f.name)
+            if f.name == "schema" and cls in VERSIONED:
+                v = SCHEMA_VERSION
+            elif compact and cls not in VERSIONED:  # (a result's own fields: all written)
+                if f.derived is not None:
+                    if v == deriver(cls, f)(o, None):
+                        continue
+                elif f.default is not dataclasses.MISSING and v == f.default:
+                    continue
+            items.append((f.name, v))
+        texts: dict[str, str] = {}
+        if compact:
+            inner = None if ind is None else ind + self.step
+            if cls is Audit:
+                files: dict[str, Library] = {}
+                for c in o.consumers:
+                    for lib in c.libraries:
+                        if lib.path is not None:
+                            files.setdefault(lib.path, lib)
+                deeper = None if inner is None else inner + self.step
+                texts["consumers"] = self.seq([self.obj(c, deeper, True, files)
+                                               for c in o.consumers], inner)
+                if files:
+                    enc = _line_encoder(Library, True, FILE_FIELDS)
+                    items.append((FILES, None))
+                    texts[FILES] = self.seq([_str(path) + ": " + enc(lib, None)
+                                             for path, lib in files.items()], inner, "{}")
+            elif cls is Consumer:
+                texts["libraries"] = self.libraries(o, inner, ctx or {})
+                texts["bindings"] = self.bindings(o, inner)
+        return self.items(items, ind, compact, texts)
+
+    def libraries(self, c: Consumer, ind: str | None, files: dict[str, Library]) -> str:
+        """The libraries of a consumer, each relative to its library file."""
+        enc = _line_encoder(Library, True)
+        get = files.get
+        return self.seq([enc(lib, get(lib.path)) for lib in c.libraries], ind)
+
+    def bindings(self, c: Consumer, ind: str | None) -> str:
+        """The bindings of a consumer, each relative to its library. Consumers with the
+        same scope share Binding objects: the text of one is made once for each view of
+        its library (the attributes DERIVED reads, see _token)."""
+        libmap: dict[str, tuple[Library, int]] = {}
+        views = self.views
+        for lib in c.libraries:
+            if lib.key not in libmap:
+                view = tuple([_token(getattr(lib, a)) for a in REF_ATTRS])
+                libmap[lib.key] = (lib, views.setdefault(view, len(views) + 1))
+        enc = _line_encoder(Binding, True)
+        get = libmap.get
+        kept = self.kept
+        texts = []
+        add = texts.append
+        none = (None, 0)
+        for b in c.bindings:
+            ref, view = get(b.provider, none)  # (no key is None)
+            k = (id(b) << 32) | view
+            text = kept.get(k)
+            if text is None:
+                text = kept[k] = enc(b, ref)
+            add(text)
+        return self.seq(texts, ind)
+
+
+def dumps(obj: Any, indent: int | None = 2) -> str:
+    """The schema 2 JSON text of a model object (with a final newline)."""
+    return _Writer(indent).value(obj, None if indent is None else "", False) + "\n"
+
+

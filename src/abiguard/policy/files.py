@@ -1,0 +1,309 @@
+"""Policy files: the TOML schema version 1 that ``--policy FILE`` takes (docs/policy.md), the
+same structure in JSON (the generated history data ships as JSON: it parses 15x faster), and
+the built-in files in ``abiguard/data/policies/``.
+
+A file has ``[[library]]`` and ``[[symbol]]`` rules (declarations) and ``[[history]]`` entries
+(what ``abiguard history`` writes: a library family's sonames and upstream versions in several
+Debian suites, and the verdict read from them). Errors name the file and the entry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataFileError
+from ..limits import toml_loads
+from ..model import Evidence, Stability
+
+SCHEMA = 1
+_STABILITIES = {s.value for s in Stability}
+_TOP = {"schema", "name", "description", "library", "symbol", "history", "suites", "generated"}
+_HISTORY = {"family", "stability", "verdict", "reason", "match", "releases", "references"}
+_RELEASE = {"suite", "package", "version", "upstream", "sonames", "derived"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A ``[[library]]`` or ``[[symbol]]`` rule: a declaration."""
+
+    match: str
+    stability: Stability
+    reason: str
+    origin: str
+    library: str = "*"
+    version: str | None = None
+    references: tuple[str, ...] = ()
+
+    def evidence(self, what: str) -> Evidence:
+        refs = f" [{'; '.join(self.references)}]" if self.references else ""
+        node = f" in version {self.version!r}" if self.version else ""
+        return Evidence("policy", f"{what} matches {self.match!r}{node}: {self.reason}{refs}",
+                        self.stability, self.origin)
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One suite's view of a library family: its package, version and sonames."""
+
+    suite: str
+    package: str
+    version: str
+    upstream: str
+    sonames: tuple[str, ...] = ()
+    derived: bool = False
+    """The sonames were derived from the package name (Debian Policy 8.1), not read from the
+    suite's Contents index."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """A ``[[history]]`` entry: a library family across Debian suites, and the verdict."""
+
+    family: str
+    stability: Stability
+    verdict: str
+    """stable | release-locked | undecided (the history's own words)."""
+    reason: str
+    match: tuple[str, ...]
+    """Sonames (or globs of them) the entry speaks for."""
+    raw_releases: tuple[dict | str, ...]
+    """The ``releases`` tables as read (checked when the file was loaded; not kept for the
+    built-in data, whose file a test checks: a scan never needs them)."""
+    origin: str
+    references: tuple[str, ...] = ()
+
+    @property
+    def releases(self) -> tuple[Release, ...]:
+        where = f"[[history]] {self.family}"
+        return tuple(_release(r, f"{where} releases #{j + 1}", self.origin)
+                     for j, r in enumerate(self.raw_releases))
+
+    @property
+    def suites(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(str(r.get("suite", "")) for r in self.raw_releases))
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFile:
+    name: str
+    origin: str
+    libraries: tuple[Rule, ...]
+    symbols: tuple[Rule, ...]
+    description: str = ""
+    history: tuple[HistoryEntry, ...] = ()
+    suites: tuple[str, ...] = ()
+
+
+def _check_keys(table: dict, allowed: set[str], required: set[str], where: str,
+                origin: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise DataFileError(origin, f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
+                                    f"(allowed: {', '.join(sorted(allowed))})")
+    missing = required - set(table)
+    if missing:
+        raise DataFileError(origin, f"{where}: missing key(s) {', '.join(sorted(missing))}")
+
+
+def _str(table: dict, key: str, where: str, origin: str, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise DataFileError(origin, f"{where}: '{key}' must be a string")
+    return value
+
+
+def _strs(table: dict, key: str, where: str, origin: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise DataFileError(origin, f"{where}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _stability(table: dict, where: str, origin: str) -> Stability:
+    value = _str(table, "stability", where, origin)
+    if value not in _STABILITIES:
+        raise DataFileError(origin, f"{where}: stability {value!r} is not one of "
+                                    f"{', '.join(sorted(_STABILITIES))}")
+    return Stability(value)
+
+
+def _tables(data: dict, kind: str, origin: str) -> list[tuple[str, dict]]:
+    entries = data.get(kind, [])
+    if not isinstance(entries, list):
+        raise DataFileError(origin, f"'{kind}' must be an array of tables ([[{kind}]])")
+    out = []
+    for i, t in enumerate(entries):
+        where = f"[[{kind}]] #{i + 1}"
+        if not isinstance(t, dict):
+            raise DataFileError(origin, f"{where}: must be a table")
+        out.append((where, t))
+    return out
+
+
+def _rules(data: dict, kind: str, origin: str) -> tuple[Rule, ...]:
+    out = []
+    for where, t in _tables(data, kind, origin):
+        allowed = {"match", "stability", "reason", "references"}
+        if kind == "symbol":
+            allowed |= {"library", "version"}
+        _check_keys(t, allowed, {"match", "stability", "reason"}, where, origin)
+        version = t.get("version")
+        if version is not None and not isinstance(version, str):
+            raise DataFileError(origin, f"{where}: 'version' must be a string")
+        out.append(Rule(match=_str(t, "match", where, origin),
+                        stability=_stability(t, where, origin),
+                        reason=_str(t, "reason", where, origin), origin=origin,
+                        library=_str(t, "library", where, origin, "*"), version=version,
+                        references=_strs(t, "references", where, origin)))
+    return tuple(out)
+
+
+_RELEASE_REQUIRED = frozenset({"suite", "package", "version"})
+_HISTORY_REQUIRED = frozenset({"family", "stability", "reason", "match"})
+
+
+def _all_str(items: object) -> bool:
+    return type(items) is list and all(type(x) is str for x in items)
+
+
+def _release_ok(r: object) -> bool:
+    """The common case checked in one expression (a generated file has thousands)."""
+    return (type(r) is dict and r.keys() <= _RELEASE and _RELEASE_REQUIRED <= r.keys()
+            and type(r["suite"]) is str and type(r["package"]) is str
+            and type(r["version"]) is str and type(r.get("upstream", "")) is str
+            and _all_str(r.get("sonames", [])) and type(r.get("derived", False)) is bool)
+
+
+def release_line(r: Release) -> str:
+    """The one-line form of a release (what generated JSON files use: one string parses
+    faster than a table): ``SUITE PACKAGE VERSION UPSTREAM SONAME,SONAME|- [derived]``."""
+    return " ".join([r.suite, r.package, r.version, r.upstream or "-",
+                     ",".join(r.sonames) or "-", *(["derived"] if r.derived else [])])
+
+
+def _release_from_line(text: str, w: str, origin: str) -> Release:
+    parts = text.split(" ")
+    if len(parts) not in (5, 6) or (len(parts) == 6 and parts[5] != "derived") or \
+            not all(parts):
+        raise DataFileError(origin, f"{w}: {text!r} is not 'SUITE PACKAGE VERSION UPSTREAM "
+                                    "SONAMES [derived]'")
+    sonames = () if parts[4] == "-" else tuple(parts[4].split(","))
+    return Release(parts[0], parts[1], parts[2], "" if parts[3] == "-" else parts[3],
+                   sonames, len(parts) == 6)
+
+
+def _release(r: dict | str, w: str, origin: str) -> Release:
+    if isinstance(r, str):
+        return _release_from_line(r, w, origin)
+    if not _release_ok(r):  # say what is wrong
+        if not isinstance(r, dict):
+            raise DataFileError(origin, f"{w}: must be a table")
+        _check_keys(r, _RELEASE, set(_RELEASE_REQUIRED), w, origin)
+        for k in ("suite", "package", "version", "upstream"):
+            _str(r, k, w, origin, "")
+        _strs(r, "sonames", w, origin)
+        raise DataFileError(origin, f"{w}: 'derived' must be true or false")
+    return Release(r["suite"], r["package"], r["version"], r.get("upstream", ""),
+                   tuple(r.get("sonames", ())), r.get("derived", False))
+
+
+def _trusted_history(data: dict, origin: str) -> tuple[HistoryEntry, ...] | None:
+    """The entries of a built-in file, generated by ``abiguard history`` and checked by the
+    tests, built without checking each key (None: something is off; check it all). Their
+    releases are left out: a scan never reads them, and thousands of small tables kept alive
+    cost every garbage collection of a scan more than reading them (the file has them)."""
+    try:
+        return tuple(HistoryEntry(t["family"], Stability(t["stability"]), t["verdict"],
+                                  t["reason"], tuple(t["match"]), (), origin)
+                     for t in data.get("history", ()))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _history(data: dict, origin: str) -> tuple[HistoryEntry, ...]:
+    if origin.startswith("built-in:"):
+        trusted = _trusted_history(data, origin)
+        if trusted is not None:
+            return trusted
+    out = []
+    for where, t in _tables(data, "history", origin):
+        if not (t.keys() <= _HISTORY and _HISTORY_REQUIRED <= t.keys()
+                and type(t["family"]) is str and type(t["reason"]) is str
+                and type(t.get("verdict", "")) is str and _all_str(t["match"])
+                and _all_str(t.get("references", []))):
+            _check_keys(t, _HISTORY, set(_HISTORY_REQUIRED), where, origin)
+            for k in ("family", "reason", "verdict"):
+                _str(t, k, where, origin, "")
+            _strs(t, "match", where, origin)
+            _strs(t, "references", where, origin)
+        stability = t["stability"]
+        if stability not in _STABILITIES:
+            _stability(t, where, origin)
+        if not t["match"]:
+            raise DataFileError(origin, f"{where}: 'match' must name at least one soname")
+        items = t.get("releases", [])
+        if type(items) is not list:
+            raise DataFileError(origin, f"{where}: 'releases' must be a list of tables")
+        if not origin.startswith("built-in:"):
+            for j, r in enumerate(items):
+                _release(r, f"{where} releases #{j + 1}", origin)
+        out.append(HistoryEntry(
+            family=t["family"], stability=Stability(stability),
+            verdict=t.get("verdict", stability), reason=t["reason"], match=tuple(t["match"]),
+            raw_releases=tuple(items), origin=origin,
+            references=tuple(t.get("references", ()))))
+    return tuple(out)
+
+
+def policy_from_data(data: Any, origin: str) -> PolicyFile:
+    """Validate the parsed form (TOML or JSON) of one policy file."""
+    if not isinstance(data, dict):
+        raise DataFileError(origin, "must be a table of keys (schema, library, symbol, ...)")
+    _check_keys(data, _TOP, {"schema"}, "top level", origin)
+    if data["schema"] != SCHEMA or isinstance(data["schema"], bool):
+        raise DataFileError(origin, f"schema {data['schema']!r} is not supported (expected 1)")
+    return PolicyFile(name=str(data.get("name", Path(origin).stem)), origin=origin,
+                      libraries=_rules(data, "library", origin),
+                      symbols=_rules(data, "symbol", origin),
+                      description=str(data.get("description", "")),
+                      history=_history(data, origin),
+                      suites=_strs(data, "suites", "top level", origin))
+
+
+def parse_policy(text: str, origin: str) -> PolicyFile:
+    """Parse and validate one policy file (TOML; JSON when ``origin`` ends in .json)."""
+    if origin.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataFileError(origin, f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise DataFileError(origin, "not valid JSON: nested too deeply") from None
+    else:
+        data = toml_loads(text, origin)
+    return policy_from_data(data, origin)
+
+
+def load_policy_file(path: str) -> PolicyFile:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(path, f"cannot read policy file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise DataFileError(path, "policy file is not UTF-8 text") from None
+    return parse_policy(text, path)
+
+
+def builtin_policies() -> list[PolicyFile]:
+    """The policy files shipped in abiguard/data/policies (.toml and .json), by name."""
+    out = []
+    folder = resources.files("abiguard") / "data" / "policies"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".toml", ".json")):
+            out.append(parse_policy(entry.read_text(encoding="utf-8"),
+                                    f"built-in:{entry.name}"))
+    return out
