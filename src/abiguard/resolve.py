@@ -222,10 +222,15 @@ class LoadedObject:
     found_via: str
     depth: int
     error: str | None = None
-    loaded: dict[str, LoadedObject] | None = None
-    """For the consumer (the first object of a load order): the object each needed name of
-    the load order resolved to (what ld.so's dependency sort, and so its relocation order,
-    walks: see relocation_order)."""
+
+
+class LoadOrder(list[LoadedObject]):
+    """A load order (the consumer first), with ``names``: the object each needed name
+    resolved to (what ld.so's dependency sort, and so its relocation order, walks: see
+    relocation_order). Kept here, not on the objects, which point to their loaders: no
+    reference cycle for the garbage collector to find."""
+
+    names: dict[str, LoadedObject]
 
 
 class Resolver:
@@ -400,7 +405,7 @@ class Resolver:
             installed = self.layers.installed_path(os.path.abspath(consumer.path))
         root = LoadedObject(consumer.soname or posixpath.basename(consumer.path), installed,
                             consumer.path, consumer, None, "consumer", 0)
-        order = [root]
+        order = LoadOrder([root])
         by_name: dict[str, LoadedObject] = {}
         # An object is loaded once: by soname, and by file identity like ld.so (a library
         # without a soname reached under two names, or a DT_NEEDED loop back to the consumer)
@@ -410,7 +415,7 @@ class Resolver:
             by_name[consumer.soname] = by_soname[consumer.soname] = root
         if consumer.member is None:
             by_file[self._realpath(consumer.path)] = root
-        root.loaded = by_name
+        order.names = by_name
         queue = deque([root])
         extra = list(self.extra_needed) if consumer.kind == "REL" else []
         cap = limits.current().max_load_order
@@ -787,7 +792,7 @@ def relocation_order(order: list[LoadedObject]) -> list[LoadedObject]:
     if not maps:
         return []
     main = maps[0]
-    loaded = main.loaded or {}
+    loaded: dict[str, LoadedObject] = getattr(order, "names", None) or {}
 
     def needs(obj: LoadedObject) -> list[LoadedObject]:
         """The objects its DT_NEEDED entries name, each once, found ones only."""
