@@ -58,7 +58,7 @@ def _unresolved_names(c: Consumer | None) -> set[str]:
     uses of them is unknown, so none of them was added or removed."""
     if c is None or not c.missing_libraries:
         return set()
-    return {b.symbol.name for b in c.bindings if b.status != "bound"}
+    return {b.symbol.name for b in c.bindings if b.status == "unresolved"}
 
 
 def bound_bindings(c: Consumer) -> dict[str, Binding]:
@@ -71,6 +71,14 @@ def bound_bindings(c: Consumer) -> dict[str, Binding]:
 
 def node_of(b: Binding) -> str | None:
     return b.provided_version or b.symbol.version
+
+
+def copy_bindings(c: Consumer) -> dict[str, Binding]:
+    """The bound copy relocations of a consumer by symbol name (first binding wins)."""
+    out: dict[str, Binding] = {}
+    for b in c.copies:
+        out.setdefault(b.symbol.name, b)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,7 +157,7 @@ def match_consumers(old: Iterable[Consumer], new: Iterable[Consumer]
 # Diff
 # --------------------------------------------------------------------------------------------
 
-CHANGES = ("added", "removed", "moved", "unchanged", "renamed-node")
+CHANGES = ("added", "removed", "moved", "unchanged", "renamed-node", "resized")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +177,12 @@ class SymbolDelta:
     """For ``moved``: the stable replacement (from the remedies knowledge base) the new
     version imports instead; None when the same symbol now comes from another library."""
     detail: str = ""
+    old_size: int | None = None
+    """For ``resized``: the size of the copied object in the library of the old side."""
+    new_size: int | None = None
+    """For ``resized``: its size in the library of the new side."""
+    program_size: int | None = None
+    """For ``resized``: the size the new side's program reserved for it (copy relocation)."""
 
     @property
     def family(self) -> str:
@@ -193,6 +207,10 @@ class ConsumerDiff:
     moved: tuple[SymbolDelta, ...] = ()
     unchanged: tuple[SymbolDelta, ...] = ()
     """Includes the ``renamed-node`` ones."""
+    resized: tuple[SymbolDelta, ...] = ()
+    """Copied data objects (copy relocations, any library) whose size changed between the
+    libraries of the two sides, or differs from what the new side's program reserved: an ABI
+    break (the size is fixed in the program at link time)."""
 
     @property
     def renamed(self) -> tuple[SymbolDelta, ...]:
@@ -200,7 +218,7 @@ class ConsumerDiff:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.removed or self.moved)
+        return bool(self.added or self.removed or self.moved or self.resized)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +241,10 @@ class DiffResult:
     def added(self) -> list[tuple[ConsumerDiff, SymbolDelta]]:
         return [(c, d) for c in self.consumers for d in c.added]
 
+    @property
+    def resized(self) -> list[tuple[ConsumerDiff, SymbolDelta]]:
+        return [(c, d) for c in self.consumers for d in c.resized]
+
     def totals(self) -> dict[str, int]:
         return {
             "added": sum(len(c.added) for c in self.consumers),
@@ -230,6 +252,7 @@ class DiffResult:
             "moved": sum(len(c.moved) for c in self.consumers),
             "unchanged": sum(len(c.unchanged) for c in self.consumers),
             "renamed-node": sum(len(c.renamed) for c in self.consumers),
+            "resized": sum(len(c.resized) for c in self.consumers),
         }
 
     def render_text(self, con: Any, verbose: int = 0) -> None:
@@ -339,7 +362,44 @@ def diff_consumers(old: Consumer | None, new: Consumer | None, matched_by: str,
         old_package=old.package if old else None, new_package=new.package if new else None,
         old_count=len(p_old), new_count=len(p_new),
         added=tuple(added), removed=tuple(removed), moved=tuple(moved),
-        unchanged=tuple(unchanged))
+        unchanged=tuple(unchanged), resized=resized_copies(old, new))
+
+
+def resized_copies(old: Consumer | None, new: Consumer | None) -> tuple[SymbolDelta, ...]:
+    """The copied objects of the new side that break: the library's object changed size
+    since the old side (a program linked against the old library reserved the old size), or
+    it differs from what the new program reserved (ld.so warns and copies the smaller)."""
+    if new is None:
+        return ()
+    before = copy_bindings(old) if old is not None else {}
+    out = []
+    for name, n in sorted(copy_bindings(new).items()):
+        assert n.copy is not None
+        o = before.get(name)
+        old_size = o.copy.library_size if o is not None and o.copy is not None else None
+        new_size, program = n.copy.library_size, n.copy.program_size
+        changed = old_size is not None and new_size is not None and old_size != new_size
+        mismatch = new_size is not None and new_size != program
+        if not (changed or mismatch):
+            continue
+        notes = []
+        if changed:
+            where = (n.provider if o is None or o.provider == n.provider
+                     else f"{o.provider} -> {n.provider}")
+            notes.append(f"{where}: {old_size} -> {new_size} bytes")
+        if mismatch:
+            assert new_size is not None
+            notes.append(f"the program reserved {program}: ld.so copies "
+                         f"{min(program, new_size)} and warns (relink/rebuild the program)")
+        else:
+            notes.append(f"the program reserved {program} (rebuilt), a program linked "
+                         f"against the old library reserved {old_size}")
+        out.append(SymbolDelta(
+            name, "resized", o.provider if o else None, n.provider,
+            node_of(o) if o else None, node_of(n), o.stability if o else None,
+            n.stability, detail="; ".join(notes),
+            old_size=old_size, new_size=new_size, program_size=program))
+    return tuple(out)
 
 
 def audit_label(audit: Audit, fallback: str) -> str:
@@ -362,7 +422,7 @@ def diff_audits(old: Audit, new: Audit, *, old_label: str | None = None,
     consumers = []
     for o, n, how in match_consumers(old.consumers, new.consumers):
         d = diff_consumers(o, n, how, replacements)
-        if only_problems and not (d.old_count or d.new_count):
+        if only_problems and not (d.old_count or d.new_count or d.resized):
             continue
         consumers.append(d)
     consumers.sort(key=lambda d: d.consumer)
@@ -748,7 +808,7 @@ def gate(audit: Audit, baseline: Baseline, baseline_path: str,
         consumers = [c for i, c in enumerate(audit.consumers) if keys[i] == key]
         present = set().union(*(consumer_symbols(c) for c in consumers))
         unresolved = {b.symbol.name for c in consumers for b in c.bindings
-                      if b.status != "bound"}
+                      if b.status == "unresolved"}
         for fam, sym in sorted(baseline.symbols(key) - present):
             if sym not in unresolved:
                 removed.append(GateEntry(consumers[0].display_name, key, sym, fam))
@@ -801,10 +861,24 @@ class LibraryInfo:
     exports: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
     """Symbol -> the version nodes defining it (None: unversioned)."""
     package: str | None = None
+    sizes: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    """(symbol, version node) -> st_size of its data object definitions (OBJECT, TLS,
+    COMMON): what a program holding a copy of it (copy relocation) must match."""
 
     @property
     def family(self) -> str:
         return family(self.soname)
+
+    def size_of(self, name: str, version: str | None) -> int | None:
+        """The size of the definition a reference ``name@version`` binds to (an unversioned
+        one: the first definition of the name), None when it defines no such object."""
+        if version is not None and (name, version) in self.sizes:
+            return self.sizes[(name, version)]
+        if (name, None) in self.sizes:
+            return self.sizes[(name, None)]
+        if version is None:
+            return next((v for (n, _), v in self.sizes.items() if n == name), None)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -831,11 +905,17 @@ class ImpactSymbol:
     status: str
     """same (same soname, node still defined: the old binary binds it) | rebuild (defined by
     the new release of the library, other soname or node) | moved (now only in another
-    library of the new set) | gone (no library of the new set defines it)."""
+    library of the new set) | gone (no library of the new set defines it) | resized (a data
+    object the binary holds a copy of, copy relocation, whose size the new library changes:
+    the old binary breaks, a rebuild picks up the new size)."""
     new_library: str | None = None
     new_version: str | None = None
     prototype: Any = None
     """abiguard.headers.ProtoChange (status same/compatible/changed/gone/unknown)."""
+    copy_size: int | None = None
+    """For a copied data object: the size the binary reserved for it."""
+    new_size: int | None = None
+    """For a copied data object: its size in the new library (None: not defined there)."""
 
     @property
     def needs_source_change(self) -> bool:
@@ -919,11 +999,23 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
     n_unclassified = unclassified(c)
     not_checked = ((f"libraries not found: {', '.join(c.missing_libraries)}; {n_unclassified} "
                    "import(s) from them could not be classified or checked"),)
+    # Copied data objects (copy relocations) of any stability: their size is in the binary.
+    new_sizes: dict[str, int | None] = {}
+    for b in c.copies:
+        if family(b.provider) not in old_families or b.copy is None:
+            continue
+        target = _pick_new(old_set.by_soname(b.provider), family(b.provider), new_set)
+        size = target.size_of(b.symbol.name, b.symbol.version) if target else None
+        new_sizes[b.symbol.name] = size
+        if size != b.copy.program_size and all(a.symbol.name != b.symbol.name
+                                               for a in affected):
+            affected.append(b)
     if not affected:
         if n_unclassified:
             return ConsumerImpact(c.display_name, "unknown", not_checked, c.package)
         return ConsumerImpact(c.display_name, "not-affected",
-                              ("imports no unstable/private symbol from the old library set",),
+                              (("imports no unstable/private symbol from the old library set "
+                               "and copies no data object whose size it changes"),),
                               c.package)
     symbols = []
     libs: dict[str, LibraryChange] = {}
@@ -952,8 +1044,15 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
             proto = compare(old_headers.get(b.symbol.name), new_headers.get(b.symbol.name))
         else:
             proto = ProtoChange("unknown", ("headers not given",))
+        copy_size = new_size = None
+        if b.copy is not None and b.symbol.name in new_sizes:
+            copy_size, new_size = b.copy.program_size, new_sizes[b.symbol.name]
+            if new_size is not None and new_size != copy_size and status in ("same",
+                                                                            "rebuild"):
+                status = "resized"
         symbols.append(ImpactSymbol(b.symbol.name, b.provider, bound, status,
-                                    target.soname if target else None, new_node, proto))
+                                    target.soname if target else None, new_node, proto,
+                                    copy_size, new_size))
     symbols.sort(key=lambda s: (s.old_library or "", s.name))
     source = tuple(s.name for s in symbols if s.needs_source_change)
     reasons: list[str] = []
@@ -969,6 +1068,12 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
         reasons.append(f"{len(gone)} symbol(s) gone: {', '.join(gone)}")
     for s in moved:
         reasons.append(f"{s.name} now only in {s.new_library}: link it")
+    for s in symbols:
+        if s.status == "resized":
+            reasons.append(f"{s.name}: copied data object changes size {s.copy_size} -> "
+                           f"{s.new_size} bytes; the binary reserved {s.copy_size} (copy "
+                           f"relocation): ld.so would copy {min(s.copy_size or 0, s.new_size or 0)}"
+                           " and warn; rebuild against the new library")
     nodes = [s for s in symbols if s.status == "rebuild" and s.new_library == s.old_library]
     if nodes:
         reasons.append(f"{len(nodes)} symbol(s) no longer defined under the node the binary "

@@ -4,8 +4,9 @@ OLD and NEW are each a saved result (``abiguard scan --format json``; plan/where
 too) or one scan input: an ELF file, a directory, a .deb, an apt package name (``NAME``,
 ``NAME=VERSION``, ``NAME/SUITE`` for another Debian suite such as ``qemu-system-xen/trixie``).
 ``--trend A B C …`` counts them over several versions instead (table, Markdown, JSON, SVG).
-See docs/diff.md. Exit: 0; 1 with ``--fail-on-new`` when an unstable/private symbol was added;
-2 usage or input errors.
+Copied data objects (copy relocations) whose size changed are reported too (``resized``: an
+ABI break). See docs/diff.md. Exit: 0; 1 with ``--fail-on-new`` when an unstable/private
+symbol was added or a copied object resized; 2 usage or input errors.
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ def register(sub, help_text: str) -> None:
         "Compare the unstable/private imports of two versions, consumer by consumer: added, "
         "removed, moved to another library (or replaced by the stable replacement), unchanged "
         "(a version-node rename such as VERS_4.17.0 -> libxenctrl_4.20.0 counts as "
-        "unchanged). OLD/NEW: saved JSON results or scan inputs. With --trend: the count per "
+        "unchanged); and copied data objects (copy relocations) whose size changed (resized: "
+        "breaking). OLD/NEW: saved JSON results or scan inputs. With --trend: the count per "
         "version of any number of inputs. Exit: 0; 1 with --fail-on-new when symbols were "
-        "added; 2 usage/input errors."))
+        "added or copies resized; 2 usage/input errors."))
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="OLD NEW (or, with --trend, every version in order): a saved result "
                         "(.json), ELF file, directory, .deb, or apt package name "
@@ -89,7 +91,8 @@ def register(sub, help_text: str) -> None:
     p.add_argument("--trend", action="store_true",
                    help="count the unstable/private symbols per version of every input")
     p.add_argument("--fail-on-new", action="store_true",
-                   help="exit 1 when an unstable/private symbol was added")
+                   help="exit 1 when an unstable/private symbol was added or a copied data "
+                        "object changed size")
     p.add_argument("--all", action="store_true",
                    help="also list consumers without unstable/private symbols on either side")
     p.add_argument("--label", action="append", default=[], metavar="NAME",
@@ -151,14 +154,15 @@ def run(args: argparse.Namespace) -> int:
                              only_problems=not args.all)
         _common.emit(args, render(result, args.format, verbose=args.verbose, color=color))
         errors = result.errors
-        added = bool(result.added)
+        added = bool(result.added or result.resized)
     for e in errors:
         _common.error_line(e)
     if errors:
         return 2
     if args.fail_on_new and added:
-        n = len(result.added)
-        _common.note(args, f"--fail-on-new: {n} unstable/private symbol(s) added")
+        n, r = len(result.added), len(result.resized)
+        _common.note(args, f"--fail-on-new: {n} unstable/private symbol(s) added"
+                     + (f", {r} copied object(s) resized" if r else ""))
         return 1
     return 0
 
@@ -194,7 +198,7 @@ def warn(con, message: str) -> None:
 
 
 CHANGE_STYLE = {"added": "bold red", "removed": "green", "moved": "cyan",
-                "unchanged": "dim", "renamed-node": "dim"}
+                "unchanged": "dim", "renamed-node": "dim", "resized": "bold red"}
 
 
 def _arrow(a: str | None, b: str | None) -> str:
@@ -230,7 +234,29 @@ def summary_line(c) -> str:
     renamed = len(c.renamed)
     return (f"+{len(c.added)} added, -{len(c.removed)} removed, {len(c.moved)} moved, "
             f"{len(c.unchanged)} unchanged" + (f" ({renamed} with a renamed version node)"
-                                               if renamed else ""))
+                                               if renamed else "")
+            + (f", {len(c.resized)} copied object(s) resized (breaking)" if c.resized else ""))
+
+
+def _rows(c) -> list:
+    return list(c.added) + list(c.removed) + list(c.moved) + list(c.resized)
+
+
+def _version_text(d) -> str:
+    """The version node column; for a resized copy also its sizes."""
+    node = _arrow(d.old_version, d.new_version)
+    if d.change != "resized":
+        return node
+    sizes = _arrow(None if d.old_size is None else str(d.old_size),
+                   None if d.new_size is None else str(d.new_size))
+    return f"{node}, {sizes} bytes (program: {d.program_size})"
+
+
+def _totals_text(result) -> str:
+    t = result.totals()
+    return (f"+{t['added']} added, -{t['removed']} removed, {t['moved']} moved, "
+            f"{t['unchanged']} unchanged ({t['renamed-node']} renamed node)"
+            + (f", {t['resized']} copied object(s) resized (breaking)" if t["resized"] else ""))
 
 
 def render_diff_text(con, result, verbose: int = 0) -> None:
@@ -249,14 +275,14 @@ def render_diff_text(con, result, verbose: int = 0) -> None:
         print_indented(con, Text(f"old: {_side(c.old_path, c.old_package, c.old_count)}"), 2)
         print_indented(con, Text(f"new: {_side(c.new_path, c.new_package, c.new_count)}"), 2)
         print_indented(con, Text(summary_line(c)), 2)
-        rows = list(c.added) + list(c.removed) + list(c.moved)
+        rows = _rows(c)
         if rows:
             t = Table([Column("change"), Column("symbol"), Column("library"),
                        Column("version node"), Column("detail", "text", min_width=20)])
             for d in rows:
                 t.add_row((d.change, CHANGE_STYLE[d.change]), display(d.name),
-                          _arrow(d.old_library, d.new_library),
-                          _arrow(d.old_version, d.new_version), d.detail or "")
+                          _arrow(d.old_library, d.new_library), _version_text(d),
+                          d.detail or "")
             print_lines(con, t.lines(con.width))
         for (change, ol, nl, ov, nv), names in _unchanged_groups(c).items():
             what = "unchanged, renamed node" if change == "renamed-node" else "unchanged"
@@ -266,12 +292,10 @@ def render_diff_text(con, result, verbose: int = 0) -> None:
                               item_lines("", _names(names, verbose).split(", "), con.width, 4)])
         con.print()
     if not result.consumers:
-        con.print("no consumer has unstable/private imports on either side (--all lists "
-                  "every consumer)\n")
-    t = result.totals()
-    print_indented(con, Text(f"{len(result.consumers)} consumer(s) compared: +{t['added']} "
-                             f"added, -{t['removed']} removed, {t['moved']} moved, "
-                             f"{t['unchanged']} unchanged ({t['renamed-node']} renamed node)"
+        con.print("no consumer has unstable/private imports or resized copies on either side "
+                  "(--all lists every consumer)\n")
+    print_indented(con, Text(f"{len(result.consumers)} consumer(s) compared: "
+                             f"{_totals_text(result)}"
                              + (f"; {len(result.errors)} input error(s)" if result.errors
                                 else ""), "bold"), 0)
     from ..missing import is_missing_line
@@ -294,7 +318,9 @@ def render_diff_markdown(result) -> str:
     t = result.totals()
     out += [(f"{len(result.consumers)} consumer(s) compared: **+{t['added']} added**, "
              f"-{t['removed']} removed, {t['moved']} moved, {t['unchanged']} unchanged "
-             f"({t['renamed-node']} with a renamed version node)."), ""]
+             f"({t['renamed-node']} with a renamed version node)"
+             + (f", **{t['resized']} copied object(s) resized (breaking)**" if t["resized"]
+                else "") + "."), ""]
     from ..missing import is_missing_line
 
     out += [f"> **Warning:** {_md(n)}\n" for n in result.notes if is_missing_line(n)]
@@ -306,13 +332,13 @@ def render_diff_markdown(result) -> str:
         out += [f"- old: {_md(_side(c.old_path, c.old_package, c.old_count))}",
                 f"- new: {_md(_side(c.new_path, c.new_package, c.new_count))}",
                 f"- {summary_line(c)}", ""]
-        rows = list(c.added) + list(c.removed) + list(c.moved)
+        rows = _rows(c)
         if rows:
             out += ["| change | symbol | library | version node | detail |",
                     "|---|---|---|---|---|"]
             for d in rows:
                 out.append(f"| {d.change} | `{d.name}` | {_md(_arrow(d.old_library, d.new_library))}"
-                           f" | {_md(_arrow(d.old_version, d.new_version))} | {_md(d.detail)} |")
+                           f" | {_md(_version_text(d))} | {_md(d.detail)} |")
             out.append("")
         for (change, ol, nl, ov, nv), names in _unchanged_groups(c).items():
             what = "Unchanged, renamed version node" if change == "renamed-node" else "Unchanged"

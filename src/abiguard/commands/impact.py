@@ -121,17 +121,20 @@ def _libraries_below(root: str, strip: str | None, package: str | None) -> list[
             with open(path, "rb") as fh:
                 if fh.read(4) != ELF_MAGIC:
                     continue
-            elf = read_elf(path)
+            elf = read_elf(path, relocations=False)
         except (OSError, ElfError):
             continue
         if elf.kind != "DYN" or (elf.soname is None and ".so" not in os.path.basename(path)):
             continue
         exports: dict[str, list[str | None]] = {}
+        sizes: dict[tuple[str, str | None], int] = {}
         for sym in elf.exports:
             exports.setdefault(sym.name, []).append(sym.version)
+            if sym.type in ("OBJECT", "TLS", "COMMON"):
+                sizes.setdefault((sym.name, sym.version), sym.size)
         installed = "/" + os.path.relpath(path, strip) if strip else path
         out.append(LibraryInfo(elf.soname or os.path.basename(path), installed,
-                               {k: tuple(v) for k, v in exports.items()}, package))
+                               {k: tuple(v) for k, v in exports.items()}, package, sizes))
     return out
 
 
@@ -282,7 +285,8 @@ VERDICT_TEXT = {
     "not-affected": ("not affected", "green"),
     "unknown": ("cannot tell: libraries not found", "bold yellow"),
 }
-STATUS_STYLE = {"same": "green", "rebuild": "yellow", "moved": "cyan", "gone": "bold red"}
+STATUS_STYLE = {"same": "green", "rebuild": "yellow", "moved": "cyan", "gone": "bold red",
+                "resized": "bold red"}
 PROTO_STYLE = {"same": "green", "compatible": "yellow", "changed": "bold red",
                "gone": "bold red", "unknown": "dim"}
 
@@ -296,6 +300,8 @@ def _arrow(a: str | None, b: str | None) -> str:
 def binary_text(s) -> str:
     if s.status == "moved":
         return f"moved to {s.new_library}"
+    if s.status == "resized":
+        return f"resized {s.copy_size} -> {s.new_size} bytes"
     return s.status
 
 
