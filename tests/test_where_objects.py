@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from _xcproject import EXPECTED_OBJECT_REFS, build_aarch64, build_project, run
-from abiguard.callsites.objects import find_object_references, iter_ar_members
+from abiguard.callsites.objects import find_object_references
+from abiguard.elf import iter_archive_members
 from abiguard.errors import ElfError
 from abiguard.model import InputError
 
@@ -95,7 +96,7 @@ def test_long_member_names(project, tmp_path):
     long = "a_member_name_longer_than_sixteen_chars.o"
     shutil.copy(project / "lib.o", tmp_path / long)
     run(["ar", "rcs", "liblong.a", long], tmp_path)
-    assert [m.name for m in iter_ar_members(str(tmp_path / "liblong.a"))] == [long]
+    assert [name for name, _ in iter_archive_members(str(tmp_path / "liblong.a"))] == [long]
 
 
 def test_aarch64_objects(tmp_path_factory, monkeypatch):
@@ -188,9 +189,9 @@ def test_slim_lto_object(tmp_path):
     assert "LTO" in err.message
 
 
-def test_iter_ar_members_raises_elferror(tmp_path):
+def test_iter_archive_members_raises_elferror(tmp_path):
     bad = tmp_path / "x.a"
     bad.write_bytes(b"!<arch>\nshort")
     with pytest.raises(ElfError) as exc:
-        list(iter_ar_members(str(bad)))
+        list(iter_archive_members(str(bad), thin=True))
     assert str(bad) in str(exc.value)

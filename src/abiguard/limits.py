@@ -45,6 +45,12 @@ class Limits:
     """Version definitions or requirements of a file, auxiliary entries included."""
     max_archive_members: int = 1_000_000
     """Members of an ar archive (static libraries, the outer layer of a .deb)."""
+    max_section_bytes: int = 2 << 30
+    """Decompressed bytes of one compressed ELF section (SHF_COMPRESSED, .zdebug_*)."""
+    max_dwarf_values: int = 100_000_000
+    """DWARF values one file makes the reader decode (entries, attribute values, range list
+    entries, name references): hostile abbreviations or shared range lists would otherwise
+    multiply the work."""
     # ---- .deb packages -----------------------------------------------------------------------
     max_unpacked_bytes: int = 8 << 30
     """Decompressed bytes of a .deb's data.tar.* (decompression bombs)."""

@@ -18,12 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import limits
+from ..elf import AR_MAGIC, ELF_MAGIC, ar_headers
 from ..errors import InputFileError
 from ..tarstream import LimitExceeded, Refused, TarError, TarStream, decompressed
 from .control import first_paragraph, source_of
-
-ELF_MAGIC = b"\x7fELF"
-AR_MAGIC = b"!<arch>\n"
 
 
 def open_regular(path: str):
@@ -110,31 +108,18 @@ class Deb:
         size = os.fstat(fh.fileno()).st_size
         if fh.read(8) != AR_MAGIC:
             raise self._bad("not an ar archive")
+
+        def read(pos: int, n: int) -> bytes:
+            fh.seek(pos)
+            return fh.read(n)
+
         cap = limits.current().max_archive_members
         out: list[tuple[str, int, int]] = []
-        pos = 8
-        while pos < size:
-            fh.seek(pos)
-            hdr = fh.read(60)
-            if len(hdr) < 60:
-                if hdr.strip(b"\n") == b"":
-                    break
-                raise self._bad(f"truncated ar member header at {pos:#x}")
-            if hdr[58:60] != b"`\n":
-                raise self._bad(f"bad ar member header at {pos:#x}")
-            field = hdr[48:58].strip()
-            if not field.isdigit():
-                raise self._bad(f"bad ar member size {hdr[48:58]!r} at {pos:#x}")
-            n = int(field)
-            name = hdr[:16].rstrip(b" ").removesuffix(b"/").decode("latin-1")
-            start = pos + 60
-            if start + n > size:
-                raise self._bad(f"truncated: ar member {name!r} ends past the end of the file")
-            out.append((name, start, n))
+        for name, start, n in ar_headers(read, size, self._bad):
+            out.append((name.removesuffix(b"/").decode("latin-1"), start, n))
             if len(out) > cap:
                 raise limits.exceeded(self.path, f"more than {cap} ar members",
                                       "max_archive_members", cap)
-            pos = start + n + (n & 1)
         names = [m[0] for m in out]
         if "debian-binary" not in names:
             raise self._bad(f"no debian-binary member; has {', '.join(names) or 'nothing'}")

@@ -24,6 +24,9 @@ SHT_NOBITS, SHT_REL, SHT_DYNSYM, SHT_SYMTAB_SHNDX = 8, 9, 11, 18
 SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_GNU_VERSYM = 0x6FFFFFFD, 0x6FFFFFFE, 0x6FFFFFFF
 
 SHN_UNDEF, SHN_LORESERVE, SHN_XINDEX = 0, 0xFF00, 0xFFFF
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_COMPRESSED = 0x1, 0x2, 0x4, 0x800
+SHT_PROGBITS, SHT_NOTE = 1, 7
+ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD = 1, 2
 
 DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 4, 5, 6
 DT_STRSZ, DT_SYMENT, DT_SONAME, DT_RPATH, DT_RUNPATH = 10, 11, 14, 15, 29
@@ -176,6 +179,11 @@ class Relocation(NamedTuple):
     symbol: str
     addend: int | None
     symbol_index: int = 0
+    section_index: int = 0
+    """The index of the relocation section."""
+    target: int = 0
+    """The index of the section the relocation applies to (the relocation section's
+    sh_info)."""
 
 
 # Raw section header tuple: (name, type, flags, addr, offset, size, link, info, align, entsize)
@@ -187,6 +195,7 @@ class Layout:
 
     __slots__ = (
         "big",
+        "chdr",
         "dyn",
         "ehdr",
         "is64",
@@ -213,6 +222,7 @@ class Layout:
         self.big = big
         if is64:
             self.ehdr = S(e + "HHIQQQIHHHHHH")
+            self.chdr = S(e + "IIQQ")
             self.phdr = S(e + "IIQQQQQQ")
             self.shdr = S(e + "IIQQQQIIQQ")
             self.dyn = S(e + "QQ")
@@ -222,6 +232,7 @@ class Layout:
             self.word = S(e + "Q")
         else:
             self.ehdr = S(e + "HHIIIIIHHHHHH")
+            self.chdr = S(e + "III")
             self.phdr = S(e + "IIIIIIII")
             self.shdr = S(e + "IIIIIIIIII")
             self.dyn = S(e + "II")

@@ -8,6 +8,7 @@ version tables and the dynamic-linking view; :class:`~abiguard.elf.ElfFile` is t
 from __future__ import annotations
 
 import mmap
+import zlib
 from array import array
 from operator import add, itemgetter
 from typing import Self
@@ -16,9 +17,12 @@ from .. import limits
 from ..errors import ElfError
 from .constants import (
     ELF_MAGIC,
+    ELFCOMPRESS_ZLIB,
+    ELFCOMPRESS_ZSTD,
     LAYOUTS,
     PN_XNUM,
     PT_LOAD,
+    SHF_COMPRESSED,
     SHN_XINDEX,
     SHT_NOBITS,
     SHT_STRTAB,
@@ -28,6 +32,7 @@ from .constants import (
     RawSection,
     Section,
     Segment,
+    Symbol,
     uarray,
 )
 from .loading import StrTab, load
@@ -56,6 +61,7 @@ class ElfImage:
         "_shdrs",
         "_shtypes",
         "_strtabs",
+        "_symlists",
         "data",
         "header",
         "layout",
@@ -94,6 +100,7 @@ class ElfImage:
         self._sections: list[Section] | None = None
         self._strtabs: dict[int, StrTab] = {}
         self._dyn: tuple[array[int], array[int]] | None = None
+        self._symlists: dict[int, list[Symbol]] | None = None
         try:
             self._parse_header()
         except BaseException:
@@ -289,6 +296,69 @@ class ElfImage:
         if sec.offset + sec.size > self.size:
             raise self._past_eof(f"section {sec.name or sec.index}", sec.offset, sec.size)
         return memoryview(self.data)[sec.offset:sec.offset + sec.size]
+
+    def section_contents(self, sec: Section | int) -> Bytes:
+        """The bytes of a section as its readers see them: decompressed when the section is
+        compressed (SHF_COMPRESSED with zlib or zstd, or a GNU ``.zdebug_*`` section), else
+        :meth:`section_data`. The decompressed size is checked against the header's and
+        capped (limit ``max_section_bytes``)."""
+        if isinstance(sec, int):
+            secs = self.sections
+            if not 0 <= sec < len(secs):
+                raise self.error(f"section index {sec} out of range ({len(secs)} sections)")
+            sec = secs[sec]
+        raw = self.section_data(sec)
+        if sec.flags & SHF_COMPRESSED and raw:
+            lay = self.layout
+            chdr = lay.chdr
+            if len(raw) < chdr.size:
+                raise self.error(f"truncated: compressed section {sec.name} is shorter than "
+                                 f"its {chdr.size}-byte header")
+            if lay.is64:
+                ch_type, _reserved, size, _align = chdr.unpack_from(raw)
+            else:
+                ch_type, size, _align = chdr.unpack_from(raw)
+            if ch_type not in (ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD):
+                raise self.error(f"section {sec.name}: unknown compression type {ch_type}")
+            return self._inflate(sec.name, raw[chdr.size:], size, ch_type)
+        if sec.name.startswith(".zdebug") and bytes(raw[:4]) == b"ZLIB" and len(raw) >= 12:
+            return self._inflate(sec.name, raw[12:], int.from_bytes(raw[4:12], "big"),
+                                 ELFCOMPRESS_ZLIB)
+        return raw
+
+    def _inflate(self, name: str, raw: Bytes, size: int, kind: int) -> bytes:
+        """``raw`` decompressed (zlib or zstd), which must give exactly ``size`` bytes."""
+        cap = self._lim.max_section_bytes
+        if size > cap:
+            raise self.error(limits.message(f"section {name} decompresses to {size} bytes",
+                                            "max_section_bytes", cap))
+        what = "zlib" if kind == ELFCOMPRESS_ZLIB else "zstd"
+        try:
+            if kind == ELFCOMPRESS_ZLIB:
+                z = zlib.decompressobj()
+                out = z.decompress(raw, size + 1)
+                whole = z.eof
+            else:
+                import zstandard  # (44 ms to import: only when a section needs it)
+
+                reader = zstandard.ZstdDecompressor().stream_reader(bytes(raw),
+                                                                    read_across_frames=True)
+                chunks: list[bytes] = []
+                got = 0
+                while got <= size and (chunk := reader.read(size + 1 - got)):
+                    chunks.append(chunk)
+                    got += len(chunk)
+                out = b"".join(chunks)
+                whole = True
+        except (zlib.error, MemoryError) as exc:
+            raise self.error(f"section {name}: corrupt {what} data ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - zstandard.ZstdError and its kin
+            raise self.error(f"section {name}: corrupt {what} data ({exc})") from None
+        if len(out) != size or not whole:
+            raise self.error(f"section {name}: {what} data decompresses to "
+                             f"{'more than ' if len(out) > size else ''}{len(out)} bytes, "
+                             f"not the {size} its header gives")
+        return out
 
     def _find_section(self, sh_type: int) -> int:
         """Index of the first section of a type (0: none)."""

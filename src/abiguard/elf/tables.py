@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from .. import limits
 from .constants import (
@@ -31,6 +31,7 @@ from .constants import (
     Bytes,
     Relocation,
     RelocRules,
+    Section,
     Symbol,
     uarray,
 )
@@ -50,6 +51,16 @@ class ElfTables(ElfImage):
         return ((n, i, o, x, v, z) for n, v, z, i, o, x in lay.sym.iter_unpack(raw))
 
     def _symbols_of(self, index: int, what: str) -> list[Symbol]:
+        """The symbols of a symbol table section (read once, then kept)."""
+        cache = self._symlists
+        if cache is None:
+            cache = self._symlists = {}
+        hit = cache.get(index)
+        if hit is None:
+            hit = cache[index] = self._read_symbols(index, what)
+        return hit
+
+    def _read_symbols(self, index: int, what: str) -> list[Symbol]:
         secs = self.raw_sections
         if not 0 < index < len(secs) or secs[index][1] not in (SHT_SYMTAB, SHT_DYNSYM):
             raise self.error(f"{what}: section {index} is not a symbol table")
@@ -81,26 +92,27 @@ class ElfTables(ElfImage):
     def symtab_symbols(self) -> list[Symbol]:
         """Symbols of .symtab (empty when stripped); index 0 is the null symbol."""
         idx = self._find_section(SHT_SYMTAB)
-        return self._symbols_of(idx, ".symtab") if idx else []
+        return list(self._symbols_of(idx, ".symtab")) if idx else []
 
     def dynsym_symbols(self) -> list[Symbol]:
         """Symbols of .dynsym via its section header (empty when there is none)."""
         idx = self._find_section(SHT_DYNSYM)
-        return self._symbols_of(idx, ".dynsym") if idx else []
+        return list(self._symbols_of(idx, ".dynsym")) if idx else []
 
     # ---- relocations ------------------------------------------------------------------------
 
-    def relocations(self) -> Iterator[Relocation]:
-        """Entries of every SHT_REL/SHT_RELA section: (section name, offset, type, symbol
-        name, addend, symbol index). Symbol names come from the section's sh_link table."""
+    def relocations(self, sections: Iterable[Section] | None = None) -> Iterator[Relocation]:
+        """Entries of the SHT_REL/SHT_RELA sections (all of them, or those given), in section
+        and entry order: section name, offset, type, symbol name (from the table the section
+        links to), addend (None for SHT_REL), symbol index, the section's index and the index
+        of the section it applies to (sh_info)."""
         lay = self.layout
         mips64 = lay.is64 and self.header.machine == EM_MIPS
-        secs = self.sections
         symcache: dict[int, list[Symbol]] = {}
         # Sections may overlap: count what all of them make us read, not each one.
         lim = self._lim
         nrel = nsym = 0
-        for sec in secs:
+        for sec in self.sections if sections is None else sections:
             if sec.type not in (SHT_REL, SHT_RELA):
                 continue
             rela = sec.type == SHT_RELA
@@ -138,7 +150,7 @@ class ElfTables(ElfImage):
                     raise self.error(f"relocation in {sec.name} refers to symbol {symi}, "
                                      f"past the {nsyms} symbols of section {sec.link}")
                 yield Relocation(sec.name, offset, rtype, syms[symi].name if symi else "",
-                                 rec[-1] if rela else None, symi)
+                                 rec[-1] if rela else None, symi, sec.index, sec.info)
 
     def dynamic_relocation_tables(self, tags: dict[int, int], rules: RelocRules
                                   ) -> list[bytes]:
