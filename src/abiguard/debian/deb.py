@@ -16,6 +16,10 @@ import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 from .. import limits
 from ..elf import AR_MAGIC, ELF_MAGIC, ar_headers
@@ -24,7 +28,7 @@ from ..tarstream import LimitExceeded, Refused, TarError, TarStream, decompresse
 from .control import first_paragraph, source_of
 
 
-def open_regular(path: str):
+def open_regular(path: str) -> io.BufferedReader:
     """A binary file object for a regular file; OSError for anything else. Opened without
     blocking, so that a fifo among the inputs does not hang the scan."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -40,7 +44,8 @@ def open_regular(path: str):
 def file_magic(path: str, n: int = 8) -> bytes:
     try:
         with open_regular(path) as fh:
-            return fh.read(n)
+            head: bytes = fh.read(n)
+            return head
     except OSError:
         return b""
 
@@ -67,19 +72,20 @@ class DebInfo:
 class Window(io.RawIOBase):
     """A read-only window [start, start + size) of an open file: one ar member."""
 
-    def __init__(self, fh, start: int, size: int) -> None:
+    def __init__(self, fh: io.BufferedReader, start: int, size: int) -> None:
         super().__init__()
         self.fh, self.pos, self.end = fh, start, start + size
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:
-        n = min(len(b), self.end - self.pos)
+    def readinto(self, b: WriteableBuffer) -> int:
+        view = memoryview(b)
+        n = min(len(view), self.end - self.pos)
         if n <= 0:
             return 0
         self.fh.seek(self.pos)
-        got = self.fh.readinto(memoryview(b)[:n]) or 0
+        got = self.fh.readinto(view[:n]) or 0
         self.pos += got
         return got
 
@@ -111,7 +117,8 @@ class Deb:
 
         def read(pos: int, n: int) -> bytes:
             fh.seek(pos)
-            return fh.read(n)
+            got: bytes = fh.read(n)
+            return got
 
         cap = limits.current().max_archive_members
         out: list[tuple[str, int, int]] = []
@@ -143,7 +150,7 @@ class Deb:
         self.close()
 
 
-def open_tar(member, name: str, path: str, limit: int, limit_name: str,
+def open_tar(member: IO[bytes], name: str, path: str, limit: int, limit_name: str,
               budget: int | None = None) -> TarStream:
     """The tar in ar member ``name``, streamed: no member over ``limit`` bytes, at most
     ``budget`` (default: ``limit``) decompressed bytes in all."""

@@ -1,77 +1,41 @@
-"""A small, fast, bounds-checked ELF reader for the dynamic-linking view.
+"""abiguard's ELF reader: small, fast, bounds-checked, over ``mmap`` (or bytes).
 
-This is the hot path of a distribution-wide census, so it works over ``mmap`` (or bytes)
-with precompiled :class:`struct.Struct` objects, unpacks whole tables at once
-(``iter_unpack``, :mod:`array` slices) and decodes string tables once, straight from the
-mapping. Every offset, size and count read from the file is checked before it is used; bad
-input raises :class:`~abiguard.errors.ElfError` (one line, naming the file or
-``archive(member)``) and nothing else: never a hang, never a silently wrong result.
+The dynamic-linking view is the hot path of a distribution-wide census, so it works with
+precompiled :class:`struct.Struct` objects, unpacks whole tables at once (``iter_unpack``,
+:mod:`array` slices) and decodes string tables once, straight from the mapping. Every offset,
+size and count read from the file is checked before it is used; bad input raises
+:class:`~abiguard.errors.ElfError` (one line, naming the file or ``archive(member)``) and
+nothing else: never a hang, never a silently wrong result. The limits of
+:mod:`abiguard.limits` bound what a hostile file can make it do.
 
 Public API:
 
 - :func:`is_elf`, :func:`is_ar_archive`: cheap magic checks (never raise, never block).
-- :func:`read_elf`: the :class:`~abiguard.model.ElfObject` of a file or of given bytes.
-- :func:`read_archive`, :func:`iter_archive_members`: ``ar`` archives (GNU/SysV and BSD names).
-- :class:`ElfFile`: lower-level access (header, segments, sections, section data, .symtab and
-  .dynsym symbols, relocations, dynamic entries) computed lazily; ``ElfFile.dynamic_view()``
-  is what :func:`read_elf` returns.
+- :func:`read_elf`: the :class:`~abiguard.model.ElfObject` of a file or of given bytes; the
+  import and export tables are lazy, the dynamic relocations read on first use.
+- :func:`read_archive`, :func:`iter_archive_members`, :func:`ar_headers`: ``ar`` archives
+  (GNU/SysV and BSD names, thin archives) and the ar layer of a .deb.
+- :class:`ElfFile`: lower-level access, computed lazily: header, segments, sections, section
+  data (decompressed when compressed), .symtab and .dynsym symbols, relocation sections,
+  dynamic entries, version tables, notes (build-id, debug link), DWARF subprogram ranges;
+  ``ElfFile.dynamic_view()`` is what :func:`read_elf` returns.
 
-Where the view comes from: section headers when present (SHT_DYNAMIC, SHT_DYNSYM,
-SHT_GNU_versym/verdef/verneed); without them (sstrip-ed files) PT_DYNAMIC and its DT_* tags,
-addresses mapped through PT_LOAD, the symbol count from DT_HASH or a DT_GNU_HASH walk. ET_REL
-objects give their .symtab (imports: undefined non-local; exports: defined non-local with
-default or protected visibility; no versions).
-
-Cost: per file, a few dozen bytecode-level operations and no Python-level work per symbol.
-The symbol tables are validated when the file is read (counts, offsets, every st_name against
-the string table, every version index), in C-level bulk operations, and copied out of the
-mapping; ``ElfObject.imports``/``exports`` are lazy :class:`~abiguard.model.SymbolTable`
-views over those copies (see :class:`SymbolSource`): the import/export split is computed on
-first use (bulk byte operations), names are decoded and ElfSymbol objects built only when
-asked for (a whole table at ~0.5 us a symbol, see ``_SymBuilder``). Nothing done at access
-time can fail: corrupt input raises at ``read_elf`` time.
+The package, layer by layer: :mod:`.constants` (the specification's numbers, record types,
+struct layouts), :mod:`.loading` (files, string tables), :mod:`.image` (header, segments,
+sections), :mod:`.tables` (symbol tables, relocation sections), :mod:`.versions`,
+:mod:`.dynamic` (the dynamic-linking view, :class:`ElfFile`), :mod:`.symsource` (its lazy
+symbol tables), :mod:`.dynrelocs` (what the dynamic relocations look up), :mod:`.notes`,
+:mod:`.dwarf`, :mod:`.ar`.
 """
 
 from __future__ import annotations
 
 from ..model import ElfObject
 from .ar import ArHeader, ar_headers, iter_archive_members
+from .constants import *  # the specification's numbers and record types (constants.__all__)
 from .constants import (
     AR_MAGIC,
-    DT_GNU_HASH,
-    DT_HASH,
-    DT_NEEDED,
-    DT_NULL,
-    DT_RPATH,
-    DT_RUNPATH,
-    DT_SONAME,
-    DT_STRSZ,
-    DT_STRTAB,
-    DT_SYMTAB,
-    DT_VERDEF,
-    DT_VERDEFNUM,
-    DT_VERNEED,
-    DT_VERNEEDNUM,
-    DT_VERSYM,
     ELF_MAGIC,
-    PT_DYNAMIC,
-    PT_INTERP,
-    PT_LOAD,
-    SHF_ALLOC,
-    SHF_COMPRESSED,
-    SHF_EXECINSTR,
-    SHF_WRITE,
-    SHN_LORESERVE,
-    SHN_UNDEF,
-    SHT_DYNAMIC,
-    SHT_DYNSYM,
-    SHT_NOBITS,
-    SHT_NOTE,
-    SHT_PROGBITS,
-    SHT_REL,
-    SHT_RELA,
-    SHT_STRTAB,
-    SHT_SYMTAB,
     THIN_AR_MAGIC,
     ElfHeader,
     Relocation,
@@ -85,40 +49,7 @@ from .loading import is_ar_archive, is_elf
 
 __all__ = [
     "AR_MAGIC",
-    "DT_GNU_HASH",
-    "DT_HASH",
-    "DT_NEEDED",
-    "DT_NULL",
-    "DT_RPATH",
-    "DT_RUNPATH",
-    "DT_SONAME",
-    "DT_STRSZ",
-    "DT_STRTAB",
-    "DT_SYMTAB",
-    "DT_VERDEF",
-    "DT_VERDEFNUM",
-    "DT_VERNEED",
-    "DT_VERNEEDNUM",
-    "DT_VERSYM",
     "ELF_MAGIC",
-    "PT_DYNAMIC",
-    "PT_INTERP",
-    "PT_LOAD",
-    "SHF_ALLOC",
-    "SHF_COMPRESSED",
-    "SHF_EXECINSTR",
-    "SHF_WRITE",
-    "SHN_LORESERVE",
-    "SHN_UNDEF",
-    "SHT_DYNAMIC",
-    "SHT_DYNSYM",
-    "SHT_NOBITS",
-    "SHT_NOTE",
-    "SHT_PROGBITS",
-    "SHT_REL",
-    "SHT_RELA",
-    "SHT_STRTAB",
-    "SHT_SYMTAB",
     "THIN_AR_MAGIC",
     "ArHeader",
     "ElfFile",
@@ -135,8 +66,6 @@ __all__ = [
     "read_archive",
     "read_elf",
 ]
-
-
 
 
 def read_elf(path: str, data: bytes | None = None, *, member: str | None = None,

@@ -264,3 +264,17 @@ def uarray(code: str, raw: Bytes, big: bool) -> array[int]:
 
 LAYOUTS = {(is64, big): Layout(is64, big) for is64 in (False, True) for big in (False, True)}
 
+
+__all__ = [
+    "AR_MAGIC", "DT_FLAGS_1", "DT_GNU_HASH", "DT_HASH", "DT_JMPREL", "DT_NEEDED", "DT_NULL",
+    "DT_PLTREL", "DT_PLTRELSZ", "DT_REL", "DT_RELA", "DT_RELACOUNT", "DT_RELAENT", "DT_RELASZ",
+    "DT_RELCOUNT", "DT_RELENT", "DT_RELSZ", "DT_RPATH", "DT_RUNPATH", "DT_SONAME", "DT_STRSZ",
+    "DT_STRTAB", "DT_SYMENT", "DT_SYMTAB", "DT_VERDEF", "DT_VERDEFNUM", "DT_VERNEED",
+    "DT_VERNEEDNUM", "DT_VERSYM", "ELFCOMPRESS_ZLIB", "ELFCOMPRESS_ZSTD", "ELF_MAGIC",
+    "EM_MIPS", "PN_XNUM", "PT_DYNAMIC", "PT_INTERP", "PT_LOAD", "SHF_ALLOC", "SHF_COMPRESSED",
+    "SHF_EXECINSTR", "SHF_WRITE", "SHN_LORESERVE", "SHN_UNDEF", "SHN_XINDEX", "SHT_DYNAMIC",
+    "SHT_DYNSYM", "SHT_GNU_VERDEF", "SHT_GNU_VERNEED", "SHT_GNU_VERSYM", "SHT_HASH",
+    "SHT_NOBITS", "SHT_NOTE", "SHT_NULL", "SHT_PROGBITS", "SHT_REL", "SHT_RELA", "SHT_STRTAB",
+    "SHT_SYMTAB", "SHT_SYMTAB_SHNDX", "THIN_AR_MAGIC", "VER_FLG_WEAK", "ElfHeader", "Relocation",
+    "Section", "Segment", "Symbol", "machine_name",
+]
