@@ -136,7 +136,7 @@ def iter_archive_members(source: str | bytes | bytearray | memoryview,
                 raise fail(limits.message(f"more than {cap} members", "max_archive_members",
                                           cap))
             if is_thin:
-                yield name, _thin_member(where, base, name)
+                yield name, _thin_member(where, base, name, msize)
             else:
                 yield name, bytes(buf[body_start:end])
     finally:
@@ -144,14 +144,18 @@ def iter_archive_members(source: str | bytes | bytearray | memoryview,
             mm.close()
 
 
-def _thin_member(where: str, base: str, name: str) -> bytes:
-    """The data of a thin archive's member: the file it names, relative to the archive."""
+def _thin_member(where: str, base: str, name: str, size: int) -> bytes:
+    """The data of a thin archive's member: the regular file it names (relative to the
+    archive), which must have the size the archive gives it."""
     member = name if os.path.isabs(name) else os.path.join(base, name)
     try:
         data, mm, _mtime = load(member)
     except ElfError as exc:
         raise ElfError(where, f"thin archive member {name}: {exc.message}") from None
     try:
+        if len(data) != size:
+            raise ElfError(where, f"thin archive member {name}: the file has {len(data)} bytes, "
+                                  f"the archive says {size} (changed since it was archived?)")
         return bytes(data)
     finally:
         if mm is not None:

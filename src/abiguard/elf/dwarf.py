@@ -54,6 +54,8 @@ _BLOCK_LEN = {0x0A: 1, 0x03: 2, 0x04: 4}  # block1 block2 block4 (block, exprloc
 _ADDR_FORMS = {F_ADDR, F_ADDRX, 0x29, 0x2A, 0x2B, 0x2C, 0x1F01}
 _STRX_FORMS = {F_STRX, 0x25, 0x26, 0x27, 0x28, 0x1F02}
 _UNIT_REF_FORMS = {0x11, 0x12, 0x13, 0x14, 0x15}  # ref1/2/4/8, ref_udata
+_KNOWN_FORMS = {*_FIXED, *_OFFSET_SIZED, *_ULEB, *_BLOCK_LEN, 0x09, 0x18, 0x0D, F_ADDR,
+                F_STRING, F_REF_ADDR, F_INDIRECT}
 _WANTED = {DW_AT_sibling, DW_AT_name, DW_AT_low_pc, DW_AT_high_pc, DW_AT_abstract_origin,
            DW_AT_specification, DW_AT_ranges, DW_AT_linkage_name, DW_AT_MIPS_linkage_name,
            DW_AT_str_offsets_base, DW_AT_addr_base, DW_AT_rnglists_base, DW_AT_GNU_addr_base}
@@ -243,6 +245,9 @@ class Dwarf:
                 const = 0
                 if form == F_IMPLICIT_CONST:
                     const, pos = _sleb(buf, pos)
+                if form not in _KNOWN_FORMS:
+                    raise Corrupt(f"unknown attribute form {form:#x} in the abbreviation "
+                                  f"table at {u.abbrev_offset:#x}")
                 specs.append((attr, form, const))
                 self.spend()
                 size = self.form_size(form, u)
