@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -195,3 +196,17 @@ def test_iter_archive_members_raises_elferror(tmp_path):
     with pytest.raises(ElfError) as exc:
         list(iter_archive_members(str(bad), thin=True))
     assert str(bad) in str(exc.value)
+
+
+def test_ifunc_resolver_is_the_enclosing_function(tmp_path):
+    """An STT_GNU_IFUNC symbol names its code like a FUNC (glibc's memcpy resolver)."""
+    (tmp_path / "r.s").write_text(
+        "\t.text\n\t.globl pick\n\t.type pick, @gnu_indirect_function\npick:\n"
+        "\tleaq xc_a(%rip), %rax\n\tret\n\t.size pick, .-pick\n")
+    run(["as", "-o", "r.o", "r.s"], tmp_path)
+    symtab = subprocess.run(["readelf", "-s", "-W", str(tmp_path / "r.o")], capture_output=True,
+                            text=True, check=True).stdout
+    assert re.search(r"IFUNC\s+GLOBAL\s+DEFAULT\s+1 pick", symtab)
+    sites, errors = find_object_references([str(tmp_path / "r.o")], XC)
+    assert errors == []
+    assert [(s.symbol, s.function, s.kind) for s in sites] == [("xc_a", "pick", "reference")]
