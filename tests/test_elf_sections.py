@@ -101,6 +101,8 @@ def test_relocations_agree_with_readelf_and_pyelftools(files: dict[str, Path], n
             assert r.target == rel_sec.info
     assert [(r.section, r.offset, r.type, r.symbol_index, r.addend) for r in ours] == \
         readelf_relocations(path, bits)
+    with ElfFile(str(path)) as f:
+        assert list(f.relocations(named=True)) == [r for r in ours if r.symbol_index]
     with open(path, "rb") as fh:
         elf = ELFFile(fh)
         theirs = []
@@ -113,6 +115,31 @@ def test_relocations_agree_with_readelf_and_pyelftools(files: dict[str, Path], n
                                    symtab.get_symbol(sym).name if sym and symtab else "",
                                    rel["r_addend"] if rel.is_RELA() else None))
     assert [(r.section, r.offset, r.type, r.symbol, r.addend) for r in ours] == theirs
+
+
+@pytest.mark.parametrize("bits, big, machine", [(32, False, 3), (64, False, 62),
+                                                (32, True, 20), (64, True, 22)])
+def test_relocations_of_both_byte_orders(tmp_path: Path, bits: int, big: bool,
+                                         machine: int) -> None:
+    """Hand-built images with relative, symbol and PLT relocations (REL for i386, RELA
+    otherwise): readelf's reading, and the named ones alone with ``named=True``."""
+    from elfbuild import Exp, Imp, Spec, build_elf
+
+    spec = Spec(bits=bits, big=big, machine=machine, needed=("libc.so.6",),
+                imports=[Imp("puts", "GLIBC_2.0", "libc.so.6"), Imp("cos")],
+                exports=[Exp("hand_a", "HAND_1.0")], verdefs=[("HAND_1.0", [])],
+                relocs=[("puts", 6), ("hand_a", 5), ("", 8)], plt_relocs=[("cos", 7)],
+                rela=machine != 3, relative=3)
+    path = tmp_path / "image"
+    path.write_bytes(build_elf(spec).data)
+    with ElfFile(str(path)) as f:
+        every = list(f.relocations())
+        assert len(every) == 7
+        assert [(r.section, r.offset, r.type, r.symbol_index, r.addend) for r in every] == \
+            readelf_relocations(path, bits)
+        named = list(f.relocations(named=True))
+        assert named == [r for r in every if r.symbol_index]
+        assert [r.symbol for r in named] == ["puts", "hand_a", "cos"]
 
 
 def test_chosen_relocation_sections(files: dict[str, Path]) -> None:

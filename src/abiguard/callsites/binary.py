@@ -119,7 +119,7 @@ def _dynamic_view(f: ElfFile) -> _Dyn:
     dyn.exports.sort()
     jump_slot, glob_dat, abs64 = _RELOCS.get(f.header.machine, (-1, -1, -1))
     tables = [s for s in f.sections if s.type in (SHT_RELA, SHT_REL) and s.link == dynsym.index]
-    for rel in f.relocations(tables):
+    for rel in f.relocations(tables, named=True):
         sym = rel.symbol_index
         if not sym:
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
+from itertools import compress
 
 from .. import limits
 from .constants import (
@@ -101,11 +102,13 @@ class ElfTables(ElfImage):
 
     # ---- relocations ------------------------------------------------------------------------
 
-    def relocations(self, sections: Iterable[Section] | None = None) -> Iterator[Relocation]:
+    def relocations(self, sections: Iterable[Section] | None = None, *, named: bool = False
+                    ) -> Iterator[Relocation]:
         """Entries of the SHT_REL/SHT_RELA sections (all of them, or those given), in section
         and entry order: section name, offset, type, symbol name (from the table the section
         links to), addend (None for SHT_REL), symbol index, the section's index and the index
-        of the section it applies to (sh_info)."""
+        of the section it applies to (sh_info). ``named``: only the entries with a symbol
+        (the others, a program's relative relocations, are passed over in bulk)."""
         lay = self.layout
         mips64 = lay.is64 and self.header.machine == EM_MIPS
         symcache: dict[int, list[Symbol]] = {}
@@ -136,7 +139,17 @@ class ElfTables(ElfImage):
                     symcache[sec.link] = table
                 syms = symcache[sec.link]
             nsyms = len(syms)
-            for rec in st.iter_unpack(raw):
+            recs: Iterator[tuple[int, ...]] = st.iter_unpack(raw)
+            if named and n:
+                # a nonzero byte in the symbol index's bytes of r_info, for every entry at once
+                esz = st.size
+                at = range(8, 12) if mips64 else (range(8, 12) if lay.big else range(12, 16)) \
+                    if lay.is64 else (range(4, 7) if lay.big else range(5, 8))
+                bits = 0
+                for k in at:
+                    bits |= int.from_bytes(raw[k::esz], "little")
+                recs = compress(recs, bits.to_bytes(n, "little"))
+            for rec in recs:
                 if mips64:
                     offset, symi, _ssym, t3, t2, t1 = rec[:6]
                     rtype = t1 | t2 << 8 | t3 << 16
