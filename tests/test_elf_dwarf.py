@@ -310,3 +310,37 @@ def test_no_dwarf_no_ranges(progs: dict[str, Path], tmp_path: Path) -> None:
     shutil.copy(progs["c-dwarf5"], tmp_path / "p")
     subprocess.run(["strip", "--strip-debug", str(tmp_path / "p")], check=True)
     assert ours(tmp_path / "p") == set()
+
+
+@pytest.mark.parametrize("variant", ["c-dwarf5", "c-dwarf4", "cpp-dwarf5", "c-dwarf64",
+                                     "c-dwarf2"])
+def test_mutated_dwarf_gives_ranges_or_elf_error(progs: dict[str, Path], variant: str) -> None:
+    """Random bytes of the DWARF sections changed (400 inputs a variant, seeded): every one
+    reads or is an ElfError, quickly."""
+    import random
+    import time
+
+    base = bytearray(progs[variant].read_bytes())
+    with ElfFile(str(progs[variant])) as f:
+        spans = [(s.offset, s.size) for s in f.sections
+                 if s.name in (".debug_info", ".debug_abbrev", ".debug_rnglists",
+                               ".debug_ranges", ".debug_str", ".debug_line_str")]
+    rng = random.Random(variant)
+    outcomes = {"ok": 0, "rejected": 0}
+    start = time.monotonic()
+    for _ in range(400):
+        data = bytearray(base)
+        for _ in range(rng.choice((1, 2, 8))):
+            off, size = rng.choice(spans)
+            at = off + rng.randrange(size)
+            data[at] = rng.choice((0, 0xFF, 0x80, rng.randrange(256)))
+        try:
+            with ElfFile("mutant", bytes(data)) as f:
+                for lo, hi, name in f.subprogram_ranges():
+                    assert 0 < lo < hi and name
+            outcomes["ok"] += 1
+        except ElfError as exc:
+            assert exc.path == "mutant" and "\n" not in exc.message
+            outcomes["rejected"] += 1
+    assert outcomes["ok"] and outcomes["rejected"], outcomes
+    assert time.monotonic() - start < 60
