@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VERSION = "v2"  # bumped when the seeds change (v2: hand-built ELF seeds have relocations)
+VERSION = "v3"  # bumped when the seeds change (v2: hand-built ELF seeds have relocations;
+# v3: programs with DWARF 4/5, 32/64-bit, compressed with zlib, zlib-gnu and zstd)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,19 @@ def _build_elf_fixtures(d: Path) -> None:
         "gcc-obj.o": obj.read_bytes(),
         "gcc-sections-debug.o": obj_many.read_bytes(),
     }
+    # DWARF for the subprogram ranges of where --binary, in its encodings
+    for name, flags in (("dwarf5", ["-g"]), ("dwarf4-gz", ["-gdwarf-4", "-gz"]),
+                        ("dwarf4-zdebug", ["-gdwarf-4", "-gz=zlib-gnu"]),
+                        ("dwarf64", ["-g", "-gdwarf64"]), ("dwarf3", ["-gdwarf-3"])):
+        dbg = src / f"prog-{name}"
+        gcc("-O2", *flags, src / "prog.c", "-o", dbg, "-L", src, "-lvers", "-lunst")
+        out[f"gcc-prog-{name}"] = dbg.read_bytes()
+    if shutil.which("objcopy"):
+        zstd = src / "prog-dwarf5-zstd"
+        subprocess.run(["objcopy", "--compress-debug-sections=zstd", str(src / "prog-dwarf5"),
+                        str(zstd)], capture_output=True, check=False)
+        if zstd.exists():
+            out["gcc-prog-dwarf5-zstd"] = zstd.read_bytes()
     if shutil.which("strip"):
         stripped = src / "prog_stripped"
         subprocess.run(["strip", "-o", str(stripped), str(prog)], capture_output=True,

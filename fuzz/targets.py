@@ -38,6 +38,8 @@ DEB_LIMITS = {"max_unpacked_bytes": 4 << 20, "max_control_bytes": 1 << 20,
               "max_tar_members": 2000, "max_tar_header_bytes": 64 << 10,
               "max_archive_members": 1000}
 BOMB_SIZE = 6 << 20
+# Limits the ELF target runs under: compressed sections and DWARF (bombs found quickly).
+ELF_LIMITS = {"max_section_bytes": 16 << 20, "max_dwarf_values": 2_000_000}
 
 
 @functools.cache
@@ -68,6 +70,13 @@ def _write(name: str, data: bytes) -> str:
 
 
 def run_elf(data: bytes) -> str:
+    from abiguard import limits
+
+    with limits.override(**ELF_LIMITS):
+        return _run_elf(data)
+
+
+def _run_elf(data: bytes) -> str:
     from abiguard.elf import ElfFile, read_elf
     from abiguard.errors import ElfError
 
@@ -101,10 +110,25 @@ def run_elf(data: bytes) -> str:
                 if len(tab):
                     rel.referencing(tab[0].name)
 
+    def contents() -> None:  # every section, decompressed when compressed
+        for sec in f.sections:
+            f.section_contents(sec)
+
+    def relocations() -> None:  # all relocation sections, then those of the first one
+        every = list(f.relocations())
+        first = [s for s in f.sections if s.type in (4, 9)][:1]
+        assert [r for r in every if first and r.section_index == first[0].index] == \
+            list(f.relocations(first))
+
+    def ranges() -> None:  # DWARF subprogram ranges (call-site attribution)
+        for lo, hi, name in f.subprogram_ranges():
+            assert 0 < lo < hi and name
+
     with f:
         steps: list[Callable[[], object]] = [
             view, lambda: f.segments, lambda: f.sections, f.symtab_symbols,
-            f.dynsym_symbols, lambda: sum(1 for _ in f.relocations()), f.dynamic_entries,
+            f.dynsym_symbols, relocations, f.dynamic_entries, contents, f.build_id,
+            f.debuglink, ranges,
         ]
         for step in steps:
             try:
@@ -123,11 +147,13 @@ def run_ar(data: bytes) -> str:
         read_archive(_write("in.a", data))
     except ElfError:
         outcome = "rejected"
-    try:
-        for _name, _body in iter_archive_members(data, "fuzz.a"):
-            pass
-    except ElfError:
-        outcome = "rejected"
+    for thin in (False, True):  # (thin: members named relative to the scratch directory)
+        try:
+            for _name, _body in iter_archive_members(data, str(scratch() / "fuzz.a"),
+                                                     thin=thin):
+                pass
+        except ElfError:
+            outcome = "rejected"
     return outcome
 
 
@@ -387,9 +413,11 @@ class Target:
 
 TARGETS: dict[str, Target] = {t.name: t for t in [
     Target("elf", "ELF reader: dynamic view, versions, .symtab/.dynsym, relocations, "
-           "segments/sections (bytes and mmap paths)", run_elf,
+           "segments/sections, compressed sections, notes, DWARF ranges (bytes and mmap "
+           "paths)", run_elf,
            lambda m: sd.elf_seeds(max_size=m), "ElfError"),
-    Target("ar", "ar archives: read_archive (ELF members parsed), iter_archive_members",
+    Target("ar", "ar archives: read_archive (ELF members parsed), iter_archive_members "
+           "(thin too)",
            run_ar, lambda m: sd.ar_seeds(max_size=m), "ElfError"),
     Target("deb", ".deb: read_deb_control, unpack_deb into a temp dir (containment checked), "
            "walk, collect", run_deb, lambda m: sd.deb_seeds(max_size=m), "InputFileError"),

@@ -349,9 +349,9 @@ def test_elffile_lower_level(world: World) -> None:
 
 def test_mmap_and_bytes_paths_agree(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     via_bytes = read_elf(str(world.prog), world.prog.read_bytes())
-    monkeypatch.setattr(elf, "_MMAP_THRESHOLD", 0)
+    monkeypatch.setattr(elf.loading, "MMAP_THRESHOLD", 0)
     assert read_elf(str(world.prog)) == via_bytes
-    monkeypatch.setattr(elf, "_MMAP_THRESHOLD", 1 << 40)
+    monkeypatch.setattr(elf.loading, "MMAP_THRESHOLD", 1 << 40)
     assert read_elf(str(world.prog)) == via_bytes
 
 
@@ -402,9 +402,9 @@ def test_symbol_tables_are_lazy_sequences(world: World) -> None:
 
 
 def test_symbol_tables_outlive_the_mapping(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(elf, "_MMAP_THRESHOLD", 0)  # mapped, and unmapped by read_elf
+    monkeypatch.setattr(elf.loading, "MMAP_THRESHOLD", 0)  # mapped, and unmapped by read_elf
     lazy = read_elf(str(world.libvers))
-    monkeypatch.setattr(elf, "_MMAP_THRESHOLD", 1 << 40)
+    monkeypatch.setattr(elf.loading, "MMAP_THRESHOLD", 1 << 40)
     assert lazy == read_elf(str(world.libvers))
     assert len(lazy.exports.lookup("foo")) == 2
 

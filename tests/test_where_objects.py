@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from _xcproject import EXPECTED_OBJECT_REFS, build_aarch64, build_project, run
-from abiguard.callsites.objects import find_object_references, iter_ar_members
+from abiguard.callsites.objects import find_object_references
+from abiguard.elf import iter_archive_members
 from abiguard.errors import ElfError
 from abiguard.model import InputError
 
@@ -95,7 +97,7 @@ def test_long_member_names(project, tmp_path):
     long = "a_member_name_longer_than_sixteen_chars.o"
     shutil.copy(project / "lib.o", tmp_path / long)
     run(["ar", "rcs", "liblong.a", long], tmp_path)
-    assert [m.name for m in iter_ar_members(str(tmp_path / "liblong.a"))] == [long]
+    assert [name for name, _ in iter_archive_members(str(tmp_path / "liblong.a"))] == [long]
 
 
 def test_aarch64_objects(tmp_path_factory, monkeypatch):
@@ -188,9 +190,23 @@ def test_slim_lto_object(tmp_path):
     assert "LTO" in err.message
 
 
-def test_iter_ar_members_raises_elferror(tmp_path):
+def test_iter_archive_members_raises_elferror(tmp_path):
     bad = tmp_path / "x.a"
     bad.write_bytes(b"!<arch>\nshort")
     with pytest.raises(ElfError) as exc:
-        list(iter_ar_members(str(bad)))
+        list(iter_archive_members(str(bad), thin=True))
     assert str(bad) in str(exc.value)
+
+
+def test_ifunc_resolver_is_the_enclosing_function(tmp_path):
+    """An STT_GNU_IFUNC symbol names its code like a FUNC (glibc's memcpy resolver)."""
+    (tmp_path / "r.s").write_text(
+        "\t.text\n\t.globl pick\n\t.type pick, @gnu_indirect_function\npick:\n"
+        "\tleaq xc_a(%rip), %rax\n\tret\n\t.size pick, .-pick\n")
+    run(["as", "-o", "r.o", "r.s"], tmp_path)
+    symtab = subprocess.run(["readelf", "-s", "-W", str(tmp_path / "r.o")], capture_output=True,
+                            text=True, check=True).stdout
+    assert re.search(r"IFUNC\s+GLOBAL\s+DEFAULT\s+1 pick", symtab)
+    sites, errors = find_object_references([str(tmp_path / "r.o")], XC)
+    assert errors == []
+    assert [(s.symbol, s.function, s.kind) for s in sites] == [("xc_a", "pick", "reference")]

@@ -25,8 +25,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from . import cparse
+from .cparse import function_declarator, text
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 # --------------------------------------------------------------------------------------------
 # Model
@@ -106,40 +112,19 @@ class ProtoChange:
 # Parsing
 # --------------------------------------------------------------------------------------------
 
-_PARSER = None
-
-
-def _parser():
-    global _PARSER
-    if _PARSER is None:
-        try:
-            import tree_sitter
-            import tree_sitter_c
-        except ImportError:
-            raise UsageError("comparing headers needs tree-sitter and tree-sitter-c: "
-                             "pip install 'abiguard[where]'") from None
-        language = tree_sitter.Language(tree_sitter_c.language())
-        try:
-            _PARSER = tree_sitter.Parser(language)
-        except TypeError:  # pragma: no cover - tree-sitter < 0.22
-            _PARSER = tree_sitter.Parser()
-            _PARSER.set_language(language)
-    return _PARSER
-
-
 _SKIP = {"attribute_specifier", "storage_class_specifier", "comment", "ms_declspec_modifier",
          "attribute_declaration", "gnu_asm_expression", "ms_call_modifier"}
 _INT_WORDS = {"signed", "unsigned", "short", "long", "int", "char"}
 _QUALS = {"const", "volatile", "restrict", "__restrict", "__restrict__", "_Atomic"}
 
 
-def _tokens(node, skip_ids: set[int]) -> list[str]:
+def _tokens(node: Node, skip_ids: set[int]) -> list[str]:
     """Leaf tokens of a node, without attributes, storage classes and the named identifier."""
     if node.type in _SKIP or node.id in skip_ids:
         return []
     if node.child_count == 0:
-        text = node.text.decode("utf-8", "replace")
-        return [text] if text.strip() else []
+        leaf = text(node)
+        return [leaf] if leaf.strip() else []
     out: list[str] = []
     for c in node.children:
         out += _tokens(c, skip_ids)
@@ -193,39 +178,7 @@ def display_type(tokens: list[str]) -> str:
     return out.replace(") (", ")(")
 
 
-def _declared_name(decl) -> tuple[object | None, object | None, int, list[str]]:
-    """Follow a declarator to a function declarator naming a function.
-
-    Returns (function_declarator, identifier, pointer depth, qualifiers of the pointers),
-    or (None, None, 0, []) when it declares something else (a variable, a function
-    pointer)."""
-    depth = 0
-    quals: list[str] = []
-    node = decl
-    while node is not None:
-        t = node.type
-        if t == "pointer_declarator":
-            depth += 1
-            quals += [c.text.decode() for c in node.children if c.type == "type_qualifier"]
-            node = node.child_by_field_name("declarator")
-        elif t in ("parenthesized_declarator", "attributed_declarator"):
-            node = next((c for c in node.named_children if c.type.endswith("declarator")
-                         or c.type == "identifier"), None)
-        elif t == "function_declarator":
-            inner = node.child_by_field_name("declarator")
-            while inner is not None and inner.type in ("parenthesized_declarator",
-                                                       "attributed_declarator"):
-                inner = next((c for c in inner.named_children if c.type.endswith(
-                    "declarator") or c.type == "identifier"), None)
-            if inner is not None and inner.type == "identifier":
-                return node, inner, depth, quals
-            return None, None, 0, []
-        else:
-            return None, None, 0, []
-    return None, None, 0, []
-
-
-def _param_name(node):
+def _param_name(node: Node | None) -> Node | None:
     """The identifier a parameter declarator names (not inside nested parameter lists)."""
     if node is None:
         return None
@@ -240,7 +193,7 @@ def _param_name(node):
     return None
 
 
-def _params(fdecl) -> tuple[tuple[Param, ...], bool]:
+def _params(fdecl: Node) -> tuple[tuple[Param, ...], bool]:
     plist = fdecl.child_by_field_name("parameters")
     params: list[Param] = []
     variadic = False
@@ -254,23 +207,23 @@ def _params(fdecl) -> tuple[tuple[Param, ...], bool]:
             continue
         ident = _param_name(c.child_by_field_name("declarator"))
         toks = _tokens(c, {ident.id} if ident is not None else set())
-        params.append(Param(display_type(toks), ident.text.decode() if ident else None,
+        params.append(Param(display_type(toks), text(ident) if ident else None,
                             canon_type(toks)))
     if len(params) == 1 and params[0].canon == "void" and params[0].name is None:
         params = []
     return tuple(params), variadic
 
 
-def _condition(node) -> str | None:
+def _condition(node: Node) -> str | None:
     p = node.parent
     while p is not None:
         if p.type in ("preproc_if", "preproc_elif"):
             cond = p.child_by_field_name("condition")
-            return "#if " + " ".join(cond.text.decode().split()) if cond else None
+            return "#if " + " ".join(text(cond).split()) if cond else None
         if p.type in ("preproc_ifdef", "preproc_elifdef"):
             name = p.child_by_field_name("name")
-            kw = p.children[0].text.decode() if p.children else "#ifdef"
-            return f"{kw} {name.text.decode()}" if name else None
+            kw = text(p.children[0]) if p.children else "#ifdef"
+            return f"{kw} {text(name)}" if name else None
         if p.type == "preproc_else":
             q = p.parent
             if q is not None and q.type in ("preproc_if", "preproc_ifdef"):
@@ -280,7 +233,7 @@ def _condition(node) -> str | None:
     return None
 
 
-def _from_declaration(node, file: str, out: dict[str, Prototype]) -> None:
+def _from_declaration(node: Node, file: str, out: dict[str, Prototype]) -> None:
     decls = node.children_by_field_name("declarator")
     declarator_ids = {d.id for d in decls}
     base = [c for c in node.children if c.id not in declarator_ids and c.type not in _SKIP
@@ -290,10 +243,11 @@ def _from_declaration(node, file: str, out: dict[str, Prototype]) -> None:
         base_tokens += _tokens(c, set())
     kind = "inline" if node.type == "function_definition" else "declaration"
     for d in decls:
-        fdecl, ident, depth, quals = _declared_name(d)
-        if fdecl is None:
+        found = function_declarator(d)
+        if found is None:
             continue
-        name = ident.text.decode()
+        fdecl, ident, depth, quals = found
+        name = text(ident)
         if name in out:
             continue
         params, variadic = _params(fdecl)
@@ -302,17 +256,17 @@ def _from_declaration(node, file: str, out: dict[str, Prototype]) -> None:
                               node.start_point[0] + 1, _condition(node), canon_type(rtoks))
 
 
-def _from_macro(node, file: str, out: dict[str, Prototype]) -> None:
+def _from_macro(node: Node, file: str, out: dict[str, Prototype]) -> None:
     ident = node.child_by_field_name("name")
     if ident is None:
         return
-    name = ident.text.decode()
+    name = text(ident)
     if name in out:
         return
     params: tuple[Param, ...] = ()
     pnode = node.child_by_field_name("parameters")
     if pnode is not None:
-        params = tuple(Param("", c.text.decode(), "") for c in pnode.named_children)
+        params = tuple(Param("", text(c), "") for c in pnode.named_children)
     out[name] = Prototype(name, "", params, False, "macro", file, node.start_point[0] + 1,
                           _condition(node))
 
@@ -321,7 +275,7 @@ def parse_header_text(src: bytes | str, file: str = "<header>") -> dict[str, Pro
     """Functions (and macros) a header declares, by name."""
     if isinstance(src, str):
         src = src.encode()
-    tree = _parser().parse(src)
+    tree = cparse.parse(src, needed_for="comparing headers")
     out: dict[str, Prototype] = {}
     macros: dict[str, Prototype] = {}
     stack = [tree.root_node]
@@ -345,8 +299,8 @@ def parse_header_text(src: bytes | str, file: str = "<header>") -> dict[str, Pro
 
 def header_files(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
-    for p in paths:
-        p = Path(p)
+    for given in paths:
+        p = Path(given)
         if p.is_dir():
             for root, dirs, names in os.walk(p):
                 dirs.sort()

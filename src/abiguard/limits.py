@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InputFileError, UsageError
 
@@ -45,6 +46,12 @@ class Limits:
     """Version definitions or requirements of a file, auxiliary entries included."""
     max_archive_members: int = 1_000_000
     """Members of an ar archive (static libraries, the outer layer of a .deb)."""
+    max_section_bytes: int = 2 << 30
+    """Decompressed bytes of one compressed ELF section (SHF_COMPRESSED, .zdebug_*)."""
+    max_dwarf_values: int = 100_000_000
+    """DWARF values one file makes the reader decode (entries, attribute values, range list
+    entries, name references): hostile abbreviations or shared range lists would otherwise
+    multiply the work."""
     # ---- .deb packages -----------------------------------------------------------------------
     max_unpacked_bytes: int = 8 << 30
     """Decompressed bytes of a .deb's data.tar.* (decompression bombs)."""
@@ -71,7 +78,7 @@ _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
 _current = Limits()
-_env_seen: tuple | None = None
+_env_seen: tuple[object, ...] | None = None
 
 
 def names() -> list[str]:
@@ -118,7 +125,7 @@ _ENV_NAMES = tuple(ENV_PREFIX + name.upper() for name in _FIELDS)
 _ENV_KEYS = tuple(os.fsencode(n) for n in _ENV_NAMES) if os.name == "posix" else _ENV_NAMES
 
 
-def _env_snapshot() -> tuple:
+def _env_snapshot() -> tuple[object, ...]:
     # os.environ decodes every variable when iterated (~70 us); the raw mapping behind it
     # answers a dozen lookups in well under a microsecond (the ELF reader asks per file).
     data = getattr(os.environ, "_data", None)
@@ -206,7 +213,7 @@ def toml_key_parts(text: str) -> int:
     return best + 1
 
 
-def toml_loads(text: str, origin: str, what: str = "not valid TOML") -> dict:
+def toml_loads(text: str, origin: str, what: str = "not valid TOML") -> dict[str, Any]:
     """``tomllib.loads`` for data files, with its failure modes on hostile text turned into a
     DataFileError naming the file: deep nesting (RecursionError) and dotted keys long enough
     to take tomllib quadratic time (limit ``max_toml_key_parts``)."""

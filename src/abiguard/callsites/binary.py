@@ -28,6 +28,9 @@ its address:
 
 :func:`binary_reference_counts` gives, per symbol, the number of ``JUMP_SLOT``/``GLOB_DAT``
 relocations: every symbol counted there has at least one site when the code uses it.
+
+The file is read with abiguard's own ELF reader (:mod:`abiguard.elf`: sections, .dynsym,
+.symtab, relocation sections, notes, DWARF); only the disassembly of x86-64 is capstone's.
 """
 
 from __future__ import annotations
@@ -35,33 +38,48 @@ from __future__ import annotations
 import bisect
 import os
 import struct
+import sys
 import zlib
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-
-from elftools.common.exceptions import ELFError as _PyElfError
 
 try:
     import capstone
 except ImportError:  # pragma: no cover - capstone is in the 'where' extra
     capstone = None
 
+from ..elf import (
+    SHF_ALLOC,
+    SHF_EXECINSTR,
+    SHN_LORESERVE,
+    SHT_DYNSYM,
+    SHT_NOBITS,
+    SHT_NOTE,
+    SHT_REL,
+    SHT_RELA,
+    SHT_SYMTAB,
+    ElfFile,
+    Section,
+    machine_name,
+)
 from ..errors import ElfError
 from ..model import CallSite
-from .objects import elf_reason as _reason
 
+EM_X86_64, EM_AARCH64 = 62, 183
 # Relocation types per machine: (JUMP_SLOT, GLOB_DAT, ABS64 data).
 _RELOCS = {
-    "EM_X86_64": (7, 6, 1),
-    "EM_AARCH64": (1026, 1025, 257),
-    "EM_386": (7, 6, 1),
-    "EM_ARM": (22, 21, 2),
-    "EM_PPC64": (21, 20, 38),
-    "EM_S390": (11, 10, 22),
-    "EM_RISCV": (5, -1, 2),
+    EM_X86_64: (7, 6, 1),
+    EM_AARCH64: (1026, 1025, 257),
+    3: (7, 6, 1),  # i386
+    40: (22, 21, 2),  # ARM
+    21: (21, 20, 38),  # PPC64
+    22: (11, 10, 22),  # S/390
+    243: (5, -1, 2),  # RISC-V
 }
-_SUPPORTED = ("EM_X86_64", "EM_AARCH64")
+_SUPPORTED = (EM_X86_64, EM_AARCH64)
 _PLT_SECTIONS = (".plt", ".plt.sec", ".plt.got", ".plt.bnd", ".iplt")
+_FUNC_TYPES = ("FUNC", "GNU_IFUNC")
 DEFAULT_DEBUG_DIRS = ("/usr/lib/debug",)
 
 
@@ -78,126 +96,49 @@ class _Dyn:
     counts: dict[str, int] = field(default_factory=dict)     # JUMP_SLOT + GLOB_DAT per symbol
 
 
-_ELF_EXC: tuple[type[BaseException], ...] = (_PyElfError, struct.error, ValueError, KeyError,
-                                             IndexError,
-                                             AttributeError, TypeError, AssertionError,
-                                             UnicodeDecodeError, EOFError)
+def _code(f: ElfFile, sec: Section) -> bytes:
+    return bytes(f.section_data(sec))
 
 
-def _open(path: str, data: bytes):
-    import io
-
-    from elftools.elf.elffile import ELFFile
-
-    if not data.startswith(b"\x7fELF"):
-        raise ElfError(path, "not an ELF file")
-    try:
-        return ELFFile(io.BytesIO(data))
-    except _ELF_EXC as exc:
-        raise ElfError(path, _reason(exc)) from None
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except IsADirectoryError:
-        raise ElfError(path, "is a directory") from None
-    except OSError as exc:
-        raise ElfError(path, exc.strerror or str(exc)) from None
-
-
-def _section_bytes(data: bytes, sec) -> bytes:
-    if sec["sh_type"] == "SHT_NOBITS":
-        return b""
-    off, size = sec["sh_offset"], sec["sh_size"]
-    if off + size > len(data):
-        raise ElfError("", f"section {sec.name} extends past the end of the file "
-                       f"(truncated file)")
-    return data[off:off + size]
-
-
-def _cstr(strtab: bytes, off: int) -> str:
-    end = strtab.find(b"\0", off)
-    return strtab[off:end if end >= 0 else None].decode("utf-8", "replace")
-
-
-def _symbols(elf, data: bytes, sec) -> Iterable[tuple[int, str, int, int, int, int]]:
-    """(index, name, info, shndx, value, size) of a symbol table, parsed in bulk."""
-    raw = _section_bytes(data, sec)
-    e = "<" if elf.little_endian else ">"
-    if elf.elfclass == 64:
-        fmt, esz = e + "IBBHQQ", 24
-        raw = raw[:len(raw) // esz * esz]
-        for i, (name, info, _other, shndx, value, size) in enumerate(struct.iter_unpack(fmt, raw)):
-            yield i, name, info, shndx, value, size
-    else:
-        fmt, esz = e + "IIIBBH", 16
-        raw = raw[:len(raw) // esz * esz]
-        for i, (name, value, size, info, _other, shndx) in enumerate(struct.iter_unpack(fmt, raw)):
-            yield i, name, info, shndx, value, size
-
-
-def _dynamic_view(elf, data: bytes, path: str) -> _Dyn:
+def _dynamic_view(f: ElfFile) -> _Dyn:
     dyn = _Dyn()
-    dynsym = elf.get_section_by_name(".dynsym")
-    if dynsym is None:
+    dynsym = f.section_by_name(".dynsym")
+    if dynsym is None or dynsym.type != SHT_DYNSYM:
         return dyn
-    dynsym_index = elf.get_section_index(".dynsym")
-    strtab = _section_bytes(data, elf.get_section(dynsym["sh_link"]))
-    for i, name_off, info, shndx, value, size in _symbols(elf, data, dynsym):
-        name = _cstr(strtab, name_off) if name_off else ""
+    for i, s in enumerate(f.dynsym_symbols()):
+        name = s.name
         dyn.names.append(name)
-        stype = info & 0xF
         if not name:
             continue
-        if shndx == 0:
+        if s.shndx == 0:
             dyn.undefined[i] = name
-            if value and stype in (2, 10):        # canonical PLT entry of a non-PIC program
-                dyn.canonical[value] = name
-        elif stype in (2, 10) and shndx < 0xFF00:
-            dyn.exports.append((value, size, name))
+            if s.value and s.type in _FUNC_TYPES:  # canonical PLT entry of a non-PIC program
+                dyn.canonical[s.value] = name
+        elif s.type in _FUNC_TYPES and s.shndx < SHN_LORESERVE:
+            dyn.exports.append((s.value, s.size, name))
     dyn.exports.sort()
-    jump_slot, glob_dat, abs64 = _RELOCS.get(elf["e_machine"], (-1, -1, -1))
-    e = "<" if elf.little_endian else ">"
-    for sec in elf.iter_sections():
-        if sec["sh_type"] not in ("SHT_RELA", "SHT_REL") or sec["sh_link"] != dynsym_index:
+    jump_slot, glob_dat, abs64 = _RELOCS.get(f.header.machine, (-1, -1, -1))
+    tables = [s for s in f.sections if s.type in (SHT_RELA, SHT_REL) and s.link == dynsym.index]
+    for rel in f.relocations(tables, named=True):
+        sym = rel.symbol_index
+        if not sym:
             continue
-        raw = _section_bytes(data, sec)
-        rela = sec["sh_type"] == "SHT_RELA"
-        if elf.elfclass == 64:
-            fmt, esz, shift, mask = (e + "QQq", 24, 32, 0xFFFFFFFF) if rela else \
-                (e + "QQ", 16, 32, 0xFFFFFFFF)
-        else:
-            fmt, esz, shift, mask = (e + "IIi", 12, 8, 0xFF) if rela else (e + "II", 8, 8, 0xFF)
-        raw = raw[:len(raw) // esz * esz]
-        for ent in struct.iter_unpack(fmt, raw):
-            info = ent[1]
-            sym = info >> shift
-            if not sym:
-                continue
-            name = dyn.undefined.get(sym)
-            if name is None:
-                continue
-            rtype = info & mask
-            if rtype == jump_slot or rtype == glob_dat:
-                dyn.got[ent[0]] = name
-                dyn.counts[name] = dyn.counts.get(name, 0) + 1
-            elif rtype == abs64:
-                dyn.data_refs.append((ent[0], name))
+        imported = dyn.undefined.get(sym)
+        if imported is None:
+            continue
+        rtype = rel.type
+        if rtype == jump_slot or rtype == glob_dat:
+            dyn.got[rel.offset] = imported
+            dyn.counts[imported] = dyn.counts.get(imported, 0) + 1
+        elif rtype == abs64:
+            dyn.data_refs.append((rel.offset, imported))
     return dyn
 
 
 def binary_reference_counts(path: str) -> dict[str, int]:
     """Per imported symbol, the number of JUMP_SLOT and GLOB_DAT relocations."""
-    data = _read(path)
-    elf = _open(path, data)
-    try:
-        return dict(sorted(_dynamic_view(elf, data, path).counts.items()))
-    except ElfError as exc:
-        raise ElfError(path, exc.message) from None
-    except _ELF_EXC as exc:
-        raise ElfError(path, _reason(exc)) from None
+    with ElfFile(path) as f:
+        return dict(sorted(_dynamic_view(f).counts.items()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,16 +158,20 @@ def _x86_rip_target(addr: int, size: int, op: str) -> int | None:
     return addr + size + (disp if op[i + 5] == "+" else -disp)
 
 
-def _plt_stubs_x86(elf, data: bytes, got: dict[int, str]) -> dict[int, str]:
+def _plt_sections(f: ElfFile) -> Iterator[Section]:
+    for sec in f.sections:
+        if sec.name in _PLT_SECTIONS and sec.flags & SHF_EXECINSTR:
+            yield sec
+
+
+def _plt_stubs_x86(f: ElfFile, got: dict[int, str]) -> dict[int, str]:
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     md.skipdata = True
     stubs: dict[int, str] = {}
-    for sec in elf.iter_sections():
-        if sec.name not in _PLT_SECTIONS or not sec["sh_flags"] & 0x4:
-            continue
-        code = _section_bytes(data, sec)
-        base = sec["sh_addr"]
-        ent = sec["sh_entsize"]
+    for sec in _plt_sections(f):
+        code = _code(f, sec)
+        base = sec.addr
+        ent = sec.entsize
         if ent not in (8, 16) or len(code) % ent:
             ent = 0
         start = base          # start of the current stub when entries have no fixed size
@@ -244,14 +189,9 @@ def _plt_stubs_x86(elf, data: bytes, got: dict[int, str]) -> dict[int, str]:
     return stubs
 
 
-def _words(code: bytes, little: bool):
-    import array
-
-    a = array.array("I")
+def _words(code: bytes, little: bool) -> array[int]:
+    a = array("I")
     a.frombytes(code[:len(code) // 4 * 4])
-    if (a.itemsize != 4):      # pragma: no cover - exotic platform
-        raise ElfError("", "unsupported platform: array('I') is not 32-bit")
-    import sys
     if (sys.byteorder == "little") != little:
         a.byteswap()
     return a
@@ -264,13 +204,12 @@ def _adrp_page(w: int, addr: int) -> int:
     return (addr & ~0xFFF) + (imm << 12)
 
 
-def _plt_stubs_aarch64(elf, data: bytes, got: dict[int, str]) -> dict[int, str]:
+def _plt_stubs_aarch64(f: ElfFile, got: dict[int, str]) -> dict[int, str]:
     stubs: dict[int, str] = {}
-    for sec in elf.iter_sections():
-        if sec.name not in _PLT_SECTIONS or not sec["sh_flags"] & 0x4:
-            continue
-        base = sec["sh_addr"]
-        words = _words(_section_bytes(data, sec), elf.little_endian)
+    little = not f.layout.big
+    for sec in _plt_sections(f):
+        base = sec.addr
+        words = _words(_code(f, sec), little)
         page: int | None = None
         start = base
         for i, w in enumerate(words):
@@ -296,14 +235,14 @@ def _plt_stubs_aarch64(elf, data: bytes, got: dict[int, str]) -> dict[int, str]:
 _Raw = tuple[int, str, str]
 
 
-def _code_sections(elf):
-    for sec in elf.iter_sections():
-        if sec["sh_flags"] & 0x4 and sec["sh_type"] != "SHT_NOBITS" and \
-                sec.name not in _PLT_SECTIONS and sec["sh_size"]:
+def _code_sections(f: ElfFile) -> Iterator[Section]:
+    for sec in f.sections:
+        if sec.flags & SHF_EXECINSTR and sec.type != SHT_NOBITS and \
+                sec.name not in _PLT_SECTIONS and sec.size:
             yield sec
 
 
-def _scan_x86(elf, data: bytes, got: dict[int, str], stubs: dict[int, str],
+def _scan_x86(f: ElfFile, got: dict[int, str], stubs: dict[int, str],
               canonical: dict[int, str]) -> list[_Raw]:
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     md.skipdata = True
@@ -312,9 +251,9 @@ def _scan_x86(elf, data: bytes, got: dict[int, str], stubs: dict[int, str],
     imm_ops = {hex(a): n for a, n in canonical.items()}
     found: list[_Raw] = []
     append = found.append
-    for sec in _code_sections(elf):
-        code = _section_bytes(data, sec)
-        for addr, size, mnem, op in md.disasm_lite(code, sec["sh_addr"]):
+    for sec in _code_sections(f):
+        code = _code(f, sec)
+        for addr, size, mnem, op in md.disasm_lite(code, sec.addr):
             if "rip" in op:
                 i = op.find("[rip ")
                 if i < 0:
@@ -355,15 +294,16 @@ _A64_TOP = frozenset([0x94, 0x95, 0x96, 0x97, 0x14, 0x15, 0x16, 0x17, 0x54,
                       0x90, 0xB0, 0xD0, 0xF0, 0xF9, 0x91, 0x10, 0x30, 0x50, 0x70])
 
 
-def _scan_aarch64(elf, data: bytes, got: dict[int, str], stubs: dict[int, str],
+def _scan_aarch64(f: ElfFile, got: dict[int, str], stubs: dict[int, str],
                   canonical: dict[int, str]) -> list[_Raw]:
     found: list[_Raw] = []
     append = found.append
     addr_targets = {**canonical, **stubs}
     top = _A64_TOP
-    for sec in _code_sections(elf):
-        base = sec["sh_addr"]
-        words = _words(_section_bytes(data, sec), elf.little_endian)
+    little = not f.layout.big
+    for sec in _code_sections(f):
+        base = sec.addr
+        words = _words(_code(f, sec), little)
         pages: dict[int, tuple[int, int]] = {}     # register -> (page, index of the adrp)
         for i, w in enumerate(words):
             t = w >> 24
@@ -411,7 +351,7 @@ def _scan_aarch64(elf, data: bytes, got: dict[int, str], stubs: dict[int, str],
     return found
 
 
-def _a64_got_use(words, i: int, reg: int) -> str:
+def _a64_got_use(words: array[int], i: int, reg: int) -> str:
     """After ``ldr Xt, [GOT slot]``: ``blr Xt`` within the next four instructions is a call
     (-fno-plt), ``br Xt`` a tail call, anything else an address load."""
     blr, br = 0xD63F0000 | (reg << 5), 0xD61F0000 | (reg << 5)
@@ -426,24 +366,24 @@ def _a64_got_use(words, i: int, reg: int) -> str:
     return "got-load"
 
 
-def _pointer_refs(elf, data: bytes, canonical: dict[int, str]) -> list[_Raw]:
+def _pointer_refs(f: ElfFile, canonical: dict[int, str]) -> list[_Raw]:
     """Non-PIC programs: data words holding a canonical PLT address (no dynamic relocation)."""
     if not canonical:
         return []
-    e = "<" if elf.little_endian else ">"
+    e = ">" if f.layout.big else "<"
     found: list[_Raw] = []
     pats = {struct.pack(e + "Q", a): n for a, n in canonical.items()}
-    for sec in elf.iter_sections():
-        flags = sec["sh_flags"]
-        if not flags & 0x2 or flags & 0x4 or sec["sh_type"] in ("SHT_NOBITS", "SHT_NOTE") or \
-                sec.name.startswith((".rela", ".rel.", ".dyn", ".gnu", ".eh_frame", ".got")):
+    for sec in f.sections:
+        flags = sec.flags
+        if not flags & SHF_ALLOC or flags & SHF_EXECINSTR or sec.type in (SHT_NOBITS, SHT_NOTE) \
+                or sec.name.startswith((".rela", ".rel.", ".dyn", ".gnu", ".eh_frame", ".got")):
             continue
-        buf = _section_bytes(data, sec)
+        buf = _code(f, sec)
         for pat, name in pats.items():
             pos = buf.find(pat)
             while pos >= 0:
                 if pos % 8 == 0:
-                    found.append((sec["sh_addr"] + pos, name, "reference"))
+                    found.append((sec.addr + pos, name, "reference"))
                 pos = buf.find(pat, pos + 1)
     return found
 
@@ -472,117 +412,36 @@ class _Ranges:
         return None
 
 
-def _symtab_ranges(elf, data: bytes) -> _Ranges:
-    sec = elf.get_section_by_name(".symtab")
-    if sec is None or sec["sh_type"] != "SHT_SYMTAB":
+def _symtab_ranges(f: ElfFile) -> _Ranges:
+    sec = f.section_by_name(".symtab")
+    if sec is None or sec.type != SHT_SYMTAB:
         return _Ranges(())
-    strtab = _section_bytes(data, elf.get_section(sec["sh_link"]))
-    items = []
-    for _i, name_off, info, shndx, value, size in _symbols(elf, data, sec):
-        if (info & 0xF) in (2, 10) and shndx and shndx < 0xFF00 and size and name_off:
-            items.append((value, value + size, _cstr(strtab, name_off)))
-    return _Ranges(items)
+    return _Ranges((s.value, s.value + s.size, s.name) for s in f.symtab_symbols()
+                   if s.type in _FUNC_TYPES and 0 < s.shndx < SHN_LORESERVE and s.size
+                   and s.name)
 
 
-def _dwarf_ranges(elf, wanted: list[int]) -> _Ranges:
-    """Subprogram ranges from DWARF (only computed when there is no .symtab)."""
-    if not wanted or not elf.has_dwarf_info():
+def _dwarf_ranges(f: ElfFile, wanted: list[int]) -> _Ranges:
+    """Subprogram ranges from DWARF (only computed when there is no .symtab); unreadable
+    DWARF gives none (the sites keep their other attributions)."""
+    if not wanted:
         return _Ranges(())
-    dwarf = elf.get_dwarf_info()
-    items: list[tuple[int, int, str]] = []
-    for cu in dwarf.iter_CUs():
-        for die in cu.get_top_DIE().iter_children():
-            items.extend(_subprogram_ranges(dwarf, cu, die))
-    return _Ranges(items)
+    try:
+        return _Ranges(f.subprogram_ranges())
+    except ElfError:
+        return _Ranges(())
 
 
-def _die_name(die) -> str | None:
-    for attr in ("DW_AT_name", "DW_AT_linkage_name", "DW_AT_MIPS_linkage_name"):
-        if attr in die.attributes:
-            v = die.attributes[attr].value
-            return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-    for attr in ("DW_AT_specification", "DW_AT_abstract_origin"):
-        if attr in die.attributes:
-            try:
-                return _die_name(die.get_DIE_from_attribute(attr))
-            except Exception:  # noqa: BLE001 - broken reference: no name
-                return None
-    return None
-
-
-def _subprogram_ranges(dwarf, cu, die) -> list[tuple[int, int, str]]:
-    out: list[tuple[int, int, str]] = []
-    if die.tag != "DW_TAG_subprogram":
-        if die.tag == "DW_TAG_namespace" or die.tag == "DW_TAG_module":
-            for child in die.iter_children():
-                out.extend(_subprogram_ranges(dwarf, cu, child))
-        return out
-    attrs = die.attributes
-    name = None
-    if "DW_AT_low_pc" in attrs and "DW_AT_high_pc" in attrs:
-        lo = attrs["DW_AT_low_pc"].value
-        hi_attr = attrs["DW_AT_high_pc"]
-        hi = hi_attr.value
-        if hi_attr.form not in ("DW_FORM_addr", "DW_FORM_addrx", "DW_FORM_addrx1",
-                                "DW_FORM_addrx2", "DW_FORM_addrx3", "DW_FORM_addrx4"):
-            hi = lo + hi
-        name = _die_name(die)
-        if name and isinstance(lo, int) and isinstance(hi, int):
-            out.append((lo, hi, name))
-    elif "DW_AT_ranges" in attrs:
-        name = _die_name(die)
-        if name:
-            try:
-                rl = dwarf.range_lists()
-                if rl is not None:
-                    base = cu.get_top_DIE().attributes.get("DW_AT_low_pc")
-                    base_addr = base.value if base is not None else 0
-                    for r in rl.get_range_list_at_offset(attrs["DW_AT_ranges"].value, cu=cu):
-                        if hasattr(r, "begin_offset"):
-                            b, e = r.begin_offset, r.end_offset
-                            if not getattr(r, "is_absolute", False):
-                                b, e = b + base_addr, e + base_addr
-                            out.append((b, e, name))
-            except Exception:  # noqa: BLE001 - unreadable range list: skip that function
-                return out
-    return out
-
-
-def _build_id(elf) -> str | None:
-    for sec in elf.iter_sections():
-        if sec["sh_type"] == "SHT_NOTE":
-            for note in sec.iter_notes():
-                if note["n_type"] == "NT_GNU_BUILD_ID":
-                    return str(note["n_desc"])
-    return None
-
-
-def _debuglink(elf, data: bytes) -> tuple[str, int] | None:
-    sec = elf.get_section_by_name(".gnu_debuglink")
-    if sec is None:
-        return None
-    raw = _section_bytes(data, sec)
-    end = raw.find(b"\0")
-    if end <= 0:
-        return None
-    name = raw[:end].decode("utf-8", "replace")
-    crc_off = (end + 4) & ~3
-    if crc_off + 4 > len(raw):
-        return name, -1
-    (crc,) = struct.unpack(("<" if elf.little_endian else ">") + "I", raw[crc_off:crc_off + 4])
-    return name, crc
-
-
-def find_debug_file(path: str, elf, data: bytes, debug_dirs: Iterable[str]) -> str | None:
+def find_debug_file(path: str, f: ElfFile, debug_dirs: Iterable[str]) -> str | None:
     """A separate debug file for ``path``: by build-id, then by .gnu_debuglink name."""
     dirs = [d for d in debug_dirs if d]
-    build_id = _build_id(elf)
+    build_id = f.build_id()
     if build_id and len(build_id) > 2:
         for d in dirs:
             cand = os.path.join(d, ".build-id", build_id[:2], build_id[2:] + ".debug")
             if os.path.isfile(cand):
                 return cand
-    link = _debuglink(elf, data)
+    link = f.debuglink()
     if link is None:
         return None
     name, crc = link
@@ -594,8 +453,8 @@ def find_debug_file(path: str, elf, data: bytes, debug_dirs: Iterable[str]) -> s
         if os.path.isfile(cand) and os.path.abspath(cand) != os.path.abspath(path):
             if crc >= 0:
                 try:
-                    with open(cand, "rb") as f:
-                        if zlib.crc32(f.read()) & 0xFFFFFFFF != crc:
+                    with open(cand, "rb") as fh:
+                        if zlib.crc32(fh.read()) & 0xFFFFFFFF != crc:
                             continue
                 except OSError:
                     continue
@@ -604,35 +463,38 @@ def find_debug_file(path: str, elf, data: bytes, debug_dirs: Iterable[str]) -> s
 
 
 class _Attributor:
-    def __init__(self, path: str, elf, data: bytes, dyn: _Dyn, debug_dirs: Iterable[str],
+    def __init__(self, path: str, f: ElfFile, dyn: _Dyn, debug_dirs: Iterable[str],
                  addresses: list[int]) -> None:
         self.layers: list[tuple[str, _Ranges]] = []
         self.exports = dyn.exports
         self.export_starts = [v for v, _, _ in dyn.exports]
-        symtab = _symtab_ranges(elf, data)
+        symtab = _symtab_ranges(f)
         if symtab:
             self.layers.append(("symtab", symtab))
             return
-        dbg_path = find_debug_file(path, elf, data, debug_dirs)
-        dbg = None
+        dbg_path = find_debug_file(path, f, debug_dirs)
+        dbg: ElfFile | None = None
         if dbg_path is not None:
             try:
-                dbg_data = _read(dbg_path)
-                dbg = (_open(dbg_path, dbg_data), dbg_data)
-                r = _symtab_ranges(*dbg)
+                dbg = ElfFile(dbg_path)
+                r = _symtab_ranges(dbg)
                 if r:
                     self.layers.append(("symtab", r))
+                    dbg.close()
                     return
-            except (ElfError, *_ELF_EXC):
+            except ElfError:
+                if dbg is not None:
+                    dbg.close()
                 dbg = None
-        for e, d in ((elf, data), dbg) if dbg else ((elf, data),):
-            try:
+        try:
+            for e in (f, dbg) if dbg is not None else (f,):
                 r = _dwarf_ranges(e, addresses)
-            except Exception:  # noqa: BLE001 - unreadable DWARF must not lose the sites
-                r = _Ranges(())
-            if r:
-                self.layers.append(("dwarf", r))
-                break
+                if r:
+                    self.layers.append(("dwarf", r))
+                    break
+        finally:
+            if dbg is not None:
+                dbg.close()
 
     def __call__(self, addr: int) -> tuple[str | None, str]:
         for how, ranges in self.layers:
@@ -655,53 +517,47 @@ class _Attributor:
 
 
 def find_binary_callsites(path: str, symbols: set[str] | None,
-                          debug_dirs: list[str] = ()) -> list[CallSite]:  # type: ignore[assignment]
+                          debug_dirs: Iterable[str] = ()) -> list[CallSite]:
     """Every call, jump, GOT load, address load and data reference of the imported
     ``symbols`` (None: all imports) in an x86-64 or AArch64 executable or shared library.
 
     Sites are in address order. Raises :class:`ElfError` for unreadable, corrupt or
     unsupported files.
     """
-    data = _read(path)
-    elf = _open(path, data)
-    try:
-        return _find(path, elf, data, symbols, debug_dirs)
-    except ElfError as exc:
-        if exc.path == path:
-            raise
-        raise ElfError(path, exc.message) from None
-    except _ELF_EXC as exc:
-        raise ElfError(path, _reason(exc)) from None
+    with ElfFile(path) as f:
+        return _find(path, f, symbols, debug_dirs)
 
 
-def _find(path: str, elf, data: bytes, symbols: set[str] | None,
+def _find(path: str, f: ElfFile, symbols: set[str] | None,
           debug_dirs: Iterable[str]) -> list[CallSite]:
-    machine = elf["e_machine"]
+    h = f.header
+    machine = h.machine
     if machine not in _SUPPORTED:
-        raise ElfError(path, f"binary call sites need an x86-64 or AArch64 file, not {machine}")
-    if elf["e_type"] == "ET_REL":
+        raise ElfError(path, f"binary call sites need an x86-64 or AArch64 file, not "
+                             f"{machine_name(machine, h.elf_class)}")
+    if h.type == 1:
         raise ElfError(path, "a relocatable object: use 'where --objects' for .o files")
-    if machine == "EM_X86_64" and capstone is None:
+    if machine == EM_X86_64 and capstone is None:
         raise ElfError(path, "disassembling x86-64 needs capstone "
                        "(pip install 'abiguard[where]')")
-    dyn = _dynamic_view(elf, data, path)
+    dyn = _dynamic_view(f)
     if symbols is not None:
         dyn.got = {a: n for a, n in dyn.got.items() if n in symbols}
         dyn.canonical = {a: n for a, n in dyn.canonical.items() if n in symbols}
         dyn.data_refs = [(a, n) for a, n in dyn.data_refs if n in symbols]
     if not dyn.got and not dyn.canonical and not dyn.data_refs:
         return []
-    if machine == "EM_X86_64":
-        stubs = _plt_stubs_x86(elf, data, dyn.got)
-        raw = _scan_x86(elf, data, dyn.got, stubs, dyn.canonical)
+    if machine == EM_X86_64:
+        stubs = _plt_stubs_x86(f, dyn.got)
+        raw = _scan_x86(f, dyn.got, stubs, dyn.canonical)
     else:
-        stubs = _plt_stubs_aarch64(elf, data, dyn.got)
-        raw = _scan_aarch64(elf, data, dyn.got, stubs, dyn.canonical)
+        stubs = _plt_stubs_aarch64(f, dyn.got)
+        raw = _scan_aarch64(f, dyn.got, stubs, dyn.canonical)
     raw += [(a, n, "reference") for a, n in dyn.data_refs]
-    raw += _pointer_refs(elf, data, dyn.canonical)
+    raw += _pointer_refs(f, dyn.canonical)
     raw.sort()
     code_addrs = sorted({a for a, _, k in raw if k != "reference"})
-    attribute = _Attributor(path, elf, data, dyn, list(debug_dirs) + list(DEFAULT_DEBUG_DIRS),
+    attribute = _Attributor(path, f, dyn, list(debug_dirs) + list(DEFAULT_DEBUG_DIRS),
                             code_addrs)
     sites = []
     for addr, name, kind in raw:

@@ -39,14 +39,19 @@ Diagnostics understood:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from ..errors import AbiguardError
+from ..elf import ELF_MAGIC, SHT_SYMTAB, ElfFile, iter_archive_members
+from ..errors import AbiguardError, ElfError
 from ..model import CallSite
+from .linklib import defined_symbols, find_library
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -209,8 +214,6 @@ def expand_response_files(argv: list[str], cwd: str | None = None,
                           _depth: int = 0) -> list[str]:
     """Replace ``@FILE`` arguments (gcc/ld response files, as meson and CMake write them for
     long link lines) by the arguments they hold, as the compiler driver would."""
-    import shlex
-
     out: list[str] = []
     for i, a in enumerate(argv):
         if i > 0 and a.startswith("@") and len(a) > 1 and _depth < 10:
@@ -282,7 +285,8 @@ def parse_link_diagnostics(text: str) -> tuple[list[CallSite], list[str], list[s
     lld_sym: str | None = None
     lld_loc: str | None = None          # pending ">>> referenced by LOC" waiting for its object
 
-    def site(sym: str, file: str, function: str | None = None, line: int | None = None):
+    def site(sym: str, file: str, function: str | None = None, line: int | None = None
+             ) -> None:
         sites.append(CallSite(symbol=_strip_version(sym), method="link", file=file,
                               kind="undefined-reference", line=line, function=function))
 
@@ -394,7 +398,12 @@ def parse_link_diagnostics(text: str) -> tuple[list[CallSite], list[str], list[s
     return sites, truncated, notes
 
 
-def _lld_obj_site(site, sym: str | None, m: re.Match, line: int | None) -> None:
+class _Site(Protocol):
+    def __call__(self, sym: str, file: str, function: str | None = None,
+                 line: int | None = None) -> None: ...
+
+
+def _lld_obj_site(site: _Site, sym: str | None, m: re.Match[str], line: int | None) -> None:
     if sym is None:
         return
     obj, fn, ar = m.group("obj"), m.group("fn"), m.group("ar")
@@ -404,7 +413,7 @@ def _lld_obj_site(site, sym: str | None, m: re.Match, line: int | None) -> None:
     site(sym, file, fn or None, line)
 
 
-def _gold_site(site, loc: str, sym: str) -> None:
+def _gold_site(site: _Site, loc: str, sym: str) -> None:
     m = re.match(r"^(?P<pre>.+):function (?P<fn>[^:]+)$", loc)
     if m:
         pre = m.group("pre")
@@ -424,40 +433,31 @@ _MEMBER = re.compile(r"^(?P<archive>.+)\((?P<member>[^()]+)\)$")
 
 def _function_names(file: str, cwd: str | None) -> set[str] | None:
     """Names of the FUNC symbols of an object file or archive member; None if unreadable."""
-    import io
-
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
-
-    from .objects import iter_ar_members
-
     m = _MEMBER.match(file)
     path = m.group("archive") if m else file
     if cwd is not None and not os.path.isabs(path):
         path = os.path.join(cwd, path)
     try:
         if m:
-            data = next((x.data for x in iter_ar_members(path)
-                         if x.name == m.group("member")), None)
+            data = next((body for name, body in iter_archive_members(path, thin=True)
+                         if name == m.group("member")), None)
+            if data is None or not data.startswith(ELF_MAGIC):
+                return None
+            f = ElfFile(path, data, member=m.group("member"))
         else:
-            with open(path, "rb") as f:
-                data = f.read()
-        if data is None or not data.startswith(b"\x7fELF"):
-            return None
-        symtab = ELFFile(io.BytesIO(data)).get_section_by_name(".symtab")
-        if not isinstance(symtab, SymbolTableSection):
-            return None
-        return {s.name for s in symtab.iter_symbols()
-                if s["st_info"]["type"] in ("STT_FUNC", "STT_GNU_IFUNC")}
-    except Exception:  # noqa: BLE001 - best effort: keep what the linker said
+            f = ElfFile(path)
+        with f:
+            symtab = f.section_by_name(".symtab")
+            if symtab is None or symtab.type != SHT_SYMTAB:
+                return None
+            return {s.name for s in f.symtab_symbols() if s.type in ("FUNC", "GNU_IFUNC")}
+    except ElfError:  # best effort: keep what the linker said
         return None
 
 
 def _lld_data_references(sites: list[CallSite], cwd: str | None) -> list[CallSite]:
     """lld names the symbol around a reference, a data object too (``util.o:(xc_table)``);
     like ld and ``where --objects``, report no function for references from data."""
-    import dataclasses
-
     cache: dict[str, set[str] | None] = {}
     out = []
     for s in sites:
@@ -559,9 +559,6 @@ def run_link_experiment(argv: list[str], library: str, *, cwd: str | None = None
 def _exports(argv: list[str], removed: list[str], base: str, driver: bool, cwd: str | None
              ) -> tuple[frozenset[str] | None, str | None, str | None]:
     """(symbols lib{base} defines, its file, why they are unknown) for the link line."""
-    from ..errors import ElfError
-    from .linklib import defined_symbols, find_library
-
     path, dirs = find_library(argv, removed, base, driver=driver, cwd=cwd)
     if path is None:
         return None, None, (f"lib{base} was not found on the link line's search path ("

@@ -38,10 +38,16 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .. import cparse
+from ..cparse import defined_function, file_scope, function_declarator, is_cpp, text
 from ..errors import InputFileError, UsageError
 from ..model import CallSite
 from .cpp_expr import Macros, evaluate_all
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Tree
 
 C_SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".c++", ".inc", ".m")
 HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".tcc")
@@ -279,7 +285,7 @@ def _directives(src: bytes) -> list[tuple[int, int, str, str]]:
                     i += 1
                     parts.append(lines[i])
                 full = b" ".join(parts)
-                m = _DIRECTIVE.match(full)
+                m = _DIRECTIVE.match(full) or m
                 name = m.group(1).decode("ascii", "replace")
                 arg = m.group(2).decode("utf-8", "replace")
                 # a block comment opened on the directive line and not closed
@@ -414,15 +420,18 @@ def _include_guard(directives: list[tuple[int, int, str, str]], src: bytes) -> i
 # --------------------------------------------------------------------------------------------
 
 
+_Trie = dict[str, "_Trie"]
+
+
 def _trie_pattern(names: Iterable[str]) -> str:
-    trie: dict = {}
+    trie: _Trie = {}
     for name in names:
         node = trie
         for ch in name:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def build(node: dict) -> str:
+    def build(node: _Trie) -> str:
         end = "" in node
         branches = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
         if not branches:
@@ -478,7 +487,7 @@ def _relative_source_files(root: Path) -> list[str]:
     """Posix paths relative to root ("" for root itself when it is a file)."""
     if root.is_file():
         return [""]
-    out = []
+    out: list[str] = []
     top = str(root)
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -496,45 +505,9 @@ def is_header(path: str) -> bool:
 # tree-sitter
 # --------------------------------------------------------------------------------------------
 
-_PARSERS: dict[str, object] = {}
-CPP_SUFFIXES = (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".tcc", ".C", ".H")
-
-
-def _parser(lang: str = "c"):
-    """A tree-sitter parser for C, or for C++ when tree-sitter-cpp is installed (optional:
-    without it C++ files are parsed with the C grammar, which finds the references but
-    misses some enclosing functions)."""
-    if lang in _PARSERS:
-        return _PARSERS[lang]
-    try:
-        import tree_sitter
-        import tree_sitter_c
-    except ImportError:
-        raise UsageError("source scanning needs tree-sitter and tree-sitter-c: "
-                         "pip install 'abiguard[where]'") from None
-    module = tree_sitter_c
-    if lang == "cpp":
-        try:
-            import tree_sitter_cpp as module  # type: ignore[no-redef]
-        except ImportError:
-            _PARSERS["cpp"] = _parser("c")
-            return _PARSERS["cpp"]
-    language = tree_sitter.Language(module.language())
-    try:
-        parser = tree_sitter.Parser(language)
-    except TypeError:  # pragma: no cover - tree-sitter < 0.22
-        parser = tree_sitter.Parser()
-        parser.set_language(language)
-    _PARSERS[lang] = parser
-    return parser
-
-
-def is_cpp(path: str) -> bool:
-    return path.endswith(CPP_SUFFIXES) or path.lower().endswith(CPP_SUFFIXES[:-2])
-
-
-def parse(src: bytes, lang: str = "c"):
-    return _parser(lang).parse(src)
+def parse(src: bytes, lang: str = "c") -> Tree:
+    """The tree of a C (``lang="cpp"``: C++) file (:mod:`abiguard.cparse`)."""
+    return cparse.parse(src, lang, needed_for="source scanning")
 
 
 _DECLARATOR_WRAPPERS = {"function_declarator", "pointer_declarator", "array_declarator",
@@ -552,28 +525,12 @@ _IDENT_TYPES = {"identifier", "type_identifier"}
 _STORAGE = re.compile(rb"\b(static|inline|__inline|__inline__)\b")
 
 
-def function_name(fdef) -> str | None:
+def function_name(fdef: Node) -> str | None:
     """The name a function_definition defines."""
-    d = fdef.child_by_field_name("declarator")
-    for _ in range(20):
-        if d is None:
-            return None
-        if d.type == "function_declarator":
-            inner = d.child_by_field_name("declarator")
-            while inner is not None and inner.type in ("parenthesized_declarator",
-                                                       "attributed_declarator"):
-                inner = inner.named_children[0] if inner.named_children else None
-            if inner is None:
-                return None
-            return inner.text.decode("utf-8", "replace")
-        nxt = d.child_by_field_name("declarator")
-        if nxt is None and d.named_children:
-            nxt = d.named_children[0]
-        d = nxt
-    return None
+    return defined_function(fdef)
 
 
-def _is_field(parent, field_name: str, node) -> bool:
+def _is_field(parent: Node, field_name: str, node: Node) -> bool:
     return any(c == node for c in parent.children_by_field_name(field_name))
 
 
@@ -633,7 +590,7 @@ class _File:
         return out
 
     # -- a match inside a #define body
-    def _macro_body(self, arg, name: str, start: int) -> _Occ | None:
+    def _macro_body(self, arg: Node, name: str, start: int) -> _Occ | None:
         parent = arg.parent
         if parent is None or parent.type not in ("preproc_def", "preproc_function_def"):
             return None
@@ -644,17 +601,17 @@ class _File:
         if rel > 0 and body[rel - 1:rel] == b"#" and body[rel - 2:rel] != b"##":
             return None  # stringified
         params = parent.child_by_field_name("parameters")
-        if params is not None and name in {c.text.decode() for c in params.named_children}:
+        if params is not None and name in {text(c) for c in params.named_children}:
             return None
         name_node = parent.child_by_field_name("name")
-        macro = name_node.text.decode("utf-8", "replace") if name_node else "?"
+        macro = text(name_node) if name_node else "?"
         line, col = self.position(start)
         dline, _ = self.position(parent.start_byte)
         self.wrapper_defs.setdefault(("macro", macro, dline), self.term(dline))
         return _Occ(name, self.rel, line, col, "macro", None, ("macro", macro), self.term(line))
 
     # -- a match that is exactly one syntax node
-    def _code(self, node, name: str, start: int) -> _Occ | None:
+    def _code(self, node: Node, name: str, start: int) -> _Occ | None:
         if node.type not in _IDENT_TYPES:
             if node.type in ("field_identifier", "statement_identifier", "primitive_type",
                              "namespace_identifier"):
@@ -697,9 +654,9 @@ class _File:
             child, cur = cur, cur.parent
         return self._make(name, start, kind, fdef)
 
-    def _fallback(self, node, name: str, start: int, end: int) -> _Occ | None:
+    def _fallback(self, node: Node, name: str, start: int, end: int) -> _Occ | None:
         """A match inside an ERROR node or an odd token: a plain reference."""
-        cur = node
+        cur: Node | None = node
         fdef = None
         while cur is not None:
             if cur.type in _SKIP_CONTEXT or cur.type in _STRINGISH:
@@ -714,13 +671,14 @@ class _File:
         rest = self.src[end:end + 200].lstrip()
         return rest.startswith(b"(")
 
-    def _make(self, name: str, start: int, kind: str, fdef) -> _Occ:
+    def _make(self, name: str, start: int, kind: str, fdef: Node | None) -> _Occ:
         line, col = self.position(start)
         function = function_name(fdef) if fdef is not None else None
         container = None
         if fdef is not None and function and self.header:
-            head = self.src[fdef.start_byte:fdef.child_by_field_name("declarator").start_byte] \
-                if fdef.child_by_field_name("declarator") is not None else b""
+            declarator = fdef.child_by_field_name("declarator")
+            head = self.src[fdef.start_byte:declarator.start_byte] if declarator is not None \
+                else b""
             if _STORAGE.search(head):
                 container = ("inline", function)
                 dline, _ = self.position(fdef.start_byte)
@@ -848,7 +806,7 @@ def scan_sources(
             break
 
     # ---- call sites
-    sites: dict[tuple, CallSite] = {}
+    sites: dict[tuple[object, ...], CallSite] = {}
 
     def add(symbol: str, o: _Occ, dnf: Dnf, via: str | None) -> None:
         condition = render_dnf(dnf)
@@ -895,48 +853,20 @@ def scan_sources(
 # Targets from headers
 # --------------------------------------------------------------------------------------------
 
-_CONTAINERS = {"translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
-               "preproc_elifdef", "linkage_specification", "declaration_list"}
-
-
-def _declared_function(decl) -> str | None:
-    d = decl
-    for _ in range(20):
-        if d is None:
-            return None
-        if d.type == "function_declarator":
-            inner = d.child_by_field_name("declarator")
-            if inner is not None and inner.type == "identifier":
-                return inner.text.decode("utf-8", "replace")
-            return None  # a function pointer variable
-        if d.type in ("pointer_declarator", "attributed_declarator"):
-            d = d.child_by_field_name("declarator") or (
-                d.named_children[-1] if d.named_children else None)
-            continue
-        return None
-    return None
-
-
 def declared_functions_in(src: bytes) -> list[str]:
     """Names of the functions a header declares (prototypes; definitions are not imports)."""
-    tree = parse(src)
     names: list[str] = []
     macros: set[str] = set()
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        for child in node.named_children:
-            if child.type in _CONTAINERS:
-                stack.append(child)
-            elif child.type == "declaration":
-                for d in child.children_by_field_name("declarator"):
-                    name = _declared_function(d)
-                    if name:
-                        names.append(name)
-            elif child.type in ("preproc_def", "preproc_function_def"):
-                name_node = child.child_by_field_name("name")
-                if name_node is not None:
-                    macros.add(name_node.text.decode("utf-8", "replace"))
+    for item in file_scope(parse(src).root_node):
+        if item.type == "declaration":
+            for d in item.children_by_field_name("declarator"):
+                found = function_declarator(d)
+                if found is not None:
+                    names.append(text(found[1]))
+        elif item.type in ("preproc_def", "preproc_function_def"):
+            name_node = item.child_by_field_name("name")
+            if name_node is not None:
+                macros.add(text(name_node))
     # a macro used like a function in a declaration is not a function
     return sorted(set(names) - macros)
 

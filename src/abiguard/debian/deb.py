@@ -16,17 +16,19 @@ import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 from .. import limits
+from ..elf import AR_MAGIC, ELF_MAGIC, ar_headers
 from ..errors import InputFileError
 from ..tarstream import LimitExceeded, Refused, TarError, TarStream, decompressed
 from .control import first_paragraph, source_of
 
-ELF_MAGIC = b"\x7fELF"
-AR_MAGIC = b"!<arch>\n"
 
-
-def open_regular(path: str):
+def open_regular(path: str) -> io.BufferedReader:
     """A binary file object for a regular file; OSError for anything else. Opened without
     blocking, so that a fifo among the inputs does not hang the scan."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -42,7 +44,8 @@ def open_regular(path: str):
 def file_magic(path: str, n: int = 8) -> bytes:
     try:
         with open_regular(path) as fh:
-            return fh.read(n)
+            head: bytes = fh.read(n)
+            return head
     except OSError:
         return b""
 
@@ -69,19 +72,20 @@ class DebInfo:
 class Window(io.RawIOBase):
     """A read-only window [start, start + size) of an open file: one ar member."""
 
-    def __init__(self, fh, start: int, size: int) -> None:
+    def __init__(self, fh: io.BufferedReader, start: int, size: int) -> None:
         super().__init__()
         self.fh, self.pos, self.end = fh, start, start + size
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:
-        n = min(len(b), self.end - self.pos)
+    def readinto(self, b: WriteableBuffer) -> int:
+        view = memoryview(b)
+        n = min(len(view), self.end - self.pos)
         if n <= 0:
             return 0
         self.fh.seek(self.pos)
-        got = self.fh.readinto(memoryview(b)[:n]) or 0
+        got = self.fh.readinto(view[:n]) or 0
         self.pos += got
         return got
 
@@ -110,31 +114,19 @@ class Deb:
         size = os.fstat(fh.fileno()).st_size
         if fh.read(8) != AR_MAGIC:
             raise self._bad("not an ar archive")
+
+        def read(pos: int, n: int) -> bytes:
+            fh.seek(pos)
+            got: bytes = fh.read(n)
+            return got
+
         cap = limits.current().max_archive_members
         out: list[tuple[str, int, int]] = []
-        pos = 8
-        while pos < size:
-            fh.seek(pos)
-            hdr = fh.read(60)
-            if len(hdr) < 60:
-                if hdr.strip(b"\n") == b"":
-                    break
-                raise self._bad(f"truncated ar member header at {pos:#x}")
-            if hdr[58:60] != b"`\n":
-                raise self._bad(f"bad ar member header at {pos:#x}")
-            field = hdr[48:58].strip()
-            if not field.isdigit():
-                raise self._bad(f"bad ar member size {hdr[48:58]!r} at {pos:#x}")
-            n = int(field)
-            name = hdr[:16].rstrip(b" ").removesuffix(b"/").decode("latin-1")
-            start = pos + 60
-            if start + n > size:
-                raise self._bad(f"truncated: ar member {name!r} ends past the end of the file")
-            out.append((name, start, n))
+        for name, start, n in ar_headers(read, size, self._bad):
+            out.append((name.removesuffix(b"/").decode("latin-1"), start, n))
             if len(out) > cap:
                 raise limits.exceeded(self.path, f"more than {cap} ar members",
                                       "max_archive_members", cap)
-            pos = start + n + (n & 1)
         names = [m[0] for m in out]
         if "debian-binary" not in names:
             raise self._bad(f"no debian-binary member; has {', '.join(names) or 'nothing'}")
@@ -158,7 +150,7 @@ class Deb:
         self.close()
 
 
-def open_tar(member, name: str, path: str, limit: int, limit_name: str,
+def open_tar(member: IO[bytes], name: str, path: str, limit: int, limit_name: str,
               budget: int | None = None) -> TarStream:
     """The tar in ar member ``name``, streamed: no member over ``limit`` bytes, at most
     ``budget`` (default: ``limit``) decompressed bytes in all."""

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import cparse
 from ..callsites.source import (
     directives,
     iter_source_files,
@@ -193,12 +194,15 @@ def rewrite_call(src: bytes, site: CallSite, new_name: str, arguments: tuple[str
     start = _offset(src, site.line, site.column)
     node = tree.root_node.descendant_for_byte_range(start, start + len(site.symbol))
     call = node.parent if node is not None else None
-    if call is None or call.type != "call_expression" or \
+    if node is None or call is None or call.type != "call_expression" or \
             call.child_by_field_name("function") != node:
         return CallEdit(site, False, f"{site.file}:{site.line}: not a plain call of "
                                      f"{site.symbol}")
     args_node = call.child_by_field_name("arguments")
-    args = [c for c in args_node.named_children if c.type != "comment"] if args_node else []
+    if args_node is None:
+        return CallEdit(site, False, f"{site.file}:{site.line}: a call without arguments "
+                                     f"node")
+    args = [c for c in args_node.named_children if c.type != "comment"]
     if len(args) != old_arity:
         return CallEdit(site, False, f"{site.file}:{site.line}: {len(args)} argument(s), the "
                                      f"declaration has {old_arity}")
@@ -235,8 +239,6 @@ def handle_variables(root: str | os.PathLike[str], type_name: str) -> list[str]:
     rx = names_regex([type_name])
     names: set[str] = set()
     base = Path(root)
-    containers = {"translation_unit", "preproc_if", "preproc_ifdef", "preproc_else",
-                  "preproc_elif", "linkage_specification", "declaration_list"}
     for path in iter_source_files(base):
         try:
             src = path.read_bytes()
@@ -244,23 +246,17 @@ def handle_variables(root: str | os.PathLike[str], type_name: str) -> list[str]:
             continue
         if rx is None or not mentions(rx, src):
             continue
-        stack = [parse(src).root_node]
-        while stack:
-            node = stack.pop()
-            for child in node.named_children:
-                if child.type in containers:
-                    stack.append(child)
-                elif child.type == "declaration":
-                    t = child.child_by_field_name("type")
-                    if t is None or t.text.decode("utf-8", "replace") != type_name:
-                        continue
-                    for d in child.children_by_field_name("declarator"):
-                        if d.type == "init_declarator":
-                            d = d.child_by_field_name("declarator")
-                        if d is not None and d.type == "pointer_declarator":
-                            inner = d.child_by_field_name("declarator")
-                            if inner is not None and inner.type == "identifier":
-                                names.add(inner.text.decode("utf-8", "replace"))
+        for item in cparse.file_scope(parse(src).root_node):
+            if item.type != "declaration" or \
+                    cparse.text(item.child_by_field_name("type")) != type_name:
+                continue
+            for decl in item.children_by_field_name("declarator"):
+                d = decl.child_by_field_name("declarator") if decl.type == "init_declarator" \
+                    else decl
+                if d is not None and d.type == "pointer_declarator":
+                    inner = d.child_by_field_name("declarator")
+                    if inner is not None and inner.type == "identifier":
+                        names.add(cparse.text(inner))
     return sorted(names)
 
 
