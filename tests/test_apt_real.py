@@ -23,7 +23,7 @@ import pytest
 import aptmachine as am
 from abiguard.cli import main
 from abiguard.debian import suites
-from abiguard.model import audit_from_json
+from abiguard.jsonform import audit_from_json
 from realdata import QEMU, QEMU_72_XC, QEMU_BINARY
 
 pytestmark = pytest.mark.integration

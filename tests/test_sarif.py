@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 import tree_sitter_c  # noqa: F401  (the 'where' extra)
 
+from abiguard.callsites.result import WhereResult
 from abiguard.cli import main
 from abiguard.model import CallSite
 from abiguard.render.sarif import RULE_IDS, render, sarif_log
@@ -120,8 +121,9 @@ def test_every_remedy_kind_renders_valid(tmp_path):
     assert log["runs"][0]["tool"]["driver"]["version"] == "1.2.3"
 
 
-def test_render_plain_list():
-    text = render([CallSite(symbol="a", method="source", file="a.c", line=1, column=1)])
+def test_render_sites_without_remedies():
+    text = render(WhereResult(callsites=(CallSite(symbol="a", method="source", file="a.c",
+                                                  line=1, column=1),)))
     log = json.loads(text)
     validate(log)
     assert log["runs"][0]["results"][0]["ruleId"] == "unknown"

@@ -1,4 +1,5 @@
-"""Options and output handling shared by the commands."""
+"""What the commands share: the scan options as data, the scan with its progress bar, and
+where output, notes and errors go (the options themselves: :mod:`.options`)."""
 
 from __future__ import annotations
 
@@ -6,30 +7,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import UsageError
-
-
-def add_output_options(parser: argparse.ArgumentParser, formats: tuple[str, ...],
-                       select: bool = False) -> None:
-    """--format/--output/--quiet/--verbose/--no-demangle, the same for every command;
-    ``select``: also --consumer GLOB (the consumers shown in full)."""
-    g = parser.add_argument_group("output")
-    g.add_argument("-f", "--format", choices=formats, default=formats[0],
-                   help=f"output format (default: {formats[0]})")
-    g.add_argument("-o", "--output", metavar="FILE",
-                   help="write the result to FILE instead of standard output")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress or notes on stderr")
-    g.add_argument("-v", "--verbose", action="count", default=0,
-                   help="more detail (stable libraries' symbols, evidence)")
-    g.add_argument("--no-demangle", action="store_true",
-                   help="show C++ symbol names as they are in the binary (text, Markdown, "
-                        "HTML; JSON always has them so)")
-    if select:
-        g.add_argument("--consumer", action="append", default=[], metavar="GLOB",
-                       help="show these consumers in full: path, file name or package name "
-                            "matching GLOB (repeatable); a scan of more than a few consumers "
-                            "shows a summary otherwise")
+from ..model import Audit
+from ..pipeline import ScanOptions, scan_paths
+from ..render.progress import Progress
 
 
 def emit(args: argparse.Namespace, text: str) -> None:
@@ -54,7 +37,7 @@ def note(args: argparse.Namespace, message: str) -> None:
         sys.stderr.write(f"abiguard: {message}\n")
 
 
-def use_color(stream=None) -> bool:
+def use_color(stream: TextIO | None = None) -> bool:
     stream = stream or sys.stdout
     if os.environ.get("NO_COLOR"):
         return False
@@ -87,6 +70,36 @@ class PhaseLines:
             sys.stderr.flush()
 
 
-def error_line(err) -> None:
+def error_line(err: object) -> None:
     """An input error, one line on stderr (always shown: it changes the exit code)."""
     sys.stderr.write(f"abiguard: error: {err}\n")
+
+
+def color(args: argparse.Namespace) -> bool:
+    """Colour for the text on stdout: a terminal, no --output, no NO_COLOR."""
+    return use_color() and not getattr(args, "output", None)
+
+
+def scan_options(args: argparse.Namespace) -> ScanOptions:
+    """The resolution options (:mod:`.options`, group "resolution") as the pipeline's."""
+    return ScanOptions(sysroot=args.sysroot, lib_paths=args.lib_path,
+                       ld_library_path=[p for p in args.ld_library_path.split(":") if p],
+                       policies=args.policy, with_deps=args.with_deps,
+                       provider_debs=args.provider, needed=args.needed,
+                       suite=args.suite)
+
+
+def progress_bar(args: argparse.Namespace) -> Progress | None:
+    """A progress bar on stderr when it is a terminal (and not --quiet)."""
+    return Progress("resolving") if show_progress(args) else None
+
+
+def run_scan(args: argparse.Namespace) -> Audit:
+    """Scan the inputs, with a progress bar on a terminal."""
+    progress = progress_bar(args)
+    try:
+        return scan_paths(args.inputs, scan_options(args), progress=progress,
+                          notify=PhaseLines(args))
+    finally:
+        if progress is not None:
+            progress.close()

@@ -6,7 +6,8 @@ Sections (element ids): ``summary``, ``heatmap`` (consumer × symbol matrix, inl
 groups), ``consumers`` (drill-down per consumer; with the migration plan when the input is a
 plan), ``failures``. Charts use the palette and helpers of :mod:`abiguard.render.svg`.
 
-``render(obj)`` accepts an :class:`~abiguard.census.aggregate.Aggregate`, an Audit or a Plan.
+``render(obj)`` accepts a :class:`~abiguard.census.overview.Report`, an
+:class:`~abiguard.census.aggregate.Aggregate`, an Audit or a Plan.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ import zlib
 from collections import defaultdict
 from typing import Any
 
+from .. import __version__
+from ..census.aggregate import Aggregate, CensusData, aggregate
+from ..census.overview import Report
 from ..demangle import display
+from ..model import Audit, Plan
 from .charts import esc, group_colour, heatmap_svg, library_svg, ranking_svg, short
+from .dispatch import Renderer, renderer_for
 
 TOP_RANKED = 25
 """Rows of the ranking table shown at first; the rest behind a toggle (and the filter)."""
@@ -161,8 +167,6 @@ def _consumers(agg, result=None) -> str:
     plans = {}
     evidence: dict[tuple[str, str], str] = {}
     if result is not None:
-        from ..model import Plan
-
         audit = result.audit if isinstance(result, Plan) else result
         if isinstance(result, Plan):
             plans = {cp.consumer: cp for cp in result.plans}
@@ -321,10 +325,9 @@ SCRIPT = """
 """
 
 
-def render_report(agg, result=None, title: str | None = None) -> str:
+def render_report(agg: Aggregate, result: Audit | Plan | None = None,
+                  title: str | None = None) -> str:
     """The whole page for an aggregate (and, for a scan/plan, the result it came from)."""
-    from .. import __version__
-
     s = agg.summary()
     kind = {"census": "census store", "plan": "migration plan", "scan": "scan result"}.get(
         s["kind"], s["kind"])
@@ -366,11 +369,27 @@ def render_report(agg, result=None, title: str | None = None) -> str:
 """
 
 
-def render(obj: Any, *, title: str | None = None, threshold: float = 0.5,
-           method: str = "average", **_: Any) -> str:
-    from ..census.aggregate import Aggregate, CensusData, aggregate
+def report_html(report: Report, *, title: str | None = None, **_: Any) -> str:
+    return render_report(report.aggregate, report.result, title=title)
 
-    if isinstance(obj, Aggregate):
-        return render_report(obj, title=title)
+
+def aggregate_html(agg: Aggregate, *, title: str | None = None, **_: Any) -> str:
+    return render_report(agg, title=title)
+
+
+def result_html(obj: Audit | Plan, *, title: str | None = None, threshold: float = 0.5,
+                method: str = "average", **_: Any) -> str:
+    """A scan or plan result's own report (its aggregate made here)."""
     agg = aggregate(CensusData.from_result(obj), threshold=threshold, method=method)
     return render_report(agg, obj, title=title)
+
+
+RENDERERS: dict[type, Renderer] = {Report: report_html, Aggregate: aggregate_html,
+                                   Audit: result_html, Plan: result_html}
+
+
+def render(obj: Any, **options: Any) -> str:
+    return renderer_for(RENDERERS, obj, "html")(obj, **options)
+
+
+__all__ = ["RENDERERS", "render", "render_report"]

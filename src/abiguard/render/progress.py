@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 
 DELAY = 0.3
 """Seconds of work before the bar appears (a quick scan shows none)."""
@@ -84,3 +85,40 @@ class Progress:
         if self._p is not None:
             self._p.stop()
             self._p = None
+
+
+class CensusBar:
+    """A rich progress bar with packages/s, MB/s and ETA (stderr, only on a terminal)."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as _P
+
+        self.p = _P(TextColumn("census"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                    TextColumn("ETA"), TimeRemainingColumn(),
+                    TextColumn("[dim]{task.fields[current]}"),
+                    console=stderr_console(), transient=True)
+        self.task = self.p.add_task("census", total=None, rate="", current="")
+        self.t0 = time.perf_counter()
+        self.p.start()
+
+    def __call__(self, done: int, total: int, result: Any, nbytes: int) -> None:
+        dt = max(time.perf_counter() - self.t0, 1e-6)
+        rate = f"{done / dt:.2f} pkg/s {nbytes / dt / 1e6:.1f} MB/s" if done else ""
+        current = ""
+        if result is not None:
+            current = result.name + (" [red]failed" if result.status != "ok" else "")
+        self.p.update(self.task, completed=done, total=total, rate=rate, current=current[-50:])
+
+    def close(self) -> None:
+        self.p.stop()
+
+
+__all__ = ["CensusBar", "Progress", "stderr_console"]

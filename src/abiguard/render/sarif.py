@@ -1,24 +1,34 @@
-"""SARIF 2.1.0 for source call sites (``abiguard where --format sarif``).
+"""SARIF 2.1.0: the source call sites of ``abiguard where`` and the new symbols of ``abiguard
+gate`` (``--format sarif``).
 
-One rule per remedy kind (replace, retire, new-entry-point, redesign, keep, unknown), one
+**where**: one rule per remedy kind (replace, retire, new-entry-point, redesign, keep, unknown), one
 result per source call site at its exact location (``uri`` relative to the source root, given
 as the ``SRCROOT`` base, ``startLine``/``startColumn`` in Unicode code points), the remedy as
 the message. Code scanning services (GitHub, GitLab) show them as annotations on the lines
 that reference an ABI-unstable symbol.
 
 Only sites found in sources are results: object-file and binary sites have no source line.
+
+**gate**: one error-level result per new unstable/private symbol, located at the consumer file
+(line 1: a binary has no line; GitHub code scanning needs one), with a fingerprint of its
+baseline key, family and symbol.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..callsites.result import WhereResult
+from ..compare.gate import GateResult
 from ..model import CallSite
+from .dispatch import Renderer, renderer_for
+from .text.gate import entry_message
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -167,21 +177,84 @@ def sarif_log(
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
-def render(obj: Any, **_: Any) -> str:
-    """SARIF text for a where result (anything with ``callsites``, ``source_root`` and
-    ``remedy(symbol)`` or ``remedies``), or for a plain list of CallSites."""
-    if isinstance(obj, (list, tuple)):
-        callsites, root, version, lookup = obj, None, "", (lambda _s: None)
-    else:
-        callsites = obj.callsites
-        root = getattr(obj, "source_root", None)
-        version = getattr(obj, "tool_version", "") or ""
-        if hasattr(obj, "remedy"):
-            lookup = obj.remedy
-        else:
-            table = {r.symbol: r for r in getattr(obj, "remedies", ()) or ()}
-            lookup = table.get
-    return json.dumps(sarif_log(callsites, lookup, root, version), indent=2) + "\n"
+def where_sarif(result: WhereResult, **_: Any) -> str:
+    """The SARIF log of a where result's source call sites."""
+    log = sarif_log(result.callsites, result.remedy, result.source_root,
+                    result.tool_version or "")
+    return json.dumps(log, indent=2) + "\n"
 
 
-__all__ = ["RULES", "RULE_IDS", "SARIF_VERSION", "message_for", "render", "sarif_log"]
+# --------------------------------------------------------------------------------------------
+# gate
+# --------------------------------------------------------------------------------------------
+
+GATE_RULES = (
+    ("new-unstable-symbol", "NewUnstableSymbol",
+     "New use of an ABI-unstable library symbol",
+     ("The program imports a symbol of an ABI-unstable library that the baseline does not "
+      "list: it will break when the library is upgraded. Remove the use, or accept it with "
+      "abiguard gate --update-baseline --allow-growth.")),
+    ("new-private-symbol", "NewPrivateSymbol",
+     "New use of a private library symbol",
+     ("The program imports a library-internal (private) symbol that the baseline does not "
+      "list. Remove the use, or accept it with abiguard gate --update-baseline "
+      "--allow-growth.")),
+)
+
+
+def _artifact(path: str) -> dict[str, Any]:
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path.replace(os.sep, "/"), safe="/-._~"), "uriBaseId": "SRCROOT"}
+
+
+def gate_log(result: GateResult) -> dict[str, Any]:
+    """The SARIF log of a gate result as a dict."""
+    rules = [{"id": r[0], "name": r[1], "shortDescription": {"text": r[2]},
+              "fullDescription": {"text": r[3]}, "help": {"text": r[3]},
+              "defaultConfiguration": {"level": "error"},
+              "properties": {"tags": ["abi", "abi-stability"]}} for r in GATE_RULES]
+    results = []
+    if not result.passed or result.update is None:
+        for e in result.new:
+            private = e.stability is not None and e.stability.value == "private"
+            rule = 1 if private else 0
+            key = f"{e.key}\0{e.family}\0{e.symbol}"
+            results.append({
+                "ruleId": GATE_RULES[rule][0],
+                "ruleIndex": rule,
+                "level": "error",
+                "message": {"text": entry_message(e, result.baseline)},
+                # The consumer is a binary: no line. GitHub code scanning needs
+                # region.startLine to show a result (its SARIF rule GH1003): line 1.
+                "locations": [{"physicalLocation": {"artifactLocation": _artifact(e.consumer),
+                                                    "region": {"startLine": 1}}}],
+                "partialFingerprints": {
+                    "abiguardGate/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
+                "properties": {"symbol": e.symbol, "library": e.library, "family": e.family,
+                               "versionNode": e.version, "baselineKey": e.key},
+            })
+    driver: dict[str, Any] = {"name": "abiguard", "rules": rules}
+    if result.tool_version:
+        driver["version"] = result.tool_version
+        driver["semanticVersion"] = result.tool_version
+    run: dict[str, Any] = {"tool": {"driver": driver}, "results": results,
+                           "invocations": [{"executionSuccessful": True}]}
+    if any(not os.path.isabs(e.consumer) for e in result.new):
+        run["originalUriBaseIds"] = {"SRCROOT": {"uri": Path.cwd().as_uri() + "/"}}
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def gate_sarif(result: GateResult, **_: Any) -> str:
+    return json.dumps(gate_log(result), indent=2) + "\n"
+
+
+RENDERERS: dict[type, Renderer] = {WhereResult: where_sarif, GateResult: gate_sarif}
+
+
+def render(obj: Any, **options: Any) -> str:
+    return renderer_for(RENDERERS, obj, "sarif")(obj, **options)
+
+
+__all__ = ["GATE_RULES", "RULES", "RULE_IDS", "SARIF_VERSION", "gate_log", "message_for",
+           "render", "sarif_log"]

@@ -7,13 +7,20 @@ point has a ``<title>`` so a browser shows its value on hover.
 
     bar_chart(["7.2", "10.0"], {"qemu": [16, 18]}, title="unstable symbols")
     line_chart(labels, {"a": [1, 2, 3], "b": [3, None, 1]})   # None: no value (gap)
+
+As an output format (``render(obj, "svg")``): the chart of ``abiguard diff --trend``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from typing import Any
 from xml.sax.saxutils import escape
+
+from ..compare.trend import TrendResult
+from .dispatch import Renderer, renderer_for
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
@@ -182,4 +189,25 @@ def _polyline(points: list[str], colour: str) -> str:
             f'stroke-width="2"/>')
 
 
-__all__ = ["PALETTE", "bar_chart", "line_chart", "nice_ticks"]
+
+
+def trend_svg(result: TrendResult, **_: Any) -> str:
+    """The chart of a trend: bars for one consumer, lines for several."""
+    series: dict[str, Sequence[Number]] = {r.consumer: list(r.counts) for r in result.rows}
+    title = "Unstable/private symbols per version"
+    if len(series) == 1:
+        title = f"{os.path.basename(result.rows[0].consumer)}: {title[0].lower()}{title[1:]}"
+        return bar_chart(list(result.labels), series, title=title,
+                         y_label="unstable/private symbols")
+    return line_chart(list(result.labels), series, title=title,
+                      y_label="unstable/private symbols")
+
+
+RENDERERS: dict[type, Renderer] = {TrendResult: trend_svg}
+
+
+def render(obj: Any, **options: Any) -> str:
+    return renderer_for(RENDERERS, obj, "svg")(obj, **options)
+
+
+__all__ = ["PALETTE", "RENDERERS", "bar_chart", "line_chart", "nice_ticks", "render", "trend_svg"]

@@ -1,13 +1,16 @@
-"""Markdown: for issues, merge requests and mailing-list mails."""
+"""Markdown of a scan (an Audit) and of a migration plan: for issues, merge requests and
+mailing-list mails."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from ..demangle import display
-from ..model import Audit, Consumer, Plan
-from .summary import TOP_CONSUMERS, Summary, detailed, matches, summarise
+from ...demangle import display
+from ...missing import missing_line
+from ...model import Audit, Consumer, Plan
+from ..summary import TOP_CONSUMERS, Summary, detailed, matches, summarise
+from ..text.audit import consumer_summary
 
 
 def esc(text: str) -> str:
@@ -15,8 +18,6 @@ def esc(text: str) -> str:
 
 
 def consumer_section(c: Consumer) -> list[str]:
-    from .text import consumer_summary
-
     out = [f"## `{c.display_name}`", ""]
     if c.package:
         out += [f"Package: {c.package}", ""]
@@ -54,13 +55,11 @@ def consumer_section(c: Consumer) -> list[str]:
 
 def missing_quote(audit: Audit) -> list[str]:
     """The one "libraries not found" line with the remedy (abiguard.missing), quoted."""
-    from ..missing import missing_line
-
     line = missing_line(audit.consumers)
     return [f"> **Warning:** {esc(line)}", ""] if line else []
 
 
-def render_plan(plan: Plan, select: Sequence[str] = ()) -> str:
+def render_plan_markdown(plan: Plan, *, select: Sequence[str] = (), **_: Any) -> str:
     out = ["# Migration plan: ABI-unstable symbols", ""]
     out += missing_quote(plan.audit)
     consumers = {c.display_name: c for c in plan.audit.consumers}
@@ -148,13 +147,8 @@ def summary_section(s: Summary) -> list[str]:
     return out
 
 
-def render(obj: Any, *, verbose: int = 0, select: Sequence[str] = (), **_: Any) -> str:
-    if isinstance(obj, Plan):
-        return render_plan(obj, select)
-    if not isinstance(obj, Audit):
-        if hasattr(obj, "render_markdown"):
-            return obj.render_markdown()
-        raise TypeError(f"no Markdown renderer for {type(obj).__name__}")
+def render_audit_markdown(obj: Audit, *, verbose: int = 0, select: Sequence[str] = (),
+                          **_: Any) -> str:
     out = ["# abiguard scan", ""]
     summary_first, full = detailed(obj, verbose, select)
     if summary_first:
@@ -177,3 +171,7 @@ def render(obj: Any, *, verbose: int = 0, select: Sequence[str] = (), **_: Any) 
         out += ["## Input errors", ""] + [f"- `{e.path}`: {esc(e.message)}" for e in obj.errors]
         out.append("")
     return "\n".join(out)
+
+
+__all__ = ["consumer_section", "esc", "missing_quote", "render_audit_markdown",
+           "render_plan_markdown", "summary_section"]
