@@ -47,6 +47,13 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message}\n")
+        many = [a.option_strings[-1] for a in self._actions
+                if a.option_strings and a.nargs in ("+", "*")]
+        if many and message.startswith("the following arguments are required"):
+            # (an option of several values took the inputs that followed it)
+            verb = "takes" if len(many) == 1 else "take"
+            sys.stderr.write(f"({' and '.join(many)} {verb} several values: end them with -- "
+                             f"before the inputs, e.g. {self.prog} {many[0]} a.o -- INPUT)\n")
         sys.stderr.write(f"(see '{self.prog} --help')\n")
         raise SystemExit(EXIT_ERROR)
 

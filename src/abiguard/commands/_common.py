@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from ..checks import failing, unchecked
 from ..errors import UsageError
+from ..missing import missing_line
 from ..model import Audit
 from ..pipeline import ScanOptions, scan_paths
 from ..render.progress import Progress
@@ -103,3 +105,27 @@ def run_scan(args: argparse.Namespace) -> Audit:
     finally:
         if progress is not None:
             progress.close()
+
+
+def exit_code(args: argparse.Namespace, audit: Audit, fail_on: list[str]) -> int:
+    """0, or 1 when a --fail-on rule rejects an import, or 2 on input errors -- and when
+    ``--fail-on unstable|private`` cannot be checked: imports from libraries that were not
+    found could not be classified (the "libraries not found" line says which)."""
+    if audit.errors:
+        for e in audit.errors:
+            error_line(e)
+        return 2
+    bad = failing(audit, fail_on)
+    missing = unchecked(audit, fail_on, bad)
+    if missing is not None:
+        error_line(f"--fail-on {','.join(sorted(fail_on))} cannot be checked, "
+                           f"{missing.unclassified} import(s) not classified: {missing.line()}")
+        return 2
+    if fail_on:
+        line = missing_line(audit.consumers)
+        if line:
+            note(args, line)
+    if bad:
+        note(args, f"--fail-on: {len(bad)} import(s) rejected")
+        return 1
+    return 0

@@ -415,20 +415,20 @@ def fail_on(values: Iterable[str], choices: Sequence[str]) -> list[str]:
 
 
 def _flag_text(opt: Opt) -> str:
+    """``-D, --define NAME[=VALUE]`` as code."""
     kw = opt.kwargs
     metavar = kw.get("metavar")
-    if metavar is None and kw.get("choices"):
-        metavar = "{" + ",".join(kw["choices"]) + "}"
+    if metavar is None and (kw.get("choices") or opt.per_command):
+        metavar = "FORMAT" if "--format" in opt.flags else \
+            "{" + ",".join(kw.get("choices", ())) + "}"
     if kw.get("action") in ("store_true", "count"):
         metavar = None
-    flags = ", ".join(f"`{f}`" for f in opt.flags)
-    if metavar and opt.per_command and any("metavar" in v for v in opt.per_command.values()):
-        metas = dict.fromkeys([metavar] + [v["metavar"] for v in opt.per_command.values()
-                                            if "metavar" in v])
-        return flags + " " + " / ".join(f"`{m}`" for m in metas)
-    if kw.get("nargs") == "+":
+    metas = [v["metavar"] for v in opt.per_command.values() if "metavar" in v]
+    if metavar and metas:
+        metavar = " | ".join(dict.fromkeys([metavar, *metas]))
+    elif metavar and kw.get("nargs") == "+":
         metavar = f"{metavar}…"
-    return flags + (f" `{metavar}`" if metavar else "")
+    return "`" + ", ".join(opt.flags) + (f" {metavar}" if metavar else "") + "`"
 
 
 def _help_text(opt: Opt) -> str:

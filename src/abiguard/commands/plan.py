@@ -9,7 +9,6 @@ from ..callsites.where import PlanSites, plan_sites, source_root
 from ..pipeline import plan_paths
 from ..render import render
 from . import _common, options
-from .scan import exit_code
 
 
 def register(sub: argparse._SubParsersAction, help_text: str) -> None:
@@ -44,4 +43,4 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
     _common.emit(args, render(plan, args.format, verbose=args.verbose,
                               color=_common.color(args), select=args.consumer))
-    return exit_code(args, plan.audit, fail_on)
+    return _common.exit_code(args, plan.audit, fail_on)

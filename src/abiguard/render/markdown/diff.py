@@ -57,6 +57,7 @@ def render_trend_markdown(result: TrendResult, **_: Any) -> str:
     out.append("")
     for e in result.errors:
         out.append(f"- input error: `{_md(e.path)}`: {_md(e.message)}")
+    return "\n".join(out).rstrip() + "\n"
 
 
 __all__ = ["render_diff_markdown", "render_trend_markdown"]
