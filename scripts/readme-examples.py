@@ -35,7 +35,7 @@ Normalised always: the cache directory ($ABIGUARD_CACHE or ~/.cache/abiguard) is
 The options table sits between ``<!-- options -->`` and ``<!-- /options -->``: it is
 :func:`abiguard.commands.options.markdown_table`, the data the parsers are built from.
 
-    scripts/readme-examples.py              # rewrite every example and the table
+    scripts/readme-examples.py              # rewrite the examples (not needs: machine) and the table
     scripts/readme-examples.py NAME…        # rewrite these examples (and the table)
     scripts/readme-examples.py --check [--needs gcc,debian]   # exit 1 when README drifted
 """
@@ -86,7 +86,8 @@ def parse_spec(name: str, spec: str, body: str) -> Example:
         if not raw.strip():
             continue
         key, sep, value = raw.partition(":")
-        value = value.strip()
+        # (a show: line keeps its indent after the one space: continuation lines)
+        value = value.removeprefix(" ").rstrip() if key == "show" else value.strip()
         if not sep:
             raise ValueError(f"example {name}: line {raw!r} is not KEY: VALUE")
         if key == "run":
@@ -187,7 +188,11 @@ def run(ex: Example, ws: Workspace) -> str:
         if res.returncode not in (0, 1) and not ex.exit:
             raise RuntimeError(f"example {ex.name}: {line} exited {res.returncode}:\n"
                                f"{res.stderr or res.stdout}")
-        text = pick(res.stdout.rstrip("\n").split("\n"), ex.picks)
+        try:
+            text = pick(res.stdout.rstrip("\n").split("\n"), ex.picks)
+        except LookupError as exc:
+            raise RuntimeError(f"example {ex.name}: {exc} in the output of {line}:\n"
+                               f"{res.stdout[:2000]}{res.stderr or ''}") from None
         out += [f"$ {shown[0]}", *shown[1:], *text]
         if ex.exit:
             out += ["$ echo $?", str(res.returncode)]
@@ -299,8 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     problems = []
     with Workspace() as ws:
         for ex in selected(exs, args.names, needs):
-            if args.check and ex.needs == "machine":
-                continue
+            if ex.needs == "machine" and (args.check or ex.name not in args.names):
+                continue  # this machine's files: rewritten when named, never checked
             now = run(ex, ws)
             fresh[ex.name] = now
             if args.check:

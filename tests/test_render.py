@@ -22,7 +22,7 @@ from abiguard.policy import archive
 from abiguard.policy.collect import HistoryRun
 from abiguard.propose.result import Proposal
 from abiguard.render import FORMATS, render
-from abiguard.render.dispatch import renderer_for
+from abiguard.render.dispatch import renderer_for, resolve, type_name
 
 AGG = aggregate(CensusData())
 
@@ -76,7 +76,30 @@ OFFERED = {
 def test_the_tables_are_what_is_offered():
     for fmt in FORMATS:
         table = importlib.import_module(f"abiguard.render.{fmt}").RENDERERS
-        assert set(table) - {type(AGG)} == OFFERED[fmt], fmt
+        assert set(table) - {type_name(type(AGG))} == {type_name(c) for c in OFFERED[fmt]}, fmt
+
+
+def test_every_entry_names_a_type_and_a_function():
+    for fmt in FORMATS:
+        for key, target in importlib.import_module(f"abiguard.render.{fmt}").RENDERERS.items():
+            module, _, name = key.rpartition(".")
+            assert isinstance(getattr(importlib.import_module(module), name), type), key
+            assert callable(resolve(target)), target
+
+
+def test_a_scan_imports_only_its_renderer():
+    """Rendering an Audit as text or JSON does not import the census, the proposal, the
+    call sites or the comparisons (abiguard scan stays quick to start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from abiguard.model import Audit; from abiguard.render import render; "
+            "render(Audit(), 'text'); render(Audit(), 'json'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('abiguard.census', "
+            "'abiguard.propose', 'abiguard.callsites', 'abiguard.compare'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -97,7 +120,7 @@ def test_a_subclass_takes_its_base_renderer():
         pass
 
     table = importlib.import_module("abiguard.render.text").RENDERERS
-    assert renderer_for(table, MyAudit(), "text") is table[Audit]
+    assert renderer_for(table, MyAudit(), "text") is resolve(table[type_name(Audit)])
 
 
 def test_unknown_format_is_an_error():

@@ -22,7 +22,7 @@ from ..census.overview import Report
 from ..demangle import display
 from ..model import Audit, Plan
 from .charts import esc, group_colour, heatmap_svg, library_svg, ranking_svg, short
-from .dispatch import Renderer, renderer_for
+from .dispatch import dispatch
 
 TOP_RANKED = 25
 """Rows of the ranking table shown at first; the rest behind a toggle (and the filter)."""
@@ -384,12 +384,16 @@ def result_html(obj: Audit | Plan, *, title: str | None = None, threshold: float
     return render_report(agg, obj, title=title)
 
 
-RENDERERS: dict[type, Renderer] = {Report: report_html, Aggregate: aggregate_html,
-                                   Audit: result_html, Plan: result_html}
+RENDERERS: dict[str, str] = {
+    "abiguard.census.overview.Report": "abiguard.render.html:report_html",
+    "abiguard.census.aggregate.Aggregate": "abiguard.render.html:aggregate_html",
+    "abiguard.model.Audit": "abiguard.render.html:result_html",
+    "abiguard.model.Plan": "abiguard.render.html:result_html",
+}
 
 
 def render(obj: Any, **options: Any) -> str:
-    return renderer_for(RENDERERS, obj, "html")(obj, **options)
+    return dispatch(RENDERERS, "html", obj, **options)
 
 
 __all__ = ["RENDERERS", "render", "render_report"]

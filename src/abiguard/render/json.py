@@ -5,23 +5,17 @@ experiment, census aggregates, the archive history's policy data."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..callsites.link import LinkResult
-from ..callsites.result import WhereResult
-from ..census.aggregate import Aggregate
-from ..census.overview import CensusFailures, CensusOverview, Report
-from ..compare.diff import DiffResult
-from ..compare.gate import GateResult
-from ..compare.impact import ImpactResult
-from ..compare.trend import TrendResult
 from ..jsonform import to_json
-from ..model import SCHEMA_VERSION, Audit, Plan, to_dict
-from ..policy import archive
-from ..policy.collect import HistoryRun
-from ..propose.result import Proposal
-from .dispatch import Renderer, renderer_for
+from ..model import SCHEMA_VERSION, to_dict
+from .dispatch import dispatch
+
+if TYPE_CHECKING:
+    from ..callsites.link import LinkResult
+    from ..census.aggregate import Aggregate
+    from ..census.overview import CensusFailures, CensusOverview, Report
 
 
 def model_json(obj: Any, **_: Any) -> str:
@@ -78,30 +72,27 @@ def failures_json(view: CensusFailures, **_: Any) -> str:
     return json.dumps(view.aggregate.to_dict()["failures"], indent=2) + "\n"
 
 
-def history_json(run: HistoryRun, **_: Any) -> str:
-    return archive.to_json(run.data)
-
-
-RENDERERS: dict[type, Renderer] = {
-    Audit: model_json,
-    Plan: model_json,
-    DiffResult: model_json,
-    TrendResult: model_json,
-    GateResult: model_json,
-    ImpactResult: model_json,
-    WhereResult: model_json,
-    Proposal: model_json,
-    LinkResult: link_json,
-    Aggregate: aggregate_json,
-    Report: report_json,
-    CensusOverview: census_json,
-    CensusFailures: failures_json,
-    HistoryRun: history_json,
+_HERE = "abiguard.render.json"
+RENDERERS: dict[str, str] = {
+    "abiguard.model.Audit": f"{_HERE}:model_json",
+    "abiguard.model.Plan": f"{_HERE}:model_json",
+    "abiguard.compare.diff.DiffResult": f"{_HERE}:model_json",
+    "abiguard.compare.trend.TrendResult": f"{_HERE}:model_json",
+    "abiguard.compare.gate.GateResult": f"{_HERE}:model_json",
+    "abiguard.compare.impact.ImpactResult": f"{_HERE}:model_json",
+    "abiguard.callsites.result.WhereResult": f"{_HERE}:model_json",
+    "abiguard.propose.result.Proposal": f"{_HERE}:model_json",
+    "abiguard.callsites.link.LinkResult": f"{_HERE}:link_json",
+    "abiguard.census.aggregate.Aggregate": f"{_HERE}:aggregate_json",
+    "abiguard.census.overview.Report": f"{_HERE}:report_json",
+    "abiguard.census.overview.CensusOverview": f"{_HERE}:census_json",
+    "abiguard.census.overview.CensusFailures": f"{_HERE}:failures_json",
+    "abiguard.policy.collect.HistoryRun": "abiguard.render.history:history_json",
 }
 
 
 def render(obj: Any, **options: Any) -> str:
-    return renderer_for(RENDERERS, obj, "json")(obj, **options)
+    return dispatch(RENDERERS, "json", obj, **options)
 
 
 __all__ = ["RENDERERS", "link_dict", "render"]

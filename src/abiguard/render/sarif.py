@@ -21,14 +21,16 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..callsites.result import WhereResult
-from ..compare.gate import GateResult
 from ..model import CallSite
-from .dispatch import Renderer, renderer_for
+from .dispatch import dispatch
 from .text.gate import entry_message
+
+if TYPE_CHECKING:
+    from ..callsites.result import SymbolRemedy, WhereResult
+    from ..compare.gate import GateResult
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -75,31 +77,24 @@ def _rule(rule_id: str, name: str, short: str, full: str, level: str) -> dict[st
     }
 
 
-def message_for(site: CallSite, remedy: Any | None) -> str:
+def message_for(site: CallSite, remedy: SymbolRemedy | None) -> str:
     """The result message: the symbol, how it is referenced, the remedy."""
-    kind = getattr(remedy, "kind", None) or "unknown"
-    library = getattr(remedy, "library", None)
+    kind = remedy.kind if remedy is not None else "unknown"
+    library = remedy.library if remedy is not None else None
     subject = f"{site.symbol}" + (f" ({library})" if library else "")
     how = {"call": "called", "address": "address taken", "macro": "used in a macro body",
            "reference": "referenced"}.get(site.kind, site.kind)
     if site.via:
         how += f" through {site.via}"
     text = f"{subject} is ABI-unstable ({how}). Remedy: {kind}"
-    repl = tuple(getattr(remedy, "replacements", ()) or ())
+    repl = remedy.replacements if remedy is not None else ()
     if repl:
-        text += " with " + ", ".join(str(_replacement_text(r)) for r in repl)
-    rationale = getattr(remedy, "rationale", "") or ""
+        text += " with " + ", ".join(repl)
+    rationale = (remedy.rationale if remedy is not None else "") or ""
     text += "." if not rationale else f". {rationale.strip()}"
     if site.condition:
         text += f" (under #if {site.condition})"
     return text
-
-
-def _replacement_text(r: Any) -> str:
-    if isinstance(r, str):
-        return r
-    lib = getattr(r, "library", None)
-    return f"{r.symbol} ({lib})" if lib else str(r.symbol)
 
 
 def _uri(path: str) -> str:
@@ -113,12 +108,12 @@ def _fingerprint(site: CallSite) -> str:
 
 def sarif_log(
     callsites: Iterable[CallSite],
-    remedy_for: Callable[[str], Any | None],
+    remedy_for: Callable[[str], SymbolRemedy | None],
     source_root: str | None = None,
     tool_version: str = "",
 ) -> dict[str, Any]:
-    """The SARIF log as a dict. ``remedy_for(symbol)`` gives an object with kind/library/
-    rationale/replacements (or None: rule "unknown")."""
+    """The SARIF log as a dict. ``remedy_for(symbol)`` gives the symbol's remedy (None: rule
+    "unknown")."""
     rules = [_rule(*r) for r in RULES]
     index = {r[0]: i for i, r in enumerate(RULES)}
     levels = {r[0]: r[4] for r in RULES}
@@ -127,7 +122,7 @@ def sarif_log(
         if s.method != "source" or s.line is None:
             continue
         remedy = remedy_for(s.symbol)
-        kind = getattr(remedy, "kind", None) or "unknown"
+        kind = (remedy.kind if remedy is not None else None) or "unknown"
         if kind not in index:
             kind = "unknown"
         region: dict[str, Any] = {"startLine": int(s.line)}
@@ -146,7 +141,7 @@ def sarif_log(
             value = getattr(s, key)
             if value is not None:
                 props[key] = value
-        if getattr(remedy, "library", None):
+        if remedy is not None and remedy.library:
             props["library"] = remedy.library
         results.append({
             "ruleId": kind,
@@ -249,11 +244,14 @@ def gate_sarif(result: GateResult, **_: Any) -> str:
     return json.dumps(gate_log(result), indent=2) + "\n"
 
 
-RENDERERS: dict[type, Renderer] = {WhereResult: where_sarif, GateResult: gate_sarif}
+RENDERERS: dict[str, str] = {
+    "abiguard.callsites.result.WhereResult": "abiguard.render.sarif:where_sarif",
+    "abiguard.compare.gate.GateResult": "abiguard.render.sarif:gate_sarif",
+}
 
 
 def render(obj: Any, **options: Any) -> str:
-    return renderer_for(RENDERERS, obj, "sarif")(obj, **options)
+    return dispatch(RENDERERS, "sarif", obj, **options)
 
 
 __all__ = ["GATE_RULES", "RULES", "RULE_IDS", "SARIF_VERSION", "gate_log", "message_for",

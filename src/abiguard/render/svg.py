@@ -16,11 +16,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from ..compare.trend import TrendResult
-from .dispatch import Renderer, renderer_for
+from .dispatch import dispatch
+
+if TYPE_CHECKING:
+    from ..compare.trend import TrendResult
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
@@ -203,11 +205,13 @@ def trend_svg(result: TrendResult, **_: Any) -> str:
                       y_label="unstable/private symbols")
 
 
-RENDERERS: dict[type, Renderer] = {TrendResult: trend_svg}
+RENDERERS: dict[str, str] = {
+    "abiguard.compare.trend.TrendResult": "abiguard.render.svg:trend_svg",
+}
 
 
 def render(obj: Any, **options: Any) -> str:
-    return renderer_for(RENDERERS, obj, "svg")(obj, **options)
+    return dispatch(RENDERERS, "svg", obj, **options)
 
 
 __all__ = ["PALETTE", "RENDERERS", "bar_chart", "line_chart", "nice_ticks", "render", "trend_svg"]

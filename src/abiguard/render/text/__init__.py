@@ -1,5 +1,6 @@
-"""Text, for the terminal: one renderer per result type (the table below), each laid out for
-the width (:mod:`.console`) with :mod:`abiguard.render.table` (identifiers never break).
+"""Text, for the terminal: one renderer per result type (the table below, by name: a renderer's
+module is imported when something of its type is rendered), each laid out for the width
+(:mod:`.console`) with :mod:`abiguard.render.table` (identifiers never break).
 
 Input errors are not printed by a renderer: the command prints each once, on stderr.
 """
@@ -8,42 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...callsites.link import LinkResult
-from ...callsites.result import WhereResult
-from ...census.overview import CensusFailures, CensusOverview
-from ...compare.diff import DiffResult
-from ...compare.gate import GateResult
-from ...compare.impact import ImpactResult
-from ...compare.trend import TrendResult
-from ...model import Audit, Plan
-from ...policy.collect import HistoryRun
-from ...propose.result import Proposal
-from ..dispatch import Renderer, renderer_for
-from .audit import consumer_summary, evidence_text, render_audit_text
-from .census import render_census_text, render_failures_text
-from .console import console, terminal_width
-from .diff import render_diff_text, render_trend_text
-from .gate import render_gate_text
-from .history import render_history_text
-from .impact import render_impact_text
-from .link import render_link_text
-from .plan import render_plan_text
-from .propose import render_proposal_text
-from .where import render_where_text
+from ..dispatch import dispatch
 
-RENDERERS: dict[type, Renderer] = {
-    Audit: render_audit_text,
-    Plan: render_plan_text,
-    DiffResult: render_diff_text,
-    TrendResult: render_trend_text,
-    GateResult: render_gate_text,
-    ImpactResult: render_impact_text,
-    WhereResult: render_where_text,
-    LinkResult: render_link_text,
-    CensusOverview: render_census_text,
-    CensusFailures: render_failures_text,
-    Proposal: render_proposal_text,
-    HistoryRun: render_history_text,
+RENDERERS: dict[str, str] = {
+    "abiguard.model.Audit": "abiguard.render.text.audit:render_audit_text",
+    "abiguard.model.Plan": "abiguard.render.text.plan:render_plan_text",
+    "abiguard.compare.diff.DiffResult": "abiguard.render.text.diff:render_diff_text",
+    "abiguard.compare.trend.TrendResult": "abiguard.render.text.diff:render_trend_text",
+    "abiguard.compare.gate.GateResult": "abiguard.render.text.gate:render_gate_text",
+    "abiguard.compare.impact.ImpactResult": "abiguard.render.text.impact:render_impact_text",
+    "abiguard.callsites.result.WhereResult": "abiguard.render.text.where:render_where_text",
+    "abiguard.callsites.link.LinkResult": "abiguard.render.text.link:render_link_text",
+    "abiguard.census.overview.CensusOverview": "abiguard.render.text.census:render_census_text",
+    "abiguard.census.overview.CensusFailures":
+        "abiguard.render.text.census:render_failures_text",
+    "abiguard.propose.result.Proposal": "abiguard.render.text.propose:render_proposal_text",
+    "abiguard.policy.collect.HistoryRun": "abiguard.render.text.history:render_history_text",
 }
 
 
@@ -51,8 +32,7 @@ def render(obj: Any, **options: Any) -> str:
     """The text of a result. Options: ``verbose``, ``color``, ``width`` (default: COLUMNS,
     the terminal's, or 120), ``select`` (scan/plan: the consumers shown in full), ``top``
     (census: the symbols ranked)."""
-    return renderer_for(RENDERERS, obj, "text")(obj, **options)
+    return dispatch(RENDERERS, "text", obj, **options)
 
 
-__all__ = ["RENDERERS", "console", "consumer_summary", "evidence_text", "render",
-           "terminal_width"]
+__all__ = ["RENDERERS", "render"]
