@@ -1,7 +1,7 @@
 """Seed inputs of every fuzz target.
 
-Seeds are built once into abiguard's cache (``$ABIGUARD_CACHE/fuzz-seeds/v1``, by default
-``~/.cache/abiguard/fuzz-seeds/v1``) and reused:
+Seeds are built once into abiguard's cache (``$ABIGUARD_CACHE/fuzz-seeds/v2``, by default
+``~/.cache/abiguard/fuzz-seeds/v2``) and reused:
 
 * ELF: gcc-built libraries, programs and objects like the tests build (versioned library,
   programs with RUNPATH/RPATH, copy relocations, stripped, without section headers, 32-bit,
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VERSION = "v1"
+VERSION = "v2"  # bumped when the seeds change (v2: hand-built ELF seeds have relocations)
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,8 @@ def _build_elf_fixtures(d: Path) -> None:
                                                                           type=10)],
                         verdefs=[("HAND_1.0", []), ("HAND_2.0", ["HAND_1.0"])],
                         weak_versions=["GLIBC_2.1"], locals=["loc"], sections=sections,
-                        hash=hash_)
+                        hash=hash_, relocs=[("puts", 6), ("hand_a", 5), ("loc", 1)],
+                        plt_relocs=[("cos", 7)], rela=machine != 3, relative=2)
             name = f"hand-{bits}{'be' if big else 'le'}-{'shdr' if sections else 'noshdr'}-{hash_}"
             out[name] = build_elf(spec).data
     for name, data in out.items():

@@ -91,6 +91,15 @@ def run_elf(data: bytes) -> str:
                 tab.names()
             if hasattr(tab, "lookup") and len(tab):
                 tab.lookup(tab[0].name)
+        rel = getattr(obj, "relocations", None)  # read on first use: may raise ElfError
+        if rel is not None:
+            assert len(rel.import_refs()) == len(obj.imports)
+            assert list(rel.lookups()[1]) == list(rel.export_refs())
+            assert [m != 0 for m in rel.import_refs()] == list(rel.imports_looked_up())
+            assert all(0 <= k < len(obj.exports) for k in rel.export_refs())
+            for tab in (obj.imports, obj.exports):
+                if len(tab):
+                    rel.referencing(tab[0].name)
 
     with f:
         steps: list[Callable[[], object]] = [

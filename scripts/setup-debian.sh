@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages abiguard's tests and main job use. Idempotent.
 #   gcc, binutils, libc6-dev: the tests build their own tiny C libraries and programs
-#   gcc-multilib: 32-bit (-m32) fixtures
-#   g++: C++ fixtures for the demangling tests (binutils' c++filt is their oracle)
+#   gcc-multilib: 32-bit (-m32) fixtures (its libc6-i386 gives /lib/ld-linux.so.2, the
+#     oracle of the 32-bit binding tests)
+#   g++: C++ fixtures for the demangling tests (binutils' c++filt is their oracle) and the
+#     binding tests (GNU unique symbols, copies of std::cout, held against ld.so)
 #   dpkg-dev: dpkg-source, to unpack `apt-get source` trees for the source call-site tests
 #   patch: abiguard propose checks its consumer patches with GNU patch (so do its tests)
 #   python3-venv: the project's virtual environment

@@ -104,6 +104,14 @@ class Spec:
     sections: bool = True
     hash: str = "sysv"  # sysv | gnu | none
     raw_names: dict[str, bytes] = field(default_factory=dict)
+    # Dynamic relocations: (symbol name or "" for none, type). ``relocs`` go to DT_RELA (or
+    # DT_REL when ``rela`` is False) after ``relative`` entries of ``relative_type`` against
+    # no symbol, counted by DT_RELACOUNT/DT_RELCOUNT; ``plt_relocs`` to DT_JMPREL.
+    relocs: Sequence[tuple[str, int]] = ()
+    plt_relocs: Sequence[tuple[str, int]] = ()
+    rela: bool = True
+    relative: int = 0
+    relative_type: int = 8
 
 
 class _Str:
@@ -241,6 +249,25 @@ def build_elf(spec: Spec) -> Built:
                                    need_index[(fname, v)], dynstr.add(v),
                                    0 if j == len(versions) - 1 else 16)
 
+    sym_index: dict[str, int] = {}
+    for k, sy in enumerate(syms):
+        if k:
+            sym_index.setdefault(sy[0].decode("utf-8", "surrogateescape"), k)
+
+    def reloc_table(entries: Sequence[tuple[str, int]]) -> bytes:
+        out = bytearray()
+        for k, (name, rtype) in enumerate(entries):
+            symi = sym_index[name] if name else 0
+            info = (symi << 32 | rtype) if is64 else (symi << 8 | rtype)
+            fmt = e + (("QQq" if spec.rela else "QQ") if is64 else ("IIi" if spec.rela else "II"))
+            vals = (0x1000 + 8 * k, info, 0) if spec.rela else (0x1000 + 8 * k, info)
+            out += struct.pack(fmt, *vals)
+        return bytes(out)
+
+    dynrel = reloc_table([("", spec.relative_type)] * spec.relative + list(spec.relocs))
+    pltrel = reloc_table(list(spec.plt_relocs))
+    relent = (24 if spec.rela else 16) if is64 else (12 if spec.rela else 8)
+
     nsyms = len(syms)
     if spec.hash == "sysv":
         hashsec = struct.pack(e + "IIII", 1, nsyms, nsyms - 1, 0) + b"".join(
@@ -285,6 +312,10 @@ def build_elf(spec: Spec) -> Built:
         place("verdef", bytes(verdef), 4)
     if verneed:
         place("verneed", bytes(verneed), 4)
+    if dynrel:
+        place("dynrel", dynrel, 8 if is64 else 4)
+    if pltrel:
+        place("pltrel", pltrel, 8 if is64 else 4)
 
     dyn: list[tuple[int, int]] = [(1, o) for o in needed_off]
     if soname_off is not None:
@@ -305,6 +336,13 @@ def build_elf(spec: Spec) -> Built:
         dyn += [(0x6FFFFFFE, parts["verneed"]), (0x6FFFFFFF, len(needs))]
     if spec.flags_1 is not None:
         dyn.append((0x6FFFFFFB, spec.flags_1))
+    if dynrel:  # DT_RELA/DT_RELASZ/DT_RELAENT or DT_REL/DT_RELSZ/DT_RELENT, then the count
+        base = 7 if spec.rela else 17
+        dyn += [(base, parts["dynrel"]), (base + 1, len(dynrel)), (base + 2, relent)]
+        if spec.relative:
+            dyn.append((0x6FFFFFF9 if spec.rela else 0x6FFFFFFA, spec.relative))
+    if pltrel:  # DT_JMPREL, DT_PLTRELSZ, DT_PLTREL
+        dyn += [(23, parts["pltrel"]), (2, len(pltrel)), (20, 7 if spec.rela else 17)]
     dyn.append((0, 0))
     dynfmt = e + ("qQ" if is64 else "iI")
     dynblob = b"".join(struct.pack(dynfmt, t, v) for t, v in dyn)
@@ -340,6 +378,10 @@ def build_elf(spec: Spec) -> Built:
         if verneed:
             sec(".gnu.version_r", 0x6FFFFFFE, "verneed", len(verneed), link=i_dynstr,
                 info=len(needs))
+        for part, blob, name in (("dynrel", dynrel, ".rela.dyn"), ("pltrel", pltrel, ".rela.plt")):
+            if blob:
+                sec(name if spec.rela else name.replace(".rela", ".rel"), 4 if spec.rela else 9,
+                    part, len(blob), link=i_dynsym, entsize=relent)
         sec(".dynamic", 6, "dynamic", len(dynblob), link=i_dynstr, entsize=struct.calcsize(dynfmt),
             flags=3)
         i_shstr = len(shdrs)

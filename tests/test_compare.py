@@ -225,7 +225,7 @@ def test_diff_audits_labels_totals_and_plain_consumers_dropped() -> None:
     assert (r.old, r.new) == ("1:7.2", "1:10.0")
     assert [c.consumer for c in r.consumers] == [QEMU]
     assert r.totals() == {"added": 1, "removed": 0, "moved": 0, "unchanged": 3,
-                          "renamed-node": 3}
+                          "renamed-node": 3, "resized": 0}
     assert len(diff_audits(old, new, only_problems=False).consumers) == 2
     data = json.loads(to_json(r))
     assert data["schema"] == SCHEMA_VERSION and data["kind"] == "diff"

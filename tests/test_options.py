@@ -97,7 +97,7 @@ def test_the_table_lists_every_option_once_per_meaning():
      ["needs-rebuild", "needs-source-changes"]),
 ])
 def test_fail_on_everywhere(command, argv, expected):
-    choices = {"scan": options.SCAN_FAIL_ON, "diff": ("added",),
+    choices = {"scan": options.SCAN_FAIL_ON, "diff": ("added", "resized"),
                "impact": ("needs-rebuild", "needs-source-changes")}[command]
     base = {"scan": ["x"], "diff": ["a", "b"], "impact": ["x", "--from", "a", "--to", "b"]}
     args = build_parser(command).parse_args([command, *argv, *base[command]])
@@ -118,9 +118,9 @@ def test_fail_on_of_another_command_is_a_usage_error(command, argv, capsys):
 
 def test_deprecated_fail_on_new_still_works(capsys):
     args = build_parser("diff").parse_args(["diff", "--fail-on-new", "a", "b"])
-    assert args.fail_on == ["added"]
+    assert args.fail_on == ["added", "resized"]
     err = capsys.readouterr().err
-    assert err == ("abiguard: --fail-on-new is deprecated: write --fail-on added "
+    assert err == ("abiguard: --fail-on-new is deprecated: write --fail-on added,resized "
                    "(it still works)\n")
     assert "--fail-on-new" not in parsers()["diff"].format_help()
 

@@ -30,6 +30,7 @@ from abiguard.model import (
     Audit,
     Binding,
     Consumer,
+    CopyRelocation,
     Evidence,
     InputError,
     Library,
@@ -44,7 +45,7 @@ from cfixtures import program, shared_lib, write
 DATA = Path(__file__).parent / "data" / "schema"
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "schema-2.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-AUDIT_TYPES = (Audit, Consumer, Library, Binding, Evidence, SymbolRef, InputError)
+AUDIT_TYPES = (Audit, Consumer, Library, Binding, Evidence, SymbolRef, InputError, CopyRelocation)
 
 
 def schema1_text(obj: Any) -> str:

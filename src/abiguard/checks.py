@@ -24,7 +24,7 @@ def failing(audit: Audit, fail_on: Iterable[str]) -> list[str]:
             elif b.is_presumed_problem and b.stability.value in fail_on:
                 lines.append(f"{c.display_name}: {b.symbol} from {b.provider} (not found) is "
                              f"{b.stability.value} by the library's name")
-            elif b.status != "bound" and not b.weak and "unresolved" in fail_on:
+            elif b.status == "unresolved" and not b.weak and "unresolved" in fail_on:
                 lines.append(f"{c.display_name}: {b.symbol} is unresolved ({b.reason})")
     return lines
 

@@ -50,7 +50,16 @@ from typing import NamedTuple, Self
 
 from . import limits
 from .errors import ElfError
-from .model import ElfObject, ElfSymbol, SymbolTable, VersionDef, VersionNeed
+from .model import (
+    REF_COPY,
+    REF_OTHER,
+    REF_PLT,
+    ElfObject,
+    ElfSymbol,
+    SymbolTable,
+    VersionDef,
+    VersionNeed,
+)
 
 __all__ = [
     "AR_MAGIC",
@@ -98,8 +107,41 @@ DT_GNU_HASH = 0x6FFFFEF5
 DT_VERSYM, DT_FLAGS_1 = 0x6FFFFFF0, 0x6FFFFFFB
 DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFFC, 0x6FFFFFFD, 0x6FFFFFFE, 0x6FFFFFFF
 
+DT_PLTRELSZ, DT_RELA, DT_RELASZ, DT_RELAENT = 2, 7, 8, 9
+DT_REL, DT_RELSZ, DT_RELENT, DT_PLTREL, DT_JMPREL = 17, 18, 19, 20, 23
+DT_RELACOUNT, DT_RELCOUNT = 0x6FFFFFF9, 0x6FFFFFFA
+
 VER_FLG_WEAK = 2
 EM_MIPS = 8
+
+
+class _RelocRules(NamedTuple):
+    """How glibc's ld.so treats a machine's dynamic relocation types (sysdeps/<arch>/
+    dl-machine.h: elf_machine_rel[a] and elf_machine_type_class)."""
+
+    never: frozenset[int]
+    """Types that never look their symbol up (NONE, RELATIVE)."""
+    copy: int
+    """The copy relocation: looked up skipping the executable (ELF_RTYPE_CLASS_COPY)."""
+    plt: frozenset[int]
+    """ELF_RTYPE_CLASS_PLT types (JUMP_SLOT, TLS): not satisfied by an undefined symbol
+    with a value (an executable's canonical PLT entry)."""
+    rela: bool
+    """The machine's ld.so processes DT_RELA (else DT_REL) tables, and DT_JMPREL as such."""
+
+
+# e_machine -> rules. Other machines (MIPS binds through its GOT, not relocations): no
+# relocation view (every import counts as looked up).
+_RELOC_RULES: dict[int, _RelocRules] = {
+    62: _RelocRules(frozenset({0, 8, 38}), 5, frozenset({7, 16, 17, 18, 36}), True),  # x86-64
+    3: _RelocRules(frozenset({0, 8}), 5, frozenset({7, 14, 35, 36, 37, 41}), False),  # i386
+    183: _RelocRules(frozenset({0, 1027}), 1024, frozenset({1026, 1028, 1029, 1030, 1031}),
+                     True),  # aarch64 (LP64)
+    40: _RelocRules(frozenset({0, 23}), 20, frozenset({13, 17, 18, 19, 22}), False),  # arm
+    21: _RelocRules(frozenset({0, 22}), 19, frozenset({26, *range(68, 101)}), True),  # ppc64
+    22: _RelocRules(frozenset({0, 12}), 9, frozenset({11, 54, 55, 56}), True),  # s390(x)
+    243: _RelocRules(frozenset({0, 3}), 4, frozenset({5, 6, 7, 8, 9, 10, 11}), True),  # riscv
+}
 
 _KINDS = {0: "NONE", 1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE"}
 
@@ -275,6 +317,7 @@ class _Layout:
 _HOST_BIG = sys.byteorder == "big"
 _ITEM2, _ITEM4, _ITEM5 = itemgetter(2), itemgetter(4), itemgetter(5)
 _latin1 = codecs.latin_1_decode
+_frm = int.from_bytes
 
 
 def _array(code: str, raw: Bytes, big: bool) -> array[int]:
@@ -345,9 +388,126 @@ _FAST_SYMBOLS = _check_fast_symbols()
 _T_NONLOCAL = bytes(int(i >= 16) for i in range(256))
 _T_VISIBLE4 = bytes(4 if (i & 3) in (0, 3) else 0 for i in range(256))
 _T_NONZERO2 = bytes(2 if i else 0 for i in range(256))
+# st_info of a definition ld.so's lookup always takes (glibc check_match, do_lookup_x): a
+# global or weak symbol of a code or data type (NOTYPE, OBJECT, FUNC, COMMON, TLS, IFUNC).
+_T_SELF = bytes(int(i >> 4 in (1, 2) and i & 15 in (0, 1, 2, 5, 6, 10)) for i in range(256))
 _T_IMPORT = bytes(int(i & 3 == 1) for i in range(256))
 _T_EXPORT = bytes(int(i & 7 == 7) for i in range(256))
 _VersionInfo = tuple[str | None, str | None, bool, int]  # version, file, hidden, index
+
+
+class _Relocs(NamedTuple):
+    """Where a file's dynamic relocation tables are; they are read on first use, each time
+    (what the resolver asks of a consumer, once, while it binds it), from the file again
+    (checked to be the file that was read: same size and modification time) or from the
+    bytes it was read from, located and checked by ElfFile._relocation_tables. Reading
+    every file's tables when it is read would cost every file (libraries too) and keep
+    them in memory. Only the r_info column (symbol index and type) is then taken out, with
+    bulk slicing and no Python work per entry."""
+
+    path: str
+    member: str | None
+    data: Buffer | None
+    """The bytes the file was read from when given (None: read from ``path``)."""
+    stamp: tuple[int, int | None]
+    """(size, modification time) of the file when it was read."""
+    tags: dict[int, int]
+    nsyms: int
+    rules: _RelocRules
+    is64: bool
+    big: bool
+    esz: int
+    where: str
+
+    def chunks(self) -> list[bytes]:
+        f = ElfFile(self.path, self.data, member=self.member)
+        try:
+            if self.data is None and (f.size, f.mtime_ns) != self.stamp:
+                raise f.error("changed while it was being scanned (size or modification time)")
+            return f._relocation_tables(self.tags, self.rules)
+        finally:
+            f.close()
+
+    def columns(self) -> list[tuple[array[int], array[int]]]:
+        """(symbol indices, types) of each table, taken out of the r_info column with bulk
+        slicing (no Python work per entry)."""
+        out = []
+        esz, big = self.esz, self.big
+        w = esz // 4
+        for raw in self.chunks():
+            if self.is64:  # r_info: the type in its low half, the symbol in its high half
+                words = _array("I", raw, big)
+                lo, hi = (words[3::w], words[2::w]) if big else (words[2::w], words[3::w])
+                out.append((hi, lo))
+            else:  # r_info: the type in its low byte, the symbol in the 3 bytes above
+                n = len(raw) // esz
+                col = raw[4::esz], raw[5::esz], raw[6::esz], raw[7::esz]
+                sym = bytearray(4 * n)
+                types = array("I")
+                if big:
+                    sym[1::4], sym[2::4], sym[3::4] = col[0], col[1], col[2]
+                    types.extend(col[3])
+                else:
+                    sym[0::4], sym[1::4], sym[2::4] = col[1], col[2], col[3]
+                    types.extend(col[0])
+                out.append((_array("I", sym, big), types))
+        return out
+
+    def looked_up(self, columns: list[tuple[array[int], array[int]]] | None = None
+                  ) -> tuple[set[int], set[int]]:
+        """(the symbol indices any relocation looks up, those of the copy relocations): one
+        C-level pass over each table's columns (and one more for the copy relocations of an
+        executable). An index past the symbol table is an ElfError naming the file."""
+        never, copy, _plt, _rela = self.rules
+        looked: set[int] = set()
+        copies: set[int] = set()
+        top = 0
+        for syms, types in self.columns() if columns is None else columns:
+            if not syms:
+                continue
+            top = max(top, max(syms))
+            present = set(types)
+            if present & never:
+                # (rare: e.g. relative relocations DT_RELACOUNT does not count) a symbol
+                # named only by such relocations is not looked up
+                looked.update(compress(syms, map(_not_in, repeat(never), types)))
+            else:
+                looked.update(syms)
+            if copy in present:
+                copies.update(compress(syms, map(eq, types, repeat(copy))))
+        if top >= max(self.nsyms, 1):
+            raise ElfError(self.where, f"a dynamic relocation refers to symbol {top}, past the "
+                                       f"{self.nsyms} symbols of the dynamic symbol table")
+        looked.discard(0)
+        copies.discard(0)
+        return looked, copies
+
+    def classes(self, columns: list[tuple[array[int], array[int]]] | None = None
+                ) -> tuple[set[int], set[int], set[int]]:
+        """The symbol indices the relocations look up, by class: (PLT class, copy, other);
+        one pass per relocation type present."""
+        never, copy, plt, _rela = self.rules
+        by: dict[int, set[int]] = {REF_PLT: set(), REF_COPY: set(), REF_OTHER: set()}
+        for syms, types in self.columns() if columns is None else columns:
+            present = set(types)
+            kinds = {t: REF_COPY if t == copy else REF_PLT if t in plt else REF_OTHER
+                     for t in present - never}
+            if len(kinds) == len(present) and len(set(kinds.values())) == 1:
+                by[next(iter(kinds.values()))].update(syms)  # one class (DT_JMPREL)
+                continue
+            for t, bit in kinds.items():
+                by[bit].update(compress(syms, map(eq, types, repeat(t))))
+        for x in by.values():
+            x.discard(0)
+        return by[REF_PLT], by[REF_COPY], by[REF_OTHER]
+
+
+def _not_in(group: frozenset[int], t: int) -> bool:
+    return t not in group
+
+
+# st_other -> 1 for hidden or internal visibility (ld.so binds such a reference locally).
+_T_HIDDEN1 = bytes(int(i & 3 in (1, 2)) for i in range(256))
 
 
 class _SymbolSource:
@@ -360,12 +520,16 @@ class _SymbolSource:
     checked by ``ElfFile._symbol_source``; nothing here raises, whatever the input bytes.
     """
 
-    __slots__ = ("layout", "names_at", "positions", "raw", "split", "text", "text_ascii",
-                 "verdefs", "verneeds", "versions", "versyms")
+    __slots__ = ("classes", "layout", "names_at", "positions", "raw", "refnames", "relocs",
+                 "split", "text", "text_ascii", "verdefs", "verneeds", "versions", "versyms")
 
     def __init__(self, raw: bytes, layout: _Layout, names_at: array[int], text: str,
                  text_ascii: bool, versyms: array[int] | None, verdefs: dict[int, str],
                  verneeds: dict[int, tuple[str, str]]) -> None:
+        # Where the dynamic relocation tables are (read on first use); None: not known.
+        self.relocs: _Relocs | None = None
+        self.classes: tuple[set[int], set[int], set[int]] | None = None
+        self.refnames: dict[str, list[int]] | None = None
         self.raw = raw
         self.layout = layout
         self.names_at = names_at
@@ -425,11 +589,127 @@ class _SymbolSource:
     def count(self, kind: int) -> int:
         return (self.split or self._split())[1][kind]
 
-    def symbol(self, kind: int, i: int) -> ElfSymbol:
+    def _positions(self, kind: int) -> list[int]:
+        """The record numbers of the symbols of a view, in order."""
         positions = self.positions[kind]
         if positions is None:
             sel = (self.split or self._split())[0][kind]
             positions = self.positions[kind] = list(compress(range(len(sel)), sel))
+        return positions
+
+    # ---- what the dynamic relocations look up (model.RelocationRefs) ------------------------
+
+    # (Nothing computed from the relocations is kept for the file's views: the resolver
+    # asks once per consumer, and big sets kept alive make Python's GC slower for everyone.)
+
+    @staticmethod
+    def _mask(classes: tuple[set[int], set[int], set[int]], k: int) -> int:
+        plt, copy, other = classes
+        return (k in plt) | (k in copy) << 1 | (k in other) << 2
+
+    def _hidden(self, kind: int) -> list[int]:
+        """Positions (in the view) of the symbols of hidden or internal visibility: ld.so
+        binds a reference to them locally, without a lookup (RESOLVE_MAP)."""
+        sel = (self.split or self._split())[0][kind]
+        esz = self.layout.sym.size
+        at = (5 if self.layout.is64 else 13)
+        hid = _frm(self.raw[at::esz].translate(_T_HIDDEN1), "little") & _frm(sel, "little")
+        if not hid:
+            return []
+        flags = hid.to_bytes(len(sel), "little")
+        return [sel.count(1, 0, r) for r in compress(range(len(flags)), flags)]
+
+    def _imports_looked(self, looked: set[int]) -> list[bool]:
+        isel = (self.split or self._split())[0][0]
+        out = list(map(looked.__contains__, compress(range(1, len(isel) + 1), isel)))
+        for i in self._hidden(0):
+            out[i] = False
+        return out
+
+    def _export_refs(self, looked: set[int], copies: set[int], every: bool,
+                     columns: list[tuple[array[int], array[int]]]) -> dict[int, int]:
+        esel = (self.split or self._split())[0][1]
+        n = len(esel)
+        if every:
+            records = sorted(k - 1 for k in looked if esel[k - 1])
+        else:
+            # a copy relocation's symbol, or a definition ld.so's lookup does not take for
+            # granted (not a global or weak code or data symbol: GNU unique, ...)
+            raw = self.raw
+            esz = self.layout.sym.size
+            at = 4 if self.layout.is64 else 12
+            odd = _frm(esel, "little") & ~_frm(raw[at::esz].translate(_T_SELF), "little")
+            special = compress(range(n), odd.to_bytes(n, "little")) if odd > 0 else ()
+            records = sorted({k - 1 for k in copies if esel[k - 1]}
+                             | {r for r in special if r + 1 in looked})
+        if not records:
+            return {}
+        assert self.relocs is not None
+        classes = self.relocs.classes(columns)
+        return {esel.count(1, 0, r): self._mask(classes, r + 1) for r in records}
+
+    def lookups(self) -> tuple[list[bool], dict[int, int]]:
+        assert self.relocs is not None
+        columns = self.relocs.columns()
+        looked, copies = self.relocs.looked_up(columns)
+        return (self._imports_looked(looked),
+                self._export_refs(looked, copies, False, columns))
+
+    def imports_looked_up(self) -> list[bool]:
+        assert self.relocs is not None
+        return self._imports_looked(self.relocs.looked_up()[0])
+
+    def import_refs(self) -> list[int]:
+        assert self.relocs is not None
+        columns = self.relocs.columns()
+        looked = self._imports_looked(self.relocs.looked_up(columns)[0])
+        classes = self.relocs.classes(columns)
+        isel = (self.split or self._split())[0][0]
+        mask = self._mask
+        return [mask(classes, k) if hit else 0
+                for k, hit in zip(compress(range(1, len(isel) + 1), isel), looked)]
+
+    def export_refs(self, every: bool = False) -> dict[int, int]:
+        """The exports whose lookups ld.so may bind elsewhere than the file itself (see
+        model.RelocationRefs.export_refs); ``every``: all the exports a relocation looks
+        up."""
+        assert self.relocs is not None
+        columns = self.relocs.columns()
+        looked, copies = self.relocs.looked_up(columns)
+        return self._export_refs(looked, copies, every, columns)
+
+    def referencing(self, name: str) -> list[tuple[ElfSymbol, int]]:
+        names = self.refnames
+        if names is None:  # (kept: asked for many names, of few libraries)
+            assert self.relocs is not None
+            columns = self.relocs.columns()
+            looked, _copies = self.relocs.looked_up(columns)
+            self.classes = self.relocs.classes(columns)
+            names = {}
+            text = self.text
+            for k in looked:
+                off = self.names_at[k - 1]
+                n = text[off:text.find("\0", off)]
+                if not self.text_ascii and not n.isascii():
+                    n = _fix_name(n)
+                names.setdefault(n, []).append(k - 1)
+            self.refnames = names
+        classes = self.classes
+        assert classes is not None
+        out = []
+        isel, esel = (self.split or self._split())[0]
+        for record in names.get(name, ()):
+            kind = 0 if isel[record] else 1 if esel[record] else -1
+            if kind >= 0:
+                sym = self.symbol(kind, (isel if kind == 0 else esel).count(1, 0, record))
+                if sym.visibility not in ("HIDDEN", "INTERNAL"):
+                    out.append((sym, self._mask(classes, record + 1)))
+        return out
+
+    def symbol(self, kind: int, i: int) -> ElfSymbol:
+        positions = self.positions[kind]
+        if positions is None:
+            positions = self._positions(kind)
         k = positions[i]
         sym = self.layout.sym
         rec = sym.unpack_from(self.raw, k * sym.size)
@@ -558,9 +838,10 @@ def _fix_name(name: str) -> str:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _load(path: str) -> tuple[Buffer, mmap.mmap | None]:
-    """The file's contents: read when small, mapped when large. Opened non-blocking (a FIFO
-    must not hang a census) and rejected unless it is a regular file."""
+def _load(path: str) -> tuple[Buffer, mmap.mmap | None, int]:
+    """The file's contents (read when small, mapped when large) and its modification time.
+    Opened non-blocking (a FIFO must not hang a census) and rejected unless it is a regular
+    file."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
@@ -572,14 +853,14 @@ def _load(path: str) -> tuple[Buffer, mmap.mmap | None]:
         size = st.st_size
         if size >= _MMAP_THRESHOLD:
             mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-            return mm, mm
+            return mm, mm, st.st_mtime_ns
         data = os.read(fd, size + 1)
         if len(data) > size:  # grew while we read it: read the rest
             chunks = [data]
             while chunk := os.read(fd, 1 << 20):
                 chunks.append(chunk)
             data = b"".join(chunks)
-        return data, None
+        return data, None, st.st_mtime_ns
     except OSError as exc:
         raise ElfError(path, f"cannot read: {exc.strerror or exc}") from None
     finally:
@@ -641,6 +922,7 @@ class ElfFile:
         "header",
         "layout",
         "member",
+        "mtime_ns",
         "path",
         "size",
         "view",
@@ -655,8 +937,10 @@ class ElfFile:
         self.member = member
         self.where = f"{path}({member})" if member else path
         self._mm: mmap.mmap | None = None
+        self.mtime_ns: int | None = None
+        """The file's modification time when read from ``path`` (None for given bytes)."""
         if data is None:
-            buf, self._mm = _load(path)
+            buf, self._mm, self.mtime_ns = _load(path)
         elif isinstance(data, (bytes, mmap.mmap)):
             buf = data
         else:
@@ -1268,10 +1552,11 @@ class ElfFile:
 
     # ---- the dynamic-linking view -----------------------------------------------------------
 
-    def dynamic_view(self) -> ElfObject:
-        """The :class:`ElfObject` of this file (what :func:`read_elf` returns)."""
+    def dynamic_view(self, relocations: bool = True) -> ElfObject:
+        """The :class:`ElfObject` of this file (what :func:`read_elf` returns);
+        ``relocations=False`` leaves ``ElfObject.relocations`` None (not read)."""
         try:
-            return self._dynamic_view()
+            return self._dynamic_view(relocations)
         except ElfError:
             raise
         except (struct.error, IndexError, KeyError, ValueError, OverflowError, TypeError,
@@ -1279,7 +1564,7 @@ class ElfFile:
             raise self.error(f"corrupt ELF file (internal check failed: "
                              f"{type(exc).__name__}: {exc})") from exc
 
-    def _dynamic_view(self) -> ElfObject:
+    def _dynamic_view(self, relocations: bool) -> ElfObject:
         h = self.header
         data = self.data
         lay = self.layout
@@ -1393,11 +1678,21 @@ class ElfFile:
             if symstr is not None:
                 source = self._symbol_source(symraw, nsyms, symstr, versym_raw, vdefs,
                                              vn_index)
+            rules = _RELOC_RULES.get(h.machine) if relocations else None
+            if source is not None and rules is not None and (lay.is64 or h.machine != 183):
+                # read on first use (the resolver binding a consumer), not now
+                source.relocs = _Relocs(
+                    self.path, self.member, self.data if self.mtime_ns is None else None,
+                    (self.size, self.mtime_ns), tags, nsyms, rules, lay.is64, lay.big,
+                    lay.rela.size if rules.rela else lay.rel.size, self.where)
 
         imports = exports = _NO_SYMBOLS
+        relocations = None
         if source is not None:
             imports = SymbolTable.lazy(source, 0)
             exports = SymbolTable.lazy(source, 1)
+            if source.relocs is not None:
+                relocations = source
         return ElfObject(
             path=self.path, elf_class=h.elf_class, endian=h.endian,
             machine=machine_name(h.machine, h.elf_class),
@@ -1405,7 +1700,49 @@ class ElfFile:
             soname=soname, needed=tuple(needed), rpath=tuple(rpath), runpath=tuple(runpath),
             interpreter=interpreter, flags_1=flags_1, imports=imports,
             exports=exports, version_defs=tuple(vdefs), version_needs=tuple(vneeds),
-            size=self.size, member=self.member, stripped=SHT_SYMTAB not in shtypes)
+            size=self.size, member=self.member, stripped=SHT_SYMTAB not in shtypes,
+            relocations=relocations)
+
+    def _relocation_tables(self, tags: dict[int, int], rules: _RelocRules) -> list[bytes]:
+        """The dynamic relocation tables ld.so processes, as it takes them
+        (_ELF_DYNAMIC_DO_RELOC): the DT_RELA (or DT_REL, by machine) table after its first
+        DT_RELACOUNT entries (relative relocations, which ld.so applies without looking at
+        them), and DT_JMPREL when DT_PLTREL is present; located, checked and copied out."""
+        lay = self.layout
+        rela = rules.rela
+        esz = lay.rela.size if rela else lay.rel.size
+        what = "DT_RELA" if rela else "DT_REL"
+        ranges: list[tuple[int, int, str]] = []
+        size = tags.get(DT_RELASZ if rela else DT_RELSZ, 0)
+        if size and (DT_RELA if rela else DT_REL) in tags:
+            ent = tags.get(DT_RELAENT if rela else DT_RELENT, esz)
+            if ent != esz:
+                raise self.error(f"bad {what}ENT {ent} (expected {esz})")
+            skip = min(tags.get(DT_RELACOUNT if rela else DT_RELCOUNT, 0), size // esz)
+            ranges.append((tags[DT_RELA if rela else DT_REL] + skip * esz, size - skip * esz,
+                           what))
+        size = tags.get(DT_PLTRELSZ, 0)
+        if size and DT_JMPREL in tags and DT_PLTREL in tags:
+            ranges.append((tags[DT_JMPREL], size, "DT_JMPREL"))
+        chunks: list[bytes] = []
+        lim = self._lim.max_elf_relocations
+        total = 0
+        for vaddr, size, name in ranges:
+            if not size:
+                continue
+            if size % esz:
+                raise self.error(f"size {size:#x} of the {name} table is not a multiple of "
+                                 f"its entry size {esz}")
+            total += size // esz
+            if total > lim:
+                raise self.error(limits.message(f"more than {lim} dynamic relocations",
+                                                "max_elf_relocations", lim))
+            off, avail = self._map_vaddr(vaddr, name)
+            if size > avail:
+                raise self.error(f"truncated: the {name} table ({size:#x} bytes at "
+                                 f"{vaddr:#x}) runs past the end of its segment")
+            chunks.append(bytes(self.view[off:off + size]))
+        return chunks
 
     def _symbol_source(self, raw: Bytes, count: int, strtab: _StrTab, versym_raw: Bytes | None,
                        vdefs: list[VersionDef] | None,
@@ -1450,15 +1787,18 @@ class ElfFile:
 # --------------------------------------------------------------------------------------------
 
 
-def read_elf(path: str, data: bytes | None = None, *, member: str | None = None) -> ElfObject:
+def read_elf(path: str, data: bytes | None = None, *, member: str | None = None,
+             relocations: bool = True) -> ElfObject:
     """The dynamic-linking view of an ELF file (mapped from ``path``) or of given bytes.
 
     Raises :class:`ElfError` (naming ``path`` or ``path(member)``) for anything unreadable,
-    truncated or corrupt.
+    truncated or corrupt. ``relocations=False`` skips the dynamic relocation tables
+    (``ElfObject.relocations`` is then None): what the resolver does for the libraries it
+    binds to, which only need their exports.
     """
     f = ElfFile(path, data, member=member)
     try:
-        return f.dynamic_view()
+        return f.dynamic_view(relocations)
     finally:
         f.close()
 
@@ -1478,7 +1818,7 @@ def iter_archive_members(source: str | bytes | bytearray | memoryview,
     mm: mmap.mmap | None = None
     if isinstance(source, str):
         where = path or source
-        buf, mm = _load(source)
+        buf, mm, _mtime = _load(source)
     else:
         where = path or "<bytes>"
         buf = source if isinstance(source, bytes) else bytes(source)

@@ -58,7 +58,7 @@ def unclassified(c: Consumer) -> int:
     class: not attributed to a missing library, or attributed to one of unknown class."""
     if not c.missing_libraries:
         return 0
-    return sum(1 for b in c.bindings if b.status != "bound" and not b.weak
+    return sum(1 for b in c.bindings if b.status == "unresolved" and not b.weak
                and b.stability == Stability.UNKNOWN)
 
 
@@ -73,7 +73,7 @@ def missing_libraries(consumers: Iterable[Consumer]) -> MissingLibraries | None:
             continue
         libs.update(dict.fromkeys(missing))
         names.append(c.display_name)
-        unresolved += sum(1 for b in c.bindings if b.status != "bound"
+        unresolved += sum(1 for b in c.bindings if b.status == "unresolved"
                           and (not b.weak or b.provider))
         presumed += len(c.presumed)
         unknown += unclassified(c)

@@ -85,6 +85,50 @@ class SymbolSource(Protocol):
     def names(self, kind: int) -> list[str]: ...
 
 
+REF_PLT = 1
+"""A relocation of glibc's ELF_RTYPE_CLASS_PLT looks the symbol up (JUMP_SLOT, TLS): an
+undefined symbol with a value (an executable's canonical PLT entry) does not satisfy it."""
+REF_COPY = 2
+"""A copy relocation (R_X86_64_COPY, ...): looked up skipping the executable."""
+REF_OTHER = 4
+"""Any other relocation that looks the symbol up (GLOB_DAT, R_X86_64_64, ...)."""
+
+
+class RelocationRefs(Protocol):
+    """Which dynamic symbols the dynamic relocations of a file make ld.so look up
+    (``ElfObject.relocations``; :mod:`abiguard.elf` computes it from DT_RELA/DT_REL and
+    DT_JMPREL on first use). Each symbol gets a mask of ``REF_PLT | REF_COPY | REF_OTHER``:
+    0 when no relocation looks it up (relocations that never look a symbol up, like
+    R_X86_64_RELATIVE, and those against STB_LOCAL symbols do not count)."""
+
+    def import_refs(self) -> Sequence[int]:
+        """The mask of each import, in the order of ``ElfObject.imports``."""
+        ...
+
+    def imports_looked_up(self) -> Sequence[bool]:
+        """Whether a relocation looks each import up (``import_refs()`` != 0, cheaper)."""
+        ...
+
+    def lookups(self) -> tuple[Sequence[bool], Mapping[int, int]]:
+        """``(imports_looked_up(), export_refs())`` from one reading of the relocations
+        (what the resolver asks, once per consumer)."""
+        ...
+
+    def export_refs(self, every: bool = False) -> Mapping[int, int]:
+        """Position in ``ElfObject.exports`` -> mask, for the exports a relocation looks up
+        that ld.so may bind to another file: the symbol of a copy relocation (in an
+        executable), a GNU unique definition, and a definition ld.so's lookup does not take
+        (not a global or weak code or data symbol). A file's other references to its own
+        definitions find them first in the scope (ld.so loads the file first): left out,
+        unless ``every``."""
+        ...
+
+    def referencing(self, name: str) -> Sequence[tuple[ElfSymbol, int]]:
+        """The symbols called ``name`` (imports or exports) that a relocation looks up,
+        with their masks."""
+        ...
+
+
 class SymbolTable(Sequence[ElfSymbol]):
     """An immutable sequence of :class:`ElfSymbol` (what ``ElfObject.imports``/``exports`` are).
 
@@ -324,6 +368,10 @@ class ElfObject:
     """For a member of an ar archive: its name (path is then the archive)."""
     stripped: bool = False
     """No .symtab section."""
+    relocations: RelocationRefs | None = field(default=None, compare=False, repr=False)
+    """What the dynamic relocations look up (None: not known -- relocatable objects, and
+    machines whose relocation types abiguard does not know: every import then counts as
+    looked up, and there are no copy relocations)."""
 
     def __post_init__(self) -> None:
         for name in ("imports", "exports"):
@@ -383,6 +431,24 @@ class Library:
 
 
 @dataclass(frozen=True, slots=True)
+class CopyRelocation:
+    """A data object an executable uses through a copy relocation: the program reserved
+    ``program_size`` bytes for it in its own .bss at link time and ld.so copies the library's
+    object there at start-up (at most ``program_size`` bytes)."""
+
+    program_size: int
+    """st_size of the executable's own definition (what the program was linked with)."""
+    library_size: int
+    """st_size of the definition in the library it binds to now."""
+
+    @property
+    def size_differs(self) -> bool:
+        """ld.so warns ("Symbol `x' has different size in shared object, consider
+        re-linking"): a larger object is cut, a smaller one read past its end."""
+        return self.program_size != self.library_size
+
+
+@dataclass(frozen=True, slots=True)
 class Binding:
     """One imported symbol of a consumer and what it binds to."""
 
@@ -390,7 +456,9 @@ class Binding:
     type: str = "NOTYPE"
     weak: bool = False
     status: str = "bound"
-    """bound | unresolved."""
+    """bound | unresolved | declared (an import no relocation uses: ld.so never looks it up,
+    so it is neither bound nor unresolved, and never a finding; also an executable's import
+    whose only relocations bind to its own canonical PLT entry)."""
     provider: str | None = None
     """Key (soname or needed name) of the providing library. For an unresolved import: the
     library it was required from when that library was not found (named by the import's
@@ -399,9 +467,14 @@ class Binding:
     provided_version: str | None = None
     """The version node of the definition it binds to."""
     reason: str | None = None
-    """Why it is unresolved: library not found, symbol missing, version missing."""
+    """Why it is unresolved (library not found, symbol missing, version missing) or only
+    declared; for a bound symbol the consumer defines itself (a GNU unique symbol), why ld.so
+    binds it to another library."""
     stability: Stability = Stability.UNKNOWN
     evidence: tuple[Evidence, ...] = ()
+    copy: CopyRelocation | None = None
+    """Set for a copy relocation: the consumer (an executable) defines the symbol in its own
+    .bss and ld.so copies the library's object there; both sizes."""
 
     @property
     def is_problem(self) -> bool:
@@ -412,7 +485,7 @@ class Binding:
         """Unresolved, from a library that was not found and that the policy or its name
         classifies unstable/private: not a binding ld.so made, but it counts for --fail-on
         and the gate like one."""
-        return self.status != "bound" and self.stability.is_problem
+        return self.status == "unresolved" and self.stability.is_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,7 +517,17 @@ class Consumer:
 
     @property
     def unresolved(self) -> tuple[Binding, ...]:
-        return tuple(b for b in self.bindings if b.status != "bound")
+        return tuple(b for b in self.bindings if b.status == "unresolved")
+
+    @property
+    def copies(self) -> tuple[Binding, ...]:
+        """Bound copy relocations (data objects whose size is baked into the program)."""
+        return tuple(b for b in self.bindings if b.copy is not None and b.status == "bound")
+
+    @property
+    def declared(self) -> tuple[Binding, ...]:
+        """Imports no relocation uses (ld.so never looks them up)."""
+        return tuple(b for b in self.bindings if b.status == "declared")
 
     @property
     def presumed(self) -> tuple[Binding, ...]:
@@ -625,6 +708,9 @@ class SchemaError(ValueError):
 
 
 __all__ = [
+    "REF_COPY",
+    "REF_OTHER",
+    "REF_PLT",
     "REMEDY_KINDS",
     "SCHEMA_VERSION",
     "Audit",
@@ -632,6 +718,7 @@ __all__ = [
     "CallSite",
     "Consumer",
     "ConsumerPlan",
+    "CopyRelocation",
     "ElfObject",
     "ElfSymbol",
     "Evidence",
@@ -640,6 +727,7 @@ __all__ = [
     "Plan",
     "PlanItem",
     "PlanStep",
+    "RelocationRefs",
     "SchemaError",
     "Stability",
     "SymbolRef",

@@ -26,16 +26,44 @@ import glob
 import os
 import posixpath
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import repeat
+from typing import Any
 
 from . import limits
 from .elf import read_elf
 from .errors import ElfError
-from .model import Binding, ElfObject, ElfSymbol, Evidence, Library, Stability, SymbolRef
+from .model import (
+    REF_COPY,
+    REF_OTHER,
+    REF_PLT,
+    Binding,
+    CopyRelocation,
+    ElfObject,
+    ElfSymbol,
+    Evidence,
+    Library,
+    RelocationRefs,
+    Stability,
+    SymbolRef,
+)
 from .policy import Location, Policy
 
 DF_1_NODEFLIB = 0x800
+
+# check_match: the symbol types that are code or data definitions.
+_ALLOWED_TYPES = frozenset({"NOTYPE", "OBJECT", "FUNC", "COMMON", "TLS", "GNU_IFUNC"})
+# do_lookup_x: the definitions it takes (a weak one like a global one: LD_DYNAMIC_WEAK unset).
+_TAKEN = frozenset({"GLOBAL", "WEAK", "GNU_UNIQUE"})
+# An import's relocations when they are not known: it is looked up.
+_LOOKUP = REF_PLT | REF_OTHER
+_DECLARED = "declared only: no relocation uses it, ld.so never looks it up"
+_SELF = ("declared only: its relocations bind to the program's own PLT entry for it "
+         "(an undefined symbol with a value), never to a library")
+
+# One object of a lookup scope: (object, its export names, their lookup, has version defs).
+_Entry = tuple["LoadedObject", Mapping[str, Any], Callable[[str], Sequence[ElfSymbol]], bool]
 
 _MULTIARCH = {
     ("x86_64", 64): "x86_64-linux-gnu",
@@ -184,7 +212,7 @@ def read_ld_so_conf(layers: Layers, path: str = "/etc/ld.so.conf",
     return dirs
 
 
-@dataclass
+@dataclass(eq=False)
 class LoadedObject:
     name: str
     installed: str | None
@@ -194,6 +222,15 @@ class LoadedObject:
     found_via: str
     depth: int
     error: str | None = None
+
+
+class LoadOrder(list[LoadedObject]):
+    """A load order (the consumer first), with ``names``: the object each needed name
+    resolved to (what ld.so's dependency sort, and so its relocation order, walks: see
+    relocation_order). Kept here, not on the objects, which point to their loaders: no
+    reference cycle for the garbage collector to find."""
+
+    names: dict[str, LoadedObject]
 
 
 class Resolver:
@@ -208,6 +245,7 @@ class Resolver:
         self.lib_paths = [os.path.abspath(p) for p in lib_paths]
         self.extra_needed = list(extra_needed)
         self._elf_cache: dict[str, ElfObject | ElfError] = {}
+        self._relocs: dict[str, RelocationRefs | None] = {}
         self._realpaths: dict[str, str] = {}
         self._bindings: dict[tuple, dict[tuple, Binding]] = {}
         self._ld_conf: list[str] | None = None
@@ -257,13 +295,27 @@ class Resolver:
         hit = self._elf_cache.get(key)
         if hit is None:
             try:
-                hit = read_elf(real)
+                hit = read_elf(real, relocations=False)  # (a library: its exports suffice)
             except ElfError as exc:
                 hit = exc
             self._elf_cache[key] = hit
         if isinstance(hit, ElfError):
             raise hit
         return hit
+
+    def relocations_of(self, obj: LoadedObject) -> RelocationRefs | None:
+        """What the dynamic relocations of a loaded object look up (its file read again,
+        once, when it was read without them); None when not known."""
+        elf = obj.elf
+        if elf is None or elf.relocations is not None or obj.real is None or elf.member:
+            return elf.relocations if elf is not None else None
+        key = self._realpath(obj.real)
+        if key not in self._relocs:
+            try:
+                self._relocs[key] = read_elf(key).relocations
+            except ElfError:
+                self._relocs[key] = None
+        return self._relocs[key]
 
     # -- search ------------------------------------------------------------------------------
 
@@ -353,7 +405,7 @@ class Resolver:
             installed = self.layers.installed_path(os.path.abspath(consumer.path))
         root = LoadedObject(consumer.soname or posixpath.basename(consumer.path), installed,
                             consumer.path, consumer, None, "consumer", 0)
-        order = [root]
+        order = LoadOrder([root])
         by_name: dict[str, LoadedObject] = {}
         # An object is loaded once: by soname, and by file identity like ld.so (a library
         # without a soname reached under two names, or a DT_NEEDED loop back to the consumer)
@@ -363,6 +415,7 @@ class Resolver:
             by_name[consumer.soname] = by_soname[consumer.soname] = root
         if consumer.member is None:
             by_file[self._realpath(consumer.path)] = root
+        order.names = by_name
         queue = deque([root])
         extra = list(self.extra_needed) if consumer.kind == "REL" else []
         cap = limits.current().max_load_order
@@ -415,9 +468,12 @@ class Resolver:
     @staticmethod
     def _match(sym: ElfSymbol, candidates: Sequence[ElfSymbol], versioned_lib: bool
                ) -> ElfSymbol | None:
-        """glibc's check_match over one object's definitions of the name."""
+        """glibc's check_match over one object's definitions of the name (only code and data
+        definitions count: STT_SECTION, STT_FILE and the like never match)."""
         if sym.version:
             for d in candidates:
+                if d.type not in _ALLOWED_TYPES:
+                    continue
                 if not versioned_lib or d.version == sym.version:
                     return d
                 # An unversioned definition (index 0/1) satisfies a non-hidden reference.
@@ -427,6 +483,8 @@ class Resolver:
         single = None
         count = 0
         for d in candidates:
+            if d.type not in _ALLOWED_TYPES:
+                continue
             if not versioned_lib or d.version_index < 3:
                 return d  # unversioned, base or oldest version: taken directly
             if not d.hidden:
@@ -434,6 +492,18 @@ class Resolver:
                 single = single or d
         # Otherwise only an object with exactly one non-hidden version of it satisfies it.
         return single if count == 1 else None
+
+    def _lookup(self, sym: ElfSymbol, scope: Sequence[_Entry]
+                ) -> tuple[LoadedObject, ElfSymbol] | None:
+        """do_lookup_x: the first object of the scope with a matching definition (one whose
+        binding is not global, weak or unique hides the name in its object)."""
+        name = sym.name
+        for obj, names, lookup, versioned in scope:
+            if name in names:
+                d = self._match(sym, lookup(name), versioned)
+                if d is not None and d.binding in _TAKEN:
+                    return obj, d
+        return None
 
     def bind(self, consumer: ElfObject, order: list[LoadedObject]) -> list[Binding]:
         lib_class: dict[int, tuple[Stability, tuple[Evidence, ...]]] = {}
@@ -449,39 +519,122 @@ class Resolver:
         # needed names, installed and real paths (a real path is read once: one ElfObject).
         memo = self._bindings.setdefault(
             tuple((o.name, o.installed, o.real, o.found_via) for o, _, _, _ in scope), {})
+        # What the consumer's relocations look up (None: not known, every import is).
+        relocs = consumer.relocations
+        looked: Iterable[bool] = repeat(True)
+        special: Mapping[int, int] = {}
+        if relocs is not None:
+            looked, special = relocs.lookups()
+        masks: Sequence[int] | None = None
+        unique = _UniqueTable(self, order, scope)
         out: list[Binding] = []
-        for sym in consumer.imports:
-            mkey = (sym.name, sym.version, sym.hidden, sym.binding, sym.type)
+        for i, (sym, looks) in enumerate(zip(consumer.imports, looked)):
+            if sym.value and looks and relocs is not None:
+                # An executable's canonical PLT entry (an undefined symbol with a value) is the
+                # first definition in ld.so's scope for all but PLT-class lookups: when only
+                # such relocations use it, they bind to the program itself.
+                masks = masks or relocs.import_refs()
+                if not masks[i] & (REF_PLT | REF_COPY):
+                    out.append(Binding(SymbolRef(sym.name, sym.version), sym.type,
+                                       sym.binding == "WEAK", "declared", reason=_SELF))
+                    continue
+            # (which relocations look it up does not change where it binds, only whether)
+            mkey = (sym.name, sym.version, sym.hidden, sym.binding, sym.type, looks)
             hit = memo.get(mkey)
             if hit is not None:
                 out.append(hit)
                 continue
             ref = SymbolRef(sym.name, sym.version)
             weak = sym.binding == "WEAK"
+            if not looks:
+                # No relocation uses it: ld.so never looks it up.
+                out.append(memo.setdefault(mkey, Binding(ref, sym.type, weak, "declared",
+                                                         reason=_DECLARED)))
+                continue
             found: tuple[LoadedObject, ElfSymbol] | None = None
             name = sym.name
             for obj, names, lookup, versioned in scope:
                 if name not in names:
                     continue
                 d = match(sym, lookup(name), versioned)
-                if d is not None:
+                if d is not None and d.binding in _TAKEN:
                     found = (obj, d)
                     break
             if found is None:
                 out.append(self._unresolved(consumer, sym, order, missing))
                 continue
-            obj, d = found
-            assert obj.elf is not None
-            key = obj.elf.soname or obj.name
-            if id(obj) not in lib_class:
-                lib_class[id(obj)] = self.policy.classify_library(key, obj.elf,
-                                                                  self.location(obj, consumer))
-            stab, ev = self.policy.classify_symbol(sym.name, d.version, key, lib_class[id(obj)])
-            b = memo[mkey] = Binding(ref, sym.type if sym.type != "NOTYPE" else d.type, weak,
-                                     "bound", provider=key, provider_path=obj.installed,
-                                     provided_version=d.version, stability=stab, evidence=ev)
+            if found[1].binding == "GNU_UNIQUE":
+                # Bound to whichever definition of the name ld.so saw first: per consumer.
+                out.append(self._bound(consumer, ref, sym, weak, unique.entry(sym, found),
+                                       lib_class))
+                continue
+            b = memo[mkey] = self._bound(consumer, ref, sym, weak, found, lib_class)
             out.append(b)
+        if special:
+            exports = consumer.exports
+            for pos, mask in special.items():
+                b2 = self._bind_defined(consumer, exports[pos], mask, order, scope, memo,
+                                        unique, lib_class, missing)
+                if b2 is not None:
+                    out.append(b2)
         return out
+
+    def _bound(self, consumer: ElfObject, ref: SymbolRef, sym: ElfSymbol, weak: bool,
+               found: tuple[LoadedObject, ElfSymbol],
+               lib_class: dict[int, tuple[Stability, tuple[Evidence, ...]]],
+               copy: CopyRelocation | None = None, reason: str | None = None) -> Binding:
+        obj, d = found
+        assert obj.elf is not None
+        key = obj.elf.soname or obj.name
+        if id(obj) not in lib_class:
+            lib_class[id(obj)] = self.policy.classify_library(key, obj.elf,
+                                                              self.location(obj, consumer))
+        stab, ev = self.policy.classify_symbol(sym.name, d.version, key, lib_class[id(obj)])
+        return Binding(ref, sym.type if sym.type != "NOTYPE" else d.type, weak, "bound",
+                       provider=key, provider_path=obj.installed, provided_version=d.version,
+                       reason=reason, stability=stab, evidence=ev, copy=copy)
+
+    def _bind_defined(self, consumer: ElfObject, sym: ElfSymbol, mask: int,
+                      order: list[LoadedObject],
+                      scope: list[_Entry], memo: dict[tuple, Binding], unique: _UniqueTable,
+                      lib_class: dict[int, tuple[Stability, tuple[Evidence, ...]]],
+                      missing: list[str]) -> Binding | None:
+        """The binding of a relocation against a symbol the consumer defines itself (None:
+        ld.so binds it to the consumer). A copy relocation is looked up skipping the
+        executable (the program loaded first, as ``ld.so FILE`` loads FILE): the program
+        reserved ``sym.size`` bytes for the library's object. Any other lookup finds the
+        consumer's own definition first (it is first in the scope), unless that is a GNU
+        unique symbol another object entered first."""
+        ref = SymbolRef(sym.name, sym.version)
+        weak = sym.binding == "WEAK"
+        if mask & REF_COPY:
+            mkey = ("copy", sym.name, sym.version, sym.hidden, sym.type, sym.size)
+            hit = memo.get(mkey)
+            if hit is not None:
+                return hit
+            found = self._lookup(sym, scope)
+            if found is None:
+                return replace(self._unresolved(consumer, sym, order, missing),
+                               copy=CopyRelocation(sym.size, None))
+            b = memo[mkey] = self._bound(consumer, ref, sym, weak, found, lib_class,
+                                         copy=CopyRelocation(sym.size, found[1].size))
+            return b
+        root = order[0]
+        if sym.type in _ALLOWED_TYPES and sym.binding in _TAKEN:
+            if sym.binding != "GNU_UNIQUE":
+                return None
+            obj, d = unique.entry(sym, (root, sym))
+            if obj is root:
+                return None
+            return self._bound(consumer, ref, sym, weak, (obj, d), lib_class, reason=(
+                "GNU unique symbol, defined here too: ld.so binds every reference to the "
+                "definition its first lookup of the name found"))
+        found = self._lookup(sym, scope)  # its own definition does not count for ld.so
+        if found is None:
+            return self._unresolved(consumer, sym, order, missing)
+        return self._bound(consumer, ref, sym, weak, found, lib_class, reason=(
+            f"defined here as a {sym.binding} {sym.type} symbol, which ld.so's lookup does not "
+            f"take: bound to the first library defining it"))
 
     def _unresolved(self, consumer: ElfObject, sym: ElfSymbol, order: list[LoadedObject],
                     missing: list[str]) -> Binding:
@@ -570,3 +723,111 @@ class Resolver:
                 version_defs=tuple(d.name for d in obj.elf.version_defs if not d.is_base)
                 if obj.elf else ()))
         return libraries, bindings
+
+
+class _UniqueTable:
+    """ld.so's table of GNU unique symbols (STB_GNU_UNIQUE, do_lookup_unique), for one
+    consumer: every lookup that lands on a unique definition of a name gets the definition
+    the *first* such lookup found, whatever its own lookup found. ld.so relocates the loaded
+    objects dependencies first (the reverse of its dependency-sorted init order, the
+    consumer last), so that first lookup is made by the first object in that order whose
+    relocations look the name up, each in the global scope (the consumer first, then the
+    load order)."""
+
+    def __init__(self, resolver: Resolver, order: list[LoadedObject],
+                 scope: list[_Entry]) -> None:
+        self.resolver = resolver
+        self.order = order
+        self.scope = scope
+        self.entries: dict[str, tuple[LoadedObject, ElfSymbol] | None] = {}
+        self._global: list[_Entry] | None = None
+        self._before: list[LoadedObject] | None = None
+
+    def entry(self, sym: ElfSymbol, found: tuple[LoadedObject, ElfSymbol]
+              ) -> tuple[LoadedObject, ElfSymbol]:
+        """The definition a lookup of ``sym`` that found the unique definition ``found``
+        binds to."""
+        name = sym.name
+        if name not in self.entries:
+            self.entries[name] = self._first(name)
+        return self.entries[name] or found
+
+    def _first(self, name: str) -> tuple[LoadedObject, ElfSymbol] | None:
+        root = self.order[0]
+        if self._global is None:
+            e = root.elf
+            assert e is not None
+            self._global = [(root, e.exports.name_index(), e.exports.lookup,
+                             bool(e.version_defs)), *self.scope]
+        if self._before is None:  # the objects ld.so relocates before the consumer
+            ordered = relocation_order(self.order)
+            self._before = ordered[:ordered.index(root)] if root in ordered else ordered
+        for obj in self._before:
+            elf = obj.elf
+            if elf is None or (name not in elf.exports.name_index()
+                               and name not in elf.imports.name_index()):
+                continue
+            relocs = self.resolver.relocations_of(obj)
+            if relocs is not None:
+                refs: Sequence[tuple[ElfSymbol, int]] = relocs.referencing(name)
+            else:  # not known: each of its symbols of the name counts as looked up
+                refs = [(x, _LOOKUP) for t in (elf.imports, elf.exports) for x in t.lookup(name)]
+            for xsym, xmask in refs:
+                if not xmask & _LOOKUP:  # (only an executable's copy relocations remain)
+                    continue
+                hit = self.resolver._lookup(xsym, self._global)
+                if hit is not None and hit[1].binding == "GNU_UNIQUE":
+                    return hit
+        return None
+
+
+def relocation_order(order: list[LoadedObject]) -> list[LoadedObject]:
+    """The order in which ld.so relocates the objects of a load order at start-up: the
+    reverse of its init order, which _dl_sort_maps_dfs (glibc 2.35+) computes as the
+    reverse post-order of a depth-first walk over each object's DT_NEEDED objects, started
+    from each object of the load order from the last to the first (the program's own needs
+    are not walked: it comes first, so it is relocated last). Objects not found are left
+    out, like ld.so's faked ones."""
+    maps = [o for o in order if o.elf is not None]
+    if not maps:
+        return []
+    main = maps[0]
+    loaded: dict[str, LoadedObject] = getattr(order, "names", None) or {}
+
+    def needs(obj: LoadedObject) -> list[LoadedObject]:
+        """The objects its DT_NEEDED entries name, each once, found ones only."""
+        out: dict[int, LoadedObject] = {}
+        assert obj.elf is not None
+        for name in obj.elf.needed:
+            dep = loaded.get(name)
+            if dep is not None and dep.elf is not None:
+                out.setdefault(id(dep), dep)
+        return list(out.values())
+
+    deps_of: dict[int, list[LoadedObject]] = {}
+    visited: set[int] = set()
+    post: list[LoadedObject] = []
+    for start in reversed(maps):
+        if id(start) in visited:
+            continue
+        visited.add(id(start))
+        stack: list[tuple[LoadedObject, int]] = [(start, 0)]
+        while stack:
+            obj, i = stack[-1]
+            if id(obj) not in deps_of:
+                deps_of[id(obj)] = [] if obj is main else needs(obj)
+            deps = deps_of[id(obj)]
+            while i < len(deps) and (id(deps[i]) in visited or deps[i] is main):
+                i += 1
+            if i < len(deps):
+                stack[-1] = (obj, i + 1)
+                visited.add(id(deps[i]))
+                stack.append((deps[i], 0))
+            else:
+                stack.pop()
+                post.append(obj)
+    init = post[::-1]
+    if init[0] is not main:
+        init.remove(main)
+        init.insert(0, main)
+    return init[::-1]

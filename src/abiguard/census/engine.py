@@ -739,7 +739,7 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
                                    b.provided_version or b.symbol.version, b.provider or "?",
                                    b.stability.value, 1.0))
     unresolved = sum(1 for c in audit.consumers for b in c.bindings
-                     if b.status != "bound" and not b.weak)
+                     if b.status == "unresolved" and not b.weak)
     status = "ok"
     error_kind = error = None
     if audit.errors and not audit.consumers:

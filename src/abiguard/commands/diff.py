@@ -4,8 +4,10 @@ OLD and NEW are each a saved result (``abiguard scan --format json``; plan/where
 too) or one scan input: an ELF file, a directory, a .deb, an apt package name (``NAME``,
 ``NAME=VERSION``, ``NAME/SUITE`` for another Debian suite such as ``qemu-system-xen/trixie``).
 ``--trend A B C …`` counts them over several versions instead (table, Markdown, JSON, SVG).
-The comparison is :mod:`abiguard.compare`; see docs/diff.md. Exit: 0; 1 with ``--fail-on
-added`` when an unstable/private symbol was added; 2 usage or input errors.
+Copied data objects (copy relocations) whose size changed are reported too (``resized``: an
+ABI break). The comparison is :mod:`abiguard.compare`; see docs/diff.md. Exit: 0; 1 with
+``--fail-on added,resized`` when an unstable/private symbol was added or a copied object
+resized; 2 usage or input errors.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..compare.trend import trend
 from ..errors import UsageError
 from ..model import Audit
 from ..render import render
+from ..render.text.diff import fail_note
 from ..results import load_or_scan
 from . import _common, options
 
@@ -26,7 +29,8 @@ def register(sub: argparse._SubParsersAction, help_text: str) -> None:
         "Compare the unstable/private imports of two versions, consumer by consumer: added, "
         "removed, moved to another library (or replaced by the stable replacement), unchanged "
         "(a version-node rename such as VERS_4.17.0 -> libxenctrl_4.20.0 counts as "
-        "unchanged). OLD/NEW: saved JSON results or scan inputs. With --trend: the count per "
+        "unchanged); and copied data objects (copy relocations) whose size changed (resized: "
+        "breaking). OLD/NEW: saved JSON results or scan inputs. With --trend: the count per "
         "version of any number of inputs. Exit: 0; 1 when --fail-on names a change the diff "
         "shows; 2 usage/input errors."))
     p.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -90,8 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if result.errors:
         return 2
     if failed:
-        _common.note(args, "--fail-on: " + ", ".join(
-            f"{n} unstable/private symbol(s) {what}" for what, n in failed.items()))
+        _common.note(args, fail_note(failed))
         return 1
     return 0
 

@@ -116,8 +116,9 @@ OPTIONS: tuple[Opt, ...] = (
     _o("--fail-on", "exit 1 when an import is WHAT: unstable, private or unresolved "
        "(comma-separated or repeated; an import from a library not found counts with the "
        "class of its name)", ("scan", "plan"), FAILING, **_rep("WHAT")),
-    _o("--fail-on", "exit 1 when the diff shows WHAT: " + ", ".join(DIFF_FAIL_ON)
-       + " (an unstable/private symbol newly imported) (comma-separated or repeated)",
+    _o("--fail-on", "exit 1 when the diff shows WHAT: added (an unstable/private symbol newly "
+       "imported) or resized (a copied data object whose size changed: an ABI break) "
+       "(comma-separated or repeated)",
        ("diff",), FAILING, **_rep("WHAT")),
     _o("--fail-on", "exit 1 when a consumer needs at least WHAT: "
        + " or ".join(IMPACT_FAIL_ON), ("impact",), FAILING, **_rep("WHAT")),

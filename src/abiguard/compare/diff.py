@@ -19,10 +19,17 @@ from ..missing import is_missing_line, missing_line
 from ..model import SCHEMA_VERSION, Audit, Consumer, InputError, Stability
 from ..remedies import load_knowledge
 from ..soname import family
-from .match import bound_bindings, match_consumers, node_of, problem_bindings, unresolved_names
+from .match import (
+    bound_bindings,
+    copy_bindings,
+    match_consumers,
+    node_of,
+    problem_bindings,
+    unresolved_names,
+)
 
-CHANGES = ("added", "removed", "moved", "unchanged", "renamed-node")
-FAIL_ON = ("added",)
+CHANGES = ("added", "removed", "moved", "unchanged", "renamed-node", "resized")
+FAIL_ON = ("added", "resized")
 """What ``diff --fail-on`` takes: the changes that fail a diff."""
 
 
@@ -43,6 +50,12 @@ class SymbolDelta:
     """For ``moved``: the stable replacement (from the remedies knowledge base) the new
     version imports instead; None when the same symbol now comes from another library."""
     detail: str = ""
+    old_size: int | None = None
+    """For ``resized``: the size of the copied object in the library of the old side."""
+    new_size: int | None = None
+    """For ``resized``: its size in the library of the new side."""
+    program_size: int | None = None
+    """For ``resized``: the size the new side's program reserved for it (copy relocation)."""
 
     @property
     def family(self) -> str:
@@ -67,6 +80,10 @@ class ConsumerDiff:
     moved: tuple[SymbolDelta, ...] = ()
     unchanged: tuple[SymbolDelta, ...] = ()
     """Includes the ``renamed-node`` ones."""
+    resized: tuple[SymbolDelta, ...] = ()
+    """Copied data objects (copy relocations, any library) whose size changed between the
+    libraries of the two sides, or differs from what the new side's program reserved: an ABI
+    break (the size is fixed in the program at link time)."""
 
     @property
     def renamed(self) -> tuple[SymbolDelta, ...]:
@@ -74,7 +91,7 @@ class ConsumerDiff:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.removed or self.moved)
+        return bool(self.added or self.removed or self.moved or self.resized)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +114,10 @@ class DiffResult:
     def added(self) -> list[tuple[ConsumerDiff, SymbolDelta]]:
         return [(c, d) for c in self.consumers for d in c.added]
 
+    @property
+    def resized(self) -> list[tuple[ConsumerDiff, SymbolDelta]]:
+        return [(c, d) for c in self.consumers for d in c.resized]
+
     def totals(self) -> dict[str, int]:
         return {
             "added": sum(len(c.added) for c in self.consumers),
@@ -104,6 +125,7 @@ class DiffResult:
             "moved": sum(len(c.moved) for c in self.consumers),
             "unchanged": sum(len(c.unchanged) for c in self.consumers),
             "renamed-node": sum(len(c.renamed) for c in self.consumers),
+            "resized": sum(len(c.resized) for c in self.consumers),
         }
 
 
@@ -201,7 +223,44 @@ def diff_consumers(old: Consumer | None, new: Consumer | None, matched_by: str,
         old_package=old.package if old else None, new_package=new.package if new else None,
         old_count=len(p_old), new_count=len(p_new),
         added=tuple(added), removed=tuple(removed), moved=tuple(moved),
-        unchanged=tuple(unchanged))
+        unchanged=tuple(unchanged), resized=resized_copies(old, new))
+
+
+def resized_copies(old: Consumer | None, new: Consumer | None) -> tuple[SymbolDelta, ...]:
+    """The copied objects of the new side that break: the library's object changed size
+    since the old side (a program linked against the old library reserved the old size), or
+    it differs from what the new program reserved (ld.so warns and copies the smaller)."""
+    if new is None:
+        return ()
+    before = copy_bindings(old) if old is not None else {}
+    out = []
+    for name, n in sorted(copy_bindings(new).items()):
+        assert n.copy is not None
+        o = before.get(name)
+        old_size = o.copy.library_size if o is not None and o.copy is not None else None
+        new_size, program = n.copy.library_size, n.copy.program_size
+        changed = old_size is not None and new_size is not None and old_size != new_size
+        mismatch = new_size is not None and new_size != program
+        if not (changed or mismatch):
+            continue
+        notes = []
+        if changed:
+            where = (n.provider if o is None or o.provider == n.provider
+                     else f"{o.provider} -> {n.provider}")
+            notes.append(f"{where}: {old_size} -> {new_size} bytes")
+        if mismatch:
+            assert new_size is not None
+            notes.append(f"the program reserved {program}: ld.so copies "
+                         f"{min(program, new_size)} and warns (relink/rebuild the program)")
+        else:
+            notes.append(f"the program reserved {program} (rebuilt), a program linked "
+                         f"against the old library reserved {old_size}")
+        out.append(SymbolDelta(
+            name, "resized", o.provider if o else None, n.provider,
+            node_of(o) if o else None, node_of(n), o.stability if o else None,
+            n.stability, detail="; ".join(notes),
+            old_size=old_size, new_size=new_size, program_size=program))
+    return tuple(out)
 
 
 def audit_label(audit: Audit, fallback: str) -> str:
@@ -222,7 +281,7 @@ def diff_audits(old: Audit, new: Audit, *, old_label: str | None = None,
     consumers = []
     for o, n, how in match_consumers(old.consumers, new.consumers):
         d = diff_consumers(o, n, how, replacements)
-        if only_problems and not (d.old_count or d.new_count):
+        if only_problems and not (d.old_count or d.new_count or d.resized):
             continue
         consumers.append(d)
     consumers.sort(key=lambda d: d.consumer)
@@ -240,10 +299,10 @@ def diff_audits(old: Audit, new: Audit, *, old_label: str | None = None,
 
 def failing(result: DiffResult, fail_on: Iterable[str]) -> dict[str, int]:
     """How many of each change ``--fail-on`` names the diff shows (only those it shows)."""
-    counts = {"added": len(result.added)}
+    counts = {"added": len(result.added), "resized": len(result.resized)}
     return {what: counts[what] for what in fail_on if counts.get(what)}
 
 
 __all__ = ["CHANGES", "FAIL_ON", "ConsumerDiff", "DiffResult", "ReplacementLookup", "SymbolDelta",
            "audit_label", "diff_audits", "diff_consumers", "failing", "knowledge_replacements",
-           "no_replacements"]
+           "no_replacements", "resized_copies"]

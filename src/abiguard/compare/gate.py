@@ -92,7 +92,7 @@ def gate(audit: Audit, baseline: Baseline, baseline_path: str,
         consumers = [c for i, c in enumerate(audit.consumers) if keys[i] == key]
         present = set().union(*(consumer_symbols(c) for c in consumers))
         unresolved = {b.symbol.name for c in consumers for b in c.bindings
-                      if b.status != "bound"}
+                      if b.status == "unresolved"}
         for fam, sym in sorted(baseline.symbols(key) - present):
             if sym not in unresolved:
                 removed.append(GateEntry(consumers[0].display_name, key, sym, fam))

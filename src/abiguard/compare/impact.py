@@ -30,10 +30,24 @@ class LibraryInfo:
     exports: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
     """Symbol -> the version nodes defining it (None: unversioned)."""
     package: str | None = None
+    sizes: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    """(symbol, version node) -> st_size of its data object definitions (OBJECT, TLS,
+    COMMON): what a program holding a copy of it (copy relocation) must match."""
 
     @property
     def family(self) -> str:
         return family(self.soname)
+
+    def size_of(self, name: str, version: str | None) -> int | None:
+        """The size of the definition a reference ``name@version`` binds to (an unversioned
+        one: the first definition of the name), None when it defines no such object."""
+        if version is not None and (name, version) in self.sizes:
+            return self.sizes[(name, version)]
+        if (name, None) in self.sizes:
+            return self.sizes[(name, None)]
+        if version is None:
+            return next((v for (n, _), v in self.sizes.items() if n == name), None)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +74,17 @@ class ImpactSymbol:
     status: str
     """same (same soname, node still defined: the old binary binds it) | rebuild (defined by
     the new release of the library, other soname or node) | moved (now only in another
-    library of the new set) | gone (no library of the new set defines it)."""
+    library of the new set) | gone (no library of the new set defines it) | resized (a data
+    object the binary holds a copy of, copy relocation, whose size the new library changes:
+    the old binary breaks, a rebuild picks up the new size)."""
     new_library: str | None = None
     new_version: str | None = None
     prototype: Any = None
     """abiguard.headers.ProtoChange (status same/compatible/changed/gone/unknown)."""
+    copy_size: int | None = None
+    """For a copied data object: the size the binary reserved for it."""
+    new_size: int | None = None
+    """For a copied data object: its size in the new library (None: not defined there)."""
 
     @property
     def needs_source_change(self) -> bool:
@@ -135,11 +155,23 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
     n_unclassified = unclassified(c)
     not_checked = ((f"libraries not found: {', '.join(c.missing_libraries)}; {n_unclassified} "
                    "import(s) from them could not be classified or checked"),)
+    # Copied data objects (copy relocations) of any stability: their size is in the binary.
+    new_sizes: dict[str, int | None] = {}
+    for b in c.copies:
+        if family(b.provider) not in old_families or b.copy is None:
+            continue
+        target = _pick_new(old_set.by_soname(b.provider), family(b.provider), new_set)
+        size = target.size_of(b.symbol.name, b.symbol.version) if target else None
+        new_sizes[b.symbol.name] = size
+        if size != b.copy.program_size and all(a.symbol.name != b.symbol.name
+                                               for a in affected):
+            affected.append(b)
     if not affected:
         if n_unclassified:
             return ConsumerImpact(c.display_name, "unknown", not_checked, c.package)
         return ConsumerImpact(c.display_name, "not-affected",
-                              ("imports no unstable/private symbol from the old library set",),
+                              (("imports no unstable/private symbol from the old library set "
+                               "and copies no data object whose size it changes"),),
                               c.package)
     symbols = []
     libs: dict[str, LibraryChange] = {}
@@ -168,8 +200,15 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
             proto = compare(old_headers.get(b.symbol.name), new_headers.get(b.symbol.name))
         else:
             proto = ProtoChange("unknown", ("headers not given",))
+        copy_size = new_size = None
+        if b.copy is not None and b.symbol.name in new_sizes:
+            copy_size, new_size = b.copy.program_size, new_sizes[b.symbol.name]
+            if new_size is not None and new_size != copy_size and status in ("same",
+                                                                            "rebuild"):
+                status = "resized"
         symbols.append(ImpactSymbol(b.symbol.name, b.provider, bound, status,
-                                    target.soname if target else None, new_node, proto))
+                                    target.soname if target else None, new_node, proto,
+                                    copy_size, new_size))
     symbols.sort(key=lambda s: (s.old_library or "", s.name))
     source = tuple(s.name for s in symbols if s.needs_source_change)
     reasons: list[str] = []
@@ -185,6 +224,12 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
         reasons.append(f"{len(gone)} symbol(s) gone: {', '.join(gone)}")
     for s in moved:
         reasons.append(f"{s.name} now only in {s.new_library}: link it")
+    for s in symbols:
+        if s.status == "resized":
+            reasons.append(f"{s.name}: copied data object changes size {s.copy_size} -> "
+                           f"{s.new_size} bytes; the binary reserved {s.copy_size} (copy "
+                           f"relocation): ld.so would copy {min(s.copy_size or 0, s.new_size or 0)}"
+                           " and warn; rebuild against the new library")
     nodes = [s for s in symbols if s.status == "rebuild" and s.new_library == s.old_library]
     if nodes:
         reasons.append(f"{len(nodes)} symbol(s) no longer defined under the node the binary "

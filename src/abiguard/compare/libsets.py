@@ -61,17 +61,20 @@ def _libraries_below(root: str, strip: str | None, package: str | None) -> list[
             with open(path, "rb") as fh:
                 if fh.read(4) != ELF_MAGIC:
                     continue
-            elf = read_elf(path)
+            elf = read_elf(path, relocations=False)
         except (OSError, ElfError):
             continue
         if elf.kind != "DYN" or (elf.soname is None and ".so" not in os.path.basename(path)):
             continue
         exports: dict[str, list[str | None]] = {}
+        sizes: dict[tuple[str, str | None], int] = {}
         for sym in elf.exports:
             exports.setdefault(sym.name, []).append(sym.version)
+            if sym.type in ("OBJECT", "TLS", "COMMON"):
+                sizes.setdefault((sym.name, sym.version), sym.size)
         installed = "/" + os.path.relpath(path, strip) if strip else path
         out.append(LibraryInfo(elf.soname or os.path.basename(path), installed,
-                               {k: tuple(v) for k, v in exports.items()}, package))
+                               {k: tuple(v) for k, v in exports.items()}, package, sizes))
     return out
 
 

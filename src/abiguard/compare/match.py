@@ -28,7 +28,7 @@ def unresolved_names(c: Consumer | None) -> set[str]:
     uses of them is unknown, so none of them was added or removed."""
     if c is None or not c.missing_libraries:
         return set()
-    return {b.symbol.name for b in c.bindings if b.status != "bound"}
+    return {b.symbol.name for b in c.bindings if b.status == "unresolved"}
 
 
 def bound_bindings(c: Consumer) -> dict[str, Binding]:
@@ -41,6 +41,14 @@ def bound_bindings(c: Consumer) -> dict[str, Binding]:
 
 def node_of(b: Binding) -> str | None:
     return b.provided_version or b.symbol.version
+
+
+def copy_bindings(c: Consumer) -> dict[str, Binding]:
+    """The bound copy relocations of a consumer by symbol name (first binding wins)."""
+    out: dict[str, Binding] = {}
+    for b in c.copies:
+        out.setdefault(b.symbol.name, b)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,5 +123,5 @@ def match_consumers(old: Iterable[Consumer], new: Iterable[Consumer]
     return pairs
 
 
-__all__ = ["bound_bindings", "match_consumers", "node_of", "problem_bindings",
+__all__ = ["bound_bindings", "copy_bindings", "match_consumers", "node_of", "problem_bindings",
            "unresolved_names"]

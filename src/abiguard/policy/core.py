@@ -39,7 +39,6 @@ class Policy:
     def __init__(self, files: list[PolicyFile]) -> None:
         self.files = files
         self._lib_cache: dict[tuple, Classification] = {}
-        self._headlines: dict[int, tuple[Classification, Classification]] = {}
         self._sym_rules: dict[str | None, tuple[_SymbolRule, ...]] = {}
         self._history: HistoryIndex | None = None
         self._notes: list[str] | None = None
@@ -69,7 +68,6 @@ class Policy:
         self._history = self.history  # built once, shared by the copies
         p = copy.copy(self)
         p._lib_cache = {}
-        p._headlines = {}
         return p
 
     @property
@@ -130,8 +128,8 @@ class Policy:
     def classify_symbol(self, name: str, version: str | None, library_key: str | None,
                         library: Classification) -> Classification:
         """Classify one bound symbol given its library's classification: a ``[[symbol]]``
-        rule, else a ``*PRIVATE*`` version node, else the library's class with its headline
-        (the first piece of evidence: the deciding source, what agrees, what it overrode)."""
+        rule, else a ``*PRIVATE*`` version node, else the library's classification itself (the
+        same objects: schema 2 writes a binding's evidence only where it is its own)."""
         rules = self._sym_rules.get(library_key)
         if rules is None:  # the symbol rules for this library, in order (most have none)
             rules = self._sym_rules[library_key] = tuple(
@@ -150,12 +148,4 @@ class Policy:
             return Stability.PRIVATE, (Evidence(
                 "private-node", f"version node {version} marks an internal interface",
                 Stability.PRIVATE),)
-        return self._headline(library)
-
-    def _headline(self, library: Classification) -> Classification:
-        """A library's class with only its headline: what each symbol bound to it carries
-        (the library in the consumer's load order carries every piece of evidence)."""
-        hit = self._headlines.get(id(library))
-        if hit is None or hit[0] is not library:  # (the tuple is kept: its id stays its own)
-            hit = self._headlines[id(library)] = (library, (library[0], library[1][:1]))
-        return hit[1]
+        return library

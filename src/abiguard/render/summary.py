@@ -144,7 +144,7 @@ def summarise(audit: Audit) -> Summary:
             else:
                 use.unknown += 1
             seen_libs[b.provider] = None
-        missing = [b for b in c.bindings if b.status != "bound" and not b.weak]
+        missing = [b for b in c.bindings if b.status == "unresolved" and not b.weak]
         use.unresolved = len(missing)
         for reason, bs in group_unresolved(missing).items():
             u = unresolved.setdefault(reason, UnresolvedUse(reason))

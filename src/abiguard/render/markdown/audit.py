@@ -10,7 +10,7 @@ from ...demangle import display
 from ...missing import missing_line
 from ...model import Audit, Consumer, Plan
 from ..summary import TOP_CONSUMERS, Summary, detailed, matches, summarise
-from ..text.audit import consumer_summary
+from ..text.audit import consumer_summary, copy_size_text, copy_warning, declared_text
 
 
 def esc(text: str) -> str:
@@ -43,6 +43,21 @@ def consumer_section(c: Consumer) -> list[str]:
                 + ", ".join(f"`{n}`" for n in c.missing_libraries) + ".", ""]
     else:
         out += ["No unstable or private imports.", ""]
+    copies = c.copies
+    if copies:
+        out += [(f"Copied data objects ({len(copies)}; copy relocations: the program holds "
+                "its own copy, its size fixed at link time):"), "",
+                "| object | version | library | bytes |", "|---|---|---|---|"]
+        for b in sorted(copies, key=lambda b: (b.provider or "", b.symbol.name)):
+            out.append(f"| `{b.symbol.name}` | {b.symbol.version or '-'} | {b.provider} | "
+                       f"{copy_size_text(b)} |")
+        out.append("")
+        out += [f"- **Warning:** {esc(copy_warning(b))}" for b in copies
+                if b.copy is not None and b.copy.size_differs]
+        if out[-1] != "":
+            out.append("")
+    if c.declared:
+        out += [esc(declared_text(c, 1)) + ".", ""]
     missing = [b for b in c.unresolved if not b.weak]
     if missing:
         out += [f"Unresolved ({len(missing)}):", ""]

@@ -7,7 +7,7 @@ from typing import Any
 from ...compare.diff import DiffResult
 from ...compare.trend import TrendResult
 from ...missing import is_missing_line
-from ..text.diff import arrow, side, summary_line, unchanged_groups
+from ..text.diff import arrow, rows, side, summary_line, unchanged_groups, version_text
 
 
 def _md(s: str | None) -> str:
@@ -19,7 +19,9 @@ def render_diff_markdown(result: DiffResult, **_: Any) -> str:
     t = result.totals()
     out += [(f"{len(result.consumers)} consumer(s) compared: **+{t['added']} added**, "
              f"-{t['removed']} removed, {t['moved']} moved, {t['unchanged']} unchanged "
-             f"({t['renamed-node']} with a renamed version node)."), ""]
+             f"({t['renamed-node']} with a renamed version node)"
+             + (f", **{t['resized']} copied object(s) resized (breaking)**" if t["resized"]
+                else "") + "."), ""]
     out += [f"> **Warning:** {_md(n)}\n" for n in result.notes if is_missing_line(n)]
     for c in result.consumers:
         out += [f"## `{c.consumer}`", ""]
@@ -29,13 +31,13 @@ def render_diff_markdown(result: DiffResult, **_: Any) -> str:
         out += [f"- old: {_md(side(c.old_path, c.old_package, c.old_count))}",
                 f"- new: {_md(side(c.new_path, c.new_package, c.new_count))}",
                 f"- {summary_line(c)}", ""]
-        rows = list(c.added) + list(c.removed) + list(c.moved)
-        if rows:
+        changes = rows(c)
+        if changes:
             out += ["| change | symbol | library | version node | detail |",
                     "|---|---|---|---|---|"]
-            for d in rows:
+            for d in changes:
                 out.append(f"| {d.change} | `{d.name}` | {_md(arrow(d.old_library, d.new_library))}"
-                           f" | {_md(arrow(d.old_version, d.new_version))} | {_md(d.detail)} |")
+                           f" | {_md(version_text(d))} | {_md(d.detail)} |")
             out.append("")
         for (change, ol, nl, ov, nv), names in unchanged_groups(c).items():
             what = "Unchanged, renamed version node" if change == "renamed-node" else "Unchanged"

@@ -7,6 +7,7 @@ here: the command prints each once, on stderr; the totals line counts them.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -49,19 +50,50 @@ def consumer_summary(c: Consumer) -> str:
     bound = sum(1 for b in c.bindings if b.status == "bound")
     unstable = sum(1 for b in c.bindings if b.is_problem and b.stability == Stability.UNSTABLE)
     private = sum(1 for b in c.bindings if b.is_problem and b.stability == Stability.PRIVATE)
-    unresolved = sum(1 for b in c.bindings if b.status != "bound" and not b.weak)
-    weak = sum(1 for b in c.bindings if b.status != "bound" and b.weak)
+    unresolved = sum(1 for b in c.bindings if b.status == "unresolved" and not b.weak)
+    weak = sum(1 for b in c.bindings if b.status == "unresolved" and b.weak)
+    copies = len(c.copies)
+    declared = len(c.declared)
     direct = sum(1 for lib in c.libraries if lib.depth == 1)
     presumed = Counter(b.stability.value for b in c.presumed)
     return (f"{len(c.bindings)} imports from {direct} needed libraries ({len(c.libraries)} in "
-            f"load order): {bound} bound, {unstable} unstable, {private} private, "
-            f"{unresolved} unresolved" + (f" (+{weak} weak)" if weak else "")
+            f"load order): {bound} bound" + (f" ({copies} copied)" if copies else "")
+            + f", {unstable} unstable, {private} private, {unresolved} unresolved"
+            + (f" (+{weak} weak)" if weak else "")
             + (" (" + ", ".join(f"{n} {what}" for what, n in sorted(presumed.items()))
-               + " by the name of their missing library)" if presumed else ""))
+               + " by the name of their missing library)" if presumed else "")
+            + (f", {declared} declared only" if declared else ""))
 
 
 def _symbol(b: Binding) -> str:
     return display(b.symbol.name)
+
+
+def copy_size_text(b: Binding) -> str:
+    """The copied object's size: ``8`` or, when the library's differs, ``16 -> 32``."""
+    cp = b.copy
+    assert cp is not None
+    if cp.library_size is None or not cp.size_differs:
+        return str(cp.program_size)
+    return f"{cp.program_size} -> {cp.library_size}"
+
+
+def copy_warning(b: Binding) -> str:
+    """The warning for a copied object whose size differs (what ld.so warns about)."""
+    cp = b.copy
+    assert cp is not None and cp.library_size is not None
+    return (f"copy relocation of {b.symbol}: the program reserved {cp.program_size} bytes, "
+            f"{b.provider} defines {cp.library_size}: ld.so copies "
+            f"{min(cp.program_size, cp.library_size)} and warns; relink the program "
+            f"(and rebuild it if the object's type changed)")
+
+
+def declared_text(c: Consumer, verbose: int = 0) -> str:
+    names = [str(b.symbol) for b in c.declared]
+    shown = names if verbose else names[:4]
+    more = f", … {len(names) - 4} more" if len(names) > len(shown) else ""
+    return ("declared only (no relocation uses them, ld.so never looks them up): "
+            + ", ".join(shown) + more)
 
 
 def missing_text(obj: Audit | Plan) -> str | None:
@@ -117,10 +149,29 @@ def render_consumer(con: Console, c: Consumer, verbose: int = 0) -> None:
                 row.append(evidence_text(b, 1))
             st.add_row(*row)
         print_lines(con, st.lines(width))
+    copies = sorted(c.copies, key=lambda b: (not (b.copy and b.copy.size_differs),
+                                             b.provider or "", b.symbol.name))
+    if copies:
+        limit = None if verbose else 12
+        ct = Table([Column("copied object"), Column("version"), Column("library"),
+                    Column("bytes", "num")])
+        for b in copies[:limit]:
+            bad = b.copy is not None and b.copy.size_differs
+            ct.add_row(_symbol(b), b.symbol.version or "-", b.provider or "-",
+                       (copy_size_text(b), "bold red" if bad else ""))
+        print_lines(con, ct.lines(width))
+        if limit is not None and len(copies) > limit:
+            con.print(Text(f"  … {len(copies) - limit} more copied objects (-v)", "dim"))
+        for b in copies:
+            if b.copy is not None and b.copy.size_differs:
+                print_lines(con, warning_lines(copy_warning(b), width))
     if stable_summary:
         print_lines(con, [Text(line, "dim") for line in
                           item_lines("other libraries: ", stable_summary, width, 2)])
-    unresolved = [b for b in c.bindings if b.status != "bound" and (verbose or not b.weak)]
+    if c.declared:
+        print_lines(con, [Text(line, "dim") for line in
+                          paragraph(declared_text(c, verbose), width, 2, 4)])
+    unresolved = [b for b in c.bindings if b.status == "unresolved" and (verbose or not b.weak)]
     if unresolved:
         ut = Table([Column("unresolved", "num"), Column("reason", "text", min_width=24),
                     Column("symbols", "list", min_width=24)])
@@ -133,12 +184,12 @@ def render_consumer(con: Console, c: Consumer, verbose: int = 0) -> None:
             ut.add_row(str(len(bs)), reason, names + more)
         print_lines(con, ut.lines(width))
     if verbose > 1:
-        vt = Table([Column("symbol"), Column("library"), Column("version"), Column("class")],
-                   heading=(1, 2, 3))
+        vt = Table([Column("symbol"), Column("library"), Column("version"), Column("class"),
+                    Column("copy", "num")], heading=(1, 2, 3))
         for b in sorted(c.bindings, key=lambda b: (b.provider or "", b.symbol.name)):
             if b.status == "bound":
                 vt.add_row(_symbol(b), b.provider or "", b.provided_version or "",
-                           b.stability.value)
+                           b.stability.value, copy_size_text(b) if b.copy else "")
         print_lines(con, vt.lines(width))
     con.print()
 
@@ -220,6 +271,15 @@ def render_audit(con: Console, audit: Audit, verbose: int = 0, select: Sequence[
         print_lines(con, [Text(ln, "bold") for ln in paragraph(
             f"{len(audit.consumers)} consumer(s), {n_unstable} unstable/private import(s)"
             f"{presumed}, {len(audit.errors)} input error(s)", con.width)])
+    resized = [(c, b) for c in audit.consumers for b in c.copies
+               if b.copy is not None and b.copy.size_differs]
+    if resized:
+        shown = ", ".join(f"{os.path.basename(c.path)}: {b.symbol} ({copy_size_text(b)} bytes)"
+                          for c, b in resized[:4])
+        more = f", … {len(resized) - 4} more" if len(resized) > 4 else ""
+        print_lines(con, warning_lines(
+            f"{len(resized)} copied object(s) of another size than the program reserved "
+            f"(copy relocations; ld.so warns): {shown}{more}", con.width))
     print_missing(con, audit)
     for n in _notes(audit.notes):
         print_lines(con, [Text(ln, "dim") for ln in paragraph(f"note: {n}", con.width, 0, 2)])
@@ -237,5 +297,6 @@ def render_audit_text(audit: Audit, *, verbose: int = 0, color: bool = False,
     return on_console(con)
 
 
-__all__ = ["STYLE", "consumer_summary", "evidence_text", "missing_text", "print_missing",
-           "render_audit", "render_audit_text", "render_consumer", "render_summary"]
+__all__ = ["STYLE", "consumer_summary", "copy_size_text", "copy_warning", "declared_text",
+           "evidence_text", "missing_text", "print_missing", "render_audit", "render_audit_text",
+           "render_consumer", "render_summary"]

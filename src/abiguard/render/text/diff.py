@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from ...compare.diff import ConsumerDiff, DiffResult
+from ...compare.diff import ConsumerDiff, DiffResult, SymbolDelta
 from ...compare.trend import TrendResult
 from ...demangle import display
 from ...missing import is_missing_line
@@ -18,7 +18,7 @@ from ..table import Column, Table, item_lines, print_lines, title
 from .console import console, on_console, print_indented, warn
 
 CHANGE_STYLE = {"added": "bold red", "removed": "green", "moved": "cyan",
-                "unchanged": "dim", "renamed-node": "dim"}
+                "unchanged": "dim", "renamed-node": "dim", "resized": "bold red"}
 
 
 def arrow(a: str | None, b: str | None) -> str:
@@ -52,7 +52,37 @@ def summary_line(c: ConsumerDiff) -> str:
     renamed = len(c.renamed)
     return (f"+{len(c.added)} added, -{len(c.removed)} removed, {len(c.moved)} moved, "
             f"{len(c.unchanged)} unchanged" + (f" ({renamed} with a renamed version node)"
-                                               if renamed else ""))
+                                               if renamed else "")
+            + (f", {len(c.resized)} copied object(s) resized (breaking)" if c.resized else ""))
+
+
+def rows(c: ConsumerDiff) -> list[SymbolDelta]:
+    """The changes of a consumer shown in its table."""
+    return list(c.added) + list(c.removed) + list(c.moved) + list(c.resized)
+
+
+def version_text(d: SymbolDelta) -> str:
+    """The version node column; for a resized copy also its sizes."""
+    node = arrow(d.old_version, d.new_version)
+    if d.change != "resized":
+        return node
+    sizes = arrow(None if d.old_size is None else str(d.old_size),
+                  None if d.new_size is None else str(d.new_size))
+    return f"{node}, {sizes} bytes (program: {d.program_size})"
+
+
+def totals_text(result: DiffResult) -> str:
+    t = result.totals()
+    return (f"+{t['added']} added, -{t['removed']} removed, {t['moved']} moved, "
+            f"{t['unchanged']} unchanged ({t['renamed-node']} renamed node)"
+            + (f", {t['resized']} copied object(s) resized (breaking)" if t["resized"] else ""))
+
+
+def fail_note(failed: dict[str, int]) -> str:
+    """What ``diff --fail-on`` rejected, for stderr."""
+    words = {"added": "unstable/private symbol(s) added",
+             "resized": "copied object(s) resized"}
+    return "--fail-on: " + ", ".join(f"{n} {words[what]}" for what, n in failed.items())
 
 
 def render_diff(con: Console, result: DiffResult, verbose: int = 0) -> None:
@@ -66,14 +96,14 @@ def render_diff(con: Console, result: DiffResult, verbose: int = 0) -> None:
         print_indented(con, Text(f"old: {side(c.old_path, c.old_package, c.old_count)}"), 2)
         print_indented(con, Text(f"new: {side(c.new_path, c.new_package, c.new_count)}"), 2)
         print_indented(con, Text(summary_line(c)), 2)
-        rows = list(c.added) + list(c.removed) + list(c.moved)
-        if rows:
+        changes = rows(c)
+        if changes:
             t = Table([Column("change"), Column("symbol"), Column("library"),
                        Column("version node"), Column("detail", "text", min_width=20)])
-            for d in rows:
+            for d in changes:
                 t.add_row((d.change, CHANGE_STYLE[d.change]), display(d.name),
-                          arrow(d.old_library, d.new_library),
-                          arrow(d.old_version, d.new_version), d.detail or "")
+                          arrow(d.old_library, d.new_library), version_text(d),
+                          d.detail or "")
             print_lines(con, t.lines(con.width))
         for (change, ol, nl, ov, nv), names in unchanged_groups(c).items():
             what = "unchanged, renamed node" if change == "renamed-node" else "unchanged"
@@ -83,12 +113,10 @@ def render_diff(con: Console, result: DiffResult, verbose: int = 0) -> None:
                               item_lines("", _names(names, verbose).split(", "), con.width, 4)])
         con.print()
     if not result.consumers:
-        con.print("no consumer has unstable/private imports on either side (--all lists "
-                  "every consumer)\n")
-    t = result.totals()
-    print_indented(con, Text(f"{len(result.consumers)} consumer(s) compared: +{t['added']} "
-                             f"added, -{t['removed']} removed, {t['moved']} moved, "
-                             f"{t['unchanged']} unchanged ({t['renamed-node']} renamed node)"
+        con.print("no consumer has unstable/private imports or resized copies on either side "
+                  "(--all lists every consumer)\n")
+    print_indented(con, Text(f"{len(result.consumers)} consumer(s) compared: "
+                             f"{totals_text(result)}"
                              + (f"; {len(result.errors)} input error(s)" if result.errors
                                 else ""), "bold"), 0)
     for n in result.notes:
@@ -136,5 +164,6 @@ def render_trend_text(result: TrendResult, *, verbose: int = 0, color: bool = Fa
     return on_console(con)
 
 
-__all__ = ["CHANGE_STYLE", "arrow", "render_diff", "render_diff_text", "render_trend",
-           "render_trend_text", "side", "summary_line", "unchanged_groups"]
+__all__ = ["CHANGE_STYLE", "arrow", "fail_note", "render_diff", "render_diff_text",
+           "render_trend", "render_trend_text", "rows", "side", "summary_line", "totals_text",
+           "unchanged_groups", "version_text"]

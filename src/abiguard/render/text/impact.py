@@ -20,7 +20,8 @@ VERDICT_TEXT = {
     "not-affected": ("not affected", "green"),
     "unknown": ("cannot tell: libraries not found", "bold yellow"),
 }
-STATUS_STYLE = {"same": "green", "rebuild": "yellow", "moved": "cyan", "gone": "bold red"}
+STATUS_STYLE = {"same": "green", "rebuild": "yellow", "moved": "cyan", "gone": "bold red",
+                "resized": "bold red"}
 PROTO_STYLE = {"same": "green", "compatible": "yellow", "changed": "bold red",
                "gone": "bold red", "unknown": "dim"}
 
@@ -34,6 +35,8 @@ def arrow(a: str | None, b: str | None) -> str:
 def binary_text(s: ImpactSymbol) -> str:
     if s.status == "moved":
         return f"moved to {s.new_library}"
+    if s.status == "resized":
+        return f"resized {s.copy_size} -> {s.new_size} bytes"
     return s.status
 
 
