@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from . import __version__
@@ -42,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.commands: dict[str, argparse.ArgumentParser] = {}
+        self.commands: Mapping[str, argparse.ArgumentParser] = {}
         """The subcommands' parsers (the top-level parser's)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]

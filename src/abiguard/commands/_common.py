@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..checks import failing, unchecked
 from ..errors import UsageError
@@ -15,6 +15,10 @@ from ..missing import missing_line
 from ..model import Audit
 from ..pipeline import ScanOptions, scan_paths
 from ..render.progress import Progress
+
+if TYPE_CHECKING:  # (argparse's class is generic for the type checker only)
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What ``register(sub, help)`` of a command adds its parser to."""
 
 
 def emit(args: argparse.Namespace, text: str) -> None:

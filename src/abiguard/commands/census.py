@@ -31,7 +31,7 @@ from ..render.progress import CensusBar
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("census", help=help_text, description=(
         "Scan many consumer packages (apt package names, the consumers of the packages a "
         "source package builds, all reverse dependencies of library packages, a directory "
@@ -119,7 +119,8 @@ def _refs(args: argparse.Namespace, config_packages: dict[str, str], apt: Apt,
         if not rr:
             _common.note(args, f"{d}: no unpacked package roots found")
         for ref in rr:
-            config_packages.setdefault(ref.name, ref.path)
+            if ref.path is not None:
+                config_packages.setdefault(ref.name, ref.path)
         refs += rr
     if args.exclude:
         refs = [r for r in refs if not any(fnmatch.fnmatchcase(r.name, g) for g in args.exclude)]

@@ -14,8 +14,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..compare.diff import FAIL_ON, audit_label, diff_audits, failing, knowledge_replacements
-from ..compare.trend import trend
+from ..compare.diff import (
+    FAIL_ON,
+    DiffResult,
+    audit_label,
+    diff_audits,
+    failing,
+    knowledge_replacements,
+)
+from ..compare.trend import TrendResult, trend
 from ..errors import UsageError
 from ..model import Audit
 from ..render import render
@@ -24,7 +31,7 @@ from ..results import load_or_scan
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("diff", help=help_text, description=(
         "Compare the unstable/private imports of two versions, consumer by consumer: added, "
         "removed, moved to another library (or replaced by the stable replacement), unchanged "
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.trend:
         if len(set(labels)) != len(labels):
             labels = [f"{lab} ({spec})" for lab, spec in zip(labels, args.inputs)]
-        result = trend(audits, labels)
+        result: TrendResult | DiffResult = trend(audits, labels)
         if args.chart:
             _write(args.chart, render(result, "svg"))
             _common.note(args, f"wrote {args.chart}")

@@ -27,7 +27,7 @@ from ..results import load_inputs
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("gate", help=help_text, description=(
         "Compare the unstable/private imports of the inputs with a baseline file and fail "
         "(exit 1) on any that the baseline does not list. Symbols no longer used pass; "
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     baseline, exists = open_baseline(path, args.update_baseline)
     audit = load_inputs(args.inputs, _common.scan_options(args))
     if audit.errors:
-        for e in audit.errors:
-            _common.error_line(e)
+        for err in audit.errors:
+            _common.error_line(err)
         return 2
     result = check(audit, path, baseline, exists=exists, update=args.update_baseline,
                    allow_growth=args.allow_growth, allow_unresolved=args.allow_unresolved)

@@ -17,7 +17,7 @@ from ..render import render
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("history", help=help_text, description=(
         "Read the package lists of several Debian suites (oldest first) and write, per "
         "library family, each suite's soname and upstream version, the verdict and its "
@@ -32,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
     result = history(suites, packages_files=args.packages_file,
                      contents_files=args.contents_file, arch=args.arch,
                      contents=not args.no_contents, cache=cache_dir())
-    for n in result.notes:
-        _common.note(args, n)
-    for e in result.errors:
-        _common.error_line(e)
+    for line in result.notes:
+        _common.note(args, line)
+    for err in result.errors:
+        _common.error_line(err)
     if not result.data:
         _common.error_line(f"history needs at least two readable suites (read: "
                            f"{', '.join(result.suites) or 'none'})")

@@ -27,7 +27,7 @@ from ..render import render
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("impact", help=help_text, description=(
         "For the unstable/private symbols a consumer imports from the libraries of --from: "
         "are they still in --to (same soname and version node, or only after a rebuild), "

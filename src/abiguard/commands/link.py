@@ -24,7 +24,7 @@ examples:
 """
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser(
         "link", help=help_text, description=help_text + ". The given command is run (never "
         "through a shell) with LIB removed and its -o output replaced by a temporary file.",

@@ -11,7 +11,7 @@ from ..render import render
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("plan", help=help_text, description=(
         "Scan the inputs, then give the migration plan for every unstable/private symbol: "
         "replacement that exists (verified in the stable library's exports), compat code to "

@@ -26,7 +26,7 @@ from ..render import render
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("propose", help=help_text, description=(
         "Draft the stable-API proposal for the unstable symbols that need a new entry point "
         "or a redesign: proposal.md (an RFC), a header fragment, a version-script node and a "

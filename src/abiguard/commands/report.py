@@ -16,7 +16,7 @@ from ..render import render
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("report", help=help_text, description=(
         "Render a census store (abiguard census --store FILE) or a scan/plan JSON result "
         "(abiguard scan|plan -f json) as one self-contained HTML file: summary, heatmap of "

@@ -8,7 +8,7 @@ from ..render import render
 from . import _common, options
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("scan", help=help_text, description=(
         "Read the consumers, resolve every imported symbol to the library that provides it "
         "as the dynamic linker would, and classify each as stable, unstable or private "

@@ -28,7 +28,7 @@ columns of the text and Markdown tables:
 """
 
 
-def register(sub: argparse._SubParsersAction, help_text: str) -> None:
+def register(sub: _common.Subparsers, help_text: str) -> None:
     p = sub.add_parser("where", help=help_text, description=(
         "Find every place that references the target symbols: C sources (parsed with "
         "tree-sitter, no build needed; calls, function pointers, macro bodies, with the "

@@ -160,8 +160,8 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
     for b in c.copies:
         if family(b.provider) not in old_families or b.copy is None:
             continue
-        target = _pick_new(old_set.by_soname(b.provider), family(b.provider), new_set)
-        size = target.size_of(b.symbol.name, b.symbol.version) if target else None
+        upgraded = _pick_new(old_set.by_soname(b.provider), family(b.provider), new_set)
+        size = upgraded.size_of(b.symbol.name, b.symbol.version) if upgraded else None
         new_sizes[b.symbol.name] = size
         if size != b.copy.program_size and all(a.symbol.name != b.symbol.name
                                                for a in affected):
@@ -230,10 +230,10 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
                            f"{s.new_size} bytes; the binary reserved {s.copy_size} (copy "
                            f"relocation): ld.so would copy {min(s.copy_size or 0, s.new_size or 0)}"
                            " and warn; rebuild against the new library")
-    nodes = [s for s in symbols if s.status == "rebuild" and s.new_library == s.old_library]
-    if nodes:
-        reasons.append(f"{len(nodes)} symbol(s) no longer defined under the node the binary "
-                       f"requires ({nodes[0].old_version} -> {nodes[0].new_version})")
+    renodes = [s for s in symbols if s.status == "rebuild" and s.new_library == s.old_library]
+    if renodes:
+        reasons.append(f"{len(renodes)} symbol(s) no longer defined under the node the binary "
+                       f"requires ({renodes[0].old_version} -> {renodes[0].new_version})")
     changed = [s for s in symbols if getattr(s.prototype, "status", "") in ("changed", "gone")]
     for s in changed:
         what = "; ".join(s.prototype.changes)

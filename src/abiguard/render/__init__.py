@@ -24,7 +24,8 @@ def render(obj: Any, fmt: str, **options: Any) -> str:
         raise ValueError(f"unknown output format {fmt!r}")
     module = importlib.import_module(f"abiguard.render.{fmt}")
     with demangling(options.pop("demangle", enabled())):
-        return module.render(obj, **options)
+        text: str = module.render(obj, **options)
+    return text
 
 
 __all__ = ["FORMATS", "render"]

@@ -17,10 +17,10 @@ from collections import defaultdict
 from typing import Any
 
 from .. import __version__
-from ..census.aggregate import Aggregate, CensusData, aggregate
+from ..census.aggregate import Aggregate, Cell, CensusData, aggregate
 from ..census.overview import Report
 from ..demangle import display
-from ..model import Audit, Plan
+from ..model import Audit, ConsumerPlan, Plan
 from .charts import esc, group_colour, heatmap_svg, library_svg, ranking_svg, short
 from .dispatch import dispatch
 
@@ -47,7 +47,7 @@ def _sym(name: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _summary(agg) -> str:
+def _summary(agg: Aggregate) -> str:
     s = agg.summary()
     top = agg.symbols[0] if agg.symbols else None
     cards = [("consumers", s["consumers"], "scanned" if s["kind"] == "census" else "objects"),
@@ -69,7 +69,7 @@ def _summary(agg) -> str:
     return "\n".join(out)
 
 
-def _ranking_table(agg) -> str:
+def _ranking_table(agg: Aggregate) -> str:
     """The first TOP_RANKED symbols; the others in the same table behind a toggle; a filter
     over all of them (works on the hidden rows too)."""
     n = len(agg.symbols)
@@ -99,7 +99,7 @@ def _ranking_table(agg) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def _libraries(agg) -> str:
+def _libraries(agg: Aggregate) -> str:
     if not agg.libraries:
         return '<p class="empty">No library provides an unstable/private symbol used here.</p>'
     rows = "".join(f"<tr><td><code>{esc(lib['library'])}</code></td><td>{lib['consumers']}</td>"
@@ -116,7 +116,7 @@ def _chip(lib: str, sym: str) -> str:
     return f'<code class="chip" title="{esc(sym)} ({esc(lib)})">{esc(display(sym))}</code>'
 
 
-def _groups(agg) -> str:
+def _groups(agg: Aggregate) -> str:
     if not agg.groups:
         return (f'<p class="empty">No two symbols are used by similar sets of consumers '
                 f"(Jaccard ≥ {agg.threshold:g}).</p>")
@@ -144,7 +144,7 @@ def _groups(agg) -> str:
     return "\n".join(out)
 
 
-def _plan_html(cp) -> str:
+def _plan_html(cp: ConsumerPlan) -> str:
     out = ['<ol class="plan">']
     for step in cp.steps:
         items = []
@@ -160,8 +160,8 @@ def _plan_html(cp) -> str:
     return "".join(out)
 
 
-def _consumers(agg, result=None) -> str:
-    by_consumer: dict[str, list] = defaultdict(list)
+def _consumers(agg: Aggregate, result: Audit | Plan | None = None) -> str:
+    by_consumer: dict[str, list[Cell]] = defaultdict(list)
     for cell in agg.data.cells:
         by_consumer[cell.consumer].append(cell)
     plans = {}
@@ -179,9 +179,9 @@ def _consumers(agg, result=None) -> str:
            'aria-label="filter consumers"> <span id="shown"></span></p><div id="consumer-list">')]
     for name in agg.rows:
         cells = sorted(by_consumer[name], key=lambda c: (c.library, c.symbol))
-        c = info.get(name)
+        ci = info.get(name)
         libs = sorted({x.library for x in cells})
-        head = (f"<summary><strong>{esc(name)}</strong> {esc(c.version if c else '')} — "
+        head = (f"<summary><strong>{esc(name)}</strong> {esc(ci.version if ci else '')} — "
                 f"{len(cells)} symbol(s) from {esc(', '.join(libs))}</summary>")
         rows = []
         for x in cells:
@@ -208,7 +208,7 @@ def _consumers(agg, result=None) -> str:
     return "\n".join(out)
 
 
-def _failures(agg) -> str:
+def _failures(agg: Aggregate) -> str:
     if not agg.failures:
         return '<p class="empty">None.</p>'
     rows = "".join(f"<tr><td>{esc(c.name)}</td><td>{esc(c.version)}</td><td>{esc(c.arch)}</td>"

@@ -12,13 +12,18 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # (rich.progress is imported when a bar is drawn)
+    from rich.console import Console
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 DELAY = 0.3
 """Seconds of work before the bar appears (a quick scan shows none)."""
 
 
-def stderr_console():
+def stderr_console() -> Console:
     """A rich console on stderr as wide as the terminal it is (one column less: no line the
     terminal wraps), whatever COLUMNS says."""
     from rich.console import Console
@@ -37,8 +42,8 @@ class Progress:
         self._label = label
         self._delay = delay
         self._console = stderr_console()
-        self._p = None
-        self._task = None
+        self._p: RichProgress | None = None
+        self._task: TaskID | None = None
         self._t0: float | None = None
 
     def _start(self) -> None:
@@ -61,7 +66,7 @@ class Progress:
     def _room(self) -> int:
         """Characters left for the current item: the line stays inside the terminal."""
         fixed = len(self._label) + 20 + 2 * 7 + 5 + 8 + 6
-        return max(0, self._console.width - fixed - 2)
+        return max(0, int(self._console.width) - fixed - 2)
 
     def __call__(self, done: int, total: int, current: str) -> None:
         if total <= 0:

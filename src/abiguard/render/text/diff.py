@@ -33,8 +33,12 @@ def side(path: str | None, package: str | None, count: int) -> str:
     return (f"{package}, " if package else "") + f"{count} unstable/private"
 
 
-def unchanged_groups(c: ConsumerDiff) -> dict[tuple, list[str]]:
-    groups: dict[tuple, list[str]] = defaultdict(list)
+Group = tuple[str, str | None, str | None, str | None, str | None]
+"""(change, old library, new library, old node, new node) of unchanged symbols."""
+
+
+def unchanged_groups(c: ConsumerDiff) -> dict[Group, list[str]]:
+    groups: dict[Group, list[str]] = defaultdict(list)
     for d in c.unchanged:
         groups[(d.change, d.old_library, d.new_library, d.old_version, d.new_version)].append(
             d.name)

@@ -22,7 +22,8 @@ def entry_message(e: GateEntry, baseline: str) -> str:
 
 
 def update_message(result: GateResult, path: str) -> str:
-    """What --update-baseline did to the file."""
+    """What --update-baseline did to the file (``result.update`` is set)."""
+    assert result.update is not None
     return {
         "created": f"created baseline {path}",
         "shrunk": f"baseline {path} shrunk by {len(result.removed)} symbol(s)",

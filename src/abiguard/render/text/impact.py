@@ -9,6 +9,7 @@ from rich.text import Text
 
 from ...compare.impact import ImpactResult, ImpactSymbol
 from ...demangle import display
+from ...headers import ProtoChange
 from ...missing import is_missing_line
 from ..table import Column, Table, print_lines, title
 from .console import console, on_console, print_indented, warn
@@ -40,7 +41,7 @@ def binary_text(s: ImpactSymbol) -> str:
     return s.status
 
 
-def proto_text(p: Any) -> str:
+def proto_text(p: ProtoChange) -> str:
     """A prototype change (abiguard.headers.ProtoChange) in words."""
     if p.status == "unknown" or not p.changes:
         return p.status
