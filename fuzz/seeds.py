@@ -281,7 +281,7 @@ def _build_debs(d: Path, elf_dir: Path) -> None:
 
 def _build_data(d: Path, elf_dir: Path) -> None:
     from abiguard.compare import baseline_from_audit, baseline_text
-    from abiguard.model import to_json
+    from abiguard.jsonform import to_json
     from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
 
     d.mkdir(parents=True, exist_ok=True)

@@ -297,7 +297,7 @@ def run_remedies(data: bytes) -> str:
 
 @functools.cache
 def _sample_audit():
-    from abiguard.model import audit_from_json
+    from abiguard.jsonform import audit_from_json
 
     path = sd.ensure_built() / "data" / "scan.json"
     return audit_from_json(path.read_text(), str(path))
@@ -342,7 +342,8 @@ def _decode(data: bytes) -> str | None:
 
 def run_audit(data: bytes) -> str:
     from abiguard.compare import baseline_from_audit, diff_audits, gate
-    from abiguard.model import SchemaError, audit_from_json, to_json
+    from abiguard.jsonform import audit_from_json, to_json
+    from abiguard.model import SchemaError
 
     text = _decode(data)
     if text is None:
@@ -362,7 +363,8 @@ def run_audit(data: bytes) -> str:
 def run_plan(data: bytes) -> str:
     from abiguard.census.aggregate import read_result
     from abiguard.errors import InputFileError
-    from abiguard.model import Plan, SchemaError, from_dict, to_json
+    from abiguard.jsonform import from_dict, to_json
+    from abiguard.model import Plan, SchemaError
 
     outcome = "ok"
     try:

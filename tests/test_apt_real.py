@@ -5,7 +5,7 @@ whose sources also list trixie pinned at 100" (tests/aptmachine.py, given with
 ``APT_CONFIG``): a package name is apt's candidate, ``NAME=VERSION`` exactly that version,
 ``NAME/SUITE`` the newest of that suite (with its -updates and -security), whatever an
 earlier command left in the cache; a census takes apt's candidates, ``--rdepends`` finds what
-``apt-cache rdepends`` lists, ``--source xen`` every consumer of the binaries of source xen.
+``apt-cache rdepends`` lists, ``--source-package xen`` every consumer of the binaries of source xen.
 Version strings come from apt at run time, never from this file.
 """
 
@@ -23,7 +23,7 @@ import pytest
 import aptmachine as am
 from abiguard.cli import main
 from abiguard.debian import suites
-from abiguard.model import audit_from_json
+from abiguard.jsonform import audit_from_json
 from realdata import QEMU, QEMU_72_XC, QEMU_BINARY
 
 pytestmark = pytest.mark.integration
@@ -177,8 +177,8 @@ def test_census_rdepends_finds_what_apt_cache_rdepends_lists(two_suite, tmp_path
 @pytest.fixture(scope="module")
 def xen_census(two_suite, tmp_path_factory):
     store = tmp_path_factory.mktemp("xen") / "xen.sqlite"
-    proc = subprocess.run([sys.executable, "-m", "abiguard.cli", "census", "--source", "xen",
-                           "--store", str(store), "-j", "2"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "abiguard.cli", "census", "--source-package",
+                           "xen", "--store", str(store), "-j", "2"], capture_output=True, text=True,
                           check=False, env=am.apt_env(two_suite["conf"]))
     assert proc.returncode == 0, proc.stderr
     return store, proc.stdout

@@ -472,10 +472,11 @@ def test_aggregate_of_a_scan_result(toy, tmp_path):
 
 
 def test_census_stores_the_schema_2_text_of_the_audit(toy):
-    """A task stores model.to_json(audit, indent=None) (schema 2): it reads back to the model
+    """A task stores jsonform.to_json(audit, indent=None) (schema 2): it reads back to the model
     of a scan of the same package, and writes back to the same text."""
     from abiguard.census.store import decompress_json
-    from abiguard.model import SCHEMA_VERSION, audit_from_json, to_json
+    from abiguard.jsonform import audit_from_json, to_json
+    from abiguard.model import SCHEMA_VERSION
 
     refs = deb_refs(find_debs(str(toy["pool"])))
     (ref,) = [r for r in refs if r.name == "toy-utils"]

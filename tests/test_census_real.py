@@ -1,6 +1,6 @@
 """Integration: a census of Debian bookworm's packages that use Xen's libraries.
 
-``abiguard census --source xen`` against apt's candidates on this machine; the packages are
+``abiguard census --source-package xen`` against apt's candidates on this machine; the packages are
 downloaded once into abiguard's cache (``$ABIGUARD_CACHE`` or ``~/.cache/abiguard/debs``,
 kept by SHA-256) and reused by later runs. Checks the packages against apt's own answers
 (``apt-cache showsrc``, ``rdepends``, ``policy``), the matrix (qemu-system-xen imports
@@ -28,7 +28,7 @@ from realdata import QEMU_72_XC
 
 pytestmark = pytest.mark.integration
 
-ARGS = ["--source", "xen", "-q"]
+ARGS = ["--source-package", "xen", "-q"]
 
 
 def rows(path: Path) -> list[tuple]:

@@ -18,7 +18,9 @@ from abiguard.compare import (
     match_consumers,
     trend,
 )
-from abiguard.model import SCHEMA_VERSION, Audit, Binding, Consumer, Stability, SymbolRef, to_json
+from abiguard.jsonform import to_json
+from abiguard.model import SCHEMA_VERSION, Audit, Binding, Consumer, Stability, SymbolRef
+from abiguard.render import render
 
 U, S, P = Stability.UNSTABLE, Stability.STABLE, Stability.PRIVATE
 
@@ -308,7 +310,7 @@ def test_trend_consumer_appearing_later() -> None:
     t = trend([a1, a2], ["v1", "v2"])
     assert [(r.consumer, r.counts) for r in t.rows] == [("/bin/a", (1, 1)),
                                                          ("/bin/b", (None, 2))]
-    xml.dom.minidom.parseString(t.svg())  # several series: a line chart
+    xml.dom.minidom.parseString(render(t, "svg"))  # several series: a line chart
 
 
 # --------------------------------------------------------------------------------------------

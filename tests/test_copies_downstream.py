@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
-from abiguard.model import CopyRelocation, audit_from_json, to_dict, to_json
+from abiguard.jsonform import audit_from_json, to_json
+from abiguard.model import CopyRelocation, to_dict
 from abiguard.pipeline import ScanOptions, scan_paths
 from cfixtures import program, shared_lib
 from ldso_oracle import trace

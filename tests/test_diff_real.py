@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
-from abiguard.model import SCHEMA_VERSION, to_json
+from abiguard.jsonform import to_json
+from abiguard.model import SCHEMA_VERSION
 from realdata import QEMU_72_XC, QEMU_BINARY, deb, unpacked
 
 pytestmark = pytest.mark.integration
@@ -54,8 +55,8 @@ def readelf_imports(package: Path, prefix: str = "xc_") -> dict[str, str]:
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory) -> dict[str, Path]:
     """Both sides scanned once and saved as JSON results."""
-    from abiguard.commands.diff import load_or_scan
     from abiguard.pipeline import ScanOptions
+    from abiguard.results import load_or_scan
 
     d = tmp_path_factory.mktemp("diffreal")
     out = {}
@@ -173,7 +174,7 @@ def test_impact_of_xen_417_to_420_on_qemu_72(capsys) -> None:
 
 def test_header_changes_elsewhere_in_xenctrl(tmp_path: Path) -> None:
     """The header comparison itself on the real xenctrl.h of both suites."""
-    from abiguard.commands.impact import Sets
+    from abiguard.compare.libsets import Sets
     from abiguard.headers import compare
 
     sets = Sets()

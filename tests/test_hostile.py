@@ -30,7 +30,8 @@ from abiguard.debian.deb import read_deb_control, unpack_deb
 from abiguard.elf import ElfFile, read_archive, read_elf
 from abiguard.errors import DataFileError, ElfError, InputFileError, UsageError
 from abiguard.inputs import collect
-from abiguard.model import SchemaError, audit_from_json
+from abiguard.jsonform import audit_from_json
+from abiguard.model import SchemaError
 from abiguard.policy import parse_policy
 from abiguard.resolve import Layers, read_ld_so_conf
 from cfixtures import gcc, program, shared_lib, write

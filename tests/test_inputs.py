@@ -15,7 +15,7 @@ from abiguard.cli import main
 from abiguard.debian.deb import unpack_deb
 from abiguard.errors import InputFileError
 from abiguard.inputs import collect, walk
-from abiguard.model import audit_from_json
+from abiguard.jsonform import audit_from_json
 from cfixtures import program, shared_lib, write
 
 

@@ -22,16 +22,9 @@ import pytest
 
 from abiguard.cli import main
 from abiguard.compare import LibraryInfo, LibrarySet, consumer_impact, diff_audits
+from abiguard.jsonform import audit_from_json, to_json
 from abiguard.missing import PREFIX, missing_libraries
-from abiguard.model import (
-    Binding,
-    Consumer,
-    Library,
-    Stability,
-    SymbolRef,
-    audit_from_json,
-    to_json,
-)
+from abiguard.model import Binding, Consumer, Library, Stability, SymbolRef
 from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
 from cfixtures import program, shared_lib
 

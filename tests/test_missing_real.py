@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
-from abiguard.model import audit_from_json
+from abiguard.jsonform import audit_from_json
 from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs
 
 pytestmark = pytest.mark.integration

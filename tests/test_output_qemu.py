@@ -19,8 +19,9 @@ import pytest
 from abiguard.census.aggregate import CensusData, aggregate
 from abiguard.census.store import Store
 from abiguard.cli import build_parser, main
-from abiguard.commands.census import render_summary
-from abiguard.commands.where import build_result, render_text
+from abiguard.commands.where import search
+from abiguard.render import render
+from abiguard.render.text.census import render_summary
 from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs, qemu_root, xen_census_store
 
 pytestmark = pytest.mark.integration
@@ -76,7 +77,7 @@ def where_result():
         "where", "-q", str(root) + QEMU_BINARY, "--lib-path",
         str(root / "usr/lib/x86_64-linux-gnu"), "--source-package", "qemu",
         "-D", "CONFIG_XEN_CTRL_INTERFACE_VERSION=41700", "--without", "hw/xen/xen_pt*"])
-    return build_result(args)
+    return search(args)
 
 
 def test_where_text(where_result):
@@ -87,7 +88,7 @@ def test_where_text(where_result):
     assert set(QEMU_72_XC) <= names and len(names) > 30
     names |= {"symbol", "function", "via", "compiled", "condition"}  # the headers too
     for w in WIDTHS:
-        check(render_text(r, width=w), names, w)
+        check(render(r, "text", width=w), names, w)
 
 
 def test_census_text():

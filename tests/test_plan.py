@@ -248,3 +248,31 @@ def test_plan_gains_call_sites_from_sources_and_binary(app, monkeypatch, capsys)
         assert (src["file"], src["function"]) == ("app.c", "main")
         binsite = next(cs for cs in items[name]["call_sites"] if cs["method"] == "binary")
         assert binsite["function"] == "main"
+
+
+@pytest.mark.parametrize("options,compiled", [
+    (["-U", "USE_SHUTDOWN"], False),
+    (["-D", "USE_SHUTDOWN"], True),
+    (["--config-header", "config.h"], True),
+    ([], None),
+])
+def test_plan_evaluates_conditions_as_where_does(app, tmp_path, monkeypatch, capsys, options,
+                                                 compiled):
+    """plan takes where's -D/-U/--config-header: each step's call sites say whether they are
+    compiled (None: nothing decides it)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "extra.c").write_text("int u_shutdown(void);\n#ifdef USE_SHUTDOWN\n"
+                                 "int f(void) { return u_shutdown(); }\n#endif\n")
+    (tmp_path / "config.h").write_text("#define USE_SHUTDOWN 1\n")
+    monkeypatch.chdir(app)
+    opts = [str(tmp_path / o) if o == "config.h" else o for o in options]
+    assert main(["plan", "--remedies", "remedies.toml", "--source", str(src), *opts,
+                 "--format", "json", "app"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    items = {i["symbol"]["name"]: i for s in data["plans"][0]["steps"] for i in s["items"]}
+    sites = items["u_shutdown"]["call_sites"]
+    assert [(cs["file"], cs["function"], cs.get("compiled")) for cs in sites] == \
+        [("extra.c", "f", compiled)]

@@ -12,7 +12,8 @@ import json
 import pytest
 
 from abiguard.cli import main
-from abiguard.model import audit_from_json, to_dict
+from abiguard.jsonform import audit_from_json
+from abiguard.model import to_dict
 
 pytestmark = pytest.mark.integration
 

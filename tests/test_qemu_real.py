@@ -8,7 +8,8 @@ import subprocess
 import pytest
 
 from abiguard.cli import main
-from abiguard.model import SCHEMA_VERSION, Stability, audit_from_json
+from abiguard.jsonform import audit_from_json
+from abiguard.model import SCHEMA_VERSION, Stability
 from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
 from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs, qemu_root
 

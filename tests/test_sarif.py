@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 import tree_sitter_c  # noqa: F401  (the 'where' extra)
 
+from abiguard.callsites.result import SymbolRemedy, WhereResult
 from abiguard.cli import main
 from abiguard.model import CallSite
 from abiguard.render.sarif import RULE_IDS, render, sarif_log
@@ -105,12 +106,12 @@ def test_every_remedy_kind_renders_valid(tmp_path):
              for i, k in enumerate(KINDS)]
     sites.append(CallSite(symbol="s_replace", method="object", file="x.o", address=16))
 
-    class R:
-        def __init__(self, kind):
-            self.kind, self.library, self.rationale = kind, "libx.so.1", "why"
-            self.replacements = ("stable_fn (libstable.so.1)",) if kind == "replace" else ()
+    def remedy(symbol):
+        kind = symbol[2:]
+        return SymbolRemedy(symbol, "libx.so.1", kind, "why",
+                            ("stable_fn (libstable.so.1)",) if kind == "replace" else ())
 
-    log = sarif_log(sites, lambda s: R(s[2:]), str(tmp_path), "1.2.3")
+    log = sarif_log(sites, remedy, str(tmp_path), "1.2.3")
     validate(log)
     results = log["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == list(KINDS)  # the object site has no source line
@@ -120,8 +121,9 @@ def test_every_remedy_kind_renders_valid(tmp_path):
     assert log["runs"][0]["tool"]["driver"]["version"] == "1.2.3"
 
 
-def test_render_plain_list():
-    text = render([CallSite(symbol="a", method="source", file="a.c", line=1, column=1)])
+def test_render_sites_without_remedies():
+    text = render(WhereResult(callsites=(CallSite(symbol="a", method="source", file="a.c",
+                                                  line=1, column=1),)))
     log = json.loads(text)
     validate(log)
     assert log["runs"][0]["results"][0]["ruleId"] == "unknown"

@@ -24,6 +24,7 @@ import pytest
 from abiguard import jsonform
 from abiguard.census.store import Store, compress_json, decompress_json
 from abiguard.cli import main
+from abiguard.jsonform import audit_from_json, from_dict, plan_from_json, to_json
 from abiguard.model import (
     SCHEMA_VERSION,
     Audit,
@@ -37,11 +38,7 @@ from abiguard.model import (
     SchemaError,
     Stability,
     SymbolRef,
-    audit_from_json,
-    from_dict,
-    plan_from_json,
     to_dict,
-    to_json,
 )
 from cfixtures import program, shared_lib, write
 

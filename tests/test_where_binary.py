@@ -18,7 +18,8 @@ from _xcproject import (
 )
 from abiguard.callsites.binary import binary_reference_counts, find_binary_callsites
 from abiguard.errors import ElfError
-from abiguard.model import CallSite, from_dict, to_dict
+from abiguard.jsonform import from_dict
+from abiguard.model import CallSite, to_dict
 
 XC = {"xc_a", "xc_b", "xc_c"}
 VARIANTS = ["plt", "now", "noplt", "nopie"]

@@ -543,7 +543,8 @@ def test_cli_symbols_from_files(project, capsys, tmp_path):
                            "-f", "json")
     assert rc == 0, err
     assert json.loads(out)["targets"] == ["xc_bar", "xc_foo"]
-    from abiguard.model import Audit, Binding, Consumer, Stability, SymbolRef, to_json
+    from abiguard.jsonform import to_json
+    from abiguard.model import Audit, Binding, Consumer, Stability, SymbolRef
 
     audit = Audit(consumers=(Consumer(path="/usr/bin/prog", kind="DYN", machine="x86_64",
                                       bindings=(

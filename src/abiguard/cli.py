@@ -13,6 +13,8 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from . import __version__
 from .errors import AbiguardError
@@ -36,10 +38,23 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors in one line with exit code 2."""
+    """argparse that reports usage errors in one line with exit code 2 (and points at the
+    --help of the command that has the error)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: Mapping[str, argparse.ArgumentParser] = {}
+        """The subcommands' parsers (the top-level parser's)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message}\n")
+        many = [a.option_strings[-1] for a in self._actions
+                if a.option_strings and a.nargs in ("+", "*")]
+        if many and message.startswith("the following arguments are required"):
+            # (an option of several values took the inputs that followed it)
+            verb = "takes" if len(many) == 1 else "take"
+            sys.stderr.write(f"({' and '.join(many)} {verb} several values: end them with -- "
+                             f"before the inputs, e.g. {self.prog} {many[0]} a.o -- INPUT)\n")
         sys.stderr.write(f"(see '{self.prog} --help')\n")
         raise SystemExit(EXIT_ERROR)
 
@@ -51,7 +66,7 @@ def _command_name(argv: list[str]) -> str | None:
     return None
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> _Parser:
     parser = _Parser(
         prog="abiguard",
         description="Find the ABI-unstable library symbols C programs depend on, where, why, "
@@ -63,6 +78,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                         help="change a limit on what input may make abiguard do, e.g. "
                              "max_unpacked_bytes=16G (repeatable; docs/reliability.md)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.commands = sub.choices
     for name, help_text in COMMANDS.items():
         if only is not None and name != only:
             sub.add_parser(name, help=help_text)
@@ -77,10 +93,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def parse(parser: _Parser, argv: list[str]) -> argparse.Namespace:
+    """The arguments; an unknown one is reported by the command it was given to (pointing
+    at that command's --help, not abiguard's)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        target = parser.commands.get(getattr(args, "command", None) or "", parser)
+        target.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_name(argv))
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     if not getattr(args, "command", None) or not hasattr(args, "run"):
         parser.print_help(sys.stderr)
         return EXIT_ERROR

@@ -1,8 +1,8 @@
 """The vocabulary every stage of abiguard speaks.
 
 All stages (ELF reader, resolver, policy, remedies, call sites, comparison, census) exchange
-these frozen dataclasses; renderers only read them. ``to_json``/``from_json`` give the
-documented, versioned JSON form (see docs/schema.md and :mod:`abiguard.jsonform`) that
+these frozen dataclasses; renderers only read them. :mod:`abiguard.jsonform` gives the
+documented, versioned JSON form (``to_json``, ``audit_from_json``, ...; docs/schema.md) that
 ``diff``, ``gate`` and ``census`` read back. Adding an optional field keeps
 ``SCHEMA_VERSION``; renaming or removing one, or changing what an omitted field means, bumps
 it (and the reader keeps reading the older forms).
@@ -707,38 +707,6 @@ class SchemaError(ValueError):
     """Stored JSON that does not match the model."""
 
 
-# The codec lives in abiguard.jsonform (it imports this module); these are its entry points.
-
-
-def to_json(obj: Any, indent: int | None = 2) -> str:
-    """The JSON text (schema 2, docs/schema.md) of a model object or result."""
-    from .jsonform import dumps
-
-    return dumps(obj, indent)
-
-
-def from_dict(cls: type, data: Any, where: str = "$") -> Any:
-    """Rebuild a model object from its JSON value, checking types on the way."""
-    from . import jsonform
-
-    return jsonform.from_dict(cls, data, where)
-
-
-def audit_from_json(text: str, origin: str = "<json>") -> Audit:
-    """Read an Audit back from a scan, plan or where result in schema 1 or 2 (what
-    diff/gate/report use). Raises SchemaError with the place."""
-    from . import jsonform
-
-    return jsonform.audit_from_json(text, origin)
-
-
-def plan_from_json(text: str, origin: str = "<json>") -> Plan:
-    """Read a plan result in schema 1 or 2. Raises SchemaError with the place."""
-    from . import jsonform
-
-    return jsonform.plan_from_json(text, origin)
-
-
 __all__ = [
     "REF_COPY",
     "REF_OTHER",
@@ -767,10 +735,6 @@ __all__ = [
     "Verification",
     "VersionDef",
     "VersionNeed",
-    "audit_from_json",
     "field",
-    "from_dict",
-    "plan_from_json",
     "to_dict",
-    "to_json",
 ]

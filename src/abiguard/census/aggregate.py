@@ -550,7 +550,8 @@ def load(path: str, *, threshold: float = 0.5, method: str = "average") -> Aggre
 def read_result(path: str):
     """An Audit or a Plan from a JSON file."""
     from ..errors import InputFileError
-    from ..model import SchemaError, audit_from_json, plan_from_json
+    from ..jsonform import audit_from_json, plan_from_json
+    from ..model import SchemaError
 
     try:
         with open(path, encoding="utf-8") as fh:

@@ -54,7 +54,7 @@ from ..debian.apt import (
 )
 from ..debian.deb import read_deb_control, unpack_deb
 from ..errors import InputFileError
-from ..model import to_json
+from ..jsonform import to_json
 from .sources import PackageRef, set_index
 from .store import FindingRow, Result, compress_json
 

@@ -8,7 +8,7 @@ nothing half-written; the next run skips what is stored and does the rest.
 Tables (``PRAGMA user_version`` = STORE_VERSION):
 
 ``package``  one row per key: status ``ok`` or ``failed`` (with ``error_kind`` and ``error``),
-             the Audit JSON (``model.to_json(audit, indent=None)``: schema 2,
+             the Audit JSON (``jsonform.to_json(audit, indent=None)``: schema 2,
              zstd-compressed in ``audit``; stores of earlier versions hold schema 1, some
              zlib-compressed: both still read), counts, timings and the worker that did it. A failure is replaced when a later run
              succeeds; it is never dropped silently.
@@ -369,7 +369,7 @@ class Store:
         return decompress_json(row[0]) if row else None
 
     def audit(self, package_id: int):
-        from ..model import audit_from_json
+        from ..jsonform import audit_from_json
 
         text = self.audit_json(package_id)
         return audit_from_json(text, f"{self.path}#{package_id}") if text else None

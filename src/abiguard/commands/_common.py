@@ -1,4 +1,5 @@
-"""Options and output handling shared by the commands."""
+"""What the commands share: the scan options as data, the scan with its progress bar, and
+where output, notes and errors go (the options themselves: :mod:`.options`)."""
 
 from __future__ import annotations
 
@@ -6,30 +7,18 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
+from ..checks import failing, unchecked
 from ..errors import UsageError
+from ..missing import missing_line
+from ..model import Audit
+from ..pipeline import ScanOptions, scan_paths
+from ..render.progress import Progress
 
-
-def add_output_options(parser: argparse.ArgumentParser, formats: tuple[str, ...],
-                       select: bool = False) -> None:
-    """--format/--output/--quiet/--verbose/--no-demangle, the same for every command;
-    ``select``: also --consumer GLOB (the consumers shown in full)."""
-    g = parser.add_argument_group("output")
-    g.add_argument("-f", "--format", choices=formats, default=formats[0],
-                   help=f"output format (default: {formats[0]})")
-    g.add_argument("-o", "--output", metavar="FILE",
-                   help="write the result to FILE instead of standard output")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress or notes on stderr")
-    g.add_argument("-v", "--verbose", action="count", default=0,
-                   help="more detail (stable libraries' symbols, evidence)")
-    g.add_argument("--no-demangle", action="store_true",
-                   help="show C++ symbol names as they are in the binary (text, Markdown, "
-                        "HTML; JSON always has them so)")
-    if select:
-        g.add_argument("--consumer", action="append", default=[], metavar="GLOB",
-                       help="show these consumers in full: path, file name or package name "
-                            "matching GLOB (repeatable); a scan of more than a few consumers "
-                            "shows a summary otherwise")
+if TYPE_CHECKING:  # (argparse's class is generic for the type checker only)
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What ``register(sub, help)`` of a command adds its parser to."""
 
 
 def emit(args: argparse.Namespace, text: str) -> None:
@@ -54,7 +43,7 @@ def note(args: argparse.Namespace, message: str) -> None:
         sys.stderr.write(f"abiguard: {message}\n")
 
 
-def use_color(stream=None) -> bool:
+def use_color(stream: TextIO | None = None) -> bool:
     stream = stream or sys.stdout
     if os.environ.get("NO_COLOR"):
         return False
@@ -87,6 +76,60 @@ class PhaseLines:
             sys.stderr.flush()
 
 
-def error_line(err) -> None:
+def error_line(err: object) -> None:
     """An input error, one line on stderr (always shown: it changes the exit code)."""
     sys.stderr.write(f"abiguard: error: {err}\n")
+
+
+def color(args: argparse.Namespace) -> bool:
+    """Colour for the text on stdout: a terminal, no --output, no NO_COLOR."""
+    return use_color() and not getattr(args, "output", None)
+
+
+def scan_options(args: argparse.Namespace) -> ScanOptions:
+    """The resolution options (:mod:`.options`, group "resolution") as the pipeline's."""
+    return ScanOptions(sysroot=args.sysroot, lib_paths=args.lib_path,
+                       ld_library_path=[p for p in args.ld_library_path.split(":") if p],
+                       policies=args.policy, with_deps=args.with_deps,
+                       provider_debs=args.provider, needed=args.needed,
+                       suite=args.suite)
+
+
+def progress_bar(args: argparse.Namespace) -> Progress | None:
+    """A progress bar on stderr when it is a terminal (and not --quiet)."""
+    return Progress("resolving") if show_progress(args) else None
+
+
+def run_scan(args: argparse.Namespace) -> Audit:
+    """Scan the inputs, with a progress bar on a terminal."""
+    progress = progress_bar(args)
+    try:
+        return scan_paths(args.inputs, scan_options(args), progress=progress,
+                          notify=PhaseLines(args))
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def exit_code(args: argparse.Namespace, audit: Audit, fail_on: list[str]) -> int:
+    """0, or 1 when a --fail-on rule rejects an import, or 2 on input errors -- and when
+    ``--fail-on unstable|private`` cannot be checked: imports from libraries that were not
+    found could not be classified (the "libraries not found" line says which)."""
+    if audit.errors:
+        for e in audit.errors:
+            error_line(e)
+        return 2
+    bad = failing(audit, fail_on)
+    missing = unchecked(audit, fail_on, bad)
+    if missing is not None:
+        error_line(f"--fail-on {','.join(sorted(fail_on))} cannot be checked, "
+                           f"{missing.unclassified} import(s) not classified: {missing.line()}")
+        return 2
+    if fail_on:
+        line = missing_line(audit.consumers)
+        if line:
+            note(args, line)
+    if bad:
+        note(args, f"--fail-on: {len(bad)} import(s) rejected")
+        return 1
+    return 0

@@ -20,6 +20,7 @@ history (``abiguard history``). Policy files: :mod:`.files`, docs/policy.md.
 
 from __future__ import annotations
 
+from ..soname import split_soname
 from .core import Classification, Policy
 from .decide import decide
 from .files import (
@@ -44,7 +45,6 @@ from .signals import (
     Location,
     Signal,
 )
-from .soname import split_soname
 
 __all__ = [
     "DECLARED", "HISTORY", "LOCATION", "NAMING", "NODES", "WEAK", "Classification",

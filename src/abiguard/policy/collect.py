@@ -10,12 +10,13 @@ A suite without a Contents index is one note: its sonames are derived from packa
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import __version__
@@ -178,3 +179,15 @@ def history(suites: Sequence[str], *, packages_files: Sequence[str] = (),
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
     return HistoryRun(data, names, errors, notes)
+
+
+def selected(run: HistoryRun, families: Sequence[str] = (), decided: bool = False
+             ) -> HistoryRun:
+    """The run with only the families matching one of the ``families`` globs (all when none)
+    and, with ``decided``, only those with a verdict (stable or release-locked)."""
+    data = dict(run.data)
+    data["history"] = [e for e in run.data["history"]
+                       if (not families or any(fnmatch.fnmatchcase(e["family"], g)
+                                               for g in families))
+                       and (not decided or e["verdict"] != "undecided")]
+    return replace(run, data=data)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 
 from ..model import Stability
+from ..soname import name_number, numbers, split_soname
 from .signals import NAMING, WEAK, LibraryFacts, Signal
-from .soname import name_number, numbers, split_soname
 
 _PRIVATE = re.compile(r"(?:^lib|[_-])(internal|private)(?=[_-]|$)", re.IGNORECASE)
 _RELEASE = re.compile(r"^(?P<name>lib.+?)-(?P<rel>\d+(?:\.\d+)*)(?:-(?P<tag>[A-Za-z][\w.+]*))?$")

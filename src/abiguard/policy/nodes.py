@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 
 from ..model import Stability
+from ..soname import numbers, split_soname
 from .naming import release_in_name
 from .signals import NODES, WEAK, LibraryFacts, Signal
-from .soname import numbers, split_soname
 
 _NODE_NUMBER = re.compile(r"(\d+(?:[._]\d+)*)$")
 

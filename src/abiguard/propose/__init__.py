@@ -8,6 +8,7 @@ abiguard knows and checked by the real toolchain in the tests.
 * :mod:`.unifdef` — retiring ``#if`` branches below a minimum library version;
 * :mod:`.patches` — the consumer patches (retire, replace) as unified diffs, checked with
   GNU ``patch``;
-* :mod:`.build` — putting it together; :mod:`.markdown` — proposal.md;
-* :mod:`.result` — the records (JSON via :func:`abiguard.model.to_json`).
+* :mod:`.build` — putting it together (proposal.md is rendered by
+  :mod:`abiguard.render.markdown.propose`);
+* :mod:`.result` — the records (JSON via :func:`abiguard.jsonform.to_json`).
 """

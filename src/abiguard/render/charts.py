@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..demangle import display
 from .svg import FONT, PALETTE, nice_ticks
+
+if TYPE_CHECKING:
+    from ..census.aggregate import Aggregate
 
 MAX_ROWS = 80
 MAX_COLS = 60
@@ -51,7 +54,7 @@ def _open(width: float, height: float, cls: str, title: str, size: int = 12) -> 
             f"<title>{esc(title)}</title>", f'<rect width="{w}" height="{h}" fill="#ffffff"/>']
 
 
-def heatmap_svg(agg) -> str:
+def heatmap_svg(agg: Aggregate) -> str:
     """The consumer × symbol matrix: rows most-affected first, columns in ranking order,
     vertical column labels, a strip above the columns coloured by co-use group; every cell
     has a tooltip."""
@@ -109,7 +112,7 @@ def heatmap_svg(agg) -> str:
     return "\n".join(out) + note
 
 
-def ranking_svg(agg) -> str:
+def ranking_svg(agg: Aggregate) -> str:
     """Horizontal bars: consumers per symbol, in ranking order, coloured by co-use group,
     each with its count, group and known remedy written after it."""
     syms = agg.symbols[:MAX_BARS]

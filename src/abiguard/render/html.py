@@ -6,7 +6,8 @@ Sections (element ids): ``summary``, ``heatmap`` (consumer × symbol matrix, inl
 groups), ``consumers`` (drill-down per consumer; with the migration plan when the input is a
 plan), ``failures``. Charts use the palette and helpers of :mod:`abiguard.render.svg`.
 
-``render(obj)`` accepts an :class:`~abiguard.census.aggregate.Aggregate`, an Audit or a Plan.
+``render(obj)`` accepts a :class:`~abiguard.census.overview.Report`, an
+:class:`~abiguard.census.aggregate.Aggregate`, an Audit or a Plan.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ import zlib
 from collections import defaultdict
 from typing import Any
 
+from .. import __version__
+from ..census.aggregate import Aggregate, Cell, CensusData, aggregate
+from ..census.overview import Report
 from ..demangle import display
+from ..model import Audit, ConsumerPlan, Plan
 from .charts import esc, group_colour, heatmap_svg, library_svg, ranking_svg, short
+from .dispatch import dispatch
 
 TOP_RANKED = 25
 """Rows of the ranking table shown at first; the rest behind a toggle (and the filter)."""
@@ -41,7 +47,7 @@ def _sym(name: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _summary(agg) -> str:
+def _summary(agg: Aggregate) -> str:
     s = agg.summary()
     top = agg.symbols[0] if agg.symbols else None
     cards = [("consumers", s["consumers"], "scanned" if s["kind"] == "census" else "objects"),
@@ -63,7 +69,7 @@ def _summary(agg) -> str:
     return "\n".join(out)
 
 
-def _ranking_table(agg) -> str:
+def _ranking_table(agg: Aggregate) -> str:
     """The first TOP_RANKED symbols; the others in the same table behind a toggle; a filter
     over all of them (works on the hidden rows too)."""
     n = len(agg.symbols)
@@ -93,7 +99,7 @@ def _ranking_table(agg) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def _libraries(agg) -> str:
+def _libraries(agg: Aggregate) -> str:
     if not agg.libraries:
         return '<p class="empty">No library provides an unstable/private symbol used here.</p>'
     rows = "".join(f"<tr><td><code>{esc(lib['library'])}</code></td><td>{lib['consumers']}</td>"
@@ -110,7 +116,7 @@ def _chip(lib: str, sym: str) -> str:
     return f'<code class="chip" title="{esc(sym)} ({esc(lib)})">{esc(display(sym))}</code>'
 
 
-def _groups(agg) -> str:
+def _groups(agg: Aggregate) -> str:
     if not agg.groups:
         return (f'<p class="empty">No two symbols are used by similar sets of consumers '
                 f"(Jaccard ≥ {agg.threshold:g}).</p>")
@@ -138,7 +144,7 @@ def _groups(agg) -> str:
     return "\n".join(out)
 
 
-def _plan_html(cp) -> str:
+def _plan_html(cp: ConsumerPlan) -> str:
     out = ['<ol class="plan">']
     for step in cp.steps:
         items = []
@@ -154,15 +160,13 @@ def _plan_html(cp) -> str:
     return "".join(out)
 
 
-def _consumers(agg, result=None) -> str:
-    by_consumer: dict[str, list] = defaultdict(list)
+def _consumers(agg: Aggregate, result: Audit | Plan | None = None) -> str:
+    by_consumer: dict[str, list[Cell]] = defaultdict(list)
     for cell in agg.data.cells:
         by_consumer[cell.consumer].append(cell)
     plans = {}
     evidence: dict[tuple[str, str], str] = {}
     if result is not None:
-        from ..model import Plan
-
         audit = result.audit if isinstance(result, Plan) else result
         if isinstance(result, Plan):
             plans = {cp.consumer: cp for cp in result.plans}
@@ -175,9 +179,9 @@ def _consumers(agg, result=None) -> str:
            'aria-label="filter consumers"> <span id="shown"></span></p><div id="consumer-list">')]
     for name in agg.rows:
         cells = sorted(by_consumer[name], key=lambda c: (c.library, c.symbol))
-        c = info.get(name)
+        ci = info.get(name)
         libs = sorted({x.library for x in cells})
-        head = (f"<summary><strong>{esc(name)}</strong> {esc(c.version if c else '')} — "
+        head = (f"<summary><strong>{esc(name)}</strong> {esc(ci.version if ci else '')} — "
                 f"{len(cells)} symbol(s) from {esc(', '.join(libs))}</summary>")
         rows = []
         for x in cells:
@@ -204,7 +208,7 @@ def _consumers(agg, result=None) -> str:
     return "\n".join(out)
 
 
-def _failures(agg) -> str:
+def _failures(agg: Aggregate) -> str:
     if not agg.failures:
         return '<p class="empty">None.</p>'
     rows = "".join(f"<tr><td>{esc(c.name)}</td><td>{esc(c.version)}</td><td>{esc(c.arch)}</td>"
@@ -321,10 +325,9 @@ SCRIPT = """
 """
 
 
-def render_report(agg, result=None, title: str | None = None) -> str:
+def render_report(agg: Aggregate, result: Audit | Plan | None = None,
+                  title: str | None = None) -> str:
     """The whole page for an aggregate (and, for a scan/plan, the result it came from)."""
-    from .. import __version__
-
     s = agg.summary()
     kind = {"census": "census store", "plan": "migration plan", "scan": "scan result"}.get(
         s["kind"], s["kind"])
@@ -366,11 +369,31 @@ def render_report(agg, result=None, title: str | None = None) -> str:
 """
 
 
-def render(obj: Any, *, title: str | None = None, threshold: float = 0.5,
-           method: str = "average", **_: Any) -> str:
-    from ..census.aggregate import Aggregate, CensusData, aggregate
+def report_html(report: Report, *, title: str | None = None, **_: Any) -> str:
+    return render_report(report.aggregate, report.result, title=title)
 
-    if isinstance(obj, Aggregate):
-        return render_report(obj, title=title)
+
+def aggregate_html(agg: Aggregate, *, title: str | None = None, **_: Any) -> str:
+    return render_report(agg, title=title)
+
+
+def result_html(obj: Audit | Plan, *, title: str | None = None, threshold: float = 0.5,
+                method: str = "average", **_: Any) -> str:
+    """A scan or plan result's own report (its aggregate made here)."""
     agg = aggregate(CensusData.from_result(obj), threshold=threshold, method=method)
     return render_report(agg, obj, title=title)
+
+
+RENDERERS: dict[str, str] = {
+    "abiguard.census.overview.Report": "abiguard.render.html:report_html",
+    "abiguard.census.aggregate.Aggregate": "abiguard.render.html:aggregate_html",
+    "abiguard.model.Audit": "abiguard.render.html:result_html",
+    "abiguard.model.Plan": "abiguard.render.html:result_html",
+}
+
+
+def render(obj: Any, **options: Any) -> str:
+    return dispatch(RENDERERS, "html", obj, **options)
+
+
+__all__ = ["RENDERERS", "render", "render_report"]

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..model import Audit, Binding, Consumer, Stability
+from ..model import Audit, Binding, Consumer, Evidence, Stability
 
 DETAIL_LIMIT = 5
 """A scan of at most this many consumers is shown in full (the per-consumer form)."""
@@ -95,7 +95,7 @@ class Summary:
         return len({c for u in self.unresolved for c in u.consumers})
 
 
-def _evidence_line(evidence) -> str:
+def _evidence_line(evidence: Sequence[Evidence]) -> str:
     """The first piece of evidence (its detail names what it looked at)."""
     return " ".join(evidence[0].detail.split())
 

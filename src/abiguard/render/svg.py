@@ -7,13 +7,22 @@ point has a ``<title>`` so a browser shows its value on hover.
 
     bar_chart(["7.2", "10.0"], {"qemu": [16, 18]}, title="unstable symbols")
     line_chart(labels, {"a": [1, 2, 3], "b": [3, None, 1]})   # None: no value (gap)
+
+As an output format (``render(obj, "svg")``): the chart of ``abiguard diff --trend``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
+
+from .dispatch import dispatch
+
+if TYPE_CHECKING:
+    from ..compare.trend import TrendResult
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
@@ -182,4 +191,27 @@ def _polyline(points: list[str], colour: str) -> str:
             f'stroke-width="2"/>')
 
 
-__all__ = ["PALETTE", "bar_chart", "line_chart", "nice_ticks"]
+
+
+def trend_svg(result: TrendResult, **_: Any) -> str:
+    """The chart of a trend: bars for one consumer, lines for several."""
+    series: dict[str, Sequence[Number]] = {r.consumer: list(r.counts) for r in result.rows}
+    title = "Unstable/private symbols per version"
+    if len(series) == 1:
+        title = f"{os.path.basename(result.rows[0].consumer)}: {title[0].lower()}{title[1:]}"
+        return bar_chart(list(result.labels), series, title=title,
+                         y_label="unstable/private symbols")
+    return line_chart(list(result.labels), series, title=title,
+                      y_label="unstable/private symbols")
+
+
+RENDERERS: dict[str, str] = {
+    "abiguard.compare.trend.TrendResult": "abiguard.render.svg:trend_svg",
+}
+
+
+def render(obj: Any, **options: Any) -> str:
+    return dispatch(RENDERERS, "svg", obj, **options)
+
+
+__all__ = ["PALETTE", "RENDERERS", "bar_chart", "line_chart", "nice_ticks", "render", "trend_svg"]

@@ -257,8 +257,8 @@ class Table:
                 value, style = self._heading_line(row)
                 if value and value != current:
                     current = value
-                    for line in wrap(value, max(10, width - self.indent), "list"):
-                        out.append(Text(" " * self.indent + line, "bold"))
+                    for piece in wrap(value, max(10, width - self.indent), "list"):
+                        out.append(Text(" " * self.indent + piece, "bold"))
             cells = []
             for i in cols:
                 col = self.columns[i]

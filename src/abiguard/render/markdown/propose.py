@@ -1,12 +1,14 @@
-"""proposal.md: the RFC a maintainer can post, from a :class:`~.result.Proposal` (GitHub
-Markdown; it only reads the proposal)."""
+"""proposal.md: the RFC a maintainer can post, from a
+:class:`~abiguard.propose.result.Proposal` (GitHub Markdown; it only reads the proposal).
+``abiguard propose`` writes it into the output directory."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from .emit import format_declaration
-from .result import ConsumerPatch, Proposal, ProposalGroup, ProposedFunction, SymbolDemand
+from ...propose.emit import format_declaration
+from ...propose.result import ConsumerPatch, Proposal, ProposalGroup, ProposedFunction, SymbolDemand
 
 
 def _esc(text: str | None) -> str:
@@ -132,7 +134,7 @@ def _patch(p: ConsumerPatch) -> list[str]:
     return out
 
 
-def render_markdown(p: Proposal) -> str:
+def render_proposal_markdown(p: Proposal, **_: Any) -> str:
     out = [f"# {_esc(_title(p))}", ""]
     if p.nothing:
         out += [_esc(p.nothing[0].upper() + p.nothing[1:]) + ".", ""]
@@ -192,4 +194,4 @@ def render_markdown(p: Proposal) -> str:
     return "\n".join(out)
 
 
-__all__ = ["render_markdown"]
+__all__ = ["render_proposal_markdown"]

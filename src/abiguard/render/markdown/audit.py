@@ -1,13 +1,16 @@
-"""Markdown: for issues, merge requests and mailing-list mails."""
+"""Markdown of a scan (an Audit) and of a migration plan: for issues, merge requests and
+mailing-list mails."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from ..demangle import display
-from ..model import Audit, Consumer, Plan
-from .summary import TOP_CONSUMERS, Summary, detailed, matches, summarise
+from ...demangle import display
+from ...missing import missing_line
+from ...model import Audit, Consumer, Plan
+from ..summary import TOP_CONSUMERS, Summary, detailed, matches, summarise
+from ..text.audit import consumer_summary, copy_size_text, copy_warning, declared_text
 
 
 def esc(text: str) -> str:
@@ -15,8 +18,6 @@ def esc(text: str) -> str:
 
 
 def consumer_section(c: Consumer) -> list[str]:
-    from .text import consumer_summary
-
     out = [f"## `{c.display_name}`", ""]
     if c.package:
         out += [f"Package: {c.package}", ""]
@@ -44,8 +45,6 @@ def consumer_section(c: Consumer) -> list[str]:
         out += ["No unstable or private imports.", ""]
     copies = c.copies
     if copies:
-        from .text import copy_size_text, copy_warning
-
         out += [(f"Copied data objects ({len(copies)}; copy relocations: the program holds "
                 "its own copy, its size fixed at link time):"), "",
                 "| object | version | library | bytes |", "|---|---|---|---|"]
@@ -58,8 +57,6 @@ def consumer_section(c: Consumer) -> list[str]:
         if out[-1] != "":
             out.append("")
     if c.declared:
-        from .text import declared_text
-
         out += [esc(declared_text(c, 1)) + ".", ""]
     missing = [b for b in c.unresolved if not b.weak]
     if missing:
@@ -73,13 +70,11 @@ def consumer_section(c: Consumer) -> list[str]:
 
 def missing_quote(audit: Audit) -> list[str]:
     """The one "libraries not found" line with the remedy (abiguard.missing), quoted."""
-    from ..missing import missing_line
-
     line = missing_line(audit.consumers)
     return [f"> **Warning:** {esc(line)}", ""] if line else []
 
 
-def render_plan(plan: Plan, select: Sequence[str] = ()) -> str:
+def render_plan_markdown(plan: Plan, *, select: Sequence[str] = (), **_: Any) -> str:
     out = ["# Migration plan: ABI-unstable symbols", ""]
     out += missing_quote(plan.audit)
     consumers = {c.display_name: c for c in plan.audit.consumers}
@@ -167,13 +162,8 @@ def summary_section(s: Summary) -> list[str]:
     return out
 
 
-def render(obj: Any, *, verbose: int = 0, select: Sequence[str] = (), **_: Any) -> str:
-    if isinstance(obj, Plan):
-        return render_plan(obj, select)
-    if not isinstance(obj, Audit):
-        if hasattr(obj, "render_markdown"):
-            return obj.render_markdown()
-        raise TypeError(f"no Markdown renderer for {type(obj).__name__}")
+def render_audit_markdown(obj: Audit, *, verbose: int = 0, select: Sequence[str] = (),
+                          **_: Any) -> str:
     out = ["# abiguard scan", ""]
     summary_first, full = detailed(obj, verbose, select)
     if summary_first:
@@ -196,3 +186,7 @@ def render(obj: Any, *, verbose: int = 0, select: Sequence[str] = (), **_: Any) 
         out += ["## Input errors", ""] + [f"- `{e.path}`: {esc(e.message)}" for e in obj.errors]
         out.append("")
     return "\n".join(out)
+
+
+__all__ = ["consumer_section", "esc", "missing_quote", "render_audit_markdown",
+           "render_plan_markdown", "summary_section"]

@@ -1,51 +1,29 @@
-"""Terminal rendering: per consumer, a table grouped by provider library; a summary first
-for scans of many consumers.
+"""Text of a scan (an Audit): per consumer, a table grouped by provider library; a summary
+first for scans of many consumers (:mod:`abiguard.render.summary`).
 
-Tables are laid out by :mod:`abiguard.render.table` (identifiers never break); symbol names
-go through :func:`abiguard.demangle.display`. Input errors are not printed here: the command
-prints each once, on stderr; the totals line counts them.
+Symbol names go through :func:`abiguard.demangle.display`. Input errors are not printed
+here: the command prints each once, on stderr; the totals line counts them.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..demangle import display
-from ..model import Audit, Binding, Consumer, Plan, PlanItem, Stability
-from .summary import Summary, detailed, group_unresolved, summarise
-from .table import Column, Table, item_lines, paragraph, print_lines, title, warning_lines
+from rich.console import Console
+from rich.text import Text
+
+from ...demangle import display
+from ...missing import is_missing_line, missing_line
+from ...model import Audit, Binding, Consumer, Plan, Stability
+from ..summary import TOP_CONSUMERS, TOP_LIBRARIES, Summary, detailed, group_unresolved, summarise
+from ..table import Column, Table, item_lines, paragraph, print_lines, title, warning_lines
+from .console import console, on_console
 
 STYLE = {Stability.UNSTABLE: "bold red", Stability.PRIVATE: "bold magenta",
          Stability.STABLE: "green", Stability.UNKNOWN: "yellow"}
-
-__all__ = ["console", "consumer_summary", "copy_size_text", "copy_warning", "declared_text",
-           "evidence_text", "group_unresolved", "render", "render_audit", "render_consumer",
-           "render_plan", "terminal_width"]
-
-
-def terminal_width(default: int = 120) -> int:
-    """COLUMNS when set, else the terminal's width when stdout is one, else ``default``."""
-    value = os.environ.get("COLUMNS", "")
-    if value.strip().isdigit() and int(value) > 0:
-        return int(value)
-    if hasattr(sys.stdout, "isatty") and sys.stdout.isatty():
-        return shutil.get_terminal_size((default, 24)).columns
-    return default
-
-
-def console(color: bool, width: int | None = None):
-    from rich.console import Console
-
-    width = width or terminal_width()
-    return Console(file=io.StringIO(), width=max(width, 40), force_terminal=color,
-                   no_color=not color, color_system="standard" if color else None,
-                   highlight=False, emoji=False, soft_wrap=True)
 
 
 def evidence_text(b_or_lib: Any, limit: int = 2, width: int | None = 140) -> str:
@@ -120,21 +98,17 @@ def declared_text(c: Consumer, verbose: int = 0) -> str:
 
 def missing_text(obj: Audit | Plan) -> str | None:
     """The one "libraries not found" line with the remedy (abiguard.missing), or None."""
-    from ..missing import missing_line
-
     audit = obj.audit if isinstance(obj, Plan) else obj
     return missing_line(audit.consumers)
 
 
-def print_missing(con, obj: Audit | Plan) -> None:
+def print_missing(con: Console, obj: Audit | Plan) -> None:
     line = missing_text(obj)
     if line:
         print_lines(con, warning_lines(line, con.width))
 
 
-def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
-    from rich.text import Text
-
+def render_consumer(con: Console, c: Consumer, verbose: int = 0) -> None:
     width = con.width
     where = f"{c.kind} {c.machine}" + (f", {c.package}" if c.package else "")
     print_lines(con, title(c.display_name, where, width))
@@ -220,12 +194,8 @@ def render_consumer(con, c: Consumer, verbose: int = 0) -> None:
     con.print()
 
 
-def render_summary(con, s: Summary, verbose: int = 0) -> None:
+def render_summary(con: Console, s: Summary, verbose: int = 0) -> None:
     """The answer for a scan of many consumers: libraries, top consumers."""
-    from rich.text import Text
-
-    from .summary import TOP_CONSUMERS, TOP_LIBRARIES
-
     width = con.width
     if s.libraries:
         shown = s.libraries if verbose else s.libraries[:TOP_LIBRARIES]
@@ -278,9 +248,8 @@ def _totals(s: Summary, shown: int | None = None) -> list[str]:
     return out
 
 
-def render_audit(con, audit: Audit, verbose: int = 0, select: Sequence[str] = ()) -> None:
-    from rich.text import Text
-
+def render_audit(con: Console, audit: Audit, verbose: int = 0, select: Sequence[str] = ()
+                 ) -> None:
     summary_first, full = detailed(audit, verbose, select)
     s = summarise(audit)
     if summary_first:
@@ -318,96 +287,16 @@ def render_audit(con, audit: Audit, verbose: int = 0, select: Sequence[str] = ()
 
 def _notes(notes: tuple[str, ...]) -> list[str]:
     """The notes without the "libraries not found" line (printed apart, prominently)."""
-    from ..missing import is_missing_line
-
     return [n for n in notes if not is_missing_line(n)]
 
 
-def render(obj: Any, *, verbose: int = 0, color: bool = False, select: Sequence[str] = (),
-           width: int | None = None, **_: Any) -> str:
+def render_audit_text(audit: Audit, *, verbose: int = 0, color: bool = False,
+                      select: Sequence[str] = (), width: int | None = None, **_: Any) -> str:
     con = console(color, width)
-    if isinstance(obj, Audit):
-        render_audit(con, obj, verbose, select)
-    elif isinstance(obj, Plan):
-        render_plan(con, obj, verbose, select)
-    elif hasattr(obj, "render_text"):
-        obj.render_text(con, verbose=verbose)
-    else:
-        raise TypeError(f"no text renderer for {type(obj).__name__}")
-    return con.file.getvalue()
+    render_audit(con, audit, verbose, select)
+    return on_console(con)
 
 
-KIND_STYLE = {"replace": "green", "retire": "cyan", "new-entry-point": "yellow",
-              "redesign": "red", "keep": "dim", "unknown": "magenta"}
-
-
-def verification_text(item: PlanItem) -> str:
-    """Compact: one 'symbol: status@node' per replacement (details in -v, JSON, Markdown)."""
-    return ", ".join(f"{display(v.symbol)}: {v.status}" + (f"@{v.version}" if v.version else "")
-                     for v in item.verifications)
-
-
-def where_text(item: PlanItem) -> str:
-    if item.call_sites:
-        funcs = sorted({display(cs.function) if cs.function else
-                        (f"0x{cs.address:x}" if cs.address is not None else "?")
-                        for cs in item.call_sites})
-        return f"{len(item.call_sites)} sites in " + ", ".join(funcs[:3]) + \
-            (f" +{len(funcs) - 3}" if len(funcs) > 3 else "")
-    funcs = list(dict.fromkeys(k.rsplit(":", 1)[-1] for k in item.known_call_sites))
-    return ", ".join(funcs[:3]) + (f" +{len(funcs) - 3}" if len(funcs) > 3 else "")
-
-
-def render_plan(con, plan: Plan, verbose: int = 0, select: Sequence[str] = ()) -> None:
-    from rich.text import Text
-
-    from .summary import matches
-
-    width = con.width
-    consumers = {c.display_name: c for c in plan.audit.consumers}
-    for cp in plan.plans:
-        c = consumers.get(cp.consumer)
-        if select and (c is None or not matches(c, select)):
-            continue
-        print_lines(con, title(cp.consumer, cp.package or "", width,
-                               lead="Migration plan for "))
-        n = sum(len(s.items) for s in cp.steps)
-        if not n:
-            c = next((c for c in plan.audit.consumers if c.display_name == cp.consumer), None)
-            if c is not None and c.missing_libraries:
-                con.print(f"  no unstable or private imports found, but {len(c.missing_libraries)}"
-                          " of its libraries were not found: see the warning below\n")
-            else:
-                con.print("  no unstable or private imports: nothing to do\n")
-            continue
-        con.print(f"  {n} unstable/private symbol(s) in {len(cp.steps)} step(s), easy to hard")
-        for i, step in enumerate(cp.steps, 1):
-            con.print()
-            head = paragraph(f"{i}. {step.title}", width, 1, 4)
-            style = "bold " + KIND_STYLE.get(step.kind, "")
-            print_lines(con, [Text(ln, style) for ln in head])
-            if step.rationale:
-                text = " ".join(step.rationale.split())
-                if not verbose and len(text) > 300:
-                    cut = text.find(". ", 150, 400)
-                    text = (text[: cut + 1] if cut > 0 else text[:300].rsplit(" ", 1)[0]
-                            + " …") + " (-v for more)"
-                print_lines(con, [Text(ln, "dim") for ln in paragraph(text, width, 4)])
-            t = Table([Column("symbol"), Column("remedy", "list", min_width=16),
-                       Column("verified", "list", min_width=16),
-                       Column("used in", "list", min_width=16)])
-            for it in step.items:
-                repl = ", ".join(dict.fromkeys(display(v.symbol) for v in it.verifications))
-                t.add_row(display(it.symbol.name), it.kind + (f" -> {repl}" if repl else ""),
-                          verification_text(it) or "-", where_text(it) or "-")
-            print_lines(con, t.lines(width))
-            if verbose:
-                for it in step.items:
-                    lines = paragraph(f"{display(it.symbol.name)}: {it.rationale}", width, 4, 6)
-                    for v in it.verifications:
-                        lines += paragraph(f"{v.status}: {v.detail}", width, 6, 8)
-                    for ref in it.references:
-                        lines += paragraph(f"ref: {ref}", width, 6, 8)
-                    print_lines(con, [Text(ln, "dim") for ln in lines])
-        con.print()
-    print_missing(con, plan)
+__all__ = ["STYLE", "consumer_summary", "copy_size_text", "copy_warning", "declared_text",
+           "evidence_text", "missing_text", "print_missing", "render_audit", "render_audit_text",
+           "render_consumer", "render_summary"]

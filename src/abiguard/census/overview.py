@@ -1,0 +1,119 @@
+"""What ``abiguard census`` shows of a store (its aggregate, the internal packages of a
+``--source-package`` apart, the store's and the run's counts) and exports; what
+``abiguard report`` renders.
+
+Built here, rendered by :mod:`abiguard.render` (text: the summary; JSON: every aggregate).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UsageError
+from ..model import Audit, Plan
+from ..results import read_result
+from .aggregate import Aggregate, CensusData, aggregate
+from .store import Store, is_store
+
+EXPORTS = (".csv", ".json", ".parquet")
+
+
+@dataclass(frozen=True)
+class CensusOverview:
+    """The summary of a store (JSON: ``Aggregate.to_dict`` with ``internal`` and ``run``)."""
+
+    aggregate: Aggregate
+    """The consumers' aggregate (without the internal packages unless asked)."""
+    store: str
+    """The store's path."""
+    store_counts: dict[str, int]
+    """Stored package results: packages, ok, failed, with_findings, bytes."""
+    run: dict[str, Any] | None = None
+    """This run's counts (planned, done, skipped, failed, seconds, bytes, engine), or None
+    when nothing was scanned."""
+    internal: Aggregate | None = None
+    """The packages built from a ``--source-package``, listed apart (None: none, or ranked
+    with the consumers)."""
+
+
+@dataclass(frozen=True)
+class CensusFailures:
+    """The failed packages of a store, with their errors (``census --failures``)."""
+
+    aggregate: Aggregate
+
+
+def overview(store: Store, *, run: dict[str, Any] | None = None, exclude: Iterable[str] = (),
+             libraries: Iterable[str] = (), include_internal: bool = False,
+             threshold: float = 0.5, method: str = "average") -> CensusOverview:
+    """The overview of a store (``exclude``: consumer globs; ``libraries``: only the symbols
+    of libraries matching these globs)."""
+    data = CensusData.from_store(store)
+    counts = store.counts()
+    data = data.filtered(exclude, libraries)
+    inside = None
+    if not include_internal:
+        data, internal = data.split_internal()
+        if internal.consumers:
+            inside = aggregate(internal, threshold=threshold, method=method, remedies=False)
+    agg = aggregate(data, threshold=threshold, method=method)
+    return CensusOverview(agg, store.path, counts, run, inside)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``abiguard report`` renders: the aggregate of a census store or of a saved
+    scan/plan result (``result``: that result, for its per-consumer plans)."""
+
+    aggregate: Aggregate
+    result: Audit | Plan | None = None
+
+
+def report(path: str, *, exclude: Iterable[str] = (), libraries: Iterable[str] = (),
+           threshold: float = 0.5, method: str = "average") -> Report:
+    """The report of a census store or a saved scan/plan JSON result."""
+    if not os.path.exists(path):
+        raise UsageError(f"{path}: no such file")
+    result = None
+    if is_store(path):
+        with Store(path, create=False) as store:
+            data = CensusData.from_store(store)
+    else:
+        result = read_result(path)
+        data = CensusData.from_result(result, path)
+    data = data.filtered(exclude, libraries)
+    return Report(aggregate(data, threshold=threshold, method=method), result)
+
+
+def check_export(path: str) -> None:
+    """A usage error, before any work, for an export that cannot be written."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in EXPORTS:
+        raise UsageError(f"--export {path}: unknown format (use .csv, .json or .parquet)")
+    if ext == ".parquet":
+        try:
+            import pyarrow  # noqa: F401  (only to know it is there)
+        except ImportError:
+            raise UsageError(f"--export {path}: Parquet needs pyarrow, which is not "
+                             "installed (use .csv or .json)") from None
+
+
+def export(agg: Aggregate, path: str, table: str = "matrix") -> None:
+    """Write an aggregate: .csv (``table``), .json (everything), .parquet (findings)."""
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".parquet":
+            agg.write_parquet(path)
+        else:
+            text = agg.to_json() if ext == ".json" else agg.to_csv(table)
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write --export {path}: {exc.strerror}") from None
+
+
+__all__ = ["EXPORTS", "CensusFailures", "CensusOverview", "Report", "check_export", "export",
+           "overview", "report"]

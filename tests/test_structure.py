@@ -1,0 +1,195 @@
+"""The shape of the house (docs/architecture.md), from the code's own import statements.
+
+* No import cycle between the modules of src/abiguard: every ``import`` and ``from … import``
+  anywhere in a module (also inside functions) is an edge; a package's ``__init__`` is a
+  module of its own.
+* No module over ~600 lines, except those listed with a reason.
+* Results never import their renderers: nothing outside abiguard.render and the commands
+  imports abiguard.render (the progress bars aside, which commands own), and the result
+  types have no render methods.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+PACKAGE = SRC / "abiguard"
+
+MAX_LINES = 600
+TOO_LONG = {
+    # module: why it may still be longer (each one the "core" helper's restructuring)
+    "abiguard.elf": "the one ELF reader; its split into elf/ (dynamic view, versions, "
+                    "relocations, ar) is the core helper's",
+    "abiguard.resolve": "the dynamic linker's model (with copy relocations and GNU unique "
+                        "symbols since the bindings branch); its caches as an object and its "
+                        "layers are the core helper's restructuring",
+    "abiguard.census.engine": "the census engine; its split by job (task, fetching, local/Dask "
+                              "execution) is the core helper's",
+    "abiguard.callsites.source": "C call sites; one C parser set-up shared with headers.py is "
+                                 "the core helper's",
+    "abiguard.callsites.binary": "binary call sites; moving them onto abiguard's ELF reader is "
+                                 "the core helper's",
+    "abiguard.model": "the vocabulary of every stage (every helper adds to it): a package (ELF "
+                      "view, bindings and audit, plan) once the other branches in flight "
+                      "have landed",
+}
+
+
+def modules() -> dict[str, tuple[Path, bool]]:
+    """Module name -> (file, is a package's __init__)."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        package = parts[-1] == "__init__"
+        if package:
+            parts = parts[:-1]
+        out[".".join(parts)] = (path, package)
+    return out
+
+
+def imported(name: str, package: bool, node: ast.Import | ast.ImportFrom,
+             known: dict[str, tuple[Path, bool]]) -> list[str]:
+    """The modules of abiguard an import statement of module ``name`` loads."""
+    targets = []
+    if isinstance(node, ast.Import):
+        targets = [a.name for a in node.names]
+    else:
+        if node.level:
+            base = name.split(".")
+            if not package:
+                base = base[:-1]
+            base = base[: len(base) - (node.level - 1)]
+            prefix = ".".join(base + ([node.module] if node.module else []))
+        else:
+            prefix = node.module or ""
+        # ``from pkg import sub`` loads pkg.sub when it is a module, else a name of pkg
+        targets = [f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in known else prefix
+                   for a in node.names]
+    out = []
+    for t in targets:
+        if not t.startswith("abiguard"):
+            continue
+        while t not in known and "." in t:
+            t = t.rsplit(".", 1)[0]
+        if t in known and t != name:
+            out.append(t)
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    known = modules()
+    graph: dict[str, set[str]] = {}
+    for name, (path, package) in known.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                deps.update(imported(name, package, node, known))
+        graph[name] = deps
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), and self-loops."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_graph_is_read_from_the_code():
+    g = import_graph()
+    assert len(g) > 80
+    # a sample of edges the code has, at module top and inside functions
+    assert "abiguard.compare.diff" in g["abiguard.commands.diff"]
+    assert "abiguard.model" in g["abiguard.compare.match"]
+    assert "abiguard.render.text.diff" in g["abiguard.render.markdown.diff"]
+    assert "abiguard.compare.gate" in g["abiguard.compare"]  # a package's __init__
+    # relative imports of every depth resolve
+    assert "abiguard.errors" in g["abiguard.render.text.console"] or \
+        "abiguard.render.table" in g["abiguard.render.text.console"]
+
+
+def test_cycles_are_found():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle():
+    assert cycles(import_graph()) == []
+
+
+def test_no_module_over_600_lines():
+    known = modules()
+    long = {name: sum(1 for _ in path.open(encoding="utf-8"))
+            for name, (path, _) in known.items()}
+    over = sorted(name for name, n in long.items() if n > MAX_LINES and name not in TOO_LONG)
+    assert over == [], {name: long[name] for name in over}
+    # an exception that no longer is one is struck off the list
+    assert sorted(name for name in TOO_LONG if long.get(name, 0) <= MAX_LINES) == []
+
+
+def test_results_do_not_import_renderers():
+    graph = import_graph()
+    allowed = ("abiguard.render", "abiguard.commands", "abiguard.cli")
+    users = sorted(m for m, deps in graph.items()
+                   if not m.startswith(allowed)
+                   and any(d == "abiguard.render" or d.startswith("abiguard.render.")
+                           for d in deps))
+    assert users == []
+
+
+@pytest.mark.parametrize("module", ["abiguard.compare.diff", "abiguard.compare.trend",
+                                    "abiguard.compare.gate", "abiguard.compare.impact",
+                                    "abiguard.callsites.result", "abiguard.census.overview"])
+def test_result_types_have_no_render_methods(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    for name in getattr(mod, "__all__", ()):
+        obj = getattr(mod, name)
+        if isinstance(obj, type):
+            methods = [m for m in vars(obj) if m.startswith(("render", "svg", "message"))]
+            assert methods == [], (name, methods)
+
+
+def test_commands_are_parsing_and_one_call():
+    """Commands import no other command (shared pieces live in _common and options)."""
+    graph = import_graph()
+    for m, deps in graph.items():
+        if m.startswith("abiguard.commands.") and not m.endswith(("_common", "options")):
+            others = sorted(d for d in deps if d.startswith("abiguard.commands.")
+                            and not d.endswith(("_common", "options")) and d != m)
+            assert others == [], (m, others)
