@@ -22,16 +22,12 @@ PACKAGE = SRC / "abiguard"
 MAX_LINES = 600
 TOO_LONG = {
     # module: why it may still be longer (each one the "core" helper's restructuring)
-    "abiguard.elf": "the one ELF reader; its split into elf/ (dynamic view, versions, "
-                    "relocations, ar) is the core helper's",
     "abiguard.resolve": "the dynamic linker's model (with copy relocations and GNU unique "
                         "symbols since the bindings branch); its caches as an object and its "
                         "layers are the core helper's restructuring",
     "abiguard.census.engine": "the census engine; its split by job (task, fetching, local/Dask "
                               "execution) is the core helper's",
     "abiguard.callsites.source": "C call sites; one C parser set-up shared with headers.py is "
-                                 "the core helper's",
-    "abiguard.callsites.binary": "binary call sites; moving them onto abiguard's ELF reader is "
                                  "the core helper's",
     "abiguard.model": "the vocabulary of every stage (every helper adds to it): a package (ELF "
                       "view, bindings and audit, plan) once the other branches in flight "
