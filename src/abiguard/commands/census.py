@@ -169,24 +169,14 @@ def _refs(args: argparse.Namespace, config_packages: dict[str, str], apt,
     """The packages to scan, and the package set dependencies are looked up in."""
     from ..census import sources
 
-    names, debs, roots = sources.classify_inputs(args.inputs)
-    roots += args.roots
+    found = sources.census_inputs(args.inputs, args.roots)
+    for note in found.notes:
+        _common.note(args, note)
     refs: list = []
-    if names or args.rdepends or args.source:
-        refs += _apt_refs(args, names, apt, internal)
-    if debs:
-        local = sources.deb_refs(debs)
-        config_packages.update(sources.set_index(local))
-        refs += local
-    for d in roots:
-        if not os.path.isdir(d):
-            raise UsageError(f"--roots {d}: not a directory")
-        rr = sources.root_refs(d)
-        if not rr:
-            _common.note(args, f"{d}: no unpacked package roots found")
-        for ref in rr:
-            config_packages.setdefault(ref.name, ref.path)
-        refs += rr
+    if found.names or args.rdepends or args.source:
+        refs += _apt_refs(args, found.names, apt, internal)
+    config_packages.update(found.packages)
+    refs += found.refs
     if args.exclude:
         import fnmatch
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 from contextlib import ExitStack
 from typing import Any
 
+from ..compare import ImpactResult, ImpactSymbol, LibraryInfo, LibrarySet
 from ..errors import ElfError, InputFileError, UsageError
+from ..headers import Prototype, parse_headers
+from ..sources import REGISTRY, Collected, Context, header_paths, library_trees, walk
 from . import _common
 from .diff import print_indented
 
@@ -33,7 +34,7 @@ SEVERITY = {"not-affected": 0, "runs-as-is": 0, "needs-rebuild": 1, "needs-sourc
             "unknown": 0}
 
 
-def register(sub, help_text: str) -> None:
+def register(sub: Any, help_text: str) -> None:
     p = sub.add_parser("impact", help=help_text, description=(
         "For the unstable/private symbols a consumer imports from the libraries of --from: "
         "are they still in --to (same soname and version node, or only after a rebuild), "
@@ -80,40 +81,10 @@ def _split(values: list[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def fetch_debs(specs: list[str], suite: str | None) -> dict[str, str]:
-    """Package names -> downloaded .deb paths (other specs are returned as they are)."""
-    from ..debian.suites import apt_for, fetch, is_package_name, split_spec
-
-    out: dict[str, str] = {}
-    by_suite: dict[str | None, list[tuple[str, str]]] = {}
-    for spec in specs:
-        name, s = split_spec(spec)
-        if s is None:
-            if not (spec.startswith("apt:") or is_package_name(spec)):
-                out[spec] = spec
-                continue
-            name, s = spec.removeprefix("apt:"), suite
-        by_suite.setdefault(s, []).append((spec, name))
-    for s, items in by_suite.items():
-        apt, derived = apt_for(s)
-        got = fetch(apt, [n for _, n in items], derived)
-        for spec, name in items:
-            out[spec] = str(got[name])
-    return {spec: out[spec] for spec in specs}
-
-
-def _package_label(deb: str) -> str:
-    from ..debian.deb import read_deb_control
-
-    info = read_deb_control(deb)
-    return f"{info.package} {info.version}"
-
-
-def _libraries_below(root: str, strip: str | None, package: str | None) -> list[Any]:
-    from ..compare import LibraryInfo
+def _libraries_below(root: str, strip: str | None, package: str | None
+                     ) -> list[LibraryInfo]:
     from ..debian.deb import ELF_MAGIC
     from ..elf import read_elf
-    from ..inputs import walk
 
     out = []
     for path in walk(root):
@@ -139,86 +110,49 @@ def _libraries_below(root: str, strip: str | None, package: str | None) -> list[
 
 
 class Sets:
-    """Unpacked library sets and headers (temporary directories removed on close)."""
+    """Unpacked library sets and headers (temporary directories removed on close). Each spec
+    is recognised by its kind (abiguard.sources), which says where its libraries and headers
+    are (package names downloaded first, those of a suite together)."""
 
     def __init__(self) -> None:
-        self._tmp: list[str] = []
+        self._collected = Collected()
 
     def close(self) -> None:
-        for d in self._tmp:
-            shutil.rmtree(d, ignore_errors=True)
+        self._collected.cleanup()
 
-    def _unpack(self, deb: str, wanted=None) -> str:
-        from ..debian.deb import unpack_deb
+    def _context(self, suite: str | None) -> Context:
+        return Context(self._collected, REGISTRY, suite=suite)
 
-        d = tempfile.mkdtemp(prefix="abiguard-impact-")
-        self._tmp.append(d)
-        unpack_deb(deb, d, wanted=wanted)
-        return d
-
-    def library_set(self, specs: list[str], suite: str | None):
+    def library_set(self, specs: list[str], suite: str | None
+                    ) -> tuple[LibrarySet, list[str], list[str]]:
         """(LibrarySet, .debs for resolution, directories for resolution)."""
-        from ..compare import LibrarySet
-        from ..debian.deb import is_deb
-
-        debs_for = fetch_debs(specs, suite)
-        libs = []
+        libs: list[LibraryInfo] = []
         labels = []
         debs: list[str] = []
         dirs: list[str] = []
-        for spec, path in debs_for.items():
-            if os.path.isdir(path):
-                found = _libraries_below(path, None, None)
-                if not found:
-                    raise UsageError(f"{spec}: no shared libraries found")
-                libs += found
-                labels.append(spec)
-                dirs += sorted({os.path.dirname(lib.path) for lib in found})
-            elif os.path.isfile(path) and is_deb(path):
-                label = _package_label(path)
-                root = self._unpack(path)
-                found = _libraries_below(root, root, label)
-                if not found:
-                    raise UsageError(f"{spec}: {label} contains no shared libraries")
-                libs += found
-                labels.append(label)
-                debs.append(path)
-            elif os.path.isfile(path):
-                found = _libraries_below(os.path.dirname(path) or ".", None, None)
-                found = [lib for lib in found if os.path.samefile(lib.path, path)]
-                if not found:
-                    raise UsageError(f"{spec}: not a shared library")
-                libs += found
-                labels.append(spec)
-                dirs.append(os.path.dirname(os.path.abspath(path)))
-            else:
-                raise UsageError(f"{spec}: no such file, directory or package")
+        for spec, tree in library_trees(specs, self._context(suite)):
+            found = _libraries_below(tree.root, tree.installed_root, tree.package)
+            if tree.only is not None:
+                found = [lib for lib in found if os.path.samefile(lib.path, tree.only)]
+            if not found:
+                raise UsageError(f"{spec}: {tree.empty}")
+            libs += found
+            labels.append(tree.label)
+            if tree.provider_deb is not None:
+                debs.append(tree.provider_deb)
+            dirs += (list(tree.lib_dirs) if tree.lib_dirs is not None
+                     else sorted({os.path.dirname(lib.path) for lib in found}))
         return LibrarySet(", ".join(labels), tuple(libs)), debs, dirs
 
     def header_paths(self, specs: list[str], suite: str | None) -> tuple[list[str], str]:
         """(include directories or header files, label) of header specs: directories, .h
         files, .debs and apt packages (unpacked: their usr/include)."""
-        from ..debian.deb import is_deb
+        got = header_paths(specs, self._context(suite))
+        return [p for p, _ in got], ", ".join(label for _, label in got)
 
-        paths: list[str] = []
-        labels: list[str] = []
-        for spec, path in fetch_debs(specs, suite).items():
-            if os.path.isfile(path) and is_deb(path):
-                root = self._unpack(path, wanted=lambda rel, _head: rel.endswith(".h"))
-                inc = os.path.join(root, "usr", "include")
-                paths.append(inc if os.path.isdir(inc) else root)
-                labels.append(_package_label(path))
-            elif os.path.exists(path):
-                paths.append(path)
-                labels.append(spec)
-            else:
-                raise UsageError(f"{spec}: no such header file, directory or package")
-        return paths, ", ".join(labels)
-
-    def headers(self, specs: list[str], suite: str | None):
+    def headers(self, specs: list[str], suite: str | None
+                ) -> tuple[dict[str, Prototype] | None, str | None]:
         """(name -> Prototype, label) of the headers, or (None, None) when none given."""
-        from ..headers import parse_headers
-
         if not specs:
             return None, None
         paths, label = self.header_paths(specs, suite)
@@ -297,7 +231,7 @@ def _arrow(a: str | None, b: str | None) -> str:
     return f"{a or '-'} -> {b or '-'}"
 
 
-def binary_text(s) -> str:
+def binary_text(s: ImpactSymbol) -> str:
     if s.status == "moved":
         return f"moved to {s.new_library}"
     if s.status == "resized":
@@ -305,13 +239,13 @@ def binary_text(s) -> str:
     return s.status
 
 
-def proto_text(p) -> str:
+def proto_text(p: Any) -> str:
     if p.status == "unknown" or not p.changes:
-        return p.status
+        return str(p.status)
     return f"{p.status}: {'; '.join(p.changes)}"
 
 
-def render_impact_text(con, result, verbose: int = 0) -> None:
+def render_impact_text(con: Any, result: ImpactResult, verbose: int = 0) -> None:
     from rich.text import Text
 
     from ..demangle import display
@@ -367,7 +301,7 @@ def render_impact_text(con, result, verbose: int = 0) -> None:
               "prototypes[/dim]")
 
 
-def render_impact_markdown(result) -> str:
+def render_impact_markdown(result: ImpactResult) -> str:
     def md(s: Any) -> str:
         return str(s if s is not None else "-").replace("|", "\\|")
 
