@@ -52,7 +52,7 @@ class Config:
     scratch: str | None = None
     """A run-scoped directory where each package is unpacked for its scan (new_scratch():
     on /dev/shm when there is one); missing -> the work directory."""
-    plugins: tuple[str, ...] = field(default_factory=plugin_modules)
+    plugins: tuple[tuple[str, str | None], ...] = field(default_factory=plugin_modules)
     """Modules of input kinds registered from outside abiguard (abiguard.sources): a worker
     imports them before its first task, so that it knows their packages too."""
 

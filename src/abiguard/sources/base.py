@@ -154,8 +154,9 @@ class LibraryTree:
     provider_deb: str | None = None
     """A .deb the consumers are resolved against (unpacked as an overlay)."""
     lib_dirs: tuple[str, ...] | None = None
-    """Directories the consumers' libraries are searched in; None: those of the libraries
-    found below ``root``."""
+    """Directories the consumers' libraries are searched in (like -L); None: those of the
+    libraries found below ``root`` (real paths: give () for an unpacked package, which
+    ``provider_deb`` or an overlay serves)."""
     empty: str = "no shared libraries found"
     """The error when there are none."""
 

@@ -65,7 +65,7 @@ def library_tree_of(path: str, ctx: Context) -> LibraryTree:
     root = ctx.tempdir("abiguard-impact-")
     unpack_deb(path, root)
     return LibraryTree(label, root, installed_root=root, package=label, provider_deb=path,
-                       empty=f"{label} contains no shared libraries")
+                       lib_dirs=(), empty=f"{label} contains no shared libraries")
 
 
 class DebSource(Source):

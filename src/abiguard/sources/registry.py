@@ -22,6 +22,8 @@ kind whose inputs a census scans also registers its package kind
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from collections.abc import Iterable
 
 from .apt import AptSource
@@ -104,11 +106,16 @@ class Registry:
             raise ValueError(f"no package kind named {name!r} (its module was not imported)")
         return hit
 
-    def plugin_modules(self) -> tuple[str, ...]:
-        """The modules of the kinds registered from outside abiguard."""
+    def plugin_modules(self) -> tuple[tuple[str, str | None], ...]:
+        """The modules of the kinds registered from outside abiguard: (name, the file it was
+        loaded from)."""
         mods = [k.__module__ for k in self._kinds] + [type(p).__module__
                                                       for p in self._packages.values()]
-        return tuple(dict.fromkeys(m for m in mods if not m.startswith("abiguard.")))
+        out = []
+        for m in dict.fromkeys(m for m in mods if not m.startswith("abiguard.")):
+            module = sys.modules.get(m)
+            out.append((m, getattr(module, "__file__", None)))
+        return tuple(out)
 
 
 REGISTRY = Registry(
@@ -142,15 +149,30 @@ def package_kind(name: str) -> PackageKind:
     return REGISTRY.package_kind(name)
 
 
-def plugin_modules() -> tuple[str, ...]:
+def plugin_modules() -> tuple[tuple[str, str | None], ...]:
     return REGISTRY.plugin_modules()
 
 
-def load_plugins(modules: Iterable[str]) -> None:
+def load_plugins(modules: Iterable[tuple[str, str | None]]) -> None:
     """Import the modules of kinds registered elsewhere (a census worker: the coordinator's
-    kinds), so that they register themselves here too."""
-    for m in modules:
-        importlib.import_module(m)
+    kinds), so that they register themselves here too: by name, else from the file the
+    coordinator loaded it from (a module beside a program, not on this process's path)."""
+    for name, path in modules:
+        if name in sys.modules:
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            spec = importlib.util.spec_from_file_location(name, path) if path else None
+            if spec is None or spec.loader is None:
+                raise
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]
+                raise
 
 
 __all__ = ["REGISTRY", "Registry", "load_plugins", "package_kind", "plugin_modules",
