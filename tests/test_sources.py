@@ -201,3 +201,29 @@ def test_unpacked_root_scans_like_its_deb(package, capsys):
         assert targets == sorted(t.installed for t in c.targets)
     with collect_sources([RootSource(str(package["d"] / "pool"))]) as c:
         assert [e.message for e in c.errors] == ["no unpacked package root"]
+
+
+def test_census_inputs_by_kind(package, tmp_path, monkeypatch):
+    from abiguard.census.sources import census_inputs, classify_inputs
+    from abiguard.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    roots = tmp_path / "roots"
+    roots.mkdir()
+    shutil.copytree(package["root"], roots / "tool")
+    pool = str(package["d"] / "pool")
+    assert classify_inputs(["qemu-system-xen", "apt:libx=1.2", pool, str(roots)]) == (
+        ["qemu-system-xen", "libx=1.2"], [str(package["deb"])], [str(roots)])
+    found = census_inputs(["qemu-system-xen", pool], [str(roots)])
+    assert found.names == ["qemu-system-xen"]
+    assert [(r.name, r.kind, r.path) for r in found.refs] == [
+        ("tool", "deb", str(package["deb"])), ("tool", "root", str(roots / "tool"))]
+    assert found.packages == {"tool": str(package["deb"])}  # the .deb first
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert census_inputs([str(empty)]).notes == [f"{empty}: no unpacked package roots found"]
+    with pytest.raises(UsageError, match="qemu-system-xen/trixie: a census takes the packages "
+                                         "of one suite: give qemu-system-xen with --suite"):
+        census_inputs(["qemu-system-xen/trixie"])
+    with pytest.raises(UsageError, match="nope/: no such file, directory or package name"):
+        census_inputs(["nope/"])
