@@ -517,16 +517,16 @@ def test_finished_packages_take_their_scopes_along(toy, tmp_path):
     """The bindings a worker keeps for each scope of libraries outlive a task only for
     objects that outlive it: a finished package's scopes (here: a program bound to its
     package's own library) are dropped (no growth over a long census)."""
-    from abiguard.census import engine
+    from abiguard.census.worker import STATE
 
     refs = [r for r in deb_refs(find_debs(str(toy["pool"]))) if r.kind == "deb"]
     refs += deb_refs(find_debs(str(_private_lib_package(tmp_path))))
     cfg = Config(fetch=False)
-    engine._STATE.bindings.clear()
+    STATE.bindings.clear()
     for _ in range(2):
         for ref in refs:
             assert run_task(ref, cfg).status == "ok", ref.name
-        real = [r for scope in engine._STATE.bindings for _, _, r, *_ in scope if r]
+        real = [r for scope in STATE.bindings for _, _, r, *_ in scope if r]
         assert real and all(os.path.exists(r) for r in real)
 
 
@@ -573,7 +573,7 @@ def test_package_index_with_directory_symlinks(tmp_path):
     """A package's file index serves every lookup except those under one of its directory
     symlinks, which the file system answers (a symlink in /usr/share/doc no longer turns
     the index off for the whole package)."""
-    from abiguard.census.engine import _layers_class, index_root
+    from abiguard.census.worker import IndexedLayers, index_root
 
     root = tmp_path / "pkg"
     real = root / "usr" / "lib" / "x86_64-linux-gnu" / "priv"
@@ -583,7 +583,7 @@ def test_package_index_with_directory_symlinks(tmp_path):
     (root / "usr" / "share" / "doc" / "base").mkdir(parents=True)
     (root / "usr" / "share" / "doc" / "pkg").symlink_to("base")
     (tmp_path / "sys").mkdir()
-    layers_class = _layers_class()
+    layers_class = IndexedLayers
     idx = index_root(str(root), layers_class(str(tmp_path / "sys")).canonical)
     assert set(idx.linked) == {"/usr/lib/app/", "/usr/share/doc/pkg/"}
     layers = layers_class(str(tmp_path / "sys"), [str(root)], indexes=[idx])

@@ -492,7 +492,7 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
         assert dirs and all(d.stat().st_mode & 0o777 == 0o700 for d in dirs)
     assert list(tmp.iterdir()) == []
     # an exception in the middle of collecting (Ctrl-C while unpacking)
-    import abiguard.inputs as inputs_mod
+    import abiguard.sources.deb as deb_kind
 
     calls = []
 
@@ -500,7 +500,7 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
         calls.append(root)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(inputs_mod, "unpack_deb", interrupted)
+    monkeypatch.setattr(deb_kind, "unpack_deb", interrupted)
     with pytest.raises(KeyboardInterrupt):
         collect([str(good)])
     assert calls and list(tmp.iterdir()) == []
@@ -807,7 +807,7 @@ def test_census_apt_download_failing_midway(toy, tmp_path):  # noqa: F811
         assert all("Failed to fetch" in f.error or "SHA-256 does not match" in f.error
                    for f in failures), [f.error for f in failures]
     # nothing half-downloaded went into the cache
-    from abiguard.census.engine import sha256_file
+    from abiguard.debian.apt import sha256_file
 
     shas = {p.name: sha256_file(str(p)) for p in toy["pool"].iterdir()}
     for p in (tmp_path / "cache" / "debs").rglob("*.deb"):  # debs/<SHA-256>/<name>.deb

@@ -25,8 +25,6 @@ TOO_LONG = {
     "abiguard.resolve": "the dynamic linker's model (with copy relocations and GNU unique "
                         "symbols since the bindings branch); its caches as an object and its "
                         "layers are the core helper's restructuring",
-    "abiguard.census.engine": "the census engine; its split by job (task, fetching, local/Dask "
-                              "execution) is the core helper's",
     "abiguard.callsites.source": "C call sites; one C parser set-up shared with headers.py is "
                                  "the core helper's",
     "abiguard.model": "the vocabulary of every stage (every helper adds to it): a package (ELF "

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field, replace
 
 from . import __version__
 from .errors import ElfError, InputFileError
-from .inputs import Collected, Target, collect
 from .missing import is_missing_line, missing_line
 from .model import Audit, CallSite, Consumer, InputError, Plan
 from .notify import Notify, silent
 from .policy import Policy
 from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .resolve import Layers, Resolver
+from .sources import Collected, Source, Target, collect_sources, suite_groups
 
 
 @dataclass
@@ -84,23 +84,23 @@ def scan_one(resolver: Resolver, t: Target) -> Consumer:
 
 
 def input_groups(inputs: list[str], options: ScanOptions
-                 ) -> list[tuple[list[str], ScanOptions, list[str]]]:
+                 ) -> list[tuple[list[Source], ScanOptions, list[str]]]:
     """Split inputs into groups scanned apart: packages from another Debian suite
     (``NAME/SUITE`` or ``options.suite``) are fetched with that suite's library packages and
     must not resolve against this machine's (nor another suite's) libraries.
 
-    Returns (inputs, options, notes) per group, ``options.suite`` the group's suite (its
-    package names without ``/SUITE``); the plain inputs form one group."""
-    from .debian.suites import is_package_name, split_spec
+    Returns (sources, options, notes) per group (abiguard.sources: each input recognised by
+    its kind), ``options.suite`` the group's suite; the inputs of this machine form one group."""
+    return [(sources, replace(options, suite=suite), [])
+            for suite, sources in suite_groups(inputs, options.suite)]
 
-    groups: dict[str | None, list[str]] = {}
-    for spec in inputs:
-        name, suite = split_spec(spec)
-        if suite is None and options.suite and (spec.startswith("apt:") or
-                                                 is_package_name(spec)):
-            name, suite = spec.removeprefix("apt:"), options.suite
-        groups.setdefault(suite, []).append(name)
-    return [(specs, replace(options, suite=suite), []) for suite, specs in groups.items()]
+
+def collect_group(sources: list[Source], options: ScanOptions, notify: Notify = silent
+                  ) -> Collected:
+    """The targets, overlays, notes and errors of one group (call ``cleanup()``)."""
+    return collect_sources(sources, with_deps=options.with_deps,
+                           provider_debs=options.provider_debs, suite=options.suite,
+                           notify=notify)
 
 
 def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Audit:
@@ -125,12 +125,11 @@ def scan_paths(inputs: list[str], options: ScanOptions | None = None,
     ``notify`` hears the download, unpack and resolve phases (abiguard.notify)."""
     options = options or ScanOptions()
     audits = []
-    for specs, opts, notes in input_groups(inputs, options):
-        with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
-                     suite=opts.suite, notify=notify) as collected:
+    for sources, opts, notes in input_groups(inputs, options):
+        with collect_group(sources, opts, notify) as collected:
             collected.notes[:0] = notes
-            audits.append(scan_targets(collected, opts, specs, progress=progress,
-                                       notify=notify))
+            audits.append(scan_targets(collected, opts, [s.spec for s in sources],
+                                       progress=progress, notify=notify))
     return merge_audits(audits, inputs)
 
 
@@ -193,13 +192,12 @@ def plan_paths(inputs: list[str], options: ScanOptions | None = None,
     options = options or ScanOptions()
     knowledge = load_knowledge(remedies)
     audits, plans = [], []
-    for specs, opts, notes in input_groups(inputs, options):
-        with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
-                     suite=opts.suite, notify=notify) as collected:
+    for sources, opts, notes in input_groups(inputs, options):
+        with collect_group(sources, opts, notify) as collected:
             collected.notes[:0] = notes
             resolver = make_resolver(collected, opts)
-            audit = scan_targets(collected, opts, specs, resolver, progress=progress,
-                                 notify=notify)
+            audit = scan_targets(collected, opts, [s.spec for s in sources], resolver,
+                                 progress=progress, notify=notify)
             for c, t in _pairs(audit.consumers, collected.targets):
                 sites: dict[str, list[CallSite]] = {}
                 if call_sites is not None and c.findings:

@@ -1,7 +1,10 @@
 """Where a census gets its packages: apt's candidates, a Packages file, a directory of .debs,
 unpacked roots.
 
-Every source yields :class:`PackageRef` objects (one consumer package each). For packages
+Every input is recognised by its kind (abiguard.sources: the registry every command uses) and
+stands for package names, .deb files, roots or packages of its own kind
+(:func:`census_inputs`); every package is a :class:`PackageRef` (one consumer package each,
+opened by the task through its package kind). For packages
 from apt, everything the store key needs (name, version, architecture, SHA-256) is known
 before anything is downloaded, so a re-run skips stored packages without a download; the
 library packages each consumer depends on (its *closure*) are computed here too.
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,69 +33,19 @@ from ..debian.apt import (
     native_arch,
     read_index_file,
 )
-from ..debian.control import (
-    compare_versions,
-    first_paragraph,
-    iter_paragraphs,
-    relation_names,
-)
+from ..debian.control import compare_versions, iter_paragraphs, relation_names
 from ..errors import UsageError
-
-_DEB_NAME = re.compile(r"^([a-z0-9][a-z0-9+.-]+)_([^_/]+)_([a-z0-9-]+)\.deb$")
-
-
-@dataclass(frozen=True, slots=True)
-class PackageRef:
-    """One binary package: from apt's lists, a .deb file or an unpacked root."""
-
-    name: str
-    version: str = ""
-    arch: str = ""
-    sha256: str | None = None
-    """Content hash of the .deb; None until read (local files, roots)."""
-    size: int = 0
-    path: str | None = None
-    """A local .deb or root directory; None: download it with apt."""
-    filename: str | None = None
-    """The archive's pool path (Filename field)."""
-    depends: str = ""
-    pre_depends: str = ""
-    provides: str = ""
-    kind: str = "deb"
-    """deb (a .deb file, local or to download) | root (an unpacked directory)."""
-    deps: tuple[PackageRef, ...] = ()
-    """Library packages to resolve against (the consumer's closure), when known up front."""
-    source: str = ""
-    """The source package it is built from (apt's records; "" when unknown)."""
-    uses: str = ""
-    """Recommends, Suggests and Enhances joined (the weaker ways of naming a library)."""
-
-    @classmethod
-    def from_record(cls, rec: Record, path: str | None = None) -> PackageRef:
-        uses = ", ".join(x for x in (rec.recommends, rec.suggests, rec.enhances) if x)
-        return cls(rec.name, rec.version, rec.arch, rec.sha256, rec.size, path, rec.filename,
-                   rec.depends, rec.pre_depends, rec.provides, source=rec.source, uses=uses)
-
-    @property
-    def key(self) -> tuple[str, str, str, str] | None:
-        if self.sha256 is None:
-            return None
-        return (self.name, self.version, self.arch, self.sha256)
-
-    @property
-    def deb_filename(self) -> str:
-        """The file name apt-get download gives it (the epoch's ':' quoted as %3a)."""
-        return f"{self.name}_{self.version.replace(':', '%3a')}_{self.arch}.deb"
-
-    def names_used(self, arch: str | None = None) -> set[str]:
-        """Every package name it declares it uses (Pre-Depends, Depends, Recommends,
-        Suggests, Enhances; any alternative)."""
-        return set().union(*(relation_names(t, arch) for t in
-                             (self.pre_depends, self.depends, self.uses)))
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.version} {self.arch}".strip()
-
+from ..sources import (
+    PackageRef,
+    deb_refs,
+    find_debs,
+    is_root,
+    parse_deb_filename,
+    recognise,
+    root_ref,
+    root_refs,
+    tree_signature,
+)
 
 # --------------------------------------------------------------------------------------------
 # The index: apt's candidates, or Packages files
@@ -135,12 +87,12 @@ class AptIndex:
                         origin="the newest versions of " + ", ".join(files))
             for f in files:
                 for st in iter_paragraphs(read_index_file(f), RECORD_FIELDS):
-                    rec = Record.from_fields(st)
-                    if rec is None or rec.arch not in (index.arch, "all"):
+                    got = Record.from_fields(st)
+                    if got is None or got.arch not in (index.arch, "all"):
                         continue
-                    old = index.packages.get(rec.name)
-                    if old is None or compare_versions(rec.version, old.version) > 0:
-                        index.packages[rec.name] = _ref(rec, archive)
+                    old = index.packages.get(got.name)
+                    if old is None or compare_versions(got.version, old.version) > 0:
+                        index.packages[got.name] = _ref(got, archive)
         for ref in index.packages.values():
             for virt in relation_names(ref.provides):
                 index.providers.setdefault(virt, []).append(ref.name)
@@ -213,41 +165,8 @@ def _ref(rec: Record, archive: str | None) -> PackageRef:
 
 
 # --------------------------------------------------------------------------------------------
-# Local files
+# Local files and the census's inputs (abiguard.sources: the kind of each input)
 # --------------------------------------------------------------------------------------------
-
-
-def parse_deb_filename(path: str) -> tuple[str, str, str] | None:
-    """(name, version, arch) from a pool file name ``name_version_arch.deb``."""
-    m = _DEB_NAME.match(os.path.basename(path))
-    if not m:
-        return None
-    return m.group(1), m.group(2).replace("%3a", ":").replace("%3A", ":"), m.group(3)
-
-
-def find_debs(directory: str) -> list[str]:
-    """The .deb files below a directory, sorted."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames.sort()
-        out += [os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".deb")]
-    return out
-
-
-def deb_refs(paths: Iterable[str]) -> list[PackageRef]:
-    """Refs for local .deb files (name/version/arch from the file name when it follows the
-    pool convention; the worker reads the control file and hashes the content either way)."""
-    out = []
-    for p in paths:
-        p = os.path.abspath(p)
-        parsed = parse_deb_filename(p)
-        name, version, arch = parsed if parsed else (os.path.basename(p), "", "")
-        try:
-            size = os.path.getsize(p)
-        except OSError:
-            size = 0
-        out.append(PackageRef(name, version, arch, None, size, p, kind="deb"))
-    return out
 
 
 def set_index(refs: Iterable[PackageRef]) -> dict[str, str]:
@@ -259,74 +178,71 @@ def set_index(refs: Iterable[PackageRef]) -> dict[str, str]:
     return out
 
 
-_ROOT_MARKERS = ("usr", "lib", "lib64", "bin", "sbin", "opt", "etc", "DEBIAN")
-
-
-def is_root(d: str) -> bool:
-    """Whether a directory looks like an unpacked package (has usr/, lib/, DEBIAN/, ...)."""
-    return os.path.isdir(d) and any(os.path.isdir(os.path.join(d, s)) for s in _ROOT_MARKERS)
-
-
-def root_ref(d: str) -> PackageRef:
-    """One unpacked root. Name, version and architecture come from DEBIAN/control
-    (``dpkg-deb -R``) when there is one, else the directory name."""
-    d = os.path.abspath(d)
-    control = os.path.join(d, "DEBIAN", "control")
-    st: dict[str, str] = {}
-    if os.path.isfile(control):
-        with open(control, encoding="utf-8", errors="replace") as fh:
-            st = first_paragraph(fh.read())
-    return PackageRef(st.get("package", os.path.basename(d)), st.get("version", ""),
-                      st.get("architecture", ""), None, 0, d, None, st.get("depends", ""),
-                      st.get("pre-depends", ""), st.get("provides", ""), kind="root")
-
-
-def root_refs(directory: str) -> list[PackageRef]:
-    """The unpacked package roots of a directory: the directory itself if it is one, else
-    each of its subdirectories that is one."""
-    directory = os.path.abspath(directory)
-    if is_root(directory):
-        return [root_ref(directory)]
-    return [root_ref(os.path.join(directory, s)) for s in sorted(os.listdir(directory))
-            if is_root(os.path.join(directory, s))]
-
-
-def tree_signature(root: str) -> str:
-    """A cheap signature of a directory tree (paths, sizes, mtimes): whether it changed."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for f in sorted(filenames):
-            p = os.path.join(dirpath, f)
-            try:
-                st = os.lstat(p)
-            except OSError:
-                continue
-            h.update(f"{os.path.relpath(p, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
-
-
 def classify_inputs(inputs: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
-    """Split positional inputs into (apt package names, .deb files, root directories).
-    A directory holding .deb files contributes them; any other directory is a tree of roots."""
-    names, debs, roots = [], [], []
+    """Split positional inputs into (apt package names, .deb files, root directories), each
+    as its kind says (abiguard.sources): a directory holding .deb files contributes them;
+    any other directory is a tree of roots. Inputs of other kinds are refused (see
+    :func:`census_inputs`, which takes them)."""
+    names: list[str] = []
+    debs: list[str] = []
+    roots: list[str] = []
     for spec in inputs:
-        if os.path.isdir(spec):
-            found = find_debs(spec)
-            if found:
-                debs += found
-            else:
-                roots.append(spec)
-        elif os.path.isfile(spec):
-            debs.append(spec)
-        elif spec.startswith("apt:") or re.match(r"^[a-z0-9][a-z0-9+.-]+(=\S+)?$", spec):
-            names.append(spec.removeprefix("apt:"))
-        else:
-            raise UsageError(f"{spec}: no such file, directory or package name")
+        part = recognise(spec).census()
+        if part.refs:
+            raise UsageError(f"{spec}: its packages are not .deb files, roots or names")
+        names += part.names
+        debs += part.debs
+        roots += part.roots
     return names, debs, roots
+
+
+@dataclass
+class CensusInputs:
+    """What the positional inputs and ``--roots`` of a census stand for."""
+
+    names: list[str] = field(default_factory=list)
+    """apt package names (NAME, NAME=VERSION): looked up in the census's index."""
+    refs: list[PackageRef] = field(default_factory=list)
+    """The local packages: .deb files, then unpacked roots, then packages of other kinds."""
+    packages: dict[str, str] = field(default_factory=dict)
+    """The package set: name -> .deb path or root directory (dependency lookup)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def census_inputs(inputs: Iterable[str], roots: Iterable[str] = ()) -> CensusInputs:
+    """The packages of the inputs, each recognised by its kind (abiguard.sources), and of
+    the directories of unpacked roots (``--roots``)."""
+    found = CensusInputs()
+    debs: list[str] = []
+    root_dirs: list[str] = []
+    others: list[PackageRef] = []
+    for spec in inputs:
+        part = recognise(spec).census()
+        found.names += part.names
+        debs += part.debs
+        root_dirs += part.roots
+        others += part.refs
+    if debs:
+        local = deb_refs(debs)
+        found.packages.update(set_index(local))
+        found.refs += local
+    for d in [*root_dirs, *roots]:
+        if not os.path.isdir(d):
+            raise UsageError(f"--roots {d}: not a directory")
+        rr = root_refs(d)
+        if not rr:
+            found.notes.append(f"{d}: no unpacked package roots found")
+        for ref in rr:
+            found.packages.setdefault(ref.name, ref.path or "")
+        found.refs += rr
+    found.refs += others
+    return found
 
 
 def path_of(p: str | Path) -> str:
     return os.path.abspath(str(p))
+
+
+__all__ = ["AptIndex", "CensusInputs", "PackageRef", "census_inputs", "classify_inputs",
+           "deb_refs", "find_debs", "is_root", "parse_deb_filename", "path_of", "root_ref",
+           "root_refs", "set_index", "tree_signature"]

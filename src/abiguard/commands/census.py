@@ -103,25 +103,14 @@ def _few(names: list[str], n: int = 8) -> str:
 def _refs(args: argparse.Namespace, config_packages: dict[str, str], apt: Apt,
           internal: dict[str, str]) -> list[sources.PackageRef]:
     """The packages to scan, and the package set dependencies are looked up in."""
-    names, debs, roots = sources.classify_inputs(args.inputs)
-    roots += args.roots
+    found = sources.census_inputs(args.inputs, args.roots)
+    for note in found.notes:
+        _common.note(args, note)
     refs: list[sources.PackageRef] = []
-    if names or args.rdepends or args.source_package:
-        refs += _apt_refs(args, names, apt, internal)
-    if debs:
-        local = sources.deb_refs(debs)
-        config_packages.update(sources.set_index(local))
-        refs += local
-    for d in roots:
-        if not os.path.isdir(d):
-            raise UsageError(f"--roots {d}: not a directory")
-        rr = sources.root_refs(d)
-        if not rr:
-            _common.note(args, f"{d}: no unpacked package roots found")
-        for ref in rr:
-            if ref.path is not None:
-                config_packages.setdefault(ref.name, ref.path)
-        refs += rr
+    if found.names or args.rdepends or args.source_package:
+        refs += _apt_refs(args, found.names, apt, internal)
+    config_packages.update(found.packages)
+    refs += found.refs
     if args.exclude:
         refs = [r for r in refs if not any(fnmatch.fnmatchcase(r.name, g) for g in args.exclude)]
     return refs

@@ -1,57 +1,30 @@
-"""The library sets and headers ``impact`` (and ``propose``) compare: directories, shared
-library files, .debs and apt package names (``NAME``, ``NAME=VERSION``, ``NAME/SUITE``),
-unpacked into temporary directories that :meth:`Sets.close` removes; and
+"""The library sets and headers ``impact`` (and ``propose``) compare: any input kind of
+:mod:`abiguard.sources` (directories, shared library files, .debs, apt package names
+``NAME``, ``NAME=VERSION``, ``NAME/SUITE``), unpacked into temporary directories that
+:meth:`Sets.close` removes; and
 :func:`upgrade_impact`, the whole of ``abiguard impact``.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 
-from ..debian.deb import ELF_MAGIC, is_deb, read_deb_control, unpack_deb
-from ..debian.suites import apt_for, fetch, is_package_name, split_spec
+from ..debian.deb import ELF_MAGIC
 from ..elf import read_elf
 from ..errors import ElfError, InputFileError, UsageError
 from ..headers import Prototype, parse_headers
-from ..inputs import walk
 from ..pipeline import ScanOptions
 from ..results import load_or_scan
+from ..sources import REGISTRY, Collected, Context, header_paths, library_trees, walk
 from .impact import ImpactResult, LibraryInfo, LibrarySet, impact
 
 
 def split_specs(values: list[str]) -> list[str]:
     """Repeated and comma-separated values, one list."""
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
-
-
-def fetch_debs(specs: list[str], suite: str | None) -> dict[str, str]:
-    """Package names -> downloaded .deb paths (other specs are returned as they are)."""
-    out: dict[str, str] = {}
-    by_suite: dict[str | None, list[tuple[str, str]]] = {}
-    for spec in specs:
-        name, s = split_spec(spec)
-        if s is None:
-            if not (spec.startswith("apt:") or is_package_name(spec)):
-                out[spec] = spec
-                continue
-            name, s = spec.removeprefix("apt:"), suite
-        by_suite.setdefault(s, []).append((spec, name))
-    for s, items in by_suite.items():
-        apt, derived = apt_for(s)
-        got = fetch(apt, [n for _, n in items], derived)
-        for spec, name in items:
-            out[spec] = str(got[name])
-    return {spec: out[spec] for spec in specs}
-
-
-def _package_label(deb: str) -> str:
-    info = read_deb_control(deb)
-    return f"{info.package} {info.version}"
 
 
 def _libraries_below(root: str, strip: str | None, package: str | None) -> list[LibraryInfo]:
@@ -79,75 +52,45 @@ def _libraries_below(root: str, strip: str | None, package: str | None) -> list[
 
 
 class Sets:
-    """Unpacked library sets and headers (temporary directories removed on close)."""
+    """Unpacked library sets and headers (temporary directories removed on close). Each spec
+    is recognised by its kind (:mod:`abiguard.sources`), which says where its libraries and
+    headers are (package names downloaded first, those of a suite together)."""
 
     def __init__(self) -> None:
-        self._tmp: list[str] = []
+        self._collected = Collected()
 
     def close(self) -> None:
-        for d in self._tmp:
-            shutil.rmtree(d, ignore_errors=True)
+        self._collected.cleanup()
 
-    def _unpack(self, deb: str, wanted: Callable[[str, bytes], bool] | None = None) -> str:
-        d = tempfile.mkdtemp(prefix="abiguard-impact-")
-        self._tmp.append(d)
-        unpack_deb(deb, d, wanted=wanted)
-        return d
+    def _context(self, suite: str | None) -> Context:
+        return Context(self._collected, REGISTRY, suite=suite)
 
     def library_set(self, specs: list[str], suite: str | None
                     ) -> tuple[LibrarySet, list[str], list[str]]:
         """(LibrarySet, .debs for resolution, directories for resolution)."""
-        debs_for = fetch_debs(specs, suite)
-        libs = []
+        libs: list[LibraryInfo] = []
         labels = []
         debs: list[str] = []
         dirs: list[str] = []
-        for spec, path in debs_for.items():
-            if os.path.isdir(path):
-                found = _libraries_below(path, None, None)
-                if not found:
-                    raise UsageError(f"{spec}: no shared libraries found")
-                libs += found
-                labels.append(spec)
-                dirs += sorted({os.path.dirname(lib.path) for lib in found})
-            elif os.path.isfile(path) and is_deb(path):
-                label = _package_label(path)
-                root = self._unpack(path)
-                found = _libraries_below(root, root, label)
-                if not found:
-                    raise UsageError(f"{spec}: {label} contains no shared libraries")
-                libs += found
-                labels.append(label)
-                debs.append(path)
-            elif os.path.isfile(path):
-                found = _libraries_below(os.path.dirname(path) or ".", None, None)
-                found = [lib for lib in found if os.path.samefile(lib.path, path)]
-                if not found:
-                    raise UsageError(f"{spec}: not a shared library")
-                libs += found
-                labels.append(spec)
-                dirs.append(os.path.dirname(os.path.abspath(path)))
-            else:
-                raise UsageError(f"{spec}: no such file, directory or package")
+        for spec, tree in library_trees(specs, self._context(suite)):
+            found = _libraries_below(tree.root, tree.installed_root, tree.package)
+            if tree.only is not None:
+                found = [lib for lib in found if os.path.samefile(lib.path, tree.only)]
+            if not found:
+                raise UsageError(f"{spec}: {tree.empty}")
+            libs += found
+            labels.append(tree.label)
+            if tree.provider_deb is not None:
+                debs.append(tree.provider_deb)
+            dirs += (list(tree.lib_dirs) if tree.lib_dirs is not None
+                     else sorted({os.path.dirname(lib.path) for lib in found}))
         return LibrarySet(", ".join(labels), tuple(libs)), debs, dirs
 
     def header_paths(self, specs: list[str], suite: str | None) -> tuple[list[str], str]:
         """(include directories or header files, label) of header specs: directories, .h
         files, .debs and apt packages (unpacked: their usr/include)."""
-        paths: list[str] = []
-        labels: list[str] = []
-        for spec, path in fetch_debs(specs, suite).items():
-            if os.path.isfile(path) and is_deb(path):
-                root = self._unpack(path, wanted=lambda rel, _head: rel.endswith(".h"))
-                inc = os.path.join(root, "usr", "include")
-                paths.append(inc if os.path.isdir(inc) else root)
-                labels.append(_package_label(path))
-            elif os.path.exists(path):
-                paths.append(path)
-                labels.append(spec)
-            else:
-                raise UsageError(f"{spec}: no such header file, directory or package")
-        return paths, ", ".join(labels)
+        got = header_paths(specs, self._context(suite))
+        return [p for p, _ in got], ", ".join(label for _, label in got)
 
     def headers(self, specs: list[str], suite: str | None
                 ) -> tuple[dict[str, Prototype] | None, str | None]:
@@ -184,4 +127,4 @@ def upgrade_impact(consumers: Sequence[str], old: Sequence[str], new: Sequence[s
                       new_headers_label=new_label)
 
 
-__all__ = ["Sets", "fetch_debs", "split_specs", "upgrade_impact"]
+__all__ = ["Sets", "split_specs", "upgrade_impact"]
