@@ -52,6 +52,8 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     total = len(collected.targets)
     if total:
         notify("resolve", f"resolving {total} consumer(s)")
+    for t in collected.targets:  # each file read once: a consumer is a library of others
+        resolver.remember(t.elf)
     for i, t in enumerate(collected.targets):
         if progress:
             progress(i, total, t.installed)
