@@ -38,7 +38,7 @@ class Policy:
 
     def __init__(self, files: list[PolicyFile]) -> None:
         self.files = files
-        self._lib_cache: dict[tuple, Classification] = {}
+        self._lib_cache: dict[tuple[object, ...], Classification] = {}
         self._sym_rules: dict[str | None, tuple[_SymbolRule, ...]] = {}
         self._history: HistoryIndex | None = None
         self._notes: list[str] | None = None
@@ -63,12 +63,23 @@ class Policy:
         return self._history
 
     def fresh(self) -> Policy:
-        """The same policy with an empty classification cache (a census task's files are
-        gone once it ends; parsed files and indexes are shared)."""
+        """The same policy with an empty classification cache (parsed files and indexes
+        are shared)."""
         self._history = self.history  # built once, shared by the copies
         p = copy.copy(self)
         p._lib_cache = {}
         return p
+
+    def purge(self, prefix: str) -> None:
+        """Forget the classifications of library files under ``prefix`` (a finished census
+        task's unpacked package: its files are gone, and a later task's may come to have
+        the same paths). A classification depends only on the file, its names and where
+        it was found, so the others stay valid: a library package shared by many tasks is
+        classified once."""
+        cache = self._lib_cache
+        for k in [k for k in list(cache) if len(k) > 1 and isinstance(k[1], str)
+                  and k[1].startswith(prefix)]:
+            cache.pop(k, None)
 
     @property
     def notes(self) -> list[str]:
@@ -116,7 +127,8 @@ class Policy:
         how the resolver found it."""
         # Keyed on the file, not id(lib): ids are reused once an object is freed; and on as
         # much of the location as location.signal reads (only RUNPATH/RPATH say anything).
-        cache_key: tuple = (key, lib.path, lib.member) if lib is not None else (key,)
+        cache_key: tuple[object, ...] = ((key, lib.path, lib.member) if lib is not None
+                                         else (key,))
         if where is not None and where.found_via in location.VIA:
             cache_key += (where.found_via, where.path, where.system_dirs)
         hit = self._lib_cache.get(cache_key)
