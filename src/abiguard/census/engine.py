@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
 import hashlib
 import os
 import shutil
@@ -55,6 +54,15 @@ from ..debian.apt import (
 from ..debian.deb import read_deb_control, unpack_deb
 from ..errors import InputFileError
 from ..model import to_json
+from ..resolve import (
+    IndexedLayers,
+    Layers,
+    Resolver,
+    ResolverCache,
+    RootIndex,
+    SysrootMemo,
+    index_root,
+)
 from .sources import PackageRef, set_index
 from .store import FindingRow, Result, compress_json
 
@@ -122,36 +130,22 @@ class _WorkerState:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.private_dir: str | None = None
-        self.elf_cache: dict = {}
         self.policies: dict = {}
         self.installed: dict[str, str] | None = None
         self.controls: dict[str, object] = {}
         self.apt_clients: dict[tuple[AptConfig | None, str | None], Apt] = {}
-        self.sys_cache: dict[str, tuple[str, str] | None] = {}
+        self.sys_cache: SysrootMemo = {}
         self.indexes: dict[str, RootIndex] = {}
         self.canon = None
-        self.realpaths: dict[str, str] = {}
-        self.bindings: dict[tuple, dict] = {}
-        self._layers_class = None
-        self._resolver_class = None
-
-    def resolver_class(self):
-        if self._resolver_class is None:
-            self._resolver_class = _resolver_class()
-        return self._resolver_class
-
-    def layers_class(self):
-        if self._layers_class is None:
-            self._layers_class = _layers_class()
-        return self._layers_class
+        self.resolver_cache = ResolverCache()
+        """Parsed ELF files and the bindings made from them, shared by the tasks of this
+        worker (what a task unpacked is purged after it)."""
 
     def root_index(self, root: str, config: Config, cache: bool = True):
         """The file index of an unpacked package (cached for library roots)."""
         hit = self.indexes.get(root, False) if cache else False
         if hit is False:
             if self.canon is None:
-                from ..resolve import Layers
-
                 self.canon = Layers(config.sysroot).canonical
             hit = index_root(root, self.canon)
             if cache:
@@ -184,15 +178,15 @@ class _WorkerState:
             return base
 
     def policy(self, config: Config):
-        """The policy, loaded once per worker; a shallow copy per task with its own cache of
-        library classifications (keyed by file: a finished task's files are gone)."""
+        """The policy, loaded once per worker and shared by its tasks: each library is
+        classified once (the classifications of a task's own files are purged after it)."""
         from ..policy import Policy
 
         with self.lock:
             p = self.policies.get(config.policies)
             if p is None:
                 p = self.policies[config.policies] = Policy.load(list(config.policies))
-        return p.fresh()
+        return p
 
     def installed_versions(self, config: Config) -> dict[str, str]:
         if config.sysroot != "/":
@@ -305,112 +299,6 @@ def _local(ref: PackageRef) -> dict:
         return {"local_path": ref.path, "local_mtime_ns": 0,
                 "local_signature": tree_signature(ref.path)}
     return {"local_path": ref.path, "local_mtime_ns": st.st_mtime_ns}
-
-
-# --------------------------------------------------------------------------------------------
-# Layers with an index of each unpacked package (the resolver asks for thousands of paths)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class RootIndex:
-    """The files of an unpacked package: canonical installed path (merged /usr) -> (the
-    installed path it has in the package, its path under root), and the installed paths of
-    its directory symlinks with a trailing '/' (in both forms): paths under those are asked
-    of the file system (the walk does not follow them)."""
-
-    files: dict[str, tuple[str, str]]
-    linked: tuple[str, ...] = ()
-
-
-def index_root(root: str, canonical) -> RootIndex:
-    """The :class:`RootIndex` of an unpacked package root."""
-    files: dict[str, tuple[str, str]] = {}
-    linked: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        for d in dirnames:
-            p = os.path.join(dirpath, d)
-            if os.path.islink(p):
-                rel = "/" + os.path.relpath(p, root)
-                linked += (rel + "/", canonical(rel) + "/")
-        for f in filenames:
-            p = os.path.join(dirpath, f)
-            if os.path.isfile(p):
-                rel = "/" + os.path.relpath(p, root)
-                canon = canonical(rel)
-                if canon not in files or rel == canon:  # /usr/lib/x before its /lib/x alias
-                    files[canon] = (rel, p)
-    return RootIndex(files, tuple(dict.fromkeys(linked)))
-
-
-def _layers_class():
-    from ..resolve import Layers
-
-    @dataclasses.dataclass
-    class IndexedLayers(Layers):
-        """Layers whose overlays (unpacked packages) are looked up in an index of their
-        files: a package's /lib/x/libfoo.so.1 is found as /usr/lib/x/libfoo.so.1 too when
-        the sysroot has merged /usr, as once installed. Sysroot answers are cached (the
-        sysroot does not change during a run)."""
-
-        indexes: list = dataclasses.field(default_factory=list)
-        sys_cache: dict = dataclasses.field(default_factory=dict)
-
-        def locate(self, installed: str) -> tuple[str, str] | None:
-            canon = self.canonical(installed)
-            for root, idx in zip(self.overlays, self.indexes):
-                if not (idx.linked and (canon.startswith(idx.linked) or
-                                        installed.startswith(idx.linked))):
-                    hit = idx.files.get(canon)
-                    if hit is not None:  # the path it is known by: canonical, else as asked
-                        rel, p = hit
-                        return (rel if rel == installed and rel != canon else canon), p
-                    continue
-                found = self.locate_in(root, dict.fromkeys((canon, installed)))
-                if found:
-                    return found
-            hit = self.sys_cache.get(canon, False)
-            if hit is False:
-                hit = self.sys_cache[canon] = self.locate_in(self.sysroot, (canon,))
-            return hit
-
-    return IndexedLayers
-
-
-def _resolver_class():
-    from ..resolve import Resolver
-
-    class CensusResolver(Resolver):
-        """The resolver with the worker's caches: parsed ELF files, with the export index
-        each builds on first lookup (shared by every task of the worker), real paths and the
-        bindings made for each scope of libraries (the sysroot and the unpacked library
-        packages do not change during a run; what was under a task's directory is dropped
-        after it)."""
-
-        def __init__(self, layers, *, policy, realpaths: dict, elf_cache: dict,
-                     bindings: dict) -> None:
-            super().__init__(layers, policy=policy)
-            self._search_memo: dict = {}
-            self._elf_cache = elf_cache
-            self._realpaths = realpaths
-            self._bindings = bindings
-
-        def _search(self, name, loader, consumer):
-            """Memoised (per task) for loaders without RPATH/RUNPATH in their chain: then
-            the answer depends only on the name and the consumer's class and machine."""
-            chain = loader
-            while chain is not None:
-                if chain.elf is not None and (chain.elf.rpath or chain.elf.runpath):
-                    return super()._search(name, loader, consumer)
-                chain = chain.loader
-            if "/" in name or loader.elf is None:
-                return super()._search(name, loader, consumer)
-            k = (name, consumer.elf_class, consumer.machine, loader.elf.flags_1 & 0x800)
-            if k not in self._search_memo:
-                self._search_memo[k] = super()._search(name, loader, consumer)
-            return self._search_memo[k]
-
-    return CensusResolver
 
 
 # --------------------------------------------------------------------------------------------
@@ -624,17 +512,6 @@ def _run_task(ref: PackageRef, config: Config) -> Result:
                        seconds=time.perf_counter() - t0, worker=_STATE.host)
 
 
-def _purge(cache: dict, prefix: str) -> None:
-    for k in [k for k in list(cache) if isinstance(k, str) and k.startswith(prefix)]:
-        cache.pop(k, None)
-
-
-def _purge_scopes(bindings: dict, prefix: str) -> None:
-    """Drop the bindings of scopes with an object under prefix (a finished task's files)."""
-    for k in [k for k in list(bindings) if any(r and r.startswith(prefix) for _, _, r, *_ in k)]:
-        bindings.pop(k, None)
-
-
 def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
     from .. import inputs
     from ..pipeline import ScanOptions, scan_targets
@@ -711,25 +588,21 @@ def _scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
                          + ", ".join(f"{d.name} {d.version}" for d in used))
         out.notes = notes
         options = ScanOptions(sysroot=config.sysroot, policies=list(config.policies))
-        layers = _STATE.layers_class()(config.sysroot, list(overlays), indexes=indexes,
-                                       sys_cache=_STATE.sys_cache)
-        # share parsed libraries across the tasks of this worker (keyed by real path)
-        if (len(_STATE.elf_cache) > config.elf_cache_limit
-                or len(_STATE.bindings) > config.elf_cache_limit):
-            _STATE.elf_cache.clear()
-            _STATE.realpaths.clear()
-            _STATE.bindings.clear()
-        resolver = _STATE.resolver_class()(
-            layers, policy=_STATE.policy(config), realpaths=_STATE.realpaths,
-            elf_cache=_STATE.elf_cache, bindings=_STATE.bindings)
+        layers = IndexedLayers(config.sysroot, list(overlays), indexes=indexes,
+                               sys_cache=_STATE.sys_cache)
+        # share parsed libraries and the bindings made from them across the tasks of this
+        # worker (keyed by real path; at most elf_cache_limit files)
+        cache = _STATE.resolver_cache
+        cache.max_files = config.elf_cache_limit
+        policy = _STATE.policy(config)
+        resolver = Resolver(layers, policy, cache=cache)
         try:
             audit = scan_targets(out, options, [origin], resolver)
             text = to_json(audit, indent=None)
         finally:
             if ref.kind != "root":
-                for cache in (_STATE.elf_cache, _STATE.realpaths):
-                    _purge(cache, tmp + os.sep)
-                _purge_scopes(_STATE.bindings, tmp + os.sep)
+                cache.purge(tmp + os.sep)
+                policy.purge(tmp + os.sep)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = []
