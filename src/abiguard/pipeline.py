@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import gc
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from . import __version__
@@ -120,6 +122,25 @@ def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Au
         tool_version=audits[0].tool_version if audits else __version__)
 
 
+@contextlib.contextmanager
+def gc_paused(freeze: bool = False) -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile: a scan makes hundreds of thousands of
+    objects (symbols, bindings) that live until the end, and the collector would walk them
+    again and again (12% of a directory scan's time); garbage is freed by reference counting
+    as before. ``freeze``: what exists at the end is moved to the collector's permanent
+    generation (gc.freeze), so that later collections do not walk it either -- for a scan,
+    which makes no reference cycles (a test holds it to that)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if was:
+            gc.enable()
+
+
 def scan_paths(inputs: list[str], options: ScanOptions | None = None,
                progress: Callable[[int, int, str], None] | None = None,
                notify: Notify = silent) -> Audit:
@@ -128,8 +149,9 @@ def scan_paths(inputs: list[str], options: ScanOptions | None = None,
     options = options or ScanOptions()
     audits = []
     for specs, opts, notes in input_groups(inputs, options):
-        with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
-                     suite=opts.suite, notify=notify) as collected:
+        with gc_paused(freeze=True), collect(specs, with_deps=opts.with_deps,
+                                             provider_debs=opts.provider_debs,
+                                             suite=opts.suite, notify=notify) as collected:
             collected.notes[:0] = notes
             audits.append(scan_targets(collected, opts, specs, progress=progress,
                                        notify=notify))
@@ -196,8 +218,9 @@ def plan_paths(inputs: list[str], options: ScanOptions | None = None,
     knowledge = load_knowledge(remedies)
     audits, plans = [], []
     for specs, opts, notes in input_groups(inputs, options):
-        with collect(specs, with_deps=opts.with_deps, provider_debs=opts.provider_debs,
-                     suite=opts.suite, notify=notify) as collected:
+        with gc_paused(), collect(specs, with_deps=opts.with_deps,
+                                  provider_debs=opts.provider_debs, suite=opts.suite,
+                                  notify=notify) as collected:
             collected.notes[:0] = notes
             resolver = make_resolver(collected, opts)
             audit = scan_targets(collected, opts, specs, resolver, progress=progress,

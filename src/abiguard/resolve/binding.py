@@ -52,26 +52,33 @@ Found = tuple[LoadedObject, ElfSymbol]
 
 class Scope:
     """A consumer's lookup scope: the objects of its load order after itself, each with its
-    position (for the first-in-scope rule) and, once asked, what was made from it."""
+    position (for the first-in-scope rule) and what was made from it (``memos``, also by
+    library file: ``memo_of``)."""
 
-    __slots__ = ("cache", "consumer", "defined", "memos", "objects", "pos")
+    __slots__ = ("consumer", "defined", "memo_of", "memos", "objects", "pos")
 
-    def __init__(self, cache: ResolverCache, consumer: ElfObject,
+    def __init__(self, binder: Binder, consumer: ElfObject,
                  order: Sequence[LoadedObject]) -> None:
-        self.cache = cache
+        cache = binder.loader.cache
         self.consumer = consumer
         self.objects = [o for o in order[1:] if o.lib is not None]
         pos: dict[LibraryFile, int] = {}
+        memos: list[Memo] = []
+        memo_of: dict[LibraryFile, Memo] = {}
         generation = cache.generation
         for i, o in enumerate(self.objects):
             lib = o.lib
             assert lib is not None
             if lib.generation != generation:
                 cache.index(lib)
-            pos.setdefault(lib, i)
+            pos[lib] = i
+            memo = binder.provider_memo(o, consumer)
+            memos.append(memo)
+            memo_of[lib] = memo
         self.pos = pos
+        self.memos = memos
+        self.memo_of = memo_of
         self.defined = cache.defined
-        self.memos: list[Memo | None] = [None] * len(self.objects)
 
     def find(self, sym: ElfSymbol, key: ImportKey | None = None
              ) -> tuple[int, ElfSymbol] | None:
@@ -122,22 +129,16 @@ class Binder:
         return self.loader.cache.memo(self.policy, (
             obj.lib.key, obj.elf.soname or obj.name, obj.installed, via, dirs))
 
-    def memo(self, scope: Scope, at: int) -> Memo:
-        """:meth:`provider_memo` of the object at a scope position."""
-        memo = scope.memos[at]
-        if memo is None:
-            memo = scope.memos[at] = self.provider_memo(scope.objects[at], scope.consumer)
-        return memo
-
     def bind(self, consumer: ElfObject, order: Sequence[LoadedObject]) -> list[Binding]:
         cache = self.loader.cache
         missing = [o.name for o in order if o.elf is None]
-        scope = Scope(cache, consumer, order)
+        scope = Scope(self, consumer, order)
         objects = scope.objects
         find = scope.find
         defined = scope.defined
         pos = scope.pos
         memos = scope.memos
+        memo_of = scope.memo_of
         # What the consumer's relocations look up (None: not known, every import is).
         relocs = consumer.relocations
         looked: Iterable[bool] = repeat(True)
@@ -150,15 +151,6 @@ class Binder:
         out: list[Binding] = []
         append = out.append
         for i, (sym, looks) in enumerate(zip(consumer.imports, looked)):
-            if sym.value and looks and relocs is not None:
-                # An executable's canonical PLT entry (an undefined symbol with a value) is the
-                # first definition in ld.so's scope for all but PLT-class lookups: when only
-                # such relocations use it, they bind to the program itself.
-                masks = masks or relocs.import_refs()
-                if not masks[i] & (REF_PLT | REF_COPY):
-                    append(Binding(SymbolRef(sym.name, sym.version), sym.type,
-                                   sym.binding == "WEAK", "declared", reason=_SELF))
-                    continue
             if not looks:
                 # No relocation uses it: ld.so never looks it up.
                 dkey = (sym.name, sym.version, sym.type, sym.binding)
@@ -169,6 +161,15 @@ class Binder:
                                                  reason=_DECLARED)
                 append(b)
                 continue
+            if sym.value and relocs is not None:
+                # An executable's canonical PLT entry (an undefined symbol with a value) is the
+                # first definition in ld.so's scope for all but PLT-class lookups: when only
+                # such relocations use it, they bind to the program itself.
+                masks = masks or relocs.import_refs()
+                if not masks[i] & (REF_PLT | REF_COPY):
+                    append(Binding(SymbolRef(sym.name, sym.version), sym.type,
+                                   sym.binding == "WEAK", "declared", reason=_SELF))
+                    continue
             name = sym.name
             libs = defined.get(name)
             if libs is None:
@@ -177,13 +178,19 @@ class Binder:
             key = (name, sym.version, sym.hidden, sym.binding, sym.type)
             if len(libs) == 1:  # (most names: one file defines them)
                 lib = libs[0]
-                at = pos.get(lib, -1)
-                d: ElfSymbol | None = None
-                if at >= 0:
-                    try:
-                        d = lib.taken[key]
-                    except KeyError:
-                        d = lib.find(sym, key)
+                memo = memo_of.get(lib)
+                if memo is None:  # not in this scope
+                    append(self.unresolved(consumer, sym, order, missing))
+                    continue
+                b = memo.get(key)
+                if b is not None:  # (made for another consumer: the lookup took it there)
+                    append(b)
+                    continue
+                at = pos[lib]
+                try:
+                    d = lib.taken[key]
+                except KeyError:
+                    d = lib.find(sym, key)
                 if d is None:
                     append(self.unresolved(consumer, sym, order, missing))
                     continue
@@ -193,13 +200,13 @@ class Binder:
                     append(self.unresolved(consumer, sym, order, missing))
                     continue
                 at, d = hit
+                memo = memos[at]
             if d.binding == "GNU_UNIQUE":
                 # Bound to whichever definition of the name ld.so saw first: per consumer.
                 if unique is None:
                     unique = UniqueTable(self, order, scope)
                 append(self.bound(consumer, sym, unique.entry(sym, (objects[at], d))))
                 continue
-            memo = memos[at] or self.memo(scope, at)
             b = memo.get(key)
             if b is None:
                 b = memo[key] = self.bound(consumer, sym, (objects[at], d), memo=memo)
@@ -256,7 +263,7 @@ class Binder:
                 return replace(self.unresolved(consumer, sym, order, missing),
                                copy=CopyRelocation(sym.size, None))  # type: ignore[arg-type]
             at, d = hit
-            memo = self.memo(scope, at)
+            memo = scope.memos[at]
             mkey = ("copy", sym.name, sym.version, sym.hidden, sym.type, sym.size)
             b = memo.get(mkey)
             if not isinstance(b, Binding):
