@@ -30,6 +30,7 @@ from .debian.deb import (
     unpack_deb,
 )
 from .debian.suites import apt_for, is_package_name
+from .debian.unpacked import unpacked
 from .elf import read_archive, read_elf
 from .errors import ElfError, InputFileError
 from .model import ElfObject, InputError
@@ -139,20 +140,27 @@ def _scan_dir(d: str, origin: str, out: Collected, root: str | None = None,
 
 
 def _add_deb(path: str, out: Collected, origin: str | None = None,
-             consumers: bool = True) -> bool:
+             consumers: bool = True, sha256: str | None = None) -> bool:
+    """Unpack a .deb (its tree kept by content in the cache, abiguard.debian.unpacked, else
+    into a private temporary directory) as an overlay; ``consumers``: its ELF files are
+    targets too. ``sha256``: the file's, when apt checked it."""
     try:
-        info = read_deb_control(path)
-        tmp = tempfile.mkdtemp(prefix="abiguard-deb-")
-        out._tmp.append(tmp)
-        os.chmod(tmp, 0o700)
-        unpack_deb(path, tmp)
+        hit = unpacked(path, sha256)
+        if hit is not None:
+            root, info = hit
+        else:
+            info = read_deb_control(path)
+            root = tempfile.mkdtemp(prefix="abiguard-deb-")
+            out._tmp.append(root)
+            os.chmod(root, 0o700)
+            unpack_deb(path, root)
     except InputFileError as exc:
         out.errors.append(InputError(exc.path, exc.message))
         return False
-    out.overlays.append(tmp)
+    out.overlays.append(root)
     if consumers:
         before = len(out.targets)
-        _scan_dir(tmp, origin or path, out, root=tmp, package=str(info))
+        _scan_dir(root, origin or path, out, root=root, package=str(info))
         if len(out.targets) == before:
             out.notes.append(f"{info}: no ELF files in the package")
     return True
@@ -183,6 +191,8 @@ class _Fetched:
     """spec -> .deb"""
     deps: dict[str, Path] = field(default_factory=dict)
     """library package name -> .deb"""
+    sha256: dict[Path, str | None] = field(default_factory=dict)
+    """.deb -> its SHA-256 (checked against apt's record)"""
     errors: list[InputError] = field(default_factory=list)
     failed_download: bool = False
 
@@ -207,22 +217,26 @@ def _fetch(apt: Apt, names: list[str], local_debs: list[str], with_deps: bool,
             got.failed_download = True
         else:
             got.consumers[spec] = deb
+            got.sha256[deb] = rec.sha256
     if with_deps:
         infos: list[DebInfo] = []
-        for p in [*map(str, got.consumers.values()), *local_debs]:
+        for p in [*got.consumers.values(), *map(Path, local_debs)]:
             try:
-                infos.append(read_deb_control(p))
+                hit = unpacked(str(p), got.sha256.get(p))
+                infos.append(hit[1] if hit is not None else read_deb_control(str(p)))
             except InputFileError:
                 continue  # reported when the package itself was read
         installed = installed_versions()
         deps = [d for d in apt.closure(infos, exclude=[i.package for i in infos])
                 if installed.get(d.name) != d.version]  # else this machine has exactly it
+        shas = {d.name: d.sha256 for d in deps}
         for name, deb in apt.download(deps, notify=notify).items():
             if isinstance(deb, AptError):
                 got.errors.append(InputError("--with-deps", str(deb)))
                 got.failed_download = True
             else:
                 got.deps[name] = deb
+                got.sha256[deb] = shas.get(name)
     return got
 
 
@@ -263,11 +277,11 @@ def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: l
     if got.consumers:
         notify("unpack", f"unpacking {len(got.consumers)} package(s)")
     for spec, deb in got.consumers.items():
-        _add_deb(str(deb), out, origin=f"apt:{spec}{at}")
+        _add_deb(str(deb), out, origin=f"apt:{spec}{at}", sha256=got.sha256.get(deb))
     if got.deps:
         notify("unpack", f"unpacking {len(got.deps)} library package(s) for resolution")
     for deb in got.deps.values():
-        _add_deb(str(deb), out, consumers=False)
+        _add_deb(str(deb), out, consumers=False, sha256=got.sha256.get(deb))
     if got.deps:
         where = f" from {suite}" if suite else ""
         out.notes.append(f"library packages fetched{where} for resolution: "

@@ -27,6 +27,19 @@ def _matcher(glob: str) -> Callable[[str], object] | None:
     return re.compile(fnmatch.translate(glob)).match
 
 
+_BUILTIN: list[PolicyFile] = []
+"""The built-in policy files, parsed once per process (they are immutable)."""
+_HISTORIES: dict[tuple[int, ...], tuple[list[PolicyFile], HistoryIndex]] = {}
+"""The history index of the built-in files (by the files' identities; the list is kept with
+it, so that the identities stay theirs)."""
+
+
+def _builtin() -> list[PolicyFile]:
+    if not _BUILTIN:
+        _BUILTIN.extend(builtin_policies())
+    return list(_BUILTIN)
+
+
 _Test = Callable[[str], object]
 _SymbolRule = tuple[_Test | None, _Test | None, Rule]
 
@@ -49,7 +62,7 @@ class Policy:
         ones (declarations and the Debian archive's history)."""
         files = [load_policy_file(p) for p in user_files]
         if builtin:
-            files += builtin_policies()
+            files += _builtin()
         return cls(files)
 
     @property
@@ -59,7 +72,13 @@ class Policy:
     @property
     def history(self) -> HistoryIndex:
         if self._history is None:
-            self._history = HistoryIndex(self.files)
+            key = tuple(map(id, self.files))
+            hit = _HISTORIES.get(key)
+            if hit is None:
+                hit = (list(self.files), HistoryIndex(self.files))
+                if all(any(f is b for b in _BUILTIN) for f in self.files):
+                    _HISTORIES[key] = hit  # (the built-in files alone: one per process)
+            self._history = hit[1]
         return self._history
 
     def fresh(self) -> Policy:
