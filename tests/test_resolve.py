@@ -12,7 +12,7 @@ import pytest
 from abiguard.cli import main
 from abiguard.model import ElfSymbol, Stability
 from abiguard.pipeline import ScanOptions, scan_paths
-from abiguard.resolve import Resolver, match
+from abiguard.resolve import match
 from cfixtures import program, shared_lib, write
 
 

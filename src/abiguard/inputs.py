@@ -166,7 +166,8 @@ def _add_deb(path: str, out: Collected, origin: str | None = None,
     return True
 
 
-def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[str] = (),
+def collect(specs: list[str], *, with_deps: bool = False,
+            provider_debs: list[str] | tuple[str, ...] = (),
             suite: str | None = None, notify: Notify = silent) -> Collected:
     """Turn inputs into targets, overlays and errors. Call ``cleanup()`` (or use ``with``).
 
@@ -178,7 +179,7 @@ def collect(specs: list[str], *, with_deps: bool = False, provider_debs: list[st
     fails. ``notify`` hears the download and unpack phases (abiguard.notify)."""
     out = Collected()
     try:
-        _collect(out, specs, with_deps, provider_debs, suite, notify)
+        _collect(out, specs, with_deps, list(provider_debs), suite, notify)
     except BaseException:
         out.cleanup()
         raise
@@ -276,12 +277,12 @@ def _collect(out: Collected, specs: list[str], with_deps: bool, provider_debs: l
     at = f"/{suite}" if suite else ""
     if got.consumers:
         notify("unpack", f"unpacking {len(got.consumers)} package(s)")
-    for spec, deb in got.consumers.items():
-        _add_deb(str(deb), out, origin=f"apt:{spec}{at}", sha256=got.sha256.get(deb))
+    for spec, path in got.consumers.items():
+        _add_deb(str(path), out, origin=f"apt:{spec}{at}", sha256=got.sha256.get(path))
     if got.deps:
         notify("unpack", f"unpacking {len(got.deps)} library package(s) for resolution")
-    for deb in got.deps.values():
-        _add_deb(str(deb), out, consumers=False, sha256=got.sha256.get(deb))
+    for path in got.deps.values():
+        _add_deb(str(path), out, consumers=False, sha256=got.sha256.get(path))
     if got.deps:
         where = f" from {suite}" if suite else ""
         out.notes.append(f"library packages fetched{where} for resolution: "

@@ -238,16 +238,16 @@ def _fields(rec: Record | None) -> dict[str, object] | None:
     return asdict(rec) if rec is not None else None
 
 
-def _record(fields: object) -> Record | None | bool:
-    """A kept answer read back: the Record, None (apt knew none), False (unreadable)."""
+def _record(fields: object) -> tuple[bool, Record | None]:
+    """A kept answer read back: (readable, the Record or None: apt knew none)."""
     if fields is None:
-        return None
+        return True, None
     if not isinstance(fields, dict):
-        return False
+        return False, None
     try:
-        return Record(**fields)
+        return True, Record(**fields)
     except TypeError:
-        return False
+        return False, None
 
 
 def _error_line(text: str, default: str) -> str:
@@ -329,8 +329,8 @@ class Apt:
             known = self.kept().get("candidates")
             for n in todo:
                 if n in known:
-                    rec = _record(known[n])
-                    if rec is not False:
+                    ok, rec = _record(known[n])
+                    if ok:
                         self._candidates[n] = rec
             todo = [n for n in todo if n not in self._candidates]
         if todo:
@@ -348,14 +348,15 @@ class Apt:
         """The record of ``name`` at exactly ``version`` (None: apt does not know it)."""
         key = (name, version)
         if key not in self._exact:
+            spec = f"{name}={version}"
             known = self.kept().get("exact")
-            rec = _record(known[f"{name}={version}"]) if f"{name}={version}" in known else False
-            if rec is False:
+            ok, rec = _record(known[spec]) if spec in known else (False, None)
+            if not ok:
                 proc = self._run(["apt-cache", "show", f"{name}={version}"])
                 rec = next((r for r in self._records(proc.stdout)
                             if r.name == name and r.version == version), None)
                 if _answered(proc):
-                    self.kept().put("exact", {f"{name}={version}": _fields(rec)})
+                    self.kept().put("exact", {spec: _fields(rec)})
             self._exact[key] = rec
         return self._exact[key]
 

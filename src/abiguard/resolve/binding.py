@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import repeat
-from typing import TYPE_CHECKING
 
 from ..model import (
     REF_COPY,
@@ -37,9 +36,6 @@ from ..policy import Policy
 from ..policy.location import VIA
 from .cache import ALLOWED_TYPES, CLASS, TAKEN, ImportKey, LibraryFile, Memo, import_key, match
 from .search import LoadedObject, Loader
-
-if TYPE_CHECKING:
-    from .cache import ResolverCache
 
 # An import's relocations when they are not known: it is looked up.
 _LOOKUP = REF_PLT | REF_OTHER
