@@ -412,11 +412,11 @@ class Apt:
         """The cached .deb of exactly this item, its content checked against the SHA-256
         (a file that does not match is removed). A file checked once is not hashed again
         while its size, modification time and inode stay those it had when checked (noted
-        next to it in ``.checked-<file name>``)."""
+        next to it in ``.<file name>.checked``)."""
         if not item.sha256:
             return None
         path = self.deb_path(item)
-        stamp = path.with_name(".checked-" + path.name)
+        stamp = path.with_name(f".{path.name}.checked")
         try:
             st = os.stat(path)
             seen = f"{item.sha256} {st.st_size} {st.st_mtime_ns} {st.st_ino}"

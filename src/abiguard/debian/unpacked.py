@@ -14,6 +14,7 @@ force a package is unpacked into a private temporary directory as before.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,8 +24,7 @@ from pathlib import Path
 
 from .. import limits
 from ..cachedir import cache_dir
-from .apt import sha256_file
-from .deb import DebInfo, read_deb_control, unpack_deb
+from .deb import DebInfo, open_regular, read_deb_control, unpack_deb
 
 _LIMITS = ("max_unpacked_bytes", "max_tar_members", "max_tar_header_bytes", "max_control_bytes")
 
@@ -33,6 +33,19 @@ def cacheable() -> bool:
     """Whether the limits in force are the defaults (see the module's docstring)."""
     now = limits.current()
     return all(getattr(now, n) == getattr(limits.DEFAULTS, n) for n in _LIMITS)
+
+
+def _sha256(deb: str) -> str | None:
+    """The SHA-256 of a regular file (None: not one, or unreadable: the caller's own
+    reading reports it; a fifo is never waited on)."""
+    try:
+        with open_regular(deb) as fh:
+            h = hashlib.sha256()
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+            return h.hexdigest()
+    except OSError:
+        return None
 
 
 def root_of(sha256: str, base: Path | None = None) -> Path:
@@ -45,7 +58,10 @@ def kept(deb: str, sha256: str | None = None, base: Path | None = None
     or not under these limits). ``sha256``: the file's, when known (checked by apt)."""
     if not cacheable():
         return None
-    place = root_of(sha256 or sha256_file(deb), base)
+    sha = sha256 or _sha256(deb)
+    if sha is None:
+        return None
+    place = root_of(sha, base)
     try:
         info = DebInfo(**json.loads((place / "info.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
@@ -60,7 +76,9 @@ def unpacked(deb: str, sha256: str | None = None, base: Path | None = None
     of the package are InputFileErrors naming it, as ``unpack_deb`` raises them."""
     if not cacheable():
         return None
-    sha = sha256 or sha256_file(deb)
+    sha = sha256 or _sha256(deb)
+    if sha is None:
+        return None
     hit = kept(deb, sha, base)
     if hit is not None:
         return hit
@@ -68,7 +86,7 @@ def unpacked(deb: str, sha256: str | None = None, base: Path | None = None
     place.parent.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".unpack-", dir=place.parent)
     try:
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, 0o700)  # (private, like a temporary directory)
         info = read_deb_control(deb)
         unpack_deb(deb, os.path.join(tmp, "root"))
         Path(tmp, "info.json").write_text(json.dumps(asdict(info)), encoding="utf-8")
