@@ -8,6 +8,7 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ElfError, InputFileError
@@ -16,8 +17,10 @@ from .missing import is_missing_line, missing_line
 from .model import Audit, CallSite, Consumer, InputError, Plan
 from .notify import Notify, silent
 from .policy import Policy
-from .remedies import LibraryExports, LibraryFinder, load_knowledge, plan_consumer
 from .resolve import Layers, Resolver
+
+if TYPE_CHECKING:  # (plan only: ``scan`` never imports the remedies' knowledge)
+    from .remedies import LibraryExports, LibraryFinder
 
 
 @dataclass
@@ -161,6 +164,8 @@ def scan_paths(inputs: list[str], options: ScanOptions | None = None,
 def library_finder(resolver: Resolver, target: Target, consumer: Consumer) -> LibraryFinder:
     """Find a library by soname glob: first in the consumer's load order, then anywhere the
     resolver would search (so a stable library the consumer does not link yet is found)."""
+    from .remedies import LibraryExports
+
     cache: dict[str, LibraryExports | None] = {}
 
     def find(pattern: str) -> LibraryExports | None:
@@ -215,6 +220,8 @@ def plan_paths(inputs: list[str], options: ScanOptions | None = None,
     """Scan, then build the migration plan of every consumer (verified while the scanned
     libraries are still unpacked; call sites found while the binaries are still there)."""
     options = options or ScanOptions()
+    from .remedies import load_knowledge, plan_consumer
+
     knowledge = load_knowledge(remedies)
     audits, plans = [], []
     for specs, opts, notes in input_groups(inputs, options):
