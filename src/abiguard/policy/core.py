@@ -28,15 +28,18 @@ def _matcher(glob: str) -> Callable[[str], object] | None:
 
 
 _BUILTIN: list[PolicyFile] = []
-"""The built-in policy files, parsed once per process (they are immutable)."""
+"""The built-in policy files, parsed once per process (they are immutable), by the function
+that gave them (``_BUILTIN_BY``: a test may put another in its place)."""
+_BUILTIN_BY: list[Callable[[], list[PolicyFile]]] = []
 _HISTORIES: dict[tuple[int, ...], tuple[list[PolicyFile], HistoryIndex]] = {}
 """The history index of the built-in files (by the files' identities; the list is kept with
 it, so that the identities stay theirs)."""
 
 
 def _builtin() -> list[PolicyFile]:
-    if not _BUILTIN:
-        _BUILTIN.extend(builtin_policies())
+    if _BUILTIN_BY != [builtin_policies]:
+        _BUILTIN[:] = builtin_policies()
+        _BUILTIN_BY[:] = [builtin_policies]
     return list(_BUILTIN)
 
 
