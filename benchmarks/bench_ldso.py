@@ -82,6 +82,8 @@ def run_readelf(files: list[str]) -> None:
 
 def run_abiguard(files: list[str], out: str) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    # compiled modules as an installed package has them (the warm-up run writes them)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     proc = subprocess.run([sys.executable, "-m", "abiguard.cli", "scan", "-q", "--format",
                            "json", "-o", out, *files], env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, check=False)

@@ -514,20 +514,24 @@ def _private_lib_package(tmp_path: Path, name: str = "lk-app") -> Path:
 
 
 def test_finished_packages_take_their_scopes_along(toy, tmp_path):
-    """The bindings a worker keeps for each scope of libraries outlive a task only for
-    objects that outlive it: a finished package's scopes (here: a program bound to its
-    package's own library) are dropped (no growth over a long census)."""
+    """What a worker's resolver cache keeps (files read, bindings made from each library)
+    outlives a task only for files that outlive it: a finished package's own files (here: a
+    program bound to its package's own library) are purged (no growth over a long census)."""
     from abiguard.census.worker import STATE
 
     refs = [r for r in deb_refs(find_debs(str(toy["pool"]))) if r.kind == "deb"]
     refs += deb_refs(find_debs(str(_private_lib_package(tmp_path))))
     cfg = Config(fetch=False)
-    STATE.bindings.clear()
+    cache = STATE.resolver_cache
+    cache.clear()
     for _ in range(2):
         for ref in refs:
             assert run_task(ref, cfg).status == "ok", ref.name
-        real = [r for scope in STATE.bindings for _, _, r, *_ in scope if r]
-        assert real and all(os.path.exists(r) for r in real)
+        made = [provider[0] for by in cache.made.values() for provider in by]
+        assert made and all(os.path.exists(r) for r in made)
+        assert cache.files and all(os.path.exists(r) for r in cache.files)
+        assert all(os.path.exists(r) for libs in cache.defined.values() for r in
+                   (lib.key for lib in libs))
 
 
 def test_result_filters(reference, capsys):
@@ -573,7 +577,7 @@ def test_package_index_with_directory_symlinks(tmp_path):
     """A package's file index serves every lookup except those under one of its directory
     symlinks, which the file system answers (a symlink in /usr/share/doc no longer turns
     the index off for the whole package)."""
-    from abiguard.census.worker import IndexedLayers, index_root
+    from abiguard.resolve import IndexedLayers, Layers, index_root
 
     root = tmp_path / "pkg"
     real = root / "usr" / "lib" / "x86_64-linux-gnu" / "priv"
@@ -583,10 +587,9 @@ def test_package_index_with_directory_symlinks(tmp_path):
     (root / "usr" / "share" / "doc" / "base").mkdir(parents=True)
     (root / "usr" / "share" / "doc" / "pkg").symlink_to("base")
     (tmp_path / "sys").mkdir()
-    layers_class = IndexedLayers
-    idx = index_root(str(root), layers_class(str(tmp_path / "sys")).canonical)
+    idx = index_root(str(root), Layers(str(tmp_path / "sys")).canonical)
     assert set(idx.linked) == {"/usr/lib/app/", "/usr/share/doc/pkg/"}
-    layers = layers_class(str(tmp_path / "sys"), [str(root)], indexes=[idx])
+    layers = IndexedLayers(str(tmp_path / "sys"), [str(root)], indexes=[idx])
     via_link = "/usr/lib/app/libp.so.1"
     assert layers.locate(via_link) == (via_link, str(root) + via_link)
     (real / "libp.so.1").unlink()

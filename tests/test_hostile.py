@@ -483,15 +483,27 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path / "cache"))
     good = fake_deb(tmp_path / "good.deb", [entry("./usr/bin/prog",
                                                   data=libs["prog"].read_bytes())])
     evil = fake_deb(tmp_path / "evil.deb", [entry("../escape", data=b"x")])
+    # default limits: the good package's tree is kept in the cache (private), the refused
+    # one leaves nothing behind, here or there
     with collect([str(good), str(evil)]) as c:
+        assert [e.path for e in c.errors] == [str(evil)]
+        assert list(tmp.iterdir()) == []
+    kept = list((tmp_path / "cache" / "unpacked").iterdir())
+    assert len(kept) == 1 and kept[0].stat().st_mode & 0o777 == 0o700
+    assert (kept[0] / "root" / "usr/bin/prog").is_file()
+    # other limits: private temporary directories, removed
+    with limits.override(max_unpacked_bytes=1 << 30), collect([str(good), str(evil)]) as c:
         assert [e.path for e in c.errors] == [str(evil)]
         dirs = list(tmp.iterdir())
         assert dirs and all(d.stat().st_mode & 0o777 == 0o700 for d in dirs)
     assert list(tmp.iterdir()) == []
+    assert len(list((tmp_path / "cache" / "unpacked").iterdir())) == 1
     # an exception in the middle of collecting (Ctrl-C while unpacking)
+    import abiguard.debian.unpacked as unpacked_mod
     import abiguard.sources.deb as deb_kind
 
     calls = []
@@ -501,9 +513,14 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
         raise KeyboardInterrupt
 
     monkeypatch.setattr(deb_kind, "unpack_deb", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with limits.override(max_unpacked_bytes=1 << 30), pytest.raises(KeyboardInterrupt):
         collect([str(good)])
     assert calls and list(tmp.iterdir()) == []
+    monkeypatch.setattr(unpacked_mod, "unpack_deb", interrupted)
+    shutil.rmtree(tmp_path / "cache")
+    with pytest.raises(KeyboardInterrupt):
+        collect([str(good)])
+    assert list(tmp.iterdir()) == [] and list((tmp_path / "cache" / "unpacked").iterdir()) == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from abiguard import limits
 from abiguard.cli import main
 from abiguard.debian.deb import unpack_deb
 from abiguard.errors import InputFileError
@@ -93,12 +94,19 @@ def test_deb_is_unpacked_scanned_and_its_libraries_resolve(built_deb, capsys):
         "unstable", "libunst.so.4.17", "/usr/lib/x86_64-linux-gnu/libunst.so.4.17")
 
 
-def test_unpacked_temp_dirs_are_private_and_removed(built_deb):
-    with collect([str(built_deb)]) as c:
-        (root,) = c.overlays
+def test_unpacked_temp_dirs_are_private_and_removed(built_deb, tmp_path, monkeypatch):
+    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path / "cache"))
+    with limits.override(max_unpacked_bytes=1 << 30), collect([str(built_deb)]) as c:
+        (root,) = c.overlays  # (other limits than the defaults: a private temporary tree)
         assert os.stat(root).st_mode & 0o777 == 0o700
         assert os.path.isfile(os.path.join(root, "usr/bin/tool"))
     assert not os.path.exists(root)
+    with collect([str(built_deb)]) as c:
+        (root,) = c.overlays  # (the defaults: the tree kept by content, in a private place)
+        assert os.stat(os.path.dirname(root)).st_mode & 0o777 == 0o700
+        assert os.path.isfile(os.path.join(root, "usr/bin/tool"))
+        assert root.startswith(str(tmp_path / "cache" / "unpacked"))
+    assert os.path.isfile(os.path.join(root, "usr/bin/tool"))
 
 
 @pytest.mark.parametrize("entry, message", [

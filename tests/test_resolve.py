@@ -12,7 +12,7 @@ import pytest
 from abiguard.cli import main
 from abiguard.model import ElfSymbol, Stability
 from abiguard.pipeline import ScanOptions, scan_paths
-from abiguard.resolve import Resolver
+from abiguard.resolve import match
 from cfixtures import program, shared_lib, write
 
 
@@ -183,15 +183,15 @@ def test_unversioned_import_binding_rules():
 
     ref = ElfSymbol("f")
     # base/oldest definitions are taken directly
-    assert Resolver._match(ref, [d("V_1", 2)], True).version == "V_1"
+    assert match(ref, [d("V_1", 2)], True).version == "V_1"
     # a single non-hidden newer version is accepted, two are ambiguous, hidden never
-    assert Resolver._match(ref, [d("V_2", 3)], True).version == "V_2"
-    assert Resolver._match(ref, [d("V_2", 3), d("V_3", 4)], True) is None
-    assert Resolver._match(ref, [d("V_2", 3, hidden=True)], True) is None
+    assert match(ref, [d("V_2", 3)], True).version == "V_2"
+    assert match(ref, [d("V_2", 3), d("V_3", 4)], True) is None
+    assert match(ref, [d("V_2", 3, hidden=True)], True) is None
     vref = ElfSymbol("f", "V_2")
-    assert Resolver._match(vref, [d("V_1", 2, True), d("V_2", 3)], True).version == "V_2"
-    assert Resolver._match(vref, [d("V_1", 2)], True) is None
-    assert Resolver._match(vref, [ElfSymbol("f", defined=True)], False) is not None
+    assert match(vref, [d("V_1", 2, True), d("V_2", 3)], True).version == "V_2"
+    assert match(vref, [d("V_1", 2)], True) is None
+    assert match(vref, [ElfSymbol("f", defined=True)], False) is not None
 
 
 def test_relocatable_objects_and_archives_resolve_against_needed(world, tmp_path):

@@ -22,9 +22,6 @@ PACKAGE = SRC / "abiguard"
 MAX_LINES = 600
 TOO_LONG = {
     # module: why it may still be longer (each one the "core" helper's restructuring)
-    "abiguard.resolve": "the dynamic linker's model (with copy relocations and GNU unique "
-                        "symbols since the bindings branch); its caches as an object and its "
-                        "layers are the core helper's restructuring",
     "abiguard.callsites.source": "C call sites; one C parser set-up shared with headers.py is "
                                  "the core helper's",
     "abiguard.model": "the vocabulary of every stage (every helper adds to it): a package (ELF "

@@ -2,8 +2,10 @@
 ``~/.cache/abiguard``.
 
 What lives there is keyed so that it never changes an answer: downloaded .debs by name,
-version, architecture and SHA-256 (verified before each use), unpacked library packages by
-SHA-256, source trees by name and version, derived apt configurations by suite."""
+version, architecture and SHA-256 (verified before use), unpacked packages by the .deb's
+SHA-256 (``unpacked/``, ``libroots/`` for the census), apt's answers by the identity of every
+file apt read (``apt-answers/``), source trees by name and version, derived apt
+configurations by suite."""
 
 from __future__ import annotations
 

@@ -34,13 +34,14 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from ..cachedir import cache_dir
 from ..errors import UsageError
 from ..notify import Notify, short_list, silent
+from . import answers
 from .control import iter_paragraphs, parse_relations, source_of
 
 
@@ -172,10 +173,23 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+DPKG_STATUS = "/var/lib/dpkg/status"
+
+
 def installed_versions() -> dict[str, str]:
-    """name -> version of the packages installed on this machine (dpkg status 'ii')."""
+    """name -> version of the packages installed on this machine (dpkg status 'ii'); kept
+    in the cache for as long as dpkg's status file is unchanged (abiguard.debian.answers)."""
     if not shutil.which("dpkg-query"):
         return {}
+    return answers.installed(answers_dir(), DPKG_STATUS, _query_installed)
+
+
+def answers_dir() -> Path:
+    """Where apt's and dpkg's answers are kept (abiguard.debian.answers)."""
+    return cache_dir() / "apt-answers"
+
+
+def _query_installed() -> dict[str, str]:
     proc = subprocess.run(["dpkg-query", "-W", "-f",
                            "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"],
                           check=False, capture_output=True, text=True)
@@ -211,6 +225,31 @@ def read_index_file(path: str) -> str:
         return fh.read()
 
 
+def _answered(proc: subprocess.CompletedProcess[str]) -> bool:
+    """apt-cache show answered (exit 0; or 100 with only "No packages found": none of the
+    names is known), rather than failed."""
+    if proc.returncode == 0:
+        return True
+    errors = [ln.strip() for ln in proc.stderr.splitlines() if ln.startswith("E:")]
+    return proc.returncode == 100 and errors == ["E: No packages found"]
+
+
+def _fields(rec: Record | None) -> dict[str, object] | None:
+    return asdict(rec) if rec is not None else None
+
+
+def _record(fields: object) -> tuple[bool, Record | None]:
+    """A kept answer read back: (readable, the Record or None: apt knew none)."""
+    if fields is None:
+        return True, None
+    if not isinstance(fields, dict):
+        return False, None
+    try:
+        return True, Record(**fields)
+    except TypeError:
+        return False, None
+
+
 def _error_line(text: str, default: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return next((ln for ln in lines if ln.startswith("E:")), lines[-1] if lines else default)
@@ -227,6 +266,7 @@ class Apt:
         self._arch: str | None = None
         self._candidates: dict[str, Record | None] = {}
         self._exact: dict[tuple[str, str], Record | None] = {}
+        self._kept: answers.Answers | None = None
 
     @property
     def arch(self) -> str:
@@ -261,6 +301,7 @@ class Apt:
         self.run(["apt-get", "-q", "update"], "apt-get update")
         self._candidates.clear()
         self._exact.clear()
+        self._kept = None
 
     def _records(self, text: str) -> Iterable[Record]:
         for f in iter_paragraphs(text, RECORD_FIELDS):
@@ -270,11 +311,28 @@ class Apt:
 
     # -- which version -----------------------------------------------------------------------
 
+    def kept(self) -> answers.Answers:
+        """apt's answers kept for the present state of its files (abiguard.debian.answers)."""
+        if self._kept is None:
+            ident = answers.identity(self._run, (self.config.conf, self.config.overlay),
+                                     self.arch) if shutil.which("apt-config") else None
+            self._kept = answers.answers(answers_dir(), ident)
+        return self._kept
+
     def candidates(self, names: Iterable[str]) -> dict[str, Record | None]:
-        """apt's candidate of each name (None: unknown, virtual, or no candidate), one
-        ``apt-cache show --no-all-versions`` for those not asked before."""
+        """apt's candidate of each name (None: unknown, virtual, or no candidate): kept
+        answers for the present state of apt's files, else one ``apt-cache show
+        --no-all-versions`` for those not asked before."""
         names = list(dict.fromkeys(names))
         todo = [n for n in names if n not in self._candidates]
+        if todo:
+            known = self.kept().get("candidates")
+            for n in todo:
+                if n in known:
+                    ok, rec = _record(known[n])
+                    if ok:
+                        self._candidates[n] = rec
+            todo = [n for n in todo if n not in self._candidates]
         if todo:
             proc = self._run(["apt-cache", "show", "--no-all-versions", *todo])
             found: dict[str, Record] = {}
@@ -282,15 +340,24 @@ class Apt:
                 found.setdefault(rec.name, rec)
             for n in todo:
                 self._candidates[n] = found.get(n)
+            if _answered(proc):
+                self.kept().put("candidates", {n: _fields(self._candidates[n]) for n in todo})
         return {n: self._candidates[n] for n in names}
 
     def exact(self, name: str, version: str) -> Record | None:
         """The record of ``name`` at exactly ``version`` (None: apt does not know it)."""
         key = (name, version)
         if key not in self._exact:
-            proc = self._run(["apt-cache", "show", f"{name}={version}"])
-            self._exact[key] = next((r for r in self._records(proc.stdout)
-                                     if r.name == name and r.version == version), None)
+            spec = f"{name}={version}"
+            known = self.kept().get("exact")
+            ok, rec = _record(known[spec]) if spec in known else (False, None)
+            if not ok:
+                proc = self._run(["apt-cache", "show", f"{name}={version}"])
+                rec = next((r for r in self._records(proc.stdout)
+                            if r.name == name and r.version == version), None)
+                if _answered(proc):
+                    self.kept().put("exact", {spec: _fields(rec)})
+            self._exact[key] = rec
         return self._exact[key]
 
     def versions(self, name: str) -> list[str]:
@@ -343,16 +410,28 @@ class Apt:
 
     def cached(self, item: Downloadable) -> Path | None:
         """The cached .deb of exactly this item, its content checked against the SHA-256
-        (a file that does not match is removed)."""
+        (a file that does not match is removed). A file checked once is not hashed again
+        while its size, modification time and inode stay those it had when checked (noted
+        next to it in ``.<file name>.checked``)."""
         if not item.sha256:
             return None
         path = self.deb_path(item)
+        stamp = path.with_name(f".{path.name}.checked")
         try:
+            st = os.stat(path)
+            seen = f"{item.sha256} {st.st_size} {st.st_mtime_ns} {st.st_ino}"
+            if stamp.is_file() and stamp.read_text(encoding="ascii") == seen:
+                return path
             if sha256_file(path) == item.sha256:
+                try:
+                    stamp.write_text(seen, encoding="ascii")
+                except OSError:
+                    pass
                 return path
         except OSError:
             return None
         path.unlink(missing_ok=True)
+        stamp.unlink(missing_ok=True)
         return None
 
     def download(self, items: Iterable[Downloadable], *, fetch: bool = True,

@@ -27,6 +27,22 @@ def _matcher(glob: str) -> Callable[[str], object] | None:
     return re.compile(fnmatch.translate(glob)).match
 
 
+_BUILTIN: list[PolicyFile] = []
+"""The built-in policy files, parsed once per process (they are immutable), by the function
+that gave them (``_BUILTIN_BY``: a test may put another in its place)."""
+_BUILTIN_BY: list[Callable[[], list[PolicyFile]]] = []
+_HISTORIES: dict[tuple[int, ...], tuple[list[PolicyFile], HistoryIndex]] = {}
+"""The history index of the built-in files (by the files' identities; the list is kept with
+it, so that the identities stay theirs)."""
+
+
+def _builtin() -> list[PolicyFile]:
+    if _BUILTIN_BY != [builtin_policies]:
+        _BUILTIN[:] = builtin_policies()
+        _BUILTIN_BY[:] = [builtin_policies]
+    return list(_BUILTIN)
+
+
 _Test = Callable[[str], object]
 _SymbolRule = tuple[_Test | None, _Test | None, Rule]
 
@@ -38,7 +54,7 @@ class Policy:
 
     def __init__(self, files: list[PolicyFile]) -> None:
         self.files = files
-        self._lib_cache: dict[tuple, Classification] = {}
+        self._lib_cache: dict[tuple[object, ...], Classification] = {}
         self._sym_rules: dict[str | None, tuple[_SymbolRule, ...]] = {}
         self._history: HistoryIndex | None = None
         self._notes: list[str] | None = None
@@ -49,7 +65,7 @@ class Policy:
         ones (declarations and the Debian archive's history)."""
         files = [load_policy_file(p) for p in user_files]
         if builtin:
-            files += builtin_policies()
+            files += _builtin()
         return cls(files)
 
     @property
@@ -59,16 +75,33 @@ class Policy:
     @property
     def history(self) -> HistoryIndex:
         if self._history is None:
-            self._history = HistoryIndex(self.files)
+            key = tuple(map(id, self.files))
+            hit = _HISTORIES.get(key)
+            if hit is None:
+                hit = (list(self.files), HistoryIndex(self.files))
+                if all(any(f is b for b in _BUILTIN) for f in self.files):
+                    _HISTORIES[key] = hit  # (the built-in files alone: one per process)
+            self._history = hit[1]
         return self._history
 
     def fresh(self) -> Policy:
-        """The same policy with an empty classification cache (a census task's files are
-        gone once it ends; parsed files and indexes are shared)."""
+        """The same policy with an empty classification cache (parsed files and indexes
+        are shared)."""
         self._history = self.history  # built once, shared by the copies
         p = copy.copy(self)
         p._lib_cache = {}
         return p
+
+    def purge(self, prefix: str) -> None:
+        """Forget the classifications of library files under ``prefix`` (a finished census
+        task's unpacked package: its files are gone, and a later task's may come to have
+        the same paths). A classification depends only on the file, its names and where
+        it was found, so the others stay valid: a library package shared by many tasks is
+        classified once."""
+        cache = self._lib_cache
+        for k in [k for k in list(cache) if len(k) > 1 and isinstance(k[1], str)
+                  and k[1].startswith(prefix)]:
+            cache.pop(k, None)
 
     @property
     def notes(self) -> list[str]:
@@ -116,7 +149,8 @@ class Policy:
         how the resolver found it."""
         # Keyed on the file, not id(lib): ids are reused once an object is freed; and on as
         # much of the location as location.signal reads (only RUNPATH/RPATH say anything).
-        cache_key: tuple = (key, lib.path, lib.member) if lib is not None else (key,)
+        cache_key: tuple[object, ...] = ((key, lib.path, lib.member) if lib is not None
+                                         else (key,))
         if where is not None and where.found_via in location.VIA:
             cache_key += (where.found_via, where.path, where.system_dirs)
         hit = self._lib_cache.get(cache_key)

@@ -29,6 +29,8 @@ class Fetched:
     """What apt gave for some names: .debs by name, errors by name and in order."""
 
     debs: dict[str, Path] = field(default_factory=dict)
+    sha256: dict[str, str | None] = field(default_factory=dict)
+    """name -> the SHA-256 apt's record gives for its .deb (checked by the download)"""
     failures: dict[str, AptError] = field(default_factory=dict)
     errors: list[InputError] = field(default_factory=list)
     failed_download: bool = False
@@ -54,6 +56,7 @@ def fetch_names(apt: Apt, names: list[str], notify: Notify) -> Fetched:
             got.failed_download = True
         else:
             got.debs[spec] = deb
+            got.sha256[spec] = rec.sha256
     return got
 
 
@@ -70,6 +73,7 @@ class AptSource(Source):
         self.name = name
         """``NAME`` or ``NAME=VERSION`` (no ``apt:``, no ``/SUITE``)."""
         self.deb: str | None = None
+        self.sha256: str | None = None
         self.error: AptError | None = None
         self.duplicate = False
         self.info: DebInfo | None = None
@@ -95,6 +99,7 @@ class AptSource(Source):
             s.error = got.failures.get(s.name)
             deb = got.debs.get(s.name)
             s.deb = str(deb) if deb is not None else None
+            s.sha256 = got.sha256.get(s.name)
             s.duplicate = s.name in seen
             seen.add(s.name)
         if got.debs:
@@ -106,7 +111,7 @@ class AptSource(Source):
 
     def collect(self, ctx: Context) -> None:
         if self.deb is not None and not self.duplicate:
-            self.info = add_deb(self.deb, ctx, origin=self.origin)
+            self.info = add_deb(self.deb, ctx, origin=self.origin, sha256=self.sha256)
 
     def related(self) -> Sequence[Relations]:
         return (Relations.of(self.info),) if self.info is not None and self.named else ()
@@ -136,11 +141,11 @@ def fetch_library_packages(related: Iterable[Relations], ctx: Context) -> None:
     packages = list(related)
     apt, derived = ctx.apt()
     installed = installed_versions()
-    got = _library_debs(apt, packages, installed, ctx.notify)
+    got, shas = _library_debs(apt, packages, installed, ctx.notify)
     if (any(isinstance(d, AptError) for d in got.values()) and derived is not None
             and (derived.lists_age() or 0) > 60):
         derived.update(force=True)  # the archive moved on since its lists were fetched
-        got = _library_debs(apt, packages, installed, ctx.notify)
+        got, shas = _library_debs(apt, packages, installed, ctx.notify)
     debs: dict[str, Path] = {}
     for name, deb in got.items():
         if isinstance(deb, AptError):
@@ -149,8 +154,8 @@ def fetch_library_packages(related: Iterable[Relations], ctx: Context) -> None:
             debs[name] = deb
     if debs:
         ctx.notify("unpack", f"unpacking {len(debs)} library package(s) for resolution")
-    for deb in debs.values():
-        add_deb(str(deb), ctx, consumers=False)
+    for name, deb in debs.items():
+        add_deb(str(deb), ctx, consumers=False, sha256=shas.get(name))
     if debs:
         where = f" from {ctx.suite}" if ctx.suite else ""
         ctx.out.notes.append(f"library packages fetched{where} for resolution: "
@@ -158,10 +163,11 @@ def fetch_library_packages(related: Iterable[Relations], ctx: Context) -> None:
 
 
 def _library_debs(apt: Apt, packages: list[Relations], installed: dict[str, str],
-                  notify: Notify) -> dict[str, Path | AptError]:
+                  notify: Notify) -> tuple[dict[str, Path | AptError], dict[str, str | None]]:
+    """(name -> .deb or error, name -> the SHA-256 of apt's record)."""
     deps = [d for d in apt.closure(packages, exclude=[p.name for p in packages])
             if installed.get(d.name) != d.version]  # else this machine has exactly it
-    return apt.download(deps, notify=notify)
+    return apt.download(deps, notify=notify), {d.name: d.sha256 for d in deps}
 
 
 __all__ = ["AptSource", "Fetched", "fetch_library_packages", "fetch_names"]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from ..debian.apt import sha256_file
 from ..debian.deb import DebInfo, is_deb, read_deb_control, unpack_deb
+from ..debian.unpacked import unpacked
 from ..errors import InputFileError
 from .base import CensusPart, Context, LibraryTree, Relations, Source
 from .package import Fetch, FetchError, Key, Opened, PackageRef, Stamp, Unreadable
@@ -25,21 +26,27 @@ _DEB_NAME = re.compile(r"^([a-z0-9][a-z0-9+.-]+)_([^_/]+)_([a-z0-9-]+)\.deb$")
 
 
 def add_deb(path: str, ctx: Context, origin: str | None = None,
-            consumers: bool = True) -> DebInfo | None:
-    """Unpack a .deb as an overlay and, with ``consumers``, its ELF files as targets of
-    ``origin``. Its control data, or None when it could not be read (an input error)."""
+            consumers: bool = True, sha256: str | None = None) -> DebInfo | None:
+    """Unpack a .deb as an overlay (its tree kept by content in the cache,
+    abiguard.debian.unpacked, else into a private temporary directory) and, with
+    ``consumers``, its ELF files as targets of ``origin``. ``sha256``: the file's, when apt
+    checked it. Its control data, or None when it could not be read (an input error)."""
     out = ctx.out
     try:
-        info = read_deb_control(path)
-        tmp = ctx.tempdir("abiguard-deb-")
-        unpack_deb(path, tmp)
+        hit = unpacked(path, sha256)
+        if hit is not None:
+            root, info = hit
+        else:
+            info = read_deb_control(path)
+            root = ctx.tempdir("abiguard-deb-")
+            unpack_deb(path, root)
     except InputFileError as exc:
         ctx.error(exc.path, exc.message)
         return None
-    out.overlays.append(tmp)
+    out.overlays.append(root)
     if consumers:
         before = len(out.targets)
-        scan_tree(tmp, origin or path, ctx, root=tmp, package=str(info))
+        scan_tree(root, origin or path, ctx, root=root, package=str(info))
         if len(out.targets) == before:
             out.notes.append(f"{info}: no ELF files in the package")
     return info

@@ -1,0 +1,259 @@
+"""What resolvers learn that stays true while the files do not change: the resolver's caches as
+one explicit object.
+
+A :class:`ResolverCache` holds, by real path, each ELF file read (with the index of its
+exports and the definitions each lookup found in it), the relocations read again for the GNU
+unique rule, real paths, a name -> defining files index of every library bound against, and the
+bindings made from each library found in a given way (one Binding object for every consumer
+that binds the same import to the same library: their text is written once, see
+abiguard.jsonform). One cache may serve many resolvers, one after the other or from several
+threads (a census worker's tasks, each with its own layers and the same policy): every answer
+it keeps depends only on files, keyed by real path, and on the policy object it was made
+with.
+
+:meth:`ResolverCache.purge` drops everything read under a directory (a finished census task's
+unpacked package); ``max_files`` bounds it: a resolver that finds more files cached starts it
+over (:meth:`ResolverCache.trim`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..errors import ElfError
+from ..model import Binding, ElfObject, ElfSymbol, RelocationRefs
+
+# check_match: the symbol types that are code or data definitions.
+ALLOWED_TYPES = frozenset({"NOTYPE", "OBJECT", "FUNC", "COMMON", "TLS", "GNU_IFUNC"})
+# do_lookup_x: the definitions it takes (a weak one like a global one: LD_DYNAMIC_WEAK unset).
+TAKEN = frozenset({"GLOBAL", "WEAK", "GNU_UNIQUE"})
+
+ImportKey = tuple[str, str | None, bool, str, str]
+"""An import as the lookup and its binding read it: (name, version, hidden, binding, type)."""
+
+
+def import_key(sym: ElfSymbol) -> ImportKey:
+    return (sym.name, sym.version, sym.hidden, sym.binding, sym.type)
+
+
+def match(sym: ElfSymbol, candidates: Sequence[ElfSymbol], versioned_lib: bool
+          ) -> ElfSymbol | None:
+    """glibc's check_match over one object's definitions of the name (only code and data
+    definitions count: STT_SECTION, STT_FILE and the like never match). A versioned
+    reference takes the definition of its node, or an unversioned one (index 0/1) unless one
+    side is hidden; an unversioned reference takes an unversioned, base or oldest definition,
+    else the single non-hidden version. ``versioned_lib``: the object has version
+    definitions."""
+    if sym.version:
+        for d in candidates:
+            if d.type not in ALLOWED_TYPES:
+                continue
+            if not versioned_lib or d.version == sym.version:
+                return d
+            # An unversioned definition (index 0/1) satisfies a non-hidden reference.
+            if d.version_index < 2 and not d.hidden and not sym.hidden:
+                return d
+        return None
+    single = None
+    count = 0
+    for d in candidates:
+        if d.type not in ALLOWED_TYPES:
+            continue
+        if not versioned_lib or d.version_index < 3:
+            return d  # unversioned, base or oldest version: taken directly
+        if not d.hidden:
+            count += 1
+            single = single or d
+    # Otherwise only an object with exactly one non-hidden version of it satisfies it.
+    return single if count == 1 else None
+
+
+class LibraryFile:
+    """One ELF file read by a resolver (by real path), as a library: its exports' name index
+    and, for each reference looked up in it, the definition ld.so's lookup takes there."""
+
+    __slots__ = ("elf", "generation", "key", "names", "taken", "versioned")
+
+    def __init__(self, key: str, elf: ElfObject) -> None:
+        self.key = key
+        """Its real path."""
+        self.elf = elf
+        self.names: Mapping[str, Any] | None = None
+        self.versioned = bool(elf.version_defs)
+        self.taken: dict[ImportKey, ElfSymbol | None] = {}
+        self.generation = -1
+        """The cache generation whose name index lists it (-1: none)."""
+
+    def defines(self) -> Mapping[str, Any]:
+        """A mapping whose keys are the names it exports."""
+        names = self.names
+        if names is None:
+            names = self.names = self.elf.exports.name_index()
+        return names
+
+    def find(self, sym: ElfSymbol, key: ImportKey | None = None) -> ElfSymbol | None:
+        """The definition a lookup of ``sym`` (whose :func:`import_key` is ``key``) takes in
+        this file: one that matches (:func:`match`) and is global, weak or GNU unique;
+        None: the lookup goes on to the next object (a definition of another binding hides
+        the name here)."""
+        if key is None:
+            key = import_key(sym)
+        try:
+            return self.taken[key]
+        except KeyError:
+            pass
+        d = match(sym, self.elf.exports.lookup(sym.name), self.versioned)
+        if d is not None and d.binding not in TAKEN:
+            d = None
+        self.taken[key] = d
+        return d
+
+
+ProviderKey = tuple[str, str, str | None, str, tuple[str, ...]]
+"""A library as found for a consumer: (real path, key (soname or needed name), installed
+path, found via, the system directories the policy's location source compares with)."""
+
+Memo = dict[tuple[Any, ...], Any]
+"""What was made from one provider: :data:`CLASS` -> the library's classification, an import
+key -> its Binding, ("copy", ...import key, size) -> a copy's Binding, (needed name, needed
+by, depth) -> the Library."""
+
+CLASS: tuple[()] = ()
+
+
+class ResolverCache:
+    """The caches of resolvers (see the module's docstring). ``max_files``: how many files
+    may be cached before a resolver starts it over."""
+
+    def __init__(self, max_files: int = 20000) -> None:
+        self.max_files = max_files
+        self.generation = 0
+        self.files: dict[str, LibraryFile | ElfError] = {}
+        self.known: dict[str, ElfObject] = {}
+        """Files read already (consumers), by real path, not yet asked for as libraries."""
+        self.realpaths: dict[str, str] = {}
+        self.relocations: dict[str, RelocationRefs | None] = {}
+        self.defined: dict[str, tuple[LibraryFile, ...]] = {}
+        """Exported name -> the library files of this generation that export it."""
+        self.made: dict[object, dict[ProviderKey, Memo]] = {}
+        """Policy -> provider -> what was made from it."""
+        self.declared: dict[tuple[Any, ...], Binding] = {}
+
+    def __len__(self) -> int:
+        """How many files are cached."""
+        return len(self.files)
+
+    # -- files ---------------------------------------------------------------------------
+
+    def realpath(self, path: str) -> str:
+        """os.path.realpath, remembered (the files do not change while resolving)."""
+        hit = self.realpaths.get(path)
+        if hit is None:
+            hit = self.realpaths[path] = os.path.realpath(path)
+        return hit
+
+    def library(self, path: str, read: Callable[[str], ElfObject]) -> LibraryFile:
+        """The library file at ``path`` (read once by ``read``; its ElfError raised again
+        for every ask)."""
+        key = self.realpath(path)
+        hit = self.files.get(key)
+        if hit is None:
+            known = self.known.pop(key, None)
+            if known is not None:  # the view read_elf(path, relocations=False) gives
+                hit = LibraryFile(key, replace(known, path=path, relocations=None))
+            else:
+                try:
+                    hit = LibraryFile(key, read(path))
+                except ElfError as exc:
+                    hit = exc
+            self.files[key] = hit
+        if isinstance(hit, ElfError):
+            raise hit
+        return hit
+
+    def remember(self, elf: ElfObject) -> None:
+        """An ELF file already read (a consumer) is not read again when a consumer loads it
+        as a library: its library view is this one under the path it is asked by (the file
+        name counts for the policy) and without the relocations (read again when needed)."""
+        if elf.member is None:
+            key = self.realpath(elf.path)
+            if key not in self.files:
+                self.known.setdefault(key, elf)
+
+    def index(self, lib: LibraryFile) -> None:
+        """List a library file in the name index (once per generation). The index's tuples
+        are replaced, never changed in place: a thread reading one is never disturbed."""
+        if lib.generation == self.generation:
+            return
+        lib.generation = self.generation
+        defined = self.defined
+        get = defined.get
+        one = (lib,)
+        for name in lib.defines():
+            prev = get(name)
+            defined[name] = one if prev is None else (*prev, lib)
+
+    def memo(self, policy: object, provider: ProviderKey) -> Memo:
+        """What was made from a provider under a policy."""
+        made = self.made.get(policy)
+        if made is None:
+            made = self.made.setdefault(policy, {})
+        hit = made.get(provider)
+        if hit is None:
+            hit = made.setdefault(provider, {})
+        return hit
+
+    # -- size ----------------------------------------------------------------------------
+
+    def trim(self) -> None:
+        """Start over when more than ``max_files`` files are cached."""
+        if len(self.files) > self.max_files:
+            self.clear()
+
+    def clear(self) -> None:
+        """Forget everything (a new generation: files read before are indexed again when a
+        resolver still holding them binds against them)."""
+        self.generation += 1
+        self.files = {}
+        self.known = {}
+        self.realpaths = {}
+        self.relocations = {}
+        self.defined = {}
+        self.made = {}
+        self.declared = {}
+
+    def purge(self, prefix: str) -> None:
+        """Drop everything read under ``prefix`` (a directory, given with its trailing
+        separator, and as a real path: what is cached is keyed by real path)."""
+        for cache in (self.relocations, self.known):
+            for k in [k for k in list(cache) if k.startswith(prefix)]:
+                cache.pop(k, None)
+        for path in [p for p, real in list(self.realpaths.items())
+                     if p.startswith(prefix) or real.startswith(prefix)]:
+            self.realpaths.pop(path, None)
+        gone = [k for k in list(self.files) if k.startswith(prefix)]
+        names: set[str] = set()
+        dropped: set[int] = set()
+        for k in gone:
+            lib = self.files.pop(k, None)
+            if isinstance(lib, LibraryFile):
+                if lib.generation == self.generation:
+                    names.update(lib.defines())
+                    dropped.add(id(lib))
+                lib.generation = -1
+        defined = self.defined
+        for name in names:
+            libs = defined.get(name)
+            if libs is None:
+                continue
+            keep = tuple(x for x in libs if id(x) not in dropped)
+            if keep:
+                defined[name] = keep
+            else:
+                defined.pop(name, None)
+        for made in list(self.made.values()):
+            for provider in [p for p in list(made) if p[0].startswith(prefix)]:
+                made.pop(provider, None)
