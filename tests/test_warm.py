@@ -20,7 +20,7 @@ import pytest
 from abiguard.cli import main
 from abiguard.debian.apt import Apt, AptConfig
 from abiguard.debian.unpacked import root_of
-from abiguard.model import audit_from_json
+from abiguard.jsonform import audit_from_json
 from cfixtures import program, shared_lib
 from debbuild import build_deb
 
