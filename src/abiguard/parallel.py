@@ -20,7 +20,6 @@ unpickling in the parent (~20%, serial): at least :data:`MIN_SHARE_WEIGHT` per s
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -81,6 +80,8 @@ def split(weights: Sequence[int], n: int, parent_extra: float = PARENT_EXTRA) ->
 def _child(work: Callable[[T], R], items: Sequence[T], share: range, fd: int) -> None:
     """In a forked child: compute the share, write it pickled to ``fd``, exit (never
     returns; no cleanup of the parent's runs here: os._exit)."""
+    import pickle
+
     code = 1
     try:
         data = pickle.dumps([work(items[i]) for i in share], pickle.HIGHEST_PROTOCOL)
@@ -96,6 +97,8 @@ def _child(work: Callable[[T], R], items: Sequence[T], share: range, fd: int) ->
 
 def _collect(pid: int, fd: int) -> list[object] | None:
     """A child's results (None when it failed)."""
+    import pickle  # (only when there are children)
+
     chunks = []
     try:
         with os.fdopen(fd, "rb") as fh:

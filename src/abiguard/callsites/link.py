@@ -50,10 +50,11 @@ from typing import Protocol
 
 from ..elf import ELF_MAGIC, SHT_SYMTAB, ElfFile, iter_archive_members
 from ..errors import AbiguardError, ElfError
+from .. import callsites
 from ..model import CallSite
 from .linklib import defined_symbols, find_library
 
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = callsites.DEFAULT_TIMEOUT
 
 
 class LinkError(AbiguardError):

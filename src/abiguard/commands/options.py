@@ -22,12 +22,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..callsites.link import DEFAULT_TIMEOUT
-from ..compare.diff import FAIL_ON as DIFF_FAIL_ON
-from ..compare.impact import FAIL_ON as IMPACT_FAIL_ON
+from .. import failon
+from ..callsites import DEFAULT_TIMEOUT
 from ..errors import UsageError
 
-SCAN_FAIL_ON = ("unstable", "private", "unresolved")
+# (not imported from the comparisons or call sites: a scan does not need them)
+SCAN_FAIL_ON = failon.SCAN
+DIFF_FAIL_ON = failon.DIFF
+IMPACT_FAIL_ON = failon.IMPACT
 
 SCANNING = ("scan", "plan", "where", "diff", "gate", "propose")
 """The commands that scan their inputs as ``scan`` does."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from .. import __version__
+from .. import __version__, failon
 from ..missing import is_missing_line, missing_line
 from ..model import SCHEMA_VERSION, Audit, Consumer, InputError, Stability
 from ..remedies import load_knowledge
@@ -29,7 +29,7 @@ from .match import (
 )
 
 CHANGES = ("added", "removed", "moved", "unchanged", "renamed-node", "resized")
-FAIL_ON = ("added", "resized")
+FAIL_ON = failon.DIFF
 """What ``diff --fail-on`` takes: the changes that fail a diff."""
 
 
