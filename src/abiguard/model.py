@@ -83,6 +83,11 @@ class SymbolSource(Protocol):
     def symbol(self, kind: int, i: int) -> ElfSymbol: ...
     def symbols(self, kind: int) -> tuple[ElfSymbol, ...]: ...
     def names(self, kind: int) -> list[str]: ...
+    def keys(self, kind: int) -> tuple[list[SymbolKey], set[int]]: ...
+
+
+SymbolKey = tuple[str, str | None, bool, str, str]
+"""A symbol as a lookup and its binding read it: (name, version, hidden, binding, type)."""
 
 
 REF_PLT = 1
@@ -234,6 +239,16 @@ class SymbolTable(Sequence[ElfSymbol]):
             assert self._src is not None
             return self._src.names(self._kind)
         return [s.name for s in syms]
+
+    def keys(self) -> tuple[list[SymbolKey], set[int]]:
+        """Each symbol's :data:`SymbolKey`, in table order, and the positions of those with
+        a nonzero value -- without building the symbols (a new list and set)."""
+        syms = self._syms
+        if syms is None:
+            assert self._src is not None
+            return self._src.keys(self._kind)
+        return ([(s.name, s.version, s.hidden, s.binding, s.type) for s in syms],
+                {i for i, s in enumerate(syms) if s.value})
 
     def lookup(self, name: str) -> tuple[ElfSymbol, ...]:
         """The symbols called ``name``, in table order (``()`` when there is none)."""

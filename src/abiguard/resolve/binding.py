@@ -32,6 +32,7 @@ from ..model import (
     Stability,
     SymbolRef,
 )
+from ..fastnew import maker
 from ..policy import Policy
 from ..policy.location import VIA
 from .cache import ALLOWED_TYPES, CLASS, TAKEN, ImportKey, LibraryFile, Memo, import_key, match
@@ -44,6 +45,10 @@ _SELF = ("declared only: its relocations bind to the program's own PLT entry for
          "(an undefined symbol with a value), never to a library")
 
 Found = tuple[LoadedObject, ElfSymbol]
+
+# Every field given, in order (abiguard.fastnew): a scan makes tens of thousands of these.
+_new_binding = maker(Binding)
+_new_ref = maker(SymbolRef)
 
 
 class Scope:
@@ -146,42 +151,46 @@ class Binder:
         declared = cache.declared
         out: list[Binding] = []
         append = out.append
-        for i, (sym, looks) in enumerate(zip(consumer.imports, looked)):
+        # The imports as keys (an ElfSymbol is built only for an import no Binding was made
+        # for yet: most imports find one made for another consumer).
+        imports = consumer.imports
+        keys, valued = imports.keys()
+        for i, (key, looks) in enumerate(zip(keys, looked)):
             if not looks:
                 # No relocation uses it: ld.so never looks it up.
-                dkey = (sym.name, sym.version, sym.type, sym.binding)
+                name, version, _hidden, sbind, stype = key
+                dkey = (name, version, stype, sbind)
                 b = declared.get(dkey)
                 if b is None:
-                    b = declared[dkey] = Binding(SymbolRef(sym.name, sym.version), sym.type,
-                                                 sym.binding == "WEAK", "declared",
+                    b = declared[dkey] = Binding(SymbolRef(name, version), stype,
+                                                 sbind == "WEAK", "declared",
                                                  reason=_DECLARED)
                 append(b)
                 continue
-            if sym.value and relocs is not None:
+            if i in valued and relocs is not None:
                 # An executable's canonical PLT entry (an undefined symbol with a value) is the
                 # first definition in ld.so's scope for all but PLT-class lookups: when only
                 # such relocations use it, they bind to the program itself.
                 masks = masks or relocs.import_refs()
                 if not masks[i] & (REF_PLT | REF_COPY):
-                    append(Binding(SymbolRef(sym.name, sym.version), sym.type,
-                                   sym.binding == "WEAK", "declared", reason=_SELF))
+                    append(Binding(SymbolRef(key[0], key[1]), key[4], key[3] == "WEAK",
+                                   "declared", reason=_SELF))
                     continue
-            name = sym.name
-            libs = defined.get(name)
+            libs = defined.get(key[0])
             if libs is None:
-                append(self.unresolved(consumer, sym, order, missing))
+                append(self.unresolved(consumer, imports[i], order, missing))
                 continue
-            key = (name, sym.version, sym.hidden, sym.binding, sym.type)
             if len(libs) == 1:  # (most names: one file defines them)
                 lib = libs[0]
                 memo = memo_of.get(lib)
                 if memo is None:  # not in this scope
-                    append(self.unresolved(consumer, sym, order, missing))
+                    append(self.unresolved(consumer, imports[i], order, missing))
                     continue
                 b = memo.get(key)
                 if b is not None:  # (made for another consumer: the lookup took it there)
                     append(b)
                     continue
+                sym = imports[i]
                 at = pos[lib]
                 try:
                     d = lib.taken[key]
@@ -191,6 +200,7 @@ class Binder:
                     append(self.unresolved(consumer, sym, order, missing))
                     continue
             else:
+                sym = imports[i]
                 hit = find(sym, key)
                 if hit is None:
                     append(self.unresolved(consumer, sym, order, missing))
@@ -234,11 +244,10 @@ class Binder:
             if memo is not None:
                 memo[CLASS] = lib_class
         stab, ev = policy.classify_symbol(sym.name, d.version, key, lib_class)
-        return Binding(SymbolRef(sym.name, sym.version),
-                       sym.type if sym.type != "NOTYPE" else d.type, sym.binding == "WEAK",
-                       "bound", provider=key, provider_path=obj.installed,
-                       provided_version=d.version, reason=reason, stability=stab, evidence=ev,
-                       copy=copy)
+        return _new_binding(_new_ref(sym.name, sym.version),
+                            sym.type if sym.type != "NOTYPE" else d.type,
+                            sym.binding == "WEAK", "bound", key, obj.installed, d.version,
+                            reason, stab, ev, copy)
 
     def lookup(self, sym: ElfSymbol, scope: Scope) -> Found | None:
         hit = scope.find(sym)
