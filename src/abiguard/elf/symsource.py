@@ -323,22 +323,30 @@ class SymbolSource:
         """model.SymbolTable.keys: (name, version, hidden, binding, type) of each symbol of
         the view and the positions of those with a nonzero st_value, in C-level bulk
         operations (no symbol built)."""
-        sel = (self.split or self._split())[0][kind]
+        # (by record number: the view's symbols may be few among many, an import view of a
+        # library)
+        at = self.positions[kind] or self._positions(kind)
         lay = self.layout
         esz = lay.sym.size
         raw = self.raw
+        text = self.text
+        offs = list(map(self.names_at.__getitem__, at))
+        names = list(map(text.__getitem__, map(slice, offs, map(text.find, repeat("\0"),
+                                                                   offs))))
+        if not self.text_ascii:
+            names = [n if n.isascii() else fix_name(n) for n in names]
         vinfo = (self.versions or self._versions())[kind]
         if self.versyms is not None:
-            vv = list(map(vinfo.__getitem__, compress(self.versyms, sel)))
+            vv = list(map(vinfo.__getitem__, map(self.versyms.__getitem__, at)))
         else:
-            vv = [vinfo[0]] * sel.count(1)
-        bt = list(map(BINDTYPE8.__getitem__, compress(raw[4 if lay.is64 else 12::esz], sel)))
-        keys = list(zip(self.names(kind), map(_ITEM0, vv), map(_ITEM2, vv), map(_ITEM0, bt),
+            vv = [vinfo[0]] * len(at)
+        info = raw[4 if lay.is64 else 12::esz]
+        bt = list(map(BINDTYPE8.__getitem__, map(info.__getitem__, at)))
+        keys = list(zip(names, map(_ITEM0, vv), map(_ITEM2, vv), map(_ITEM0, bt),
                         map(_ITEM1, bt)))
         # st_value: the second 8-byte word of an Elf64_Sym, the second 4-byte one of Elf32
-        words = uarray("Q" if lay.is64 else "I", raw, lay.big)
-        values = compress(words[1::3] if lay.is64 else words[1::4], sel)
-        return keys, set(compress(count(), values))
+        words = uarray("Q" if lay.is64 else "I", raw, lay.big)[1::3 if lay.is64 else 4]
+        return keys, set(compress(count(), map(words.__getitem__, at)))
 
     def symbols(self, kind: int) -> tuple[ElfSymbol, ...]:
         sel = (self.split or self._split())[0][kind]
