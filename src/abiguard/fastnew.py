@@ -13,7 +13,8 @@ maker. (abiguard.elf.symsource builds ElfSymbols the same way in its bulk loop.)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -44,4 +45,37 @@ def maker(cls: type[T]) -> Callable[..., T]:
     return make
 
 
-__all__ = ["maker"]
+_MAKERS: dict[type, Callable[..., Any]] = {}
+
+
+def rebuild(cls: type[T], values: tuple[Any, ...]) -> T:
+    """``cls(*values)`` through its :func:`maker` (what :func:`reducers` pickle)."""
+    make = _MAKERS.get(cls)
+    if make is None:
+        make = _MAKERS[cls] = maker(cls)
+    return make(*values)  # type: ignore[no-any-return]
+
+
+Reducer = Callable[[Any], tuple[Any, ...]]
+
+
+def reducers(classes: Iterable[type]) -> dict[type, Reducer]:
+    """A pickle ``dispatch_table`` for objects of these dataclasses: each pickled as its
+    class and its fields' values, unpickled through :func:`rebuild` (several times faster
+    both ways than the dataclasses' own ``__getstate__``/``__setstate__``)."""
+    table: dict[type, Reducer] = {}
+    for cls in classes:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        if len(names) < 2:
+            continue  # (attrgetter of one name gives the value, not a tuple)
+        get = attrgetter(*names)
+
+        def reduce(o: Any, cls: type = cls, get: Callable[[Any], Any] = get
+                   ) -> tuple[Any, ...]:
+            return rebuild, (cls, get(o))
+
+        table[cls] = reduce
+    return table
+
+
+__all__ = ["maker", "rebuild", "reducers"]

@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,15 +77,21 @@ def split(weights: Sequence[int], n: int, parent_extra: float = PARENT_EXTRA) ->
     return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def _child(work: Callable[[T], R], items: Sequence[T], share: range, fd: int) -> None:
+def _child(work: Callable[[T], R], items: Sequence[T], share: range, fd: int,
+           table: Mapping[type, Callable[[Any], Any]]) -> None:
     """In a forked child: compute the share, write it pickled to ``fd``, exit (never
     returns; no cleanup of the parent's runs here: os._exit)."""
+    import io
     import pickle
 
     code = 1
     try:
-        data = pickle.dumps([work(items[i]) for i in share], pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
+        results = [work(items[i]) for i in share]
+        buf = io.BytesIO()
+        pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = table  # type: ignore[assignment]
+        pickler.dump(results)
+        view = buf.getbuffer()
         while view:
             view = view[os.write(fd, view):]
         code = 0
@@ -119,11 +125,13 @@ def _collect(pid: int, fd: int) -> list[object] | None:
 
 
 def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int], jobs: int,
-               progress: Callable[[int, int, int], None] | None = None) -> list[R]:
+               progress: Callable[[int, int, int], None] | None = None,
+               pickling: Mapping[type, Callable[[Any], Any]] | None = None) -> list[R]:
     """``[work(x) for x in items]``, on up to ``jobs`` processes (see the module's
     docstring). ``progress(done, total, i)``: called before item ``i`` of the parent's own
     share (``done`` scaled to the whole: the children go at about the same pace), and with
-    ``i == total`` at the end."""
+    ``i == total`` at the end. ``pickling``: a pickle ``dispatch_table`` for the results
+    (abiguard.fastnew.reducers)."""
     total = len(items)
     n = share_count(weights, jobs)
     if n <= 1:
@@ -145,7 +153,7 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
                 os.close(r)
                 for _s, _p, fd in children:
                     os.close(fd)
-                _child(work, items, share, w)
+                _child(work, items, share, w, pickling or {})
             os.close(w)
             children.append((share, pid, r))
         mine = shares[0]

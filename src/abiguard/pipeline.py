@@ -13,7 +13,19 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .errors import ElfError, InputFileError
 from .missing import is_missing_line, missing_line
-from .model import Audit, CallSite, Consumer, InputError, Plan
+from .fastnew import reducers
+from .model import (
+    Audit,
+    Binding,
+    CallSite,
+    Consumer,
+    CopyRelocation,
+    Evidence,
+    InputError,
+    Library,
+    Plan,
+    SymbolRef,
+)
 from .notify import Notify, silent
 from .parallel import ITEM_WEIGHT, run_shares
 from .policy import Policy
@@ -50,6 +62,11 @@ def make_resolver(collected: Collected, options: ScanOptions,
                     extra_needed=options.needed)
 
 
+_RESULT_PICKLING = reducers((Consumer, Library, Binding, SymbolRef, Evidence, CopyRelocation,
+                             InputError))
+"""How a child of :func:`scan_targets` sends its consumers (abiguard.parallel)."""
+
+
 def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[str] = (),
                  resolver: Resolver | None = None,
                  progress: Callable[[int, int, str], None] | None = None,
@@ -76,7 +93,8 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
             progress(done, n, targets[i].installed if i < n else "")
 
     weights = [len(t.elf.imports) + ITEM_WEIGHT for t in targets]
-    for r in run_shares(one, targets, weights, options.jobs, step if progress else None):
+    for r in run_shares(one, targets, weights, options.jobs, step if progress else None,
+                        _RESULT_PICKLING):
         if isinstance(r, InputError):
             errors.append(r)
         else:
