@@ -85,19 +85,21 @@ class Scope:
              ) -> tuple[int, ElfSymbol] | None:
         """do_lookup_x over the scope: (position of the first object with a definition the
         lookup takes, that definition). ``key``: the import's :func:`import_key`."""
-        name = sym.name
+        return self.find_key(import_key(sym) if key is None else key)
+
+    def find_key(self, key: ImportKey) -> tuple[int, ElfSymbol] | None:
+        """:meth:`find` of an import given by its :func:`import_key` alone."""
+        name = key[0]
         libs = self.defined.get(name)
         if not libs:
             return None
-        if key is None:
-            key = import_key(sym)
         pos = self.pos
         if len(libs) > len(pos):  # a name many files define: walk the scope instead
             for at, o in enumerate(self.objects):
                 lib = o.lib
                 assert lib is not None
                 if name in lib.defines():
-                    d = lib.find(sym, key)
+                    d = lib.take(key)
                     if d is not None:
                         return at, d
             return None
@@ -106,7 +108,7 @@ class Scope:
         for lib in libs:
             at = pos.get(lib, -1)
             if at >= 0 and (best < 0 or at < best):
-                d = lib.find(sym, key)
+                d = lib.take(key)
                 if d is not None:
                     best, found = at, d
         return (best, found) if found is not None else None
@@ -135,7 +137,7 @@ class Binder:
         missing = [o.name for o in order if o.elf is None]
         scope = Scope(self, consumer, order)
         objects = scope.objects
-        find = scope.find
+        find_key = scope.find_key
         defined = scope.defined
         pos = scope.pos
         memos = scope.memos
@@ -190,20 +192,18 @@ class Binder:
                 if b is not None:  # (made for another consumer: the lookup took it there)
                     append(b)
                     continue
-                sym = imports[i]
                 at = pos[lib]
                 try:
                     d = lib.taken[key]
                 except KeyError:
-                    d = lib.find(sym, key)
+                    d = lib.take(key)
                 if d is None:
-                    append(self.unresolved(consumer, sym, order, missing))
+                    append(self.unresolved(consumer, imports[i], order, missing))
                     continue
             else:
-                sym = imports[i]
-                hit = find(sym, key)
+                hit = find_key(key)
                 if hit is None:
-                    append(self.unresolved(consumer, sym, order, missing))
+                    append(self.unresolved(consumer, imports[i], order, missing))
                     continue
                 at, d = hit
                 memo = memos[at]
@@ -211,11 +211,12 @@ class Binder:
                 # Bound to whichever definition of the name ld.so saw first: per consumer.
                 if unique is None:
                     unique = UniqueTable(self, order, scope)
+                sym = imports[i]
                 append(self.bound(consumer, sym, unique.entry(sym, (objects[at], d))))
                 continue
             b = memo.get(key)
             if b is None:
-                b = memo[key] = self.bound(consumer, sym, (objects[at], d), memo=memo)
+                b = memo[key] = self.bound_key(consumer, key, (objects[at], d), memo=memo)
             append(b)
         if special:
             exports = consumer.exports
@@ -233,6 +234,13 @@ class Binder:
               memo: Memo | None = None) -> Binding:
         """The Binding of ``sym`` to ``found``; ``memo``: the provider's (where its
         library's class is kept)."""
+        return self.bound_key(consumer, import_key(sym), found, copy, reason, memo)
+
+    def bound_key(self, consumer: ElfObject, ref: ImportKey, found: Found,
+                  copy: CopyRelocation | None = None, reason: str | None = None,
+                  memo: Memo | None = None) -> Binding:
+        """:meth:`bound` of an import given by its :func:`import_key`."""
+        name, version, _hidden, sbind, stype = ref
         obj, d = found
         assert obj.elf is not None
         key = obj.elf.soname or obj.name
@@ -243,11 +251,10 @@ class Binder:
                                                 self.loader.location(obj, consumer))
             if memo is not None:
                 memo[CLASS] = lib_class
-        stab, ev = policy.classify_symbol(sym.name, d.version, key, lib_class)
-        return _new_binding(_new_ref(sym.name, sym.version),
-                            sym.type if sym.type != "NOTYPE" else d.type,
-                            sym.binding == "WEAK", "bound", key, obj.installed, d.version,
-                            reason, stab, ev, copy)
+        stab, ev = policy.classify_symbol(name, d.version, key, lib_class)
+        return _new_binding(_new_ref(name, version), stype if stype != "NOTYPE" else d.type,
+                            sbind == "WEAK", "bound", key, obj.installed, d.version, reason,
+                            stab, ev, copy)
 
     def lookup(self, sym: ElfSymbol, scope: Scope) -> Found | None:
         hit = scope.find(sym)
