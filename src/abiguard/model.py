@@ -259,8 +259,23 @@ class SymbolTable(Sequence[ElfSymbol]):
         if hit is None or hit.__class__ is tuple:
             return hit or ()
         # First lookup of the name: positions -> symbols, kept in the index.
-        get = self.__getitem__
-        syms = (get(hit),) if hit.__class__ is int else tuple(map(get, hit))
+        at = (hit,) if hit.__class__ is int else hit
+        every = self._syms
+        if every is not None:
+            syms = tuple(map(every.__getitem__, at))
+        else:  # (the positions come from the table: no bounds to check)
+            src = self._src
+            assert src is not None
+            one = self._one
+            if one is None:
+                one = self._one = {}
+            out = []
+            for p in at:
+                sym = one.get(p)
+                if sym is None:
+                    sym = one[p] = src.symbol(self._kind, p)
+                out.append(sym)
+            syms = tuple(out)
         index[name] = syms
         return syms
 
