@@ -1,26 +1,32 @@
-"""Work on many items with several processes that share what is already in memory.
+"""Work on many items with two processes that share what is already in memory.
 
 A scan of hundreds of consumers resolves them one by one against files it has read and
-indexed once (abiguard.resolve). :func:`run_shares` splits such a list into contiguous shares
-by weight and hands all but the first to child processes made with ``fork()``: they start
-with everything the parent has read (copy-on-write, nothing sent to them), compute their
-share and send the results back pickled through a pipe; the parent computes the first share
-meanwhile and returns every result in input order. The results are those of the serial loop:
-the same function on the same items in the same state, in each process; a child that fails in
-any way (an exception, a signal, a short or corrupt answer) costs only time -- the parent then
-computes that share itself, and whatever error the function raises is raised there as it
-would have been without children.
+indexed once (abiguard.resolve). :func:`run_shares` lets a child process made with
+``fork()`` help: it starts with everything the parent has read (copy-on-write, nothing sent
+to it) and works from the last item backwards while the parent works from the first one
+forwards, until they meet -- wherever that is: a process slowed down by the rest of the
+machine just does fewer items, and each keeps to one end of the list (neighbouring
+consumers tend to load the same libraries, which each process then reads and indexes once).
+The child sends its results back pickled through a pipe (pickled as it goes), and the parent
+returns every result in input order.
 
-Forking is for a single-threaded process (the command line): callers that run in threads (a
-census worker) keep ``jobs=1``. Shares are only made when there is enough work to pay for a
-process, its results' pickling (~20% of the time it took to compute them) and their
-unpickling in the parent (~20%, serial): at least :data:`MIN_SHARE_WEIGHT` per share.
+The results are those of the serial loop: the same function on the same items in the same
+state, in each process. Where the two meet, both may compute the same item (each claims an
+item in a shared page before computing it, without a lock): the parent's is kept. A child
+that fails in any way (an exception, a signal, a short or corrupt answer) costs only time:
+the parent then computes the items it did not get, and whatever error the function raises is
+raised there as it would have been without a child.
+
+Forking is for a single-threaded process (the command line): it is not done when other
+threads run (a census worker), nor when the work is too small to pay for a process and for
+pickling its results (at least :data:`MIN_SHARE_WEIGHT` for each of the two).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -35,9 +41,10 @@ process of its own: about 50 ms of resolving, against ~5 ms to fork and collect 
 ITEM_WEIGHT = 16
 """The weight of a consumer besides its imports (its load order, its libraries)."""
 
-PARENT_EXTRA = 0.2
-"""The parent's share is this much heavier than a child's: a child pickles its results
-while the parent computes, and the parent unpickles them after."""
+MAX_JOBS = 2
+"""Processes a run uses at most: the parent and one child, from both ends of the list."""
+
+_CLAIM = struct.Struct("=q")  # an aligned 8-byte store: whole, for the other process too
 
 
 def cpu_count() -> int:
@@ -53,57 +60,43 @@ def share_count(weights: Sequence[int], jobs: int) -> int:
     if jobs <= 1 or not hasattr(os, "fork") or len(weights) < 2 \
             or threading.active_count() > 1:  # (fork keeps only this thread)
         return 1
-    return max(1, min(jobs, len(weights), sum(weights) // MIN_SHARE_WEIGHT))
+    return max(1, min(jobs, MAX_JOBS, sum(weights) // MIN_SHARE_WEIGHT))
 
 
-def split(weights: Sequence[int], n: int, parent_extra: float = PARENT_EXTRA) -> list[range]:
-    """``n`` contiguous, non-empty ranges of the items covering them all, in order, of about
-    equal weight (the first ``parent_extra`` heavier)."""
-    n = max(1, min(n, len(weights)))
-    total = sum(weights)
-    unit = total / (n + parent_extra) if total else 0.0
-    bounds = [0]
-    acc = 0
-    goal = unit * (1 + parent_extra)
-    for i, w in enumerate(weights):
-        if len(bounds) == n:
-            break
-        acc += w
-        left = len(weights) - (i + 1)  # items after this one
-        if (acc >= goal or left == n - len(bounds)) and left >= n - len(bounds):
-            bounds.append(i + 1)
-            goal += unit
-    bounds.append(len(weights))
-    return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
-
-
-def _child(work: Callable[[T], R], items: Sequence[T], share: range, fd: int,
+def _child(work: Callable[[T], R], items: Sequence[T], shared: Any, fd: int,
            table: Mapping[type, Callable[[Any], Any]]) -> None:
-    """In a forked child: compute the share, write it pickled to ``fd``, exit (never
-    returns; no cleanup of the parent's runs here: os._exit)."""
+    """In the forked child: claim and compute items from the last one down until the
+    parent's claims are reached; write (first item done, count) and the pickled results
+    (last item first) to ``fd``; exit (never returns; no cleanup of the parent's here)."""
     import io
     import pickle
 
     code = 1
     try:
-        results = [work(items[i]) for i in share]
         buf = io.BytesIO()
         pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = table  # type: ignore[assignment]
-        pickler.dump(results)
-        view = buf.getbuffer()
+        j = len(items) - 1
+        done = 0
+        while j >= 1 and j >= _CLAIM.unpack_from(shared, 0)[0]:  # (the parent's next item)
+            _CLAIM.pack_into(shared, 8, j)  # claimed: the parent stops before it
+            pickler.dump(work(items[j]))
+            done += 1
+            j -= 1
+        view = memoryview(struct.pack("=qq", j + 1, done) + buf.getvalue())
         while view:
             view = view[os.write(fd, view):]
         code = 0
-    except BaseException:  # noqa: BLE001 - the parent computes the share again
+    except BaseException:  # noqa: BLE001 - the parent computes the items again
         code = 1
     finally:
         os._exit(code)
 
 
-def _collect(pid: int, fd: int) -> list[object] | None:
-    """A child's results (None when it failed)."""
-    import pickle  # (only when there are children)
+def _collect(pid: int, fd: int) -> tuple[int, list[Any]] | None:
+    """The child's (first item, results in input order); None when it failed."""
+    import io
+    import pickle
 
     chunks = []
     try:
@@ -115,71 +108,80 @@ def _collect(pid: int, fd: int) -> list[object] | None:
         os.waitpid(pid, 0)
         raise
     _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+    data = b"".join(chunks)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or len(data) < 16:
         return None
+    first, count = struct.unpack_from("=qq", data, 0)
     try:
-        out = pickle.loads(b"".join(chunks))
+        unpickler = pickle.Unpickler(io.BytesIO(data[16:]))
+        out = [unpickler.load() for _ in range(count)]
     except Exception:  # noqa: BLE001 - a corrupt answer: computed again
         return None
-    return out if isinstance(out, list) else None
+    out.reverse()
+    return first, out
 
 
 def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int], jobs: int,
                progress: Callable[[int, int, int], None] | None = None,
                pickling: Mapping[type, Callable[[Any], Any]] | None = None) -> list[R]:
-    """``[work(x) for x in items]``, on up to ``jobs`` processes (see the module's
-    docstring). ``progress(done, total, i)``: called before item ``i`` of the parent's own
-    share (``done`` scaled to the whole: the children go at about the same pace), and with
-    ``i == total`` at the end. ``pickling``: a pickle ``dispatch_table`` for the results
-    (abiguard.fastnew.reducers)."""
+    """``[work(x) for x in items]``, on up to ``jobs`` (at most :data:`MAX_JOBS`)
+    processes (see the module's docstring); ``weights``: how much work each item is.
+    ``progress(done, total, i)``: called before the parent's item ``i`` (``done`` counts the
+    child's too), and with ``i == total`` at the end. ``pickling``: a pickle
+    ``dispatch_table`` for the results (abiguard.fastnew.reducers)."""
     total = len(items)
-    n = share_count(weights, jobs)
-    if n <= 1:
-        out = []
+    results: list[R] = []
+    if share_count(weights, jobs) <= 1:
         for i, x in enumerate(items):
             if progress:
                 progress(i, total, i)
-            out.append(work(x))
+            results.append(work(x))
         if progress:
             progress(total, total, total)
-        return out
-    shares = split(weights, n)
-    children: list[tuple[range, int, int]] = []  # (share, pid, read end)
+        return results
+    import mmap
+
+    shared = mmap.mmap(-1, 16)  # (anonymous, MAP_SHARED: the child sees the parent's claims)
+    _CLAIM.pack_into(shared, 0, 0)  # the parent's next item
+    _CLAIM.pack_into(shared, 8, total)  # the child's last claimed item
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        _child(work, items, shared, w, pickling or {})
+    os.close(w)
+    collected = False
     try:
-        for share in shares[1:]:
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child
-                os.close(r)
-                for _s, _p, fd in children:
-                    os.close(fd)
-                _child(work, items, share, w, pickling or {})
-            os.close(w)
-            children.append((share, pid, r))
-        mine = shares[0]
-        results: list[R] = []
-        for i in mine:
+        i = 0
+        while i < total:
+            back = _CLAIM.unpack_from(shared, 8)[0]
+            if i >= back:
+                break
+            _CLAIM.pack_into(shared, 0, i + 1)
             if progress:
-                progress(i * total // len(mine), total, i)
+                progress(i + total - back, total, i)
             results.append(work(items[i]))
-        while children:
-            share, pid, fd = children.pop(0)
-            got = _collect(pid, fd)
-            if got is None or len(got) != len(share):
-                got = [work(items[i]) for i in share]  # (raises what the child met)
-            results.extend(got)  # type: ignore[arg-type]
+            i += 1
+        collected = True
+        got = _collect(pid, r)
+        if got is not None and got[0] <= i and got[0] + len(got[1]) == total:
+            first, theirs = got
+            results.extend(theirs[i - first:])  # (where both did an item: the parent's)
+        else:  # the child failed: its items here (raising what it met)
+            results.extend(work(items[k]) for k in range(i, total))
     finally:
-        for _share, pid, fd in children:  # interrupted: no child outlives the parent
+        if not collected:  # interrupted: no child outlives the parent
             try:
-                os.close(fd)
+                os.close(r)
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             except OSError:
                 pass
+        shared.close()
     if progress:
         progress(total, total, total)
     return results
 
 
-__all__ = ["ITEM_WEIGHT", "MIN_SHARE_WEIGHT", "cpu_count", "run_shares", "share_count",
-           "split"]
+__all__ = ["ITEM_WEIGHT", "MAX_JOBS", "MIN_SHARE_WEIGHT", "cpu_count", "run_shares",
+           "share_count"]
