@@ -31,7 +31,7 @@ def maker(cls: type[T]) -> Callable[..., T]:
                 or not all(n.isidentifier() for n in names)):
             return cls
         twin = type(f"_{cls.__name__}Slots", (), {"__slots__": names})
-        probe = object.__new__(twin)
+        probe: Any = object.__new__(twin)
         probe.__class__ = cls  # raises TypeError when the layouts differ
     except (TypeError, AttributeError):
         return cls

@@ -75,7 +75,7 @@ def _child(work: Callable[[T], R], items: Sequence[T], shared: Any, fd: int,
     try:
         buf = io.BytesIO()
         pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
-        pickler.dispatch_table = table  # type: ignore[assignment]
+        pickler.dispatch_table = table
         j = len(items) - 1
         done = 0
         while j >= 1 and j >= _CLAIM.unpack_from(shared, 0)[0]:  # (the parent's next item)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ElfError, InputFileError
-from .missing import is_missing_line, missing_line
 from .fastnew import reducers
+from .missing import is_missing_line, missing_line
 from .model import (
     Audit,
     Binding,

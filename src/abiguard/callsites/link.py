@@ -48,9 +48,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .. import callsites
 from ..elf import ELF_MAGIC, SHT_SYMTAB, ElfFile, iter_archive_members
 from ..errors import AbiguardError, ElfError
-from .. import callsites
 from ..model import CallSite
 from .linklib import defined_symbols, find_library
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import repeat
 
+from ..fastnew import maker
 from ..model import (
     REF_COPY,
     REF_OTHER,
@@ -32,7 +33,6 @@ from ..model import (
     Stability,
     SymbolRef,
 )
-from ..fastnew import maker
 from ..policy import Policy
 from ..policy.location import VIA
 from .cache import ALLOWED_TYPES, CLASS, TAKEN, ImportKey, LibraryFile, Memo, import_key, match
