@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import signal
 import struct
-import threading
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -57,9 +57,10 @@ def cpu_count() -> int:
 
 def share_count(weights: Sequence[int], jobs: int) -> int:
     """How many processes to use (1: the serial loop)."""
+    threading = sys.modules.get("threading")  # (not imported: no thread was started)
     if jobs <= 1 or not hasattr(os, "fork") or len(weights) < 2 \
-            or threading.active_count() > 1:  # (fork keeps only this thread)
-        return 1
+            or (threading is not None and threading.active_count() > 1):
+        return 1  # (fork keeps only this thread)
     return max(1, min(jobs, MAX_JOBS, sum(weights) // MIN_SHARE_WEIGHT))
 
 
