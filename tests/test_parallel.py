@@ -319,3 +319,14 @@ def test_keys_of_system_files():
             assert (fresh.imports if table is o.imports else fresh.exports).keys() == \
                 _keys_of(table)
     assert len(read_elf("/lib/x86_64-linux-gnu/libc.so.6").exports.keys()[0]) > 1000
+
+
+def test_default_jobs_follows_the_idle_cpus(monkeypatch):
+    monkeypatch.setattr(parallel, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 1.0, 1.0))
+    assert parallel.default_jobs() == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.3, 1.0, 1.0))
+    assert parallel.default_jobs() == 1
+    monkeypatch.setattr(parallel, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert parallel.default_jobs() == 1

@@ -109,8 +109,8 @@ OPTIONS: tuple[Opt, ...] = (
     _o("--needed", "for .o/.a inputs (no DT_NEEDED): libraries to resolve against, like -l on "
        "a link line (repeatable)", SCANNING, RESOLUTION, **_rep("SONAME")),
     _o("-j --jobs", "processes resolving the consumers, at most 2 (default: 2 when there are "
-       "2 CPUs or more); a second one only when there are enough consumers to pay for it; "
-       "the answers are the same",
+       "2 CPUs or more and one is idle, by the load average); a second one only when there "
+       "are enough consumers to pay for it; the answers are the same",
        SCANNING, RESOLUTION, type=int, default=None, metavar="N"),
     _o("--policy", "stability policy TOML file, consulted before the built-in ones "
        "(repeatable; docs/policy.md)", (*SCANNING, "impact", "census"), RESOLUTION,

@@ -12,7 +12,6 @@ from .cache import CLASS, ResolverCache
 from .layers import Layers
 from .search import LoadedObject, Loader
 
-
 _NODES = ("version nodes",)
 """The memo key of a library file's version nodes (base excluded), as Library lists them."""
 
