@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from _xcproject import (
+from abiguard.callsites.binary import binary_reference_counts, find_binary_callsites
+from abiguard.errors import ElfError
+from abiguard.jsonform import from_dict
+from abiguard.model import CallSite, to_dict
+from helpers.xcproject import (
     EXPECTED_BINARY_COUNTS,
     EXPECTED_BINARY_FUNCTIONS,
     build_aarch64,
     build_project,
     run,
 )
-from abiguard.callsites.binary import binary_reference_counts, find_binary_callsites
-from abiguard.errors import ElfError
-from abiguard.jsonform import from_dict
-from abiguard.model import CallSite, to_dict
 
 XC = {"xc_a", "xc_b", "xc_c"}
 VARIANTS = ["plt", "now", "noplt", "nopie"]
@@ -38,22 +38,18 @@ def counts(sites: list[CallSite]) -> dict[tuple[str, str], int]:
     return dict(Counter((s.symbol, s.kind) for s in sites))
 
 
-@pytest.fixture(scope="session")
-def base(tmp_path_factory) -> Path:
-    return tmp_path_factory.getbasetemp() / "xc"
-
-
 CCS = ["gcc", "aarch64"]  # AArch64 needs binutils-aarch64-linux-gnu (scripts/setup-debian.sh)
 
 
-def build(base: Path, cc: str, variant: str) -> Path:
-    return build_aarch64(base, variant) if cc == "aarch64" else build_project(base, variant=variant)
+def build(xc_base: Path, cc: str, variant: str) -> Path:
+    return build_aarch64(xc_base, variant) if cc == "aarch64" else build_project(
+        xc_base, variant=variant)
 
 
 @pytest.mark.parametrize("cc", CCS)
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_counts_unstripped_and_stripped(base, cc, variant):
-    d = build(base, cc, variant)
+def test_counts_unstripped_and_stripped(xc_base, cc, variant):
+    d = build(xc_base, cc, variant)
     full = find_binary_callsites(str(d / "prog"), XC)
     stripped = find_binary_callsites(str(d / "prog.stripped"), XC)
     assert counts(full) == expected_counts(variant)
@@ -69,8 +65,8 @@ def test_counts_unstripped_and_stripped(base, cc, variant):
 
 @pytest.mark.parametrize("cc", CCS)
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_every_relocated_symbol_has_a_site(base, cc, variant):
-    d = build(base, cc, variant)
+def test_every_relocated_symbol_has_a_site(xc_base, cc, variant):
+    d = build(xc_base, cc, variant)
     for prog in ("prog", "prog.stripped"):
         rel = binary_reference_counts(str(d / prog))
         assert XC <= set(rel)
@@ -80,32 +76,32 @@ def test_every_relocated_symbol_has_a_site(base, cc, variant):
         assert set(rel) <= with_sites, set(rel) - with_sites
 
 
-def test_plt_sec_is_used_with_ibt(base):
+def test_plt_sec_is_used_with_ibt(xc_base):
     from elftools.elf.elffile import ELFFile
 
-    d = build_project(base, variant="now")
+    d = build_project(xc_base, variant="now")
     with open(d / "prog", "rb") as f:
         names = {s.name for s in ELFFile(f).iter_sections()}
     assert ".plt.sec" in names
 
 
-def test_reference_counts(base):
-    d = build_project(base, variant="plt")
+def test_reference_counts(xc_base):
+    d = build_project(xc_base, variant="plt")
     rel = binary_reference_counts(str(d / "prog"))
     assert rel["xc_a"] == 1 and rel["xc_b"] == 1 and rel["xc_c"] == 1   # JUMP_SLOT, GLOB_DAT
-    d = build_project(base, variant="noplt")
+    d = build_project(xc_base, variant="noplt")
     assert binary_reference_counts(str(d / "prog"))["xc_a"] == 1          # GLOB_DAT only
 
 
-def test_symbol_filter(base):
-    d = build_project(base)
+def test_symbol_filter(xc_base):
+    d = build_project(xc_base)
     sites = find_binary_callsites(str(d / "prog"), {"xc_b"})
     assert counts(sites) == {("xc_b", "call"): 1, ("xc_b", "jump"): 1}
     assert find_binary_callsites(str(d / "prog"), {"no_such_symbol"}) == []
 
 
-def test_nearest_export_for_stripped_export_dynamic(base, tmp_path):
-    d = build_project(base)
+def test_nearest_export_for_stripped_export_dynamic(xc_base, tmp_path):
+    d = build_project(xc_base)
     for f in ("main.o", "util.o", "libstuff.a", "libxc.so"):
         shutil.copy(d / f, tmp_path / f)
     run(["gcc", "-rdynamic", "-o", "prog", "main.o", "util.o", "libstuff.a", "-L.", "-lxc"],
@@ -130,8 +126,8 @@ def _separate_debug(d: Path, tmp: Path) -> Path:
     return tmp / "prog"
 
 
-def test_debuglink_in_debug_dir(base, tmp_path):
-    d = build_project(base)
+def test_debuglink_in_debug_dir(xc_base, tmp_path):
+    d = build_project(xc_base)
     prog = _separate_debug(d, tmp_path)
     debug_dir = tmp_path / "debug"
     debug_dir.mkdir()
@@ -144,8 +140,8 @@ def test_debuglink_in_debug_dir(base, tmp_path):
     assert {s.attribution for s in code} == {"symtab"}
 
 
-def test_debuglink_crc_mismatch_is_ignored(base, tmp_path):
-    d = build_project(base)
+def test_debuglink_crc_mismatch_is_ignored(xc_base, tmp_path):
+    d = build_project(xc_base)
     prog = _separate_debug(d, tmp_path)
     debug_dir = tmp_path / "debug"
     debug_dir.mkdir()
@@ -155,10 +151,10 @@ def test_debuglink_crc_mismatch_is_ignored(base, tmp_path):
     assert {s.attribution for s in sites} == {"none"}
 
 
-def test_build_id_debug_file(base, tmp_path):
+def test_build_id_debug_file(xc_base, tmp_path):
     from elftools.elf.elffile import ELFFile
 
-    d = build_project(base)
+    d = build_project(xc_base)
     prog = _separate_debug(d, tmp_path)
     with open(prog, "rb") as f:
         elf = ELFFile(f)
@@ -185,8 +181,8 @@ def _hide_symtab(src: Path, dst: Path) -> None:
     dst.write_bytes(bytes(data))
 
 
-def test_dwarf_attribution_without_symtab(base, tmp_path):
-    d = build_project(base)
+def test_dwarf_attribution_without_symtab(xc_base, tmp_path):
+    d = build_project(xc_base)
     _hide_symtab(d / "prog", tmp_path / "prog")
     sites = find_binary_callsites(str(tmp_path / "prog"), XC)
     by = {(s.symbol, s.address): (s.function, s.attribution) for s in sites}
@@ -200,8 +196,8 @@ def test_dwarf_attribution_without_symtab(base, tmp_path):
             assert by[(s.symbol, s.address)] == (None, "none")
 
 
-def test_callsite_json_round_trip(base):
-    d = build_project(base)
+def test_callsite_json_round_trip(xc_base):
+    d = build_project(xc_base)
     for s in find_binary_callsites(str(d / "prog"), XC):
         assert from_dict(CallSite, to_dict(s)) == s
 
@@ -211,8 +207,8 @@ def test_callsite_json_round_trip(base):
 # ------------------------------------------------------------------------------------------
 
 
-def test_truncated_binary(base, tmp_path):
-    d = build_project(base)
+def test_truncated_binary(xc_base, tmp_path):
+    d = build_project(xc_base)
     bad = tmp_path / "prog"
     bad.write_bytes((d / "prog").read_bytes()[:3000])
     with pytest.raises(ElfError) as exc:
@@ -235,14 +231,14 @@ def test_missing_binary(tmp_path):
     assert exc.value.path == str(tmp_path / "nope")
 
 
-def test_object_file_is_refused(base):
-    d = build_project(base)
+def test_object_file_is_refused(xc_base):
+    d = build_project(xc_base)
     with pytest.raises(ElfError, match="where --objects"):
         find_binary_callsites(str(d / "main.o"), None)
 
 
-def test_garbage_after_header(base, tmp_path):
-    d = build_project(base)
+def test_garbage_after_header(xc_base, tmp_path):
+    d = build_project(xc_base)
     data = bytearray((d / "prog").read_bytes())
     data[0x28:0x30] = (len(data) - 10).to_bytes(8, "little")      # e_shoff near the end
     bad = tmp_path / "prog"

@@ -9,14 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from _xcproject import (
-    EXPECTED_OBJECT_REFS,
-    LINE_HELPER_A,
-    LINE_MAIN_A,
-    LINE_MAIN_C,
-    build_project,
-    link_command,
-)
 from abiguard import cli
 from abiguard.callsites.link import (
     LinkError,
@@ -28,11 +20,13 @@ from abiguard.callsites.link import (
 )
 from abiguard.callsites.objects import find_object_references
 from abiguard.model import SCHEMA_VERSION
-
-
-@pytest.fixture(scope="session")
-def project(tmp_path_factory) -> Path:
-    return build_project(tmp_path_factory.getbasetemp() / "xc")
+from helpers.xcproject import (
+    EXPECTED_OBJECT_REFS,
+    LINE_HELPER_A,
+    LINE_MAIN_A,
+    LINE_MAIN_C,
+    link_command,
+)
 
 
 def triples(sites) -> set[tuple[str, str, str | None]]:

@@ -9,20 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from _xcproject import EXPECTED_OBJECT_REFS, build_aarch64, build_project, run
 from abiguard.callsites.objects import find_object_references
 from abiguard.elf import iter_archive_members
 from abiguard.errors import ElfError
 from abiguard.model import InputError
+from helpers.xcproject import EXPECTED_OBJECT_REFS, build_aarch64, run
 
 XC = {"xc_a", "xc_b", "xc_c"}
 INPUTS = ["main.o", "util.o", "libstuff.a"]
 
-
-
-@pytest.fixture(scope="session")
-def project(tmp_path_factory) -> Path:
-    return build_project(tmp_path_factory.getbasetemp() / "xc")
 
 
 def triples(sites) -> set[tuple[str, str, str | None]]:
@@ -100,8 +95,8 @@ def test_long_member_names(project, tmp_path):
     assert [name for name, _ in iter_archive_members(str(tmp_path / "liblong.a"))] == [long]
 
 
-def test_aarch64_objects(tmp_path_factory, monkeypatch):
-    d = build_aarch64(tmp_path_factory.getbasetemp() / "xc")
+def test_aarch64_objects(xc_base, monkeypatch):
+    d = build_aarch64(xc_base)
     monkeypatch.chdir(d)
     sites, errors = find_object_references(INPUTS, XC)
     assert errors == []

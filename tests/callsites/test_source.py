@@ -592,7 +592,7 @@ def test_cli_usage_errors_one_line(capsys, argv, message):
 def test_cli_objects_and_binaries(tmp_path, capsys):
     """The same small project seen from its sources, objects and linked binary."""
     assert HAVE_GCC, "gcc not available (scripts/setup-debian.sh installs it)"
-    from _xcproject import LINE_HELPER_A, LINE_MAIN_A, LINE_MAIN_C, build_project
+    from helpers.xcproject import LINE_HELPER_A, LINE_MAIN_A, LINE_MAIN_C, build_project
 
     d = build_project(tmp_path)
     rc, out, err = run_cli(capsys, "--source", str(d), "--symbol", "xc_a,xc_b,xc_c",
@@ -613,7 +613,7 @@ def test_cli_objects_and_binaries(tmp_path, capsys):
 
 def test_without_sources_ignores_binary_sites(tmp_path, capsys):
     """The linked program holds every symbol; --without is answered from the sources."""
-    from _xcproject import build_project
+    from helpers.xcproject import build_project
 
     d = build_project(tmp_path)
     (d / "libxc.so.1").symlink_to("libxc.so")  # the soname prog needs
@@ -712,7 +712,7 @@ def test_cpp_sources(tmp_path):
 def test_cli_binary_input_sites(tmp_path, capsys, fixture_policy):
     """A positional ELF binary: its call sites come from abiguard.callsites.binary."""
     assert HAVE_GCC, "gcc not available (scripts/setup-debian.sh installs it)"
-    from _xcproject import build_project
+    from helpers.xcproject import build_project
 
     d = build_project(tmp_path)
     rc, out, err = run_cli(capsys, str(d / "prog"), "--lib-path", str(d), "--symbol",

@@ -21,58 +21,8 @@ from abiguard.census.sources import AptIndex, deb_refs, find_debs, root_refs, se
 from abiguard.census.store import FindingRow, Result, Store
 from abiguard.cli import main
 from abiguard.debian.control import Relation, parse_relations
-from debbuild import TOY_EXPECTED, corrupt_deb, packages_file, toy_archive
-
-ALL_TOY = {"libtoy4.17", "libstab1", "toy-emu", "toy-virt", "toy-utils", "toy-kexec",
-           "toy-clean", "toy-doc"}
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory) -> dict:
-    d = tmp_path_factory.mktemp("toy")
-    debs = toy_archive(d)
-    good = d / "pool"
-    bad_dir = d / "with-broken"
-    bad_dir.mkdir()
-    for p in good.iterdir():
-        os.link(p, bad_dir / p.name)
-    broken = corrupt_deb(bad_dir)
-    return {"dir": d, "debs": debs, "pool": good, "with_broken": bad_dir, "broken": broken}
-
-
-def census(*args: str) -> int:
-    return main(["census", "-q", "--no-fetch", *map(str, args)])
-
-
-def store_rows(path: Path) -> list[tuple]:
-    db = sqlite3.connect(path)
-    try:
-        return list(db.execute("SELECT name, version, arch, sha256, status, error_kind, error, "
-                               "audit FROM package ORDER BY name, version, arch, sha256"))
-    finally:
-        db.close()
-
-
-def matrix(path: Path) -> dict[str, set[str]]:
-    with Store(str(path), create=False) as st:
-        data = CensusData.from_store(st)
-    out: dict[str, set[str]] = {c.name: set() for c in data.consumers if c.status == "ok"}
-    for cell in data.cells:
-        out[cell.consumer].add(cell.symbol)
-    return out
-
-
-def expected_matrix() -> dict[str, set[str]]:
-    return {n: set(TOY_EXPECTED.get(n, ())) for n in ALL_TOY}
-
-
-@pytest.fixture(scope="module")
-def reference(toy, tmp_path_factory) -> Path:
-    """A clean local-pool run over the good packages: what every other run must equal."""
-    store = tmp_path_factory.mktemp("ref") / "ref.sqlite"
-    assert census(toy["pool"], "--store", store, "-j", "2") == 0
-    return store
-
+from helpers.debbuild import TOY_EXPECTED, packages_file
+from helpers.toycensus import ALL_TOY, census, expected_matrix, matrix, store_rows
 
 # --------------------------------------------------------------------------------------------
 # sources
@@ -494,8 +444,8 @@ def test_census_stores_the_schema_2_text_of_the_audit(toy):
 def _private_lib_package(tmp_path: Path, name: str = "lk-app") -> Path:
     """A package whose program binds to a library the package itself ships (RUNPATH through
     a directory symlink, an unrelated symlink in /usr/share/doc): its pool directory."""
-    from cfixtures import gcc, write
-    from debbuild import build_deb
+    from helpers.cfixtures import gcc, write
+    from helpers.debbuild import build_deb
 
     root = tmp_path / name
     priv = root / "usr" / "lib" / "x86_64-linux-gnu" / "lk-real"
@@ -548,8 +498,8 @@ def test_result_filters(reference, capsys):
 def test_library_shipped_under_lib_is_found(tmp_path):
     """A library package that ships /lib/<triplet>/libmu.so.1 (not yet moved to /usr, as many
     bookworm packages) resolves on a merged-/usr sysroot, as once installed."""
-    from cfixtures import gcc, write
-    from debbuild import build_deb
+    from helpers.cfixtures import gcc, write
+    from helpers.debbuild import build_deb
 
     root = tmp_path / "libmu1"
     lib = root / "lib" / "x86_64-linux-gnu" / "libmu.so.1"

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 
 import pytest
 
 from abiguard.cli import COMMANDS, build_parser, main
 from abiguard.commands import options
-
-README = Path(__file__).resolve().parent.parent / "README.md"
+from helpers.paths import README
 
 
 def parsers() -> dict[str, argparse.ArgumentParser]:

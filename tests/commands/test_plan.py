@@ -12,9 +12,10 @@ from abiguard.errors import DataFileError
 from abiguard.pipeline import ScanOptions, plan_paths
 from abiguard.remedies import load_knowledge, parse_remedies
 from abiguard.render import render
-from cfixtures import program, shared_lib, write
+from helpers.cfixtures import program, shared_lib, write
+from helpers.paths import DATA
 
-GOLDEN = Path(__file__).parent / "data" / "plan-golden.md"
+GOLDEN = DATA / "plan-golden.md"
 
 REMEDIES = """
 schema = 1

@@ -2,7 +2,7 @@
 Markdown and JSON; ``abiguard diff`` and ``abiguard impact`` with two gcc-built versions of a
 library whose copied data object changes size; schema-1 JSON written before these fields.
 
-ld.so is the oracle for the bindings themselves (test_bindings_ldso.py): here its warning
+ld.so is the oracle for the bindings themselves (resolve/test_bindings_ldso.py): here its warning
 ("has different size in shared object") is checked to agree with what the reports call
 breaking.
 """
@@ -19,8 +19,8 @@ from abiguard.cli import main
 from abiguard.jsonform import audit_from_json, to_json
 from abiguard.model import CopyRelocation, to_dict
 from abiguard.pipeline import ScanOptions, scan_paths
-from cfixtures import program, shared_lib
-from ldso_oracle import trace
+from helpers.cfixtures import program, shared_lib
+from helpers.ldso_oracle import trace
 
 STATE_V1 = """
     struct state { int version; int flags; };

@@ -14,9 +14,10 @@ from abiguard.cli import main
 from abiguard.compare import Baseline, baseline_text, family, parse_baseline, updated_baseline
 from abiguard.errors import DataFileError
 from abiguard.model import SCHEMA_VERSION
-from cfixtures import program, shared_lib
+from helpers.cfixtures import program, shared_lib
+from helpers.paths import DATA
 
-SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA = DATA / "sarif-schema-2.1.0.json"
 
 LIB = """
     int unst_a(void) { return 1; }

@@ -13,7 +13,7 @@ import pytest
 
 from abiguard.cli import main
 from abiguard.model import SCHEMA_VERSION
-from cfixtures import program, shared_lib, write
+from helpers.cfixtures import program, shared_lib, write
 
 V417 = """
     int xu_open(void) { return 1; }

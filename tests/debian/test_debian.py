@@ -1,7 +1,7 @@
 """abiguard.debian without the network: control paragraphs, the one closure, the download
 cache (the version first, then the cache; content checked against SHA-256), derived
 configurations. apt itself is replaced by a small apt-get serving a pool of gcc-built .debs
-(tests/debbuild.py); what real apt answers is tests/test_apt_real.py's."""
+(tests/helpers/debbuild.py); what real apt answers is tests/integration/test_apt_real.py's."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from abiguard.debian.apt import Apt, AptConfig, AptError, Record, library_closure
 from abiguard.debian.control import first_paragraph, iter_paragraphs, source_of
 from abiguard.debian.deb import read_deb_control
-from debbuild import build_deb
+from helpers.debbuild import build_deb
 
 FAKE_APT_GET = """#!/bin/sh
 # apt-get download NAME=VERSION: copies pool/NAME_VERSION_*.deb (the version as given)
@@ -37,7 +37,7 @@ def sha(p: Path) -> str:
 
 
 @pytest.fixture
-def pool(tmp_path, monkeypatch) -> dict:
+def pool(tmp_path, monkeypatch, empty_cache) -> dict:
     """Two versions of one package in a pool, a fake apt-get on PATH, an empty cache."""
     pool = tmp_path / "pool"
     debs = {}
@@ -53,8 +53,7 @@ def pool(tmp_path, monkeypatch) -> dict:
     fake.write_text(FAKE_APT_GET.format(log=log, pool=pool))
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path / "cache"))
-    return {"debs": debs, "log": log, "cache": tmp_path / "cache"}
+    return {"debs": debs, "log": log, "cache": empty_cache}
 
 
 def rec(version: str, digest: str) -> Record:

@@ -21,8 +21,8 @@ from abiguard.cli import main
 from abiguard.debian.apt import Apt, AptConfig
 from abiguard.debian.unpacked import root_of
 from abiguard.jsonform import audit_from_json
-from cfixtures import program, shared_lib
-from debbuild import build_deb
+from helpers.cfixtures import program, shared_lib
+from helpers.debbuild import build_deb
 
 APT_CACHE = "/usr/bin/apt-cache"
 pytestmark = pytest.mark.skipif(not os.path.exists(APT_CACHE), reason="needs apt")
@@ -43,7 +43,7 @@ def _candidate_of_apt(conf: Path, name: str) -> str:
 
 
 @pytest.fixture
-def repo(tmp_path, monkeypatch) -> dict:
+def repo(tmp_path, monkeypatch, empty_cache) -> dict:
     """A private apt configuration over a local repository of one package, demo 1.0-1; an
     apt-cache on PATH that logs its calls (then runs the real one); an empty cache."""
     root = tmp_path / "apt"
@@ -72,7 +72,6 @@ def repo(tmp_path, monkeypatch) -> dict:
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("APT_CONFIG", str(conf))
-    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path / "cache"))
 
     def publish(*versions: str) -> None:
         for v in versions:
@@ -153,8 +152,7 @@ def _scan(capsys, *argv: str) -> dict:
 
 
 def test_unpacked_packages_are_kept_by_content_and_give_the_same_answer(tmp_path, capsys,
-                                                                         monkeypatch):
-    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path / "cache"))
+                                                                        empty_cache):
     deb = _consumer_deb(tmp_path)
     place = root_of(hashlib.sha256(deb.read_bytes()).hexdigest())
     # raised limits: nothing kept (a later command could skip its own limits)

@@ -16,8 +16,8 @@ from abiguard import limits
 from abiguard.callsites.binary import find_binary_callsites
 from abiguard.elf import ElfFile
 from abiguard.errors import ElfError
-from cfixtures import gcc, write
-from dwarfref import (
+from helpers.cfixtures import gcc, write
+from helpers.dwarfref import (
     addr2line_functions,
     base_name,
     hide_symtab,

@@ -27,7 +27,7 @@ from abiguard.elf import (
 )
 from abiguard.errors import ElfError
 from abiguard.model import ElfObject, ElfSymbol, SymbolTable, VersionDef, VersionNeed
-from elfbuild import (
+from helpers.elfbuild import (
     Exp,
     Imp,
     Spec,

@@ -2,7 +2,7 @@
 readelf: which dynamic symbols a relocation makes ld.so look up, and which are copies.
 
 * every layout the reader knows (ELF32/ELF64, little/big endian, REL/RELA; x86-64, x32,
-  i386, AArch64, ARM, PowerPC64, S/390, RISC-V) on hand-built images (tests/elfbuild.py);
+  i386, AArch64, ARM, PowerPC64, S/390, RISC-V) on hand-built images (tests/helpers/elfbuild.py);
 * this machine's own programs and libraries;
 * AArch64 programs with copy relocations, little and big endian, assembled and linked with
   binutils, scanned end to end;
@@ -23,7 +23,7 @@ from abiguard.elf import read_elf
 from abiguard.errors import ElfError
 from abiguard.model import REF_COPY, ElfObject
 from abiguard.pipeline import ScanOptions, scan_paths
-from elfbuild import Exp, Imp, Spec, build_elf
+from helpers.elfbuild import Exp, Imp, Spec, build_elf
 
 # machine, bits, big, rela, types: (copy, jump slot, glob dat / absolute, relative)
 LAYOUTS = [

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from _xcproject import build_aarch64
 from abiguard.elf import SHT_REL, SHT_RELA, ElfFile, iter_archive_members
 from abiguard.errors import ElfError
-from cfixtures import gcc, write
+from helpers.cfixtures import gcc, write
+from helpers.paths import REPO, SRC
+from helpers.xcproject import build_aarch64
 
 C_SRC = r"""
 #include <stdio.h>
@@ -123,7 +124,7 @@ def test_relocations_of_both_byte_orders(tmp_path: Path, bits: int, big: bool,
                                          machine: int) -> None:
     """Hand-built images with relative, symbol and PLT relocations (REL for i386, RELA
     otherwise): readelf's reading, and the named ones alone with ``named=True``."""
-    from elfbuild import Exp, Imp, Spec, build_elf
+    from helpers.elfbuild import Exp, Imp, Spec, build_elf
 
     spec = Spec(bits=bits, big=big, machine=machine, needed=("libc.so.6",),
                 imports=[Imp("puts", "GLIBC_2.0", "libc.so.6"), Imp("cos")],
@@ -271,8 +272,7 @@ def test_pyelftools_is_not_needed_at_run_time() -> None:
     import sys
     import tomllib
 
-    root = Path(__file__).resolve().parents[1]
-    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert not any("elftools" in d for d in project["dependencies"])
     assert any("pyelftools" in d for d in project["optional-dependencies"]["test"])
     code = (
@@ -289,6 +289,6 @@ def test_pyelftools_is_not_needed_at_run_time() -> None:
         "assert 'elftools' not in sys.modules\n"
         "print(len(names))\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False, env={"PYTHONPATH": str(root / "src"), "PATH": "/usr/bin"})
+                         check=False, env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin"})
     assert res.returncode == 0, res.stderr
     assert int(res.stdout) > 80

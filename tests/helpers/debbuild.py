@@ -5,16 +5,21 @@
 (libstab1: libstab.so.1, node STAB_1.0), consumers using different subsets of the unstable
 symbols, a package without ELF files and a corrupt .deb. ``TOY_EXPECTED`` is what a census
 must find: package -> the unstable symbols it imports.
+
+``fake_deb``, ``ar_pack``, ``tar_bytes`` and ``file_entry`` make .debs by hand, byte by byte
+(no dpkg-deb): for members dpkg-deb would refuse to pack.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
+import tarfile
 from pathlib import Path
 
-from cfixtures import gcc, write
+from .cfixtures import gcc, write
 
 MULTIARCH = "usr/lib/x86_64-linux-gnu"
 
@@ -142,3 +147,44 @@ def packages_file(debs: dict[str, Path] | list[Path], base: Path, out: Path) -> 
         stanzas.append("\n".join(fields))
     out.write_text("\n\n".join(stanzas) + "\n")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# .debs made by hand
+# --------------------------------------------------------------------------------------------
+
+
+def ar_pack(path: Path, members: list[tuple[str, bytes]]) -> Path:
+    out = bytearray(b"!<arch>\n")
+    for name, data in members:
+        out += f"{name + '/':<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(data):<10}`\n".encode()
+        out += data + (b"\n" if len(data) % 2 else b"")
+    path.write_bytes(bytes(out))
+    return path
+
+
+def tar_bytes(entries: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]],
+              fmt: int = tarfile.DEFAULT_FORMAT) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=fmt) as tar:
+        for e in entries:
+            if isinstance(e, tuple):
+                tar.addfile(e[0], io.BytesIO(e[1]))
+            else:
+                tar.addfile(e)
+    return buf.getvalue()
+
+
+def fake_deb(path: Path, entries, package: str = "evil") -> Path:
+    control = tarfile.TarInfo("./control")
+    text = f"Package: {package}\nVersion: 1.0\nArchitecture: amd64\n".encode()
+    control.size = len(text)
+    return ar_pack(path, [("debian-binary", b"2.0\n"),
+                          ("control.tar.gz", tar_bytes([(control, text)])),
+                          ("data.tar.gz", tar_bytes(entries))])
+
+
+def file_entry(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data

@@ -1,4 +1,4 @@
-"""A toy input kind, added to abiguard through its registry only (tests/test_sources.py).
+"""A toy input kind, added to abiguard through its registry only (tests/sources/test_sources.py).
 
 ``NAME.tar``: a tar archive of an unpacked package tree (``tar -cf x.tar -C ROOT .``), its
 ``DEBIAN/control`` naming the package. Importing this module registers the kind (input kind

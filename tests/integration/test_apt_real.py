@@ -1,7 +1,7 @@
 """Integration: the right package on a real machine (issue #13). apt is the oracle.
 
 Under this machine's own apt configuration and under a private one for "a bookworm machine
-whose sources also list trixie pinned at 100" (tests/aptmachine.py, given with
+whose sources also list trixie pinned at 100" (tests/helpers/aptmachine.py, given with
 ``APT_CONFIG``): a package name is apt's candidate, ``NAME=VERSION`` exactly that version,
 ``NAME/SUITE`` the newest of that suite (with its -updates and -security), whatever an
 earlier command left in the cache; a census takes apt's candidates, ``--rdepends`` finds what
@@ -20,24 +20,15 @@ from pathlib import Path
 
 import pytest
 
-import aptmachine as am
 from abiguard.cli import main
 from abiguard.debian import suites
 from abiguard.jsonform import audit_from_json
-from realdata import QEMU, QEMU_72_XC, QEMU_BINARY
+from helpers import aptmachine as am
+from helpers.realdata import QEMU, QEMU_72_XC, QEMU_BINARY
 
 pytestmark = pytest.mark.integration
 
 ADDED = {"xc_pcidev_get_gsi", "xc_physdev_map_pirq_gsi"}  # trixie's qemu 10.0 (Xen 4.20)
-
-
-@pytest.fixture(scope="module")
-def two_suite():
-    """APT_CONFIG set to the two-suite machine for the tests of this module that use it."""
-    conf, release, other = am.two_suite_config()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("APT_CONFIG", str(conf))
-        yield {"conf": conf, "release": release, "other": other}
 
 
 def run_json(capsys, *argv: str) -> tuple[int, dict]:

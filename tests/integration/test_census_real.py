@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-import aptmachine as am
 from abiguard.census.aggregate import CensusData, aggregate
 from abiguard.census.store import Store
 from abiguard.cli import main
-from realdata import QEMU_72_XC
+from helpers import aptmachine as am
+from helpers.realdata import QEMU_72_XC
 
 pytestmark = pytest.mark.integration
 

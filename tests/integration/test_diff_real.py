@@ -4,7 +4,7 @@ libraries and headers (libxen-dev of both suites) on qemu 7.2.
 
 Trixie packages come from a private apt configuration derived from this machine's sources
 (abiguard.debian.suites); the .debs are cached under abiguard's cache dir (~/.cache/abiguard),
-the unpacked trees are this run's (tests/realdata.py).
+the unpacked trees are this run's (tests/helpers/realdata.py).
 
 Expected sets, computed by hand (readelf --dyn-syms -W on both binaries, UND xc_* entries;
 readelf on libxenctrl.so.4.20; diff -u of the two /usr/include/xenctrl.h):
@@ -29,7 +29,7 @@ import pytest
 from abiguard.cli import main
 from abiguard.jsonform import to_json
 from abiguard.model import SCHEMA_VERSION
-from realdata import QEMU_72_XC, QEMU_BINARY, deb, unpacked
+from helpers.realdata import QEMU_72_XC, QEMU_BINARY, deb, unpacked
 
 pytestmark = pytest.mark.integration
 

@@ -22,14 +22,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.paths import DATA, REPO
+
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from fuzz.targets import TARGETS, Campaign, InvariantError, _check_contained
 from fuzz.worker import InputTimeout
 
-REGRESSIONS = REPO / "tests" / "data" / "fuzz-regressions"
+REGRESSIONS = DATA / "fuzz-regressions"
 TIME_LIMIT = 10.0
 # Inputs per target in CI: about 30 s together on this 2-core machine.
 BUDGET = {"elf": 1200, "ar": 600, "deb": 250, "policy": 200, "remedies": 200,

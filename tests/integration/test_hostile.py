@@ -34,8 +34,10 @@ from abiguard.jsonform import audit_from_json
 from abiguard.model import SchemaError
 from abiguard.policy import parse_policy
 from abiguard.resolve import Layers, read_ld_so_conf
-from cfixtures import gcc, program, shared_lib, write
-from test_inputs import ar_pack, fake_deb, tar_bytes
+from helpers.cfixtures import gcc, program, shared_lib, write
+from helpers.debbuild import ar_pack, fake_deb, tar_bytes
+from helpers.paths import DATA
+from helpers.toycensus import ALL_TOY, census, expected_matrix, matrix, store_rows
 
 
 def scan_json(*args: str, capsys) -> tuple[int, dict]:
@@ -410,8 +412,7 @@ def test_member_count_and_control_size_limits(tmp_path):
 def test_negative_ar_member_size_is_an_error_not_a_hang(tmp_path, capsys):
     """python-debian's ArFile seeks back by a negative size and reads the same header
     forever: abiguard reads the ar layer itself (fuzzing found it)."""
-    deb = Path(__file__).parent / "data" / "fuzz-regressions" / "deb" / \
-        "ar-member-size-minus-60.deb"
+    deb = DATA / "fuzz-regressions" / "deb" / "ar-member-size-minus-60.deb"
     t = time.monotonic()
     rc, data = scan_json(deb, capsys=capsys)
     assert time.monotonic() - t < 10 and rc == 2
@@ -479,11 +480,10 @@ def test_links_inside_the_package_still_work(tmp_path):
     assert os.path.realpath(root / "usr/bin/abs") == str(root.resolve())
 
 
-def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch):
+def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch, empty_cache):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path / "cache"))
     good = fake_deb(tmp_path / "good.deb", [entry("./usr/bin/prog",
                                                   data=libs["prog"].read_bytes())])
     evil = fake_deb(tmp_path / "evil.deb", [entry("../escape", data=b"x")])
@@ -492,7 +492,7 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
     with collect([str(good), str(evil)]) as c:
         assert [e.path for e in c.errors] == [str(evil)]
         assert list(tmp.iterdir()) == []
-    kept = list((tmp_path / "cache" / "unpacked").iterdir())
+    kept = list((empty_cache / "unpacked").iterdir())
     assert len(kept) == 1 and kept[0].stat().st_mode & 0o777 == 0o700
     assert (kept[0] / "root" / "usr/bin/prog").is_file()
     # other limits: private temporary directories, removed
@@ -501,7 +501,7 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
         dirs = list(tmp.iterdir())
         assert dirs and all(d.stat().st_mode & 0o777 == 0o700 for d in dirs)
     assert list(tmp.iterdir()) == []
-    assert len(list((tmp_path / "cache" / "unpacked").iterdir())) == 1
+    assert len(list((empty_cache / "unpacked").iterdir())) == 1
     # an exception in the middle of collecting (Ctrl-C while unpacking)
     import abiguard.debian.unpacked as unpacked_mod
     import abiguard.sources.deb as deb_kind
@@ -517,10 +517,10 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
         collect([str(good)])
     assert calls and list(tmp.iterdir()) == []
     monkeypatch.setattr(unpacked_mod, "unpack_deb", interrupted)
-    shutil.rmtree(tmp_path / "cache")
+    shutil.rmtree(empty_cache)
     with pytest.raises(KeyboardInterrupt):
         collect([str(good)])
-    assert list(tmp.iterdir()) == [] and list((tmp_path / "cache" / "unpacked").iterdir()) == []
+    assert list(tmp.iterdir()) == [] and list((empty_cache / "unpacked").iterdir()) == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -648,18 +648,9 @@ def test_scanning_never_executes_anything(trap):
 # --------------------------------------------------------------------------------------------
 # Faults in the census: a worker killed, a full disk, apt failing midway, a Dask worker lost.
 # After a restart the store holds each package exactly once, equal to a clean run.
-# (The toy distribution and the clean reference run are tests/test_census.py's.)
+# (The toy distribution and the clean reference run: the fixtures toy and reference of
+# tests/conftest.py, shared with tests/census/test_census.py.)
 # --------------------------------------------------------------------------------------------
-
-from test_census import (  # noqa: F401 - fixtures
-    ALL_TOY,
-    census,
-    expected_matrix,
-    matrix,
-    reference,
-    store_rows,
-    toy,
-)
 
 
 def _children(pid: int) -> list[int]:
@@ -681,7 +672,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def test_census_worker_killed_with_sigkill(toy, reference, tmp_path, capsys):  # noqa: F811
+def test_census_worker_killed_with_sigkill(toy, reference, tmp_path, capsys):
     store = tmp_path / "sigkill.sqlite"
     env = {**os.environ, "ABIGUARD_CENSUS_SLEEP": "0.4"}
     proc = subprocess.Popen([sys.executable, "-m", "abiguard.cli", "census", "-q", "--no-fetch",
@@ -734,7 +725,7 @@ def _fill(d: Path, leave: int) -> Path:
     return filler
 
 
-def test_census_full_disk_for_unpacking(toy, reference, tiny_disk, tmp_path):  # noqa: F811
+def test_census_full_disk_for_unpacking(toy, reference, tiny_disk, tmp_path):
     from abiguard.census.engine import Config, LocalEngine, run_census
     from abiguard.census.sources import deb_refs, find_debs, set_index
     from abiguard.census.store import TRANSIENT, Store
@@ -759,7 +750,7 @@ def test_census_full_disk_for_unpacking(toy, reference, tiny_disk, tmp_path):  #
     assert len(store_rows(store)) == len(ALL_TOY)
 
 
-def test_census_full_disk_for_the_store(toy, reference, tiny_disk):  # noqa: F811
+def test_census_full_disk_for_the_store(toy, reference, tiny_disk):
     store = tiny_disk / "store.sqlite"
     filler = _fill(tiny_disk, 200 << 10)
     proc = subprocess.run([sys.executable, "-m", "abiguard.cli", "census", "-q", "--no-fetch",
@@ -796,9 +787,9 @@ done
 """
 
 
-def test_census_apt_download_failing_midway(toy, tmp_path):  # noqa: F811
+def test_census_apt_download_failing_midway(toy, tmp_path):
     from abiguard.census.store import Store
-    from debbuild import packages_file
+    from helpers.debbuild import packages_file
 
     index = packages_file(toy["debs"], toy["dir"], tmp_path / "Packages")
     fakebin = tmp_path / "bin"
@@ -845,7 +836,7 @@ def test_census_apt_download_failing_midway(toy, tmp_path):  # noqa: F811
     assert matrix(store) == {n: s for n, s in expected_matrix().items() if n in rdeps}
 
 
-def test_census_dask_worker_lost(toy, reference, tmp_path, monkeypatch):  # noqa: F811
+def test_census_dask_worker_lost(toy, reference, tmp_path, monkeypatch):
     import threading
 
     import distributed

@@ -10,30 +10,21 @@ Before: "0 unstable, 0 private, 211 unresolved", ``--fail-on unstable`` exit 0, 
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from abiguard.cli import main
 from abiguard.jsonform import audit_from_json
-from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs
+from helpers.realdata import QEMU_72_XC
 
 pytestmark = pytest.mark.integration
 
 REMEDY = ("--with-deps", "--sysroot", "--lib-path")
 
 
-@pytest.fixture(scope="module")
-def binary(tmp_path_factory) -> Path:
-    deb, _ = qemu_debs()
-    root = tmp_path_factory.mktemp("qemu-alone")
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
-    return root / QEMU_BINARY.lstrip("/")
-
-
-def test_missing_xen_libraries_fail_with_the_remedy(binary, tmp_path, monkeypatch, capsys):
-    b = str(binary)
+def test_missing_xen_libraries_fail_with_the_remedy(qemu_binary, tmp_path, monkeypatch,
+                                                    capsys):
+    b = str(qemu_binary)
     # scan: the 16 libxenctrl imports are unstable by the library's name, --fail-on fails.
     assert main(["scan", "--fail-on", "unstable", "-f", "json", b]) == 1
     cap = capsys.readouterr()

@@ -1,8 +1,8 @@
 """Integration: no identifier broken in the text of the real qemu plan, where and census, at
 80, 100 and 120 columns, piped.
 
-Debian bookworm's qemu-system-xen with its Xen 4.17 libraries (tests/realdata.py), the qemu
-source (``apt-get source qemu``, as tests/test_qemu_source.py gets it) and the census of every
+Debian bookworm's qemu-system-xen with its Xen 4.17 libraries (tests/helpers/realdata.py), the qemu
+source (``apt-get source qemu``, as tests/integration/test_qemu_source.py gets it) and the census of every
 package depending on a libxen* package. Every symbol and function name must appear whole at
 least once; no line may end in the first part of a name whose rest starts the next line (how
 a folding table splits ``xendevicemodel_populate_physmap`` into ``…_phy``/``smap``); no lone
@@ -22,7 +22,7 @@ from abiguard.cli import build_parser, main
 from abiguard.commands.where import search
 from abiguard.render import render
 from abiguard.render.text.census import render_summary
-from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs, qemu_root, xen_census_store
+from helpers.realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs, qemu_root, xen_census_store
 
 pytestmark = pytest.mark.integration
 

@@ -28,9 +28,8 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
-from abiguard.debian.srcpkg import fetch_source_package
-from cfixtures import gcc
-from realdata import deb
+from helpers.cfixtures import gcc
+from helpers.realdata import deb
 
 pytestmark = pytest.mark.integration
 
@@ -49,11 +48,6 @@ def unpack(package: str, into: Path) -> Path:
 def readelf(*args: str | Path) -> str:
     return subprocess.run(["readelf", *map(str, args)], capture_output=True, text=True,
                           check=True).stdout
-
-
-@pytest.fixture(scope="module")
-def qemu_src() -> Path:
-    return fetch_source_package("qemu")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from abiguard.cli import main
 from abiguard.jsonform import audit_from_json
 from abiguard.model import SCHEMA_VERSION, Stability
 from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
-from realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs, qemu_root
+from helpers.realdata import QEMU_72_XC, QEMU_BINARY, qemu_debs, qemu_root
 
 pytestmark = pytest.mark.integration
 

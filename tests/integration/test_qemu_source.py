@@ -9,7 +9,6 @@ sources (grep and reading include/hw/xen/xen_common.h).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,12 @@ from abiguard.callsites.cpp_expr import build_macros
 from abiguard.callsites.features import feature_impact
 from abiguard.callsites.source import root_sites, scan_sources
 from abiguard.cli import main
-from abiguard.debian.srcpkg import fetch_source_package
+from helpers import realdata
 
 pytestmark = pytest.mark.integration
 
-# The 16 libxenctrl symbols Debian bookworm's qemu-system-xen (7.2) imports.
-QEMU_72_XC = sorted(["xc_domain_update_msi_irq", "xc_set_hvm_param", "xc_domain_shutdown", "xc_domain_iomem_permission", "xc_domain_bind_pt_pci_irq", "xc_physdev_unmap_pirq", "xc_domain_populate_physmap_exact", "xc_domain_memory_mapping", "xc_get_hvm_param", "xc_physdev_map_pirq", "xc_domain_unbind_pt_irq", "xc_interface_close", "xc_domain_ioport_mapping", "xc_interface_open", "xc_physdev_map_pirq_msi", "xc_domain_unbind_msi_irq"])
+# The 16 libxenctrl symbols Debian bookworm's qemu-system-xen (7.2) imports, sorted.
+QEMU_72_XC = sorted(realdata.QEMU_72_XC)
 
 # What stays referenced when PCI passthrough (hw/xen/xen_pt*) is not built: computed by
 # abiguard and checked by hand (grep of the 16 names outside hw/xen/xen_pt*: accel/xen/xen-all.c
@@ -38,16 +37,6 @@ REMAIN_WITHOUT_PASSTHROUGH = [
 GONE_WITHOUT_PASSTHROUGH = sorted(set(QEMU_72_XC) - set(REMAIN_WITHOUT_PASSTHROUGH))
 
 XEN_COMMON = "include/hw/xen/xen_common.h"
-
-
-@pytest.fixture(scope="module")
-def qemu_src() -> Path:
-    assert shutil.which("apt-get") and shutil.which("dpkg-source"), \
-        "needs apt-get and dpkg-source (Debian package dpkg-dev)"
-    root = fetch_source_package("qemu")
-    assert (root / "hw" / "i386" / "xen" / "xen-hvm.c").is_file()
-    assert (root / "VERSION").read_text().startswith("7.2")
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +138,7 @@ def test_cli_feature_file_and_sarif(qemu_src, tmp_path, capsys):
 @pytest.fixture(scope="module")
 def xen_headers() -> Path:
     """Debian bookworm's libxen-dev (Xen 4.17) unpacked for this run: its include dir."""
-    from realdata import deb, unpacked
+    from helpers.realdata import deb, unpacked
 
     return unpacked(deb("libxen-dev")) / "usr" / "include"
 
@@ -180,7 +169,7 @@ def test_all_of_xenctrl_h_compiled_for_xen_4_17_is_the_binarys_16(qemu_src, xen_
 def test_binary_input_gives_the_targets(capsys):
     """``where DEB --source-package qemu``: the targets are what scan finds in the real
     qemu-system-xen package, and every one of them is found in the source."""
-    from realdata import qemu_debs
+    from helpers.realdata import qemu_debs
 
     deb, deps = qemu_debs()
     argv = ["where", str(deb), *[a for d in deps for a in ("--provider", str(d))],

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parent.parent / "src"
+from helpers.paths import SRC
+
 PACKAGE = SRC / "abiguard"
 
 MAX_LINES = 600

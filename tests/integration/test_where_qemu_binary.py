@@ -1,6 +1,6 @@
 """Real data: the xc_* call sites in Debian's stripped xen-qemu-system-i386 (qemu-system-xen).
 
-apt's candidate of qemu-system-xen, downloaded into abiguard's cache (tests/realdata.py), the
+apt's candidate of qemu-system-xen, downloaded into abiguard's cache (tests/helpers/realdata.py), the
 binary extracted with ``dpkg-deb -x`` into this run's temporary directory; every one of its
 16 libxenctrl imports has at least one call site. Debian's debug symbols (qemu-system-xen-dbgsym) live in the separate
 debian-debug archive, which is not configured here, so only the stripped attributions
@@ -14,35 +14,22 @@ import shutil
 import subprocess
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from abiguard.callsites.binary import binary_reference_counts, find_binary_callsites
+from helpers.realdata import QEMU_72_XC
 
 pytestmark = pytest.mark.integration
-
-QEMU_XC = frozenset(["xc_domain_update_msi_irq", "xc_set_hvm_param", "xc_domain_shutdown", "xc_domain_iomem_permission", "xc_domain_bind_pt_pci_irq", "xc_physdev_unmap_pirq", "xc_domain_populate_physmap_exact", "xc_domain_memory_mapping", "xc_get_hvm_param", "xc_physdev_map_pirq", "xc_domain_unbind_pt_irq", "xc_interface_close", "xc_domain_ioport_mapping", "xc_interface_open", "xc_physdev_map_pirq_msi", "xc_domain_unbind_msi_irq"])
-BINARY = "usr/libexec/xen-qemu-system-i386"
-
-
-@pytest.fixture(scope="module")
-def qemu_binary() -> Path:
-    assert shutil.which("apt-get") and shutil.which("dpkg-deb"), "needs apt-get and dpkg-deb"
-    from realdata import qemu_debs, unpacked
-
-    path = unpacked(qemu_debs()[0]) / BINARY
-    assert path.is_file()
-    return path
 
 
 def test_every_xc_import_has_a_call_site(qemu_binary):
     counts = binary_reference_counts(str(qemu_binary))
-    assert QEMU_XC <= set(counts)
+    assert QEMU_72_XC <= set(counts)
     start = time.perf_counter()
-    sites = find_binary_callsites(str(qemu_binary), set(QEMU_XC))
+    sites = find_binary_callsites(str(qemu_binary), set(QEMU_72_XC))
     elapsed = time.perf_counter() - start
-    per_symbol = {name: [s for s in sites if s.symbol == name] for name in QEMU_XC}
+    per_symbol = {name: [s for s in sites if s.symbol == name] for name in QEMU_72_XC}
     missing = sorted(n for n, ss in per_symbol.items() if not ss)
     assert missing == []
     assert {s.attribution for s in sites} <= {"nearest-export", "none"}    # stripped
@@ -59,7 +46,7 @@ def test_agrees_with_objdump(qemu_binary):
     dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(qemu_binary)],
                          capture_output=True, text=True, check=True).stdout
     expected = Counter(m.group(1) for m in re.finditer(r"\s[0-9a-f]+ <(xc_\w+)@plt>(?!:)", dis))
-    sites = find_binary_callsites(str(qemu_binary), set(QEMU_XC))
+    sites = find_binary_callsites(str(qemu_binary), set(QEMU_72_XC))
     got = Counter(s.symbol for s in sites if s.kind in ("call", "jump"))
     assert got == expected
     assert sum(got.values()) == 34          # Debian bookworm's 1:7.2+dfsg-7+deb12u*

@@ -40,10 +40,11 @@ from abiguard.model import (
     SymbolRef,
     to_dict,
 )
-from cfixtures import program, shared_lib, write
+from helpers import paths
+from helpers.cfixtures import program, shared_lib, write
 
-DATA = Path(__file__).parent / "data" / "schema"
-SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "schema-2.json").read_text())
+DATA = paths.DATA / "schema"
+SCHEMA = json.loads((paths.DOCS / "schema-2.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 AUDIT_TYPES = (Audit, Consumer, Library, Binding, Evidence, SymbolRef, InputError, CopyRelocation)
 
@@ -163,7 +164,7 @@ def test_jq_recipe_of_the_docs(tmp_path):
     """docs/schema.md's jq program resolves schema 2 bindings to what schema 1 said."""
     if shutil.which("jq") is None:
         raise AssertionError("jq missing: run scripts/setup-debian.sh")
-    doc = (Path(__file__).parents[1] / "docs" / "schema.md").read_text()
+    doc = (paths.DOCS / "schema.md").read_text()
     (recipe,) = re.findall(r"```jq\n(.*?)```", doc, re.DOTALL)
     (tmp_path / "b.jq").write_text(recipe)
     plain = (".consumers[] | .path as $path | .bindings[] | "

@@ -14,7 +14,7 @@ from abiguard.errors import InputFileError
 from abiguard.model import Stability
 from abiguard.pipeline import ScanOptions, scan_paths
 from abiguard.policy import archive, parse_policy
-from cfixtures import shared_lib
+from helpers.cfixtures import shared_lib
 
 
 def stanza(name: str, version: str, arch: str = "amd64", source: str | None = None) -> str:
@@ -131,7 +131,7 @@ def test_history_policy_classifies_a_scan(lists, tmp_path, capsys):
     assert main(args(lists, "-o", str(out))) == 0
     lib = tmp_path / "lib"
     shared_lib(lib, "libctrl.so.4.21", "int c(void){return 1;}")
-    from cfixtures import program
+    from helpers.cfixtures import program
 
     program(tmp_path, "app", "int c(void); int main(void){return c();}",
             link=(f"-L{lib}", "-lctrl", "-Wl,-rpath,$ORIGIN/lib"))
@@ -144,8 +144,7 @@ def test_history_policy_classifies_a_scan(lists, tmp_path, capsys):
     assert c.stability == Stability.UNKNOWN  # the shape alone does not decide
 
 
-def test_history_formats_filters_and_cache(lists, capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path / "cache"))
+def test_history_formats_filters_and_cache(lists, capsys, tmp_path, empty_cache):
     assert main(args(lists, "-f", "json", "--family", "libdev", "--family", "libf*")) == 0
     out, err = capsys.readouterr()
     data = json.loads(out)

@@ -31,7 +31,7 @@ from abiguard.policy import (
     parse_policy,
     soname,
 )
-from cfixtures import program, shared_lib, write
+from helpers.cfixtures import program, shared_lib, write
 
 S, U, P, K = Stability.STABLE, Stability.UNSTABLE, Stability.PRIVATE, Stability.UNKNOWN
 

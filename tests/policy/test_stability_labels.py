@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from abiguard.elf import read_elf
 from abiguard.model import Stability
 from abiguard.policy import Location, Policy
+from helpers.paths import DATA, DOCS
 
-ROOT = Path(__file__).resolve().parent.parent
-LABELS = tomllib.loads((ROOT / "tests/data/stability-labels.toml").read_text())["library"]
+LABELS = tomllib.loads((DATA / "stability-labels.toml").read_text())["library"]
 SYSTEM_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
                "/lib", "/usr/lib", "/usr/local/lib")
 
@@ -77,7 +76,7 @@ def test_each_library(entry):
 
 
 def test_figures_are_those_the_docs_give():
-    docs = (ROOT / "docs/policy.md").read_text()
+    docs = (DOCS / "policy.md").read_text()
     full = figures(Policy.load())
     assert row("full model", full) in docs, row("full model", full)
     # The general rules alone (measured in the docs on a machine with these libraries

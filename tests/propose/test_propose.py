@@ -17,7 +17,7 @@ import pytest
 from abiguard.cli import main
 from abiguard.errors import DataFileError
 from abiguard.remedies import parse_remedies
-from cfixtures import gcc, program, shared_lib, write
+from helpers.cfixtures import gcc, program, shared_lib, write
 
 UNST_H = """
 #ifndef UNST_H

@@ -1,4 +1,4 @@
-"""abiguard propose over a census store (the toy distribution of tests/debbuild.py): the
+"""abiguard propose over a census store (the toy distribution of tests/helpers/debbuild.py): the
 census counts per symbol, and the stable library's nodes taken from the stored scans."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from abiguard.cli import main
-from cfixtures import write
-from debbuild import TOY_CONSUMERS, toy_archive
+from helpers.cfixtures import write
+from helpers.debbuild import TOY_CONSUMERS, toy_archive
 
 REMEDIES = """
 schema = 1

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from abiguard.cli import main
 from abiguard.render.table import Column, Table, item_lines, paragraph, units
-from cfixtures import program, shared_lib, write
+from helpers.cfixtures import program, shared_lib, write
 
 UNST = ("unst_a", "unst_b", "unst_c", "unst_d")
 PROGRAMS = {  # name -> functions used (C)

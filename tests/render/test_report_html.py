@@ -22,7 +22,7 @@ from abiguard.census.engine import Config, LocalEngine, run_census
 from abiguard.census.sources import deb_refs, find_debs, set_index
 from abiguard.census.store import Store
 from abiguard.cli import main
-from debbuild import TOY_EXPECTED, corrupt_deb, toy_archive
+from helpers.debbuild import TOY_EXPECTED, corrupt_deb, toy_archive
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SECTIONS = ("summary", "heatmap", "ranking", "libraries", "groups", "consumers", "failures")
@@ -325,7 +325,7 @@ MAX_HEIGHT = 7000
 
 @pytest.mark.integration
 def test_xen_census_report_layout(tmp_path):
-    from realdata import xen_census_store
+    from helpers.realdata import xen_census_store
 
     assert CHROMIUM, "chromium is not installed (scripts/setup-debian.sh installs it)"
     page = tmp_path / "xen.html"

@@ -15,8 +15,9 @@ from abiguard.callsites.result import SymbolRemedy, WhereResult
 from abiguard.cli import main
 from abiguard.model import CallSite
 from abiguard.render.sarif import RULE_IDS, render, sarif_log
+from helpers.paths import DATA
 
-SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA = DATA / "sarif-schema-2.1.0.json"
 KINDS = ("replace", "retire", "new-entry-point", "redesign", "keep", "unknown")
 
 

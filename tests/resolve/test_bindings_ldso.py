@@ -1,6 +1,6 @@
 """abiguard's bindings held against glibc's ld.so on gcc/g++-built fixtures.
 
-Every fixture is scanned with abiguard and traced with ld.so (tests/ldso_oracle.py:
+Every fixture is scanned with abiguard and traced with ld.so (tests/helpers/ldso_oracle.py:
 ``LD_TRACE_LOADED_OBJECTS=1 LD_WARN=1 LD_BIND_NOW=1 LD_DEBUG=bindings ld.so FILE``, main never
 runs); the two sets of (symbol, requested version, real path of the provider) must be equal,
 and each test also checks that the binding it is about is in ld.so's set (or not), so that an
@@ -18,8 +18,8 @@ import pytest
 from abiguard.elf import ElfFile, read_elf
 from abiguard.model import Binding, Consumer, CopyRelocation
 from abiguard.pipeline import ScanOptions, scan_paths
-from cfixtures import program, shared_lib, write
-from ldso_oracle import LDSO, Trace, abiguard_bindings, compare, ldso_for, trace
+from helpers.cfixtures import program, shared_lib, write
+from helpers.ldso_oracle import LDSO, Trace, abiguard_bindings, compare, ldso_for, trace
 
 LDSO64 = LDSO[("x86_64", 64)]
 
@@ -349,7 +349,7 @@ def test_this_machines_programs_and_libraries_match_ldso():
     (plus busctl, whose copies of libsystemd-shared are the issue's example): every binding,
     copy-size warning and undefined symbol as ld.so has them."""
     from abiguard.resolve import Resolver
-    from ldso_oracle import compare_file
+    from helpers.ldso_oracle import compare_file
 
     files = []
     for top, n in (("/usr/bin", 80), ("/usr/lib/x86_64-linux-gnu", 80)):
@@ -384,7 +384,7 @@ def test_relocation_order_is_ld_sos():
     _dl_sort_maps_dfs): ld.so's own, from LD_DEBUG=reloc, for programs and libraries of this
     machine with deep and shared dependencies."""
     from abiguard.resolve import Resolver, relocation_order
-    from ldso_oracle import relocation_order as ldso_order
+    from helpers.ldso_oracle import relocation_order as ldso_order
 
     resolver = Resolver()
     checked = 0

@@ -21,8 +21,8 @@ from abiguard.elf import read_elf
 from abiguard.pipeline import scan_paths
 from abiguard.policy import Policy
 from abiguard.resolve import Layers, Resolver, ResolverCache
-from cfixtures import program, shared_lib
-from ldso_oracle import LDSO, compare_file
+from helpers.cfixtures import program, shared_lib
+from helpers.ldso_oracle import LDSO, compare_file
 
 LD = LDSO[("x86_64", 64)]
 pytestmark = pytest.mark.skipif(not os.path.exists(LD), reason="needs x86-64 ld.so")

@@ -13,7 +13,7 @@ from abiguard.cli import main
 from abiguard.model import ElfSymbol, Stability
 from abiguard.pipeline import ScanOptions, scan_paths
 from abiguard.resolve import match
-from cfixtures import program, shared_lib, write
+from helpers.cfixtures import program, shared_lib, write
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Input sources: the registry's precedence rules, and a kind added through the registry alone
-(tests/toykind.py: a tar archive of a package tree) that scan, census and impact then take."""
+(tests/helpers/toykind.py: a tar archive of a package tree) that scan, census and impact then take."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from abiguard.sources import (
     recognise,
     unregister,
 )
-from cfixtures import program, shared_lib
-from debbuild import build_deb
+from helpers.cfixtures import program, shared_lib
+from helpers.debbuild import build_deb
 
 # --------------------------------------------------------------------------------------------
 # Precedence
@@ -112,7 +112,7 @@ def package(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture
 def toy_kind():
-    import toykind
+    from helpers import toykind
 
     toykind.register_kind()
     yield toykind
