@@ -7,6 +7,11 @@
 * Results never import their renderers: nothing outside abiguard.render and the commands
   imports abiguard.render (the progress bars aside, which commands own), and the result
   types have no render methods.
+* The tests mirror the package (the rule: :func:`misplaced`): tests/<p>/test_*.py for the
+  package abiguard.<p>, tests/test_<module>[_<aspect>].py for a top-level module,
+  tests/integration/ for the whole tool (real Debian data, README, hostile input, fuzzing,
+  this file); helpers only in tests/helpers/, fixtures shared through conftest.py files (no
+  fixture written twice), no test module importing another.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.paths import SRC
+from helpers.paths import SRC, TESTS
 
 PACKAGE = SRC / "abiguard"
 
@@ -185,3 +190,112 @@ def test_commands_are_parsing_and_one_call():
             others = sorted(d for d in deps if d.startswith("abiguard.commands.")
                             and not d.endswith(("_common", "options")) and d != m)
             assert others == [], (m, others)
+
+
+# --------------------------------------------------------------------------------------------
+# The tests' own layout
+# --------------------------------------------------------------------------------------------
+
+WHOLE_TOOL = "integration"  # tests of the whole tool, not of one package
+SHARED = ("helpers", "data")  # helper modules (a package) and data files, no tests
+
+
+def misplaced(rel: Path, package: Path = PACKAGE) -> str | None:
+    """Why the test module at ``rel`` (relative to tests/) is not where the rule puts it, or
+    None. The rule: a test module in tests/<p>/…/ tests the package abiguard.<p>… (a directory
+    of src/abiguard with an __init__.py); one directly in tests/ is named after the top-level
+    module it tests, test_<module>.py or test_<module>_<aspect>.py; tests of the whole tool
+    are in tests/integration/."""
+    *folders, name = rel.parts
+    if not folders:
+        stem = name.removeprefix("test_").removesuffix(".py")
+        top = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+        if any(stem == m or stem.startswith(m + "_") for m in top):
+            return None
+        return f"{rel}: not named test_<module>[_<aspect>].py after a module of abiguard"
+    if folders == [WHOLE_TOOL] or (package.joinpath(*folders) / "__init__.py").is_file():
+        return None
+    return f"{rel}: tests/{'/'.join(folders)}/ is neither a package of abiguard nor {WHOLE_TOOL}/"
+
+
+def test_layout_rule_can_fail():
+    assert misplaced(Path("elf/test_dwarf.py")) is None
+    assert misplaced(Path("render/text/test_x.py")) is None  # a subpackage of a subpackage
+    assert misplaced(Path("test_tarstream.py")) is None
+    assert misplaced(Path("test_demangle_cxx.py")) is None
+    assert misplaced(Path("integration/test_qemu_real.py")) is None
+    assert misplaced(Path("test_elf.py"))  # elf is a package: tests/elf/
+    assert misplaced(Path("test_qemu_real.py"))
+    assert misplaced(Path("helpers/test_x.py"))
+    assert misplaced(Path("elfs/test_elf.py"))
+    assert misplaced(Path("data/schema/test_x.py"))
+
+
+def test_every_test_module_lives_in_the_folder_of_what_it_tests():
+    found = sorted(TESTS.rglob("test_*.py"))
+    assert len(found) > 40
+    wrong = [m for p in found if (m := misplaced(p.relative_to(TESTS)))]
+    assert wrong == []
+
+
+def test_helpers_are_in_one_place():
+    """Outside tests/helpers/ (and the scripts of tests/data/), tests/ holds test modules and
+    conftest.py files only; test folders are no packages (importlib import mode; a package
+    tests/debian/ would also hide python-debian's ``debian`` from the tests)."""
+    stray = sorted(str(p.relative_to(TESTS)) for p in TESTS.rglob("*.py")
+                   if p.relative_to(TESTS).parts[0] not in SHARED
+                   and not p.name.startswith("test_") and p.name != "conftest.py")
+    assert stray == []
+    assert (TESTS / "helpers" / "__init__.py").is_file()
+
+
+def _test_sources() -> list[tuple[Path, ast.Module]]:
+    return [(p, ast.parse(p.read_text(encoding="utf-8"), str(p)))
+            for p in sorted(TESTS.rglob("*.py")) if p.relative_to(TESTS).parts[0] != "data"]
+
+
+def test_no_test_module_imports_another():
+    """What two test modules share is a helper (tests/helpers/) or a fixture (conftest.py)."""
+    bad = []
+    for path, tree in _test_sources():
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{path.relative_to(TESTS)}: {n}" for n in names
+                    if any(part.startswith(("test_", "conftest")) for part in n.split("."))]
+    assert bad == []
+
+
+def _is_fixture(fn: ast.FunctionDef) -> bool:
+    for d in fn.decorator_list:
+        target = d.func if isinstance(d, ast.Call) else d
+        if isinstance(target, ast.Attribute) and target.attr == "fixture":
+            return True
+    return False
+
+
+def duplicate_fixtures(sources: list[tuple[Path, ast.Module]]) -> list[list[str]]:
+    """Fixtures written twice: the same parameters and the same body (docstring aside)."""
+    seen: dict[str, list[str]] = {}
+    for path, tree in sources:
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef) and _is_fixture(fn):
+                body = fn.body[1:] if ast.get_docstring(fn) is not None else fn.body
+                key = ast.dump(fn.args) + ast.dump(ast.Module(body=body, type_ignores=[]))
+                seen.setdefault(key, []).append(f"{path.name}::{fn.name}")
+    return [places for places in seen.values() if len(places) > 1]
+
+
+def test_duplicate_fixtures_are_found():
+    code = ('import pytest\n@pytest.fixture(scope="session")\ndef a(tmp_path_factory):\n'
+            '    """doc"""\n    return tmp_path_factory.getbasetemp() / "xc"\n')
+    other = code.replace("def a", "def b").replace('"""doc"""', '"""other doc"""')
+    assert duplicate_fixtures([(Path("x.py"), ast.parse(code)),
+                               (Path("y.py"), ast.parse(other))]) == [["x.py::a", "y.py::b"]]
+    assert duplicate_fixtures([(Path("x.py"), ast.parse(code)),
+                               (Path("y.py"), ast.parse(other.replace('"xc"', '"xd"')))]) == []
+
+
+def test_no_fixture_is_written_twice():
+    """A fixture two modules need is defined once, in the nearest conftest.py."""
+    assert duplicate_fixtures(_test_sources()) == []
