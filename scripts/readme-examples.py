@@ -21,7 +21,7 @@ Keys (one per line; those marked * may repeat):
 * ``stderr: yes`` the notes on stderr too (merged as they come); ``exit: yes`` adds
   ``$ echo $?`` and the exit status
 * ``setup:`` a prepared directory the commands run in: ``xc-project`` (a small C project
-  built with gcc, tests/_xcproject.py), ``census-xen`` (an empty directory kept for the run)
+  built with gcc, tests/helpers/xcproject.py), ``census-xen`` (an empty directory kept for the run)
 * ``pick:`` * the lines shown, in order: ``/RE/`` (the first line matching after the last
   pick), ``/RE/ +N`` (and N more), ``/RE/../RE2/``, ``/RE/..$``; skipped lines become ``…``
 * ``mask:`` * a regular expression (applied to the whole text, MULTILINE) whose matches are
@@ -146,7 +146,7 @@ class Workspace:
             d.mkdir()
             if setup == "xc-project":
                 sys.path.insert(0, str(ROOT / "tests"))
-                from _xcproject import build_project
+                from helpers.xcproject import build_project
 
                 built = build_project(self.base / "xc-build")
                 for f in built.iterdir():
