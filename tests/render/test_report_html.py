@@ -184,6 +184,33 @@ def test_report_json_of_a_store(toy, capsys):
     assert data["summary"]["with_findings"] == 4 and data["summary"]["failed"] == 1
 
 
+def test_report_keeps_internal_packages_apart(toy, tmp_path, capsys):
+    """Packages a census marked internal (built from its --source-package) are listed apart,
+    not in the heatmap or the ranking, as census shows them; --include-internal ranks them."""
+    import json
+
+    store = tmp_path / "internal.sqlite"
+    shutil.copy(toy["store"], store)
+    with Store(str(store), create=False) as st:
+        st.mark_internal({"toy-utils": "toy"})
+    out = tmp_path / "r.html"
+    assert main(["report", "-q", str(store), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert '<section id="internal">' in text and "built from toy" in text
+    assert 'data-name="toy-utils"' not in text and "toy-utils imports" not in text
+    assert "toy_sysctl" not in text  # only toy-utils imports it: not ranked
+    assert 'data-name="toy-emu"' in text
+    assert main(["report", "-q", str(store), "-o", str(out), "--include-internal"]) == 0
+    text = out.read_text()
+    assert '<section id="internal">' not in text and 'data-name="toy-utils"' in text
+    assert "toy-utils imports toy_sysctl@libtoy.so.4.17" in text
+    capsys.readouterr()
+    assert main(["report", str(store), "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in data["internal"]["consumers"]] == ["toy-utils"]
+    assert "toy-utils" not in {c["name"] for c in data["consumers"]}
+
+
 def test_report_from_a_plan_has_the_plan(toy, tmp_path):
     out = tmp_path / "plan.html"
     assert main(["report", "-q", str(toy["plan"]), "-o", str(out)]) == 0
