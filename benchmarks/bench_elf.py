@@ -153,7 +153,7 @@ def time_abiguard(files: Sequence[tuple[str, int]], repeat: int, build: str = "v
 
 
 def time_pyelftools(files: Sequence[tuple[str, int]]) -> tuple[float, int]:
-    from elfbuild import pyelftools_view
+    from helpers.elfbuild import pyelftools_view
 
     failures = 0
     t = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from realdata import QEMU_BINARY, qemu_root
+from helpers.realdata import QEMU_BINARY, qemu_root
 
 
 def main() -> None:

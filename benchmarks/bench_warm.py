@@ -10,7 +10,7 @@ same consumer with its library packages given as files (``scan DEB --provider DE
 .debs the first run downloaded), the floor of a package scan. A first run of each fills the
 cache (downloads, apt's answers, unpacked packages: abiguard.debian.answers and .unpacked);
 the timed runs alternate the commands and each row is the median. Only measures: the
-answers are the tests' business (tests/test_warm.py, tests/test_apt_real.py).
+answers are the tests' business (tests/debian/test_warm.py, tests/integration/test_apt_real.py).
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ def _export(rev: str, dest: Path) -> Path:
 
 def _hide_symtab(path: Path) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
-    from dwarfref import hide_symtab
+    from helpers.dwarfref import hide_symtab
 
     hide_symtab(str(path), str(path))
 

@@ -9,7 +9,7 @@ directories (default: /usr/bin /usr/sbin /usr/libexec /usr/lib/x86_64-linux-gnu;
 under several names are taken once, by real path), abiguard's resolver computes its bindings
 (read_elf + Resolver.resolve, as ``abiguard scan`` does) and ld.so traces them
 (``LD_TRACE_LOADED_OBJECTS=1 LD_WARN=1 LD_BIND_NOW=1 LD_DEBUG=bindings ld.so FILE``, see
-tests/ldso_oracle.py; main never runs). Both sides are sets of (symbol, requested version,
+tests/helpers/ldso_oracle.py; main never runs). Both sides are sets of (symbol, requested version,
 real path of the provider) of the file's own relocations; a file's bindings to itself are
 counted apart (abiguard lists what a file takes from others).
 
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from abiguard.elf import ELF_MAGIC, ElfFile
 from abiguard.errors import ElfError
-from ldso_oracle import LDSO, compare_file
+from helpers.ldso_oracle import LDSO, compare_file
 
 DEFAULT_DIRS = ["/usr/bin", "/usr/sbin", "/usr/libexec", "/usr/lib/x86_64-linux-gnu"]
 PT_DYNAMIC = 2
@@ -79,7 +79,7 @@ _RESOLVER = None
 
 
 def one(path: str) -> dict:
-    """Compare one file: a JSON-able dict (tests/ldso_oracle.py FileComparison)."""
+    """Compare one file: a JSON-able dict (tests/helpers/ldso_oracle.py FileComparison)."""
     global _RESOLVER
     from abiguard.resolve import Resolver
 

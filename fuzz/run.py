@@ -8,7 +8,7 @@ input. At the end a table per target: inputs, seconds, inputs/s, parsed, rejecte
 module's own error), unhandled exceptions (and unique signatures), hangs.
 
 Findings are under ``OUT/<target>/findings/`` with ``findings.jsonl``; turn each into a
-regression input under tests/data/fuzz-regressions/<target>/ (replayed by tests/test_fuzz.py)
+regression input under tests/data/fuzz-regressions/<target>/ (replayed by tests/integration/test_fuzz.py)
 once fixed. ``--replay FILE`` runs one input and shows the traceback.
 
 Examples::

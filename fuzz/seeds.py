@@ -5,7 +5,7 @@ Seeds are built once into abiguard's cache (``$ABIGUARD_CACHE/fuzz-seeds/v2``, b
 
 * ELF: gcc-built libraries, programs and objects like the tests build (versioned library,
   programs with RUNPATH/RPATH, copy relocations, stripped, without section headers, 32-bit,
-  relocatable objects), hand-built images of all four class/byte-order pairs (tests/elfbuild),
+  relocatable objects), hand-built images of all four class/byte-order pairs (tests/helpers/elfbuild),
   small shared libraries of this machine (/usr/lib/x86_64-linux-gnu) and, when the tests have
   cached them, Debian's qemu-system-xen binary and the Xen libraries.
 * ar: static libraries (gcc-built in GNU and BSD styles, small ones of this machine, Xen's
@@ -100,8 +100,16 @@ int obj_fn(void) { puts("x"); return ext_fn(global_var) + local_fn() + (ext_weak
 
 def _build_elf_fixtures(d: Path) -> None:
     _tests_on_path()
-    from cfixtures import gcc, write
-    from elfbuild import Exp, Imp, Spec, build_ar, build_elf, gcc_works, strip_section_headers
+    from helpers.cfixtures import gcc, write
+    from helpers.elfbuild import (
+        Exp,
+        Imp,
+        Spec,
+        build_ar,
+        build_elf,
+        gcc_works,
+        strip_section_headers,
+    )
 
     d.mkdir(parents=True, exist_ok=True)
     src = d / "src"
@@ -236,7 +244,7 @@ def fake_deb(entries: list[tuple[tarfile.TarInfo, bytes | None]], package: str =
 
 def _build_debs(d: Path, elf_dir: Path) -> None:
     _tests_on_path()
-    from debbuild import build_deb
+    from helpers.debbuild import build_deb
 
     d.mkdir(parents=True, exist_ok=True)
     lib = (elf_dir / "gcc-libunst.so").read_bytes()

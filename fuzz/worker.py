@@ -125,7 +125,7 @@ class Recorder:
 
 
 def _selftest() -> dict[int, str]:
-    """Test hook (tests/test_fuzz.py): ``ABIGUARD_FUZZ_SELFTEST=block:2,raise:4`` makes input
+    """Test hook (tests/integration/test_fuzz.py): ``ABIGUARD_FUZZ_SELFTEST=block:2,raise:4`` makes input
     2 hang with SIGALRM blocked (as in C code) and input 4 raise."""
     out = {}
     for item in filter(None, os.environ.get("ABIGUARD_FUZZ_SELFTEST", "").split(",")):

@@ -21,7 +21,7 @@ Keys (one per line; those marked * may repeat):
 * ``stderr: yes`` the notes on stderr too (merged as they come); ``exit: yes`` adds
   ``$ echo $?`` and the exit status
 * ``setup:`` a prepared directory the commands run in: ``xc-project`` (a small C project
-  built with gcc, tests/_xcproject.py), ``census-xen`` (an empty directory kept for the run)
+  built with gcc, tests/helpers/xcproject.py), ``census-xen`` (an empty directory kept for the run)
 * ``pick:`` * the lines shown, in order: ``/RE/`` (the first line matching after the last
   pick), ``/RE/ +N`` (and N more), ``/RE/../RE2/``, ``/RE/..$``; skipped lines become ``…``
 * ``mask:`` * a regular expression (applied to the whole text, MULTILINE) whose matches are
@@ -43,9 +43,11 @@ The options table sits between ``<!-- options -->`` and ``<!-- /options -->``: i
 from __future__ import annotations
 
 import argparse
+import atexit
 import difflib
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -146,7 +148,7 @@ class Workspace:
             d.mkdir()
             if setup == "xc-project":
                 sys.path.insert(0, str(ROOT / "tests"))
-                from _xcproject import build_project
+                from helpers.xcproject import build_project
 
                 built = build_project(self.base / "xc-build")
                 for f in built.iterdir():
@@ -163,6 +165,34 @@ def cache_dir() -> str:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "abiguard")
 
 
+SHOWN_CACHE = "~/.cache/abiguard"
+_short: list[str] = []
+
+
+def example_cache() -> str:
+    """The cache directory the commands are given: the real one, or, when its path is longer
+    than the ``~/.cache/abiguard`` README shows (``make test``'s temporary cache), a symlink
+    to it with a path no longer than that, so that lines wrap as they do in README."""
+    real = cache_dir()
+    if len(real) <= len(SHOWN_CACHE):
+        return real
+    if not _short:
+        os.makedirs(real, exist_ok=True)
+        tmp = tempfile.gettempdir()
+        for _ in range(100):
+            link = os.path.join(tmp, "ag" + secrets.token_hex(8))[:len(SHOWN_CACHE)]
+            try:
+                os.symlink(real, link)
+            except FileExistsError:
+                continue
+            atexit.register(os.unlink, link)
+            _short.append(link)
+            break
+        else:
+            return real
+    return _short[0]
+
+
 def command(line: str) -> list[str]:
     argv = shlex.split(line)
     if argv and argv[0] == "abiguard":
@@ -176,6 +206,7 @@ def run(ex: Example, ws: Workspace) -> str:
     env = {**os.environ, "COLUMNS": "120", **ex.env}
     env.pop("FORCE_COLOR", None)
     env["NO_COLOR"] = "1"
+    env["ABIGUARD_CACHE"] = example_cache()
     src = str(ROOT / "src")
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     out: list[str] = []
@@ -200,7 +231,9 @@ def run(ex: Example, ws: Workspace) -> str:
 
 
 def normalise(text: str, cwd: Path) -> str:
-    text = text.replace(cache_dir(), "~/.cache/abiguard")
+    for path in sorted({example_cache(), cache_dir(), os.path.realpath(cache_dir())}, key=len,
+                       reverse=True):
+        text = text.replace(path, SHOWN_CACHE)
     text = text.replace(str(cwd) + "/", "").replace(str(cwd), ".")
     return "\n".join(line.rstrip() for line in text.split("\n"))
 

@@ -15,7 +15,7 @@
 #   chromium, fonts-dejavu-core: the HTML report is rendered headless in the tests
 #     (screenshot, DOM, console); the fonts because --no-install-recommends skips them
 #   bzip2, dmsetup, curl, openssh-client, git, openssl: real programs whose stability
-#     verdicts the policy tests check (tests/test_policy_real.py; systemd, llvm-14 and
+#     verdicts the policy tests check (tests/integration/test_policy_real.py; systemd, llvm-14 and
 #     heaptrack are scanned from their downloaded .debs instead)
 #   jq: the jq recipe of docs/schema.md is run on schema 1 and 2 results
 set -eu

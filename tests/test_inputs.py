@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -17,43 +16,8 @@ from abiguard.debian.deb import unpack_deb
 from abiguard.errors import InputFileError
 from abiguard.inputs import collect, walk
 from abiguard.jsonform import audit_from_json
-from cfixtures import program, shared_lib, write
-
-
-def ar_pack(path: Path, members: list[tuple[str, bytes]]) -> Path:
-    out = bytearray(b"!<arch>\n")
-    for name, data in members:
-        out += f"{name + '/':<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(data):<10}`\n".encode()
-        out += data + (b"\n" if len(data) % 2 else b"")
-    path.write_bytes(bytes(out))
-    return path
-
-
-def tar_bytes(entries: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]],
-              fmt: int = tarfile.DEFAULT_FORMAT) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=fmt) as tar:
-        for e in entries:
-            if isinstance(e, tuple):
-                tar.addfile(e[0], io.BytesIO(e[1]))
-            else:
-                tar.addfile(e)
-    return buf.getvalue()
-
-
-def fake_deb(path: Path, entries, package: str = "evil") -> Path:
-    control = tarfile.TarInfo("./control")
-    text = f"Package: {package}\nVersion: 1.0\nArchitecture: amd64\n".encode()
-    control.size = len(text)
-    return ar_pack(path, [("debian-binary", b"2.0\n"),
-                          ("control.tar.gz", tar_bytes([(control, text)])),
-                          ("data.tar.gz", tar_bytes(entries))])
-
-
-def file_entry(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    return info, data
+from helpers.cfixtures import program, shared_lib, write
+from helpers.debbuild import ar_pack, fake_deb, file_entry
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +58,7 @@ def test_deb_is_unpacked_scanned_and_its_libraries_resolve(built_deb, capsys):
         "unstable", "libunst.so.4.17", "/usr/lib/x86_64-linux-gnu/libunst.so.4.17")
 
 
-def test_unpacked_temp_dirs_are_private_and_removed(built_deb, tmp_path, monkeypatch):
-    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path / "cache"))
+def test_unpacked_temp_dirs_are_private_and_removed(built_deb, tmp_path, empty_cache):
     with limits.override(max_unpacked_bytes=1 << 30), collect([str(built_deb)]) as c:
         (root,) = c.overlays  # (other limits than the defaults: a private temporary tree)
         assert os.stat(root).st_mode & 0o777 == 0o700
@@ -105,7 +68,7 @@ def test_unpacked_temp_dirs_are_private_and_removed(built_deb, tmp_path, monkeyp
         (root,) = c.overlays  # (the defaults: the tree kept by content, in a private place)
         assert os.stat(os.path.dirname(root)).st_mode & 0o777 == 0o700
         assert os.path.isfile(os.path.join(root, "usr/bin/tool"))
-        assert root.startswith(str(tmp_path / "cache" / "unpacked"))
+        assert root.startswith(str(empty_cache / "unpacked"))
     assert os.path.isfile(os.path.join(root, "usr/bin/tool"))
 
 
@@ -165,8 +128,7 @@ def test_corrupt_and_fake_debs_are_input_errors(tmp_path, capsys):
     assert "Traceback" not in captured.err
 
 
-def test_unknown_package_name_is_an_input_error(capsys, monkeypatch, tmp_path):
-    monkeypatch.setenv("ABIGUARD_CACHE", str(tmp_path))
+def test_unknown_package_name_is_an_input_error(capsys, tmp_path, empty_cache):
     rc = main(["scan", "apt:no-such-package-abiguard-test"])
     captured = capsys.readouterr()
     assert rc == 2

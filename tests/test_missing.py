@@ -26,7 +26,7 @@ from abiguard.jsonform import audit_from_json, to_json
 from abiguard.missing import PREFIX, missing_libraries
 from abiguard.model import Binding, Consumer, Library, Stability, SymbolRef
 from abiguard.pipeline import ScanOptions, plan_paths, scan_paths
-from cfixtures import program, shared_lib
+from helpers.cfixtures import program, shared_lib
 
 U, S, P, UNK = Stability.UNSTABLE, Stability.STABLE, Stability.PRIVATE, Stability.UNKNOWN
 # The fixtures' made-up libraries are declared (a soname's shape alone decides nothing).

@@ -53,12 +53,8 @@ def overview(store: Store, *, run: dict[str, Any] | None = None, exclude: Iterab
     of libraries matching these globs)."""
     data = CensusData.from_store(store)
     counts = store.counts()
-    data = data.filtered(exclude, libraries)
-    inside = None
-    if not include_internal:
-        data, internal = data.split_internal()
-        if internal.consumers:
-            inside = aggregate(internal, threshold=threshold, method=method, remedies=False)
+    data, inside = _split(data.filtered(exclude, libraries), include_internal, threshold,
+                          method)
     agg = aggregate(data, threshold=threshold, method=method)
     return CensusOverview(agg, store.path, counts, run, inside)
 
@@ -70,11 +66,27 @@ class Report:
 
     aggregate: Aggregate
     result: Audit | Plan | None = None
+    internal: Aggregate | None = None
+    """The packages built from the census's ``--source-package``, shown apart and not
+    ranked (None: none, or ranked with the consumers: ``--include-internal``)."""
+
+
+def _split(data: CensusData, include_internal: bool, threshold: float, method: str
+           ) -> tuple[CensusData, Aggregate | None]:
+    """(the consumers' data, the internal packages' aggregate or None)."""
+    if include_internal:
+        return data, None
+    data, internal = data.split_internal()
+    if not internal.consumers:
+        return data, None
+    return data, aggregate(internal, threshold=threshold, method=method, remedies=False)
 
 
 def report(path: str, *, exclude: Iterable[str] = (), libraries: Iterable[str] = (),
-           threshold: float = 0.5, method: str = "average") -> Report:
-    """The report of a census store or a saved scan/plan JSON result."""
+           threshold: float = 0.5, method: str = "average",
+           include_internal: bool = False) -> Report:
+    """The report of a census store or a saved scan/plan JSON result (a store's internal
+    packages apart, as ``census`` shows them, unless ``include_internal``)."""
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file")
     result = None
@@ -84,8 +96,9 @@ def report(path: str, *, exclude: Iterable[str] = (), libraries: Iterable[str] =
     else:
         result = read_result(path)
         data = CensusData.from_result(result, path)
-    data = data.filtered(exclude, libraries)
-    return Report(aggregate(data, threshold=threshold, method=method), result)
+    data, inside = _split(data.filtered(exclude, libraries), include_internal, threshold,
+                          method)
+    return Report(aggregate(data, threshold=threshold, method=method), result, inside)
 
 
 def check_export(path: str) -> None:

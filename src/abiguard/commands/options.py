@@ -260,7 +260,8 @@ OPTIONS: tuple[Opt, ...] = (
     _o("--top", "symbols ranked in the text summary (default: %(default)s)", ("census",),
        RESULTS, type=int, default=20, metavar="N"),
     _o("--include-internal", "rank the packages built from a --source-package with the "
-       "consumers (default: shown apart)", ("census",), RESULTS, action="store_true"),
+       "consumers (default: shown apart)", ("census", "report"), RESULTS,
+       action="store_true"),
     _o("--title", "page title", ("report",), RESULTS, metavar="TEXT"),
     # ---- propose --------------------------------------------------------------------------
     _o("-d --output-dir", "directory the proposal, the library additions and the patches are "

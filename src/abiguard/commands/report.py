@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.threshold <= 1:
         raise UsageError("--threshold must be in (0, 1]")
     page = report(args.input, exclude=args.exclude, libraries=args.library,
-                  threshold=args.threshold, method=args.group_method)
+                  threshold=args.threshold, method=args.group_method,
+                  include_internal=args.include_internal)
     _common.emit(args, render(page, args.format, title=args.title))
     return 0

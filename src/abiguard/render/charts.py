@@ -5,7 +5,7 @@ Every label gets its own room: text widths are estimated generously (``text_px``
 taller than their font, vertical column labels are one column apart, the SVG is as large as
 its outermost label (nothing is clipped), and two quantities of different sizes (consumers
 1–6, symbols up to 471) get separate scales with their values written on the bars.
-tests/test_report_html.py measures every label's box in Chromium. Names go through
+tests/render/test_report_html.py measures every label's box in Chromium. Names go through
 :func:`abiguard.demangle.display`; the tooltips keep the raw names.
 """
 

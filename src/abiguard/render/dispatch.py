@@ -7,7 +7,7 @@ render_diff_text"``). Both sides are names so that rendering a scan imports the 
 renderer only, not those of the census, the proposal or the call sites (``abiguard scan``
 stays quick to start); :func:`renderer_for` finds the function for an object's type (its
 class, else the nearest base class in the table) and imports its module.
-``tests/test_render.py`` resolves every entry.
+``tests/render/test_render.py`` resolves every entry.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ inline script; nothing is loaded from anywhere when it is viewed).
 Sections (element ids): ``summary``, ``heatmap`` (consumer × symbol matrix, inline SVG),
 ``ranking`` (stabilise-these-first bar chart, inline SVG), ``libraries``, ``groups`` (co-use
 groups), ``consumers`` (drill-down per consumer; with the migration plan when the input is a
-plan), ``failures``. Charts use the palette and helpers of :mod:`abiguard.render.svg`.
+plan), ``internal`` (the packages built from the census's --source-package, listed apart), ``failures``. Charts use the palette and helpers of :mod:`abiguard.render.svg`.
 
 ``render(obj)`` accepts a :class:`~abiguard.census.overview.Report`, an
 :class:`~abiguard.census.aggregate.Aggregate`, an Audit or a Plan.
@@ -325,8 +325,25 @@ SCRIPT = """
 """
 
 
+def _internal(inside: Aggregate) -> str:
+    """The packages built from the census's --source-package: listed, not ranked."""
+    per: dict[str, set[str]] = defaultdict(set)
+    for cell in inside.data.cells:
+        per[cell.consumer].add(cell.symbol)
+    sources = sorted({c.internal for c in inside.consumers if c.internal})
+    rows = "".join(
+        f"<tr><td>{esc(c.name)}</td><td>{esc(c.version)}</td><td>{len(per.get(c.name, ()))}"
+        "</td></tr>"
+        for c in sorted(inside.consumers, key=lambda c: (-len(per.get(c.name, ())), c.name)))
+    return (f"<p>{len(inside.consumers)} package(s) built from {esc(', '.join(sources))}: "
+            "their use of their own libraries is not what must go away, so they are not in "
+            "the heatmap or the ranking (<code>abiguard report --include-internal</code> "
+            "ranks them).</p><table class='t'><thead><tr><th>package</th><th>version</th>"
+            f"<th>unstable/private symbols</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
 def render_report(agg: Aggregate, result: Audit | Plan | None = None,
-                  title: str | None = None) -> str:
+                  title: str | None = None, internal: Aggregate | None = None) -> str:
     """The whole page for an aggregate (and, for a scan/plan, the result it came from)."""
     s = agg.summary()
     kind = {"census": "census store", "plan": "migration plan", "scan": "scan result"}.get(
@@ -347,6 +364,8 @@ def render_report(agg: Aggregate, result: Audit | Plan | None = None,
         ("consumers", "Consumers", _consumers(agg, result)),
         ("failures", "Failures", _failures(agg)),
     ]
+    if internal is not None:
+        sections.insert(-1, ("internal", "Internal packages", _internal(internal)))
     nav = "".join(f'<a href="#{sid}">{esc(h)}</a>' for sid, h, _ in sections)
     body = "\n".join(f'<section id="{sid}"><h2>{esc(h)}</h2>\n{content}\n</section>'
                      for sid, h, content in sections)
@@ -370,7 +389,8 @@ def render_report(agg: Aggregate, result: Audit | Plan | None = None,
 
 
 def report_html(report: Report, *, title: str | None = None, **_: Any) -> str:
-    return render_report(report.aggregate, report.result, title=title)
+    return render_report(report.aggregate, report.result, title=title,
+                         internal=report.internal)
 
 
 def aggregate_html(agg: Aggregate, *, title: str | None = None, **_: Any) -> str:

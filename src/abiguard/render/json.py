@@ -54,8 +54,13 @@ def aggregate_json(agg: Aggregate, **_: Any) -> str:
 
 
 def report_json(report: Report, **_: Any) -> str:
-    """What ``abiguard report -f json`` writes: the aggregate it would show."""
-    return report.aggregate.to_json()
+    """What ``abiguard report -f json`` writes: the aggregate it would show (with the
+    internal packages' apart, ``internal``, when the store has them)."""
+    if report.internal is None:
+        return report.aggregate.to_json()
+    d = report.aggregate.to_dict()
+    d["internal"] = report.internal.to_dict()
+    return json.dumps(d, indent=2) + "\n"
 
 
 def census_json(view: CensusOverview, **_: Any) -> str:

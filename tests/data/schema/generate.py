@@ -12,7 +12,7 @@ linked with RUNPATH) using a release-named library with a policy (libxenctrl.so.
 versioned library with an indirect dependency, a library removed after linking (imports
 attributed to it, unresolved), weak undefined symbols, a broken file; a user policy with a
 symbol rule; a plan with remedies; a where result with its audit; a census of the toy
-archive (tests/debbuild.py) with --no-fetch.
+archive (tests/helpers/debbuild.py) with --no-fetch.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ FIXTURE = Path("/tmp/abiguard-schema-fixture")
 
 
 def build() -> None:
-    from cfixtures import program, shared_lib, write
-    from debbuild import toy_archive
+    from helpers.cfixtures import program, shared_lib, write
+    from helpers.debbuild import toy_archive
 
     shutil.rmtree(FIXTURE, ignore_errors=True)
     lib = FIXTURE / "lib"
