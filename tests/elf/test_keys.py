@@ -31,9 +31,6 @@ def _system_programs(n: int) -> list[str]:
     return out
 
 
-# --------------------------------------------------------------------------------------------
-
-
 def _keys_of(table: SymbolTable) -> tuple[list[tuple[object, ...]], set[int]]:
     return ([(s.name, s.version, s.hidden, s.binding, s.type) for s in table],
             {i for i, s in enumerate(table) if s.value})
