@@ -25,8 +25,10 @@ LD = LDSO[("x86_64", 64)]
 
 @pytest.fixture
 def always_fork(monkeypatch):
-    """Fork whatever the amount of work (the tests' lists are small)."""
+    """Fork whatever the amount of work (the tests' lists are small), and although threads
+    that other tests of this process left behind may run (they do not take part)."""
     monkeypatch.setattr(parallel, "MIN_SHARE_WEIGHT", 1)
+    monkeypatch.setattr(parallel, "other_threads", lambda: False)
 
 
 def _who(x: int) -> tuple[int, int]:
@@ -92,17 +94,23 @@ def test_when_not_to_fork(always_fork):
     assert parallel.share_count([1] * 10, 1) == 1
     assert parallel.share_count([1], 2) == 1
     assert parallel.share_count([1] * 10, 8) == parallel.MAX_JOBS
+
+
+def test_another_thread_keeps_it_serial(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_SHARE_WEIGHT", 1)
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
     t.start()
     try:  # another thread runs: fork would keep only this one
+        assert parallel.other_threads()
         assert parallel.share_count([1] * 10, 2) == 1
     finally:
         stop.set()
         t.join()
 
 
-def test_too_little_work_stays_serial():
+def test_too_little_work_stays_serial(monkeypatch):
+    monkeypatch.setattr(parallel, "other_threads", lambda: False)
     assert parallel.share_count([10] * 10, 2) == 1
     assert parallel.share_count([parallel.MIN_SHARE_WEIGHT] * 2, 2) == 2
 

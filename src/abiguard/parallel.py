@@ -72,12 +72,16 @@ def default_jobs() -> int:
     return MAX_JOBS if load <= cpus - 0.5 else 1
 
 
+def other_threads() -> bool:
+    """Whether threads other than this one run (``fork`` would keep only this one)."""
+    threading = sys.modules.get("threading")  # (not imported: no thread was started)
+    return threading is not None and threading.active_count() > 1
+
+
 def share_count(weights: Sequence[int], jobs: int) -> int:
     """How many processes to use (1: the serial loop)."""
-    threading = sys.modules.get("threading")  # (not imported: no thread was started)
-    if jobs <= 1 or not hasattr(os, "fork") or len(weights) < 2 \
-            or (threading is not None and threading.active_count() > 1):
-        return 1  # (fork keeps only this thread)
+    if jobs <= 1 or not hasattr(os, "fork") or len(weights) < 2 or other_threads():
+        return 1
     return max(1, min(jobs, MAX_JOBS, sum(weights) // MIN_SHARE_WEIGHT))
 
 
@@ -202,4 +206,4 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
 
 
 __all__ = ["ITEM_WEIGHT", "MAX_JOBS", "MIN_SHARE_WEIGHT", "cpu_count", "default_jobs",
-           "run_shares", "share_count"]
+           "other_threads", "run_shares", "share_count"]
