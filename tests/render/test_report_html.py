@@ -211,6 +211,37 @@ def test_report_keeps_internal_packages_apart(toy, tmp_path, capsys):
     assert "toy-utils" not in {c["name"] for c in data["consumers"]}
 
 
+def test_source_package_store_ranks_its_own_libraries(toy, tmp_path, capsys):
+    """A store of a --source-package census ranks the symbols of the libraries built from
+    it (here: source 'stab' ships libstab.so.1, which no consumer uses unstably: nothing is
+    ranked, the toy_* symbols of libtoy are not); --all-libraries ranks every library, and
+    --library chooses as asked."""
+    import json
+
+    store = tmp_path / "own.sqlite"
+    shutil.copy(toy["store"], store)
+    with Store(str(store), create=False) as st:
+        st.mark_internal({"libstab1": "stab"})
+    assert main(["census", "--store", str(store), "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["own_libraries"] == {"sources": ["stab"], "sonames": ["libstab.so.1"]}
+    assert data["symbols"] == []
+    assert main(["census", "--store", str(store)]) == 0
+    text = capsys.readouterr().out
+    assert "toy_map" not in text and "No package imports" in text
+    for args in (["--all-libraries"], ["--library", "libtoy.so*"]):
+        assert main(["census", "--store", str(store), "-f", "json", *args]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert "own_libraries" not in data
+        assert {s["symbol"] for s in data["symbols"]} == set().union(*TOY_EXPECTED.values())
+    out = tmp_path / "own.html"
+    assert main(["report", "-q", str(store), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "libraries built from stab" in page and "toy-emu imports" not in page
+    assert main(["report", "-q", str(store), "-o", str(out), "--all-libraries"]) == 0
+    assert "toy-emu imports toy_map@libtoy.so.4.17" in out.read_text()
+
+
 def test_report_from_a_plan_has_the_plan(toy, tmp_path):
     out = tmp_path / "plan.html"
     assert main(["report", "-q", str(toy["plan"]), "-o", str(out)]) == 0

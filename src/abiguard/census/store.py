@@ -396,6 +396,25 @@ class Store:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('internal', ?)",
                             (json.dumps(merged, sort_keys=True),))
 
+    def own_libraries(self) -> dict[str, list[str]]:
+        """Source package -> the sonames of the shared libraries built from it (``census
+        --source-package``; :mod:`abiguard.census.ownlibs`)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='own_libraries'").fetchone()
+        try:
+            data = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): [str(x) for x in v] for k, v in data.items() if isinstance(v, list)}
+
+    def mark_own_libraries(self, source: str, sonames: Iterable[str]) -> None:
+        """Record the sonames of the libraries built from a source package."""
+        merged = {**self.own_libraries(), source: sorted(set(sonames))}
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('own_libraries', ?)",
+                            (json.dumps(merged, sort_keys=True),))
+
     def counts(self) -> dict[str, int]:
         row = self.db.execute(
             "SELECT COUNT(*), SUM(status='ok'), SUM(status='failed'), "
