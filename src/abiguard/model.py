@@ -14,9 +14,22 @@ import dataclasses
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, overload
+from typing import Any, Literal, Protocol, get_args, overload
 
 SCHEMA_VERSION = 2
+
+# The words of the model's state fields, defined once: producers and renderers use these
+# aliases, so that mypy catches a misspelled status. (The JSON form writes them as they are.)
+BindingStatus = Literal["bound", "unresolved", "declared"]
+EvidenceSource = Literal["policy", "history", "location", "naming", "version-node", "soname",
+                         "private-node", "not-found", "unresolved", "default"]
+CallSiteMethod = Literal["source", "object", "binary", "link"]
+CallSiteKind = Literal["call", "address", "macro", "reference", "jump", "got-load",
+                       "undefined-reference"]
+Attribution = Literal["symtab", "dwarf", "nearest-export", "none"]
+RemedyKind = Literal["replace", "retire", "new-entry-point", "redesign", "keep", "unknown"]
+VerificationStatus = Literal["already-used", "available", "available-newer", "missing",
+                             "not-scanned"]
 
 
 class Stability(enum.StrEnum):
@@ -613,7 +626,7 @@ class CallSite:
 # The migration plan
 # --------------------------------------------------------------------------------------------
 
-REMEDY_KINDS = ("replace", "retire", "new-entry-point", "redesign", "keep", "unknown")
+REMEDY_KINDS: tuple[RemedyKind, ...] = get_args(RemedyKind)
 
 
 @dataclass(frozen=True, slots=True)
