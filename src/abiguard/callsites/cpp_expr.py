@@ -18,7 +18,7 @@ is not defined evaluates to 0, exactly as cpp does.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataFileError, UsageError
@@ -329,7 +329,7 @@ _UNDEF_LINE = re.compile(r"^\s*#\s*undef\s+([A-Za-z_]\w*)\s*$")
 
 
 def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
-    out = []
+    out: list[str] = []
     i = 0
     while i < len(line):
         if in_comment:
@@ -397,8 +397,8 @@ def read_config_header(path: str) -> tuple[dict[str, str], set[str]]:
     return defines, undefined
 
 
-def build_macros(defines: list[str] = (), undefines: list[str] = (),
-                 config_headers: list[str] = ()) -> Macros:
+def build_macros(defines: Sequence[str] = (), undefines: Sequence[str] = (),
+                 config_headers: Sequence[str] = ()) -> Macros:
     """The macro environment for -D/-U options and --config-header files (later wins)."""
     d: dict[str, str] = {}
     u: set[str] = set()

@@ -41,10 +41,10 @@ from typing import Any, Literal, Self
 
 import zstandard
 
+from .. import __version__
 from ..errors import UsageError
 from ..jsonform import audit_from_json
 from ..model import Audit
-from .. import __version__
 
 STORE_VERSION = 1
 PackageStatus = Literal["ok", "failed"]
