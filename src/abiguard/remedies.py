@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from .errors import DataFileError
 from .limits import TomlTable, toml_loads
@@ -26,10 +27,14 @@ from .model import (
     RemedyKind,
     SymbolRef,
     Verification,
+    VerificationStatus,
 )
 
+TierName = Literal["already-used", "available", "replace-unverified", "replace-newer", "retire",
+                   "keep", "new-entry-point", "redesign", "unknown"]
+
 # The easy-to-hard order of plan steps.
-TIERS: dict[str, tuple[int, str]] = {
+TIERS: dict[TierName, tuple[int, str]] = {
     "already-used": (0, "Replacement already used: drop the unstable call"),
     "available": (1, "Replace with the stable API that exists"),
     "replace-unverified": (2, "Replace with a stable API (library not scanned: unverified)"),
@@ -460,13 +465,15 @@ def verify(repl: Replacement, consumer: Consumer, find: LibraryFinder) -> Verifi
 
 
 def _tier_for(remedy: Remedy | None, replacements: list[Replacement],
-              verifications: list[Verification]) -> str:
+              verifications: list[Verification]) -> TierName:
     if remedy is None:
         return "unknown"
     if remedy.kind == "replace":
         statuses = {v.status for v, r in zip(verifications, replacements) if not r.proposed}
-        for status, tier in (("already-used", "already-used"), ("available", "available"),
-                             ("not-scanned", "replace-unverified")):
+        order: tuple[tuple[VerificationStatus, TierName], ...] = (
+            ("already-used", "already-used"), ("available", "available"),
+            ("not-scanned", "replace-unverified"))
+        for status, tier in order:
             if status in statuses:
                 return tier
         return "replace-newer"
