@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputFileError, UsageError
+from .errors import DataFileError, InputFileError, UsageError
 
 ENV_PREFIX = "ABIGUARD_LIMIT_"
 
@@ -222,9 +222,7 @@ def toml_loads(text: str, origin: str, what: str = "not valid TOML") -> TomlTabl
     """``tomllib.loads`` for data files, with its failure modes on hostile text turned into a
     DataFileError naming the file: deep nesting (RecursionError) and dotted keys long enough
     to take tomllib quadratic time (limit ``max_toml_key_parts``)."""
-    import tomllib
-
-    from .errors import DataFileError
+    import tomllib  # (with the first data file read: not on every start-up, as --help)
 
     lim = current().max_toml_key_parts
     parts = toml_key_parts(text)

@@ -30,8 +30,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
-import zstandard
-
 from . import limits
 
 
@@ -144,6 +142,8 @@ def _gzip(read: Callable[[int], bytes]) -> Iterator[bytes]:
 
 
 def _zstd(fh: IO[bytes]) -> Iterator[bytes]:
+    import zstandard  # (for the packages that use it: not on every start-up)
+
     reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
     while chunk := reader.read(CHUNK):
         yield chunk

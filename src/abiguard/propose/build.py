@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -546,8 +547,6 @@ def write(proposal: Proposal, out_dir: str, markdown: str) -> Proposal:
 
 
 def _wrap(text: str, width: int = 72) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
