@@ -161,8 +161,9 @@ class _Evaluator:
         if not toks:
             raise _Unparsable("empty expression")
         v = self.conditional(0)
-        if self.peek() is not None:
-            raise _Unparsable(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        rest = self.peek()
+        if rest is not None:
+            raise _Unparsable(f"unexpected {rest[1]!r}")
         return v
 
     def conditional(self, depth: int) -> Value:
