@@ -23,12 +23,20 @@ findings table; only when pyarrow is importable — it is not a dependency).
 from __future__ import annotations
 
 import csv
+import fnmatch
+import heapq
 import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from ..errors import InputFileError
+from ..jsonform import audit_from_json, plan_from_json
+from ..model import Audit, Plan, SchemaError
+from ..remedies import load_knowledge
+from .store import FailureKind, PackageStatus, Store, is_store
 
 SymbolKey = tuple[str, str]
 """(library soname, symbol name)"""
@@ -43,10 +51,10 @@ class ConsumerInfo:
     """Package name (census) or ELF object (scan/plan)."""
     version: str = ""
     arch: str = ""
-    status: str = "ok"
+    status: PackageStatus = "ok"
     objects: int = 0
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     package_id: int | None = None
     internal: str | None = None
     """The source package it is built from when a ``--source`` census asked about that
@@ -84,8 +92,6 @@ class CensusData:
                  ) -> CensusData:
         """Without the consumers matching an ``exclude`` glob; with ``libraries`` globs, only
         the symbols of matching libraries."""
-        import fnmatch
-
         ex, libs = list(exclude), list(libraries)
         if not ex and not libs:
             return self
@@ -112,7 +118,7 @@ class CensusData:
         return part(False), part(True)
 
     @classmethod
-    def from_store(cls, store, *, include_failed: bool = True) -> CensusData:
+    def from_store(cls, store: Store, *, include_failed: bool = True) -> CensusData:
         data = cls(kind="census", source=store.path)
         latest = store.latest()
         internal = store.internal()
@@ -137,12 +143,10 @@ class CensusData:
         return data
 
     @classmethod
-    def from_result(cls, obj, source: str = "") -> CensusData:
+    def from_result(cls, obj: Audit | Plan, source: str = "") -> CensusData:
         """From an Audit or a Plan: one consumer per scanned ELF object."""
-        from ..model import Audit, Plan
-
         plan = obj if isinstance(obj, Plan) else None
-        audit: Audit = obj.audit if plan is not None else obj
+        audit = obj.audit if isinstance(obj, Plan) else obj
         data = cls(kind="plan" if plan is not None else audit.kind or "scan", source=source)
         sites: dict[tuple[str, str], int] = {}
         if plan is not None:
@@ -303,8 +307,8 @@ class Aggregate:
             rows = self.long_rows()
             w.writerow(["consumer", "version", "arch", "library", "symbol", "symbol_version",
                         "stability", "weight", "objects"])
-            for r in rows:
-                w.writerow(list(r.values()))
+            for row in rows:
+                w.writerow(list(row.values()))
         elif what in ("symbols", "ranking"):
             w.writerow(["rank", "library", "symbol", "stability", "versions", "consumers",
                         "weight", "group", "remedy", "consumer_names"])
@@ -361,8 +365,6 @@ def _average_linkage(n: int, size: list[int], sim: dict[tuple[int, int], float],
     """Agglomerative clustering, average linkage (UPGMA) over sparse similarities: merge the
     most similar pair while its mean similarity ≥ threshold (Lance-Williams update, a heap
     with lazy deletion: O(E log E))."""
-    import heapq
-
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     weight = {i: size[i] for i in range(n)}
     nbr: dict[int, dict[int, float]] = defaultdict(dict)
@@ -523,8 +525,6 @@ def aggregate(data: CensusData, *, threshold: float = 0.5, method: str = "averag
 
 def _remedy_hints(stats: Iterable[SymbolStat]) -> None:
     try:
-        from ..remedies import load_knowledge
-
         knowledge = load_knowledge()
     except Exception:  # noqa: BLE001 — knowledge is a nicety here, never a reason to fail
         return
@@ -537,8 +537,6 @@ def _remedy_hints(stats: Iterable[SymbolStat]) -> None:
 
 def load(path: str, *, threshold: float = 0.5, method: str = "average") -> Aggregate:
     """Aggregate a census store or a scan/plan JSON file."""
-    from .store import Store, is_store
-
     if is_store(path):
         with Store(path, create=False) as store:
             data = CensusData.from_store(store)
@@ -547,12 +545,8 @@ def load(path: str, *, threshold: float = 0.5, method: str = "average") -> Aggre
     return aggregate(CensusData.from_result(obj, path), threshold=threshold, method=method)
 
 
-def read_result(path: str):
+def read_result(path: str) -> Audit | Plan:
     """An Audit or a Plan from a JSON file."""
-    from ..errors import InputFileError
-    from ..jsonform import audit_from_json, plan_from_json
-    from ..model import SchemaError
-
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
