@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.census.engine import Config, LocalEngine, run_census
+from abiguard.census.overview import report as census_report
 from abiguard.census.sources import deb_refs, find_debs, set_index
 from abiguard.census.store import Store
 from abiguard.cli import main
@@ -397,9 +398,8 @@ def test_xen_census_report_layout(tmp_path):
     assert got["width"] <= 1280, f"page is {got['width']} px wide"
     # the ranking: the first rows, the rest behind the toggle, the filter finds hidden rows
     ui = interact(page, tmp_path)
-    from abiguard.census import aggregate as agg_mod
-
-    assert ui["total"] == len(agg_mod.load(str(xen_census_store())).symbols) > ui["first"] == 25
+    assert ui["total"] == len(census_report(str(xen_census_store())).aggregate.symbols) \
+        > ui["first"] == 25
     assert ui["after_toggle"] == ui["total"] and ui["after_second_toggle"] == ui["first"]
     assert ui["filtered"] == 1 and ui["filtered_rank"] > 25  # a row the toggle hid
     assert ui["after_clear"] == ui["first"]

@@ -32,11 +32,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..errors import InputFileError
-from ..jsonform import audit_from_json, plan_from_json
-from ..model import Audit, Plan, SchemaError
+from ..model import Audit, Plan
 from ..remedies import load_knowledge
-from .store import FailureKind, PackageStatus, Store, is_store
+from .store import FailureKind, PackageStatus, Store
 
 SymbolKey = tuple[str, str]
 """(library soname, symbol name)"""
@@ -533,36 +531,3 @@ def _remedy_hints(stats: Iterable[SymbolStat]) -> None:
         if r is not None:
             s.remedy = r.kind
             s.replacements = [x.symbol for x in r.replacements]
-
-
-def load(path: str, *, threshold: float = 0.5, method: str = "average") -> Aggregate:
-    """Aggregate a census store or a scan/plan JSON file."""
-    if is_store(path):
-        with Store(path, create=False) as store:
-            data = CensusData.from_store(store)
-        return aggregate(data, threshold=threshold, method=method)
-    obj = read_result(path)
-    return aggregate(CensusData.from_result(obj, path), threshold=threshold, method=method)
-
-
-def read_result(path: str) -> Audit | Plan:
-    """An Audit or a Plan from a JSON file."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, f"cannot read ({getattr(exc, 'strerror', None) or exc})"
-                             ) from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise InputFileError(path, "not valid JSON (arrays or objects nested too deeply)"
-                             ) from None
-    try:
-        if isinstance(raw, dict) and raw.get("kind") == "plan":
-            return plan_from_json(text, path)
-        return audit_from_json(text, path)
-    except SchemaError as exc:
-        raise InputFileError(path, str(exc).removeprefix(f"{path}: ")) from None

@@ -17,11 +17,10 @@ import tempfile
 from collections.abc import Iterable
 
 from ..debian.apt import Apt, AptError
-from ..debian.deb import ELF_MAGIC, unpack_deb
+from ..debian.deb import unpack_deb
 from ..debian.unpacked import unpacked
-from ..elf import read_elf
-from ..errors import ElfError, InputFileError
-from ..sources import PackageRef, walk
+from ..errors import InputFileError
+from ..sources import PackageRef, shared_objects
 
 _NOT_LIBRARIES = ("-dev", "-doc", "-dbg", "-dbgsym")
 
@@ -33,18 +32,7 @@ def library_packages(names: Iterable[str]) -> list[str]:
 
 def sonames_below(root: str) -> set[str]:
     """The sonames of the shared objects under an unpacked package root."""
-    out: set[str] = set()
-    for path in walk(root):
-        try:
-            with open(path, "rb") as fh:
-                if fh.read(4) != ELF_MAGIC:
-                    continue
-            elf = read_elf(path, relocations=False)
-        except (OSError, ElfError):
-            continue
-        if elf.kind == "DYN" and elf.soname:
-            out.add(elf.soname)
-    return out
+    return {elf.soname for _, elf in shared_objects(root) if elf.soname}
 
 
 def shipped_sonames(apt: Apt, refs: Iterable[PackageRef]) -> tuple[set[str], list[str]]:
