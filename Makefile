@@ -1,6 +1,7 @@
 # The two commands a fresh Debian machine needs (see README.md):
 #   make demo   installs everything and runs abiguard's main job on Debian's real qemu + Xen
-#   make test   installs everything and runs the test suite with an EMPTY cache directory
+#   make test   installs everything, type-checks src/ (mypy, strict: [tool.mypy] in
+#               pyproject.toml), then runs the test suite with an EMPTY cache directory
 #               (ABIGUARD_CACHE set to a fresh temporary directory, removed afterwards), as a
 #               fresh machine would; TEST_CACHE=DIR runs it with that cache instead
 PYTHON ?= python3
@@ -9,7 +10,7 @@ BIN    := $(VENV)/bin
 OUT    ?= demo-output
 TEST_CACHE ?=
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test typecheck lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -27,12 +28,15 @@ demo: setup
 	$(BIN)/abiguard scan -q --with-deps --format json --output $(OUT)/qemu-scan.json qemu-system-xen
 	$(BIN)/abiguard plan -q --with-deps --format markdown --output $(OUT)/qemu-plan.md qemu-system-xen
 
-test: setup
+test: typecheck
 	@cache="$(TEST_CACHE)"; fresh=; \
 	if [ -z "$$cache" ]; then cache=$$(mktemp -d -t abiguard-test-cache.XXXXXX); fresh=1; fi; \
 	echo "make test: ABIGUARD_CACHE=$$cache$${fresh:+ (empty)}"; \
 	ABIGUARD_CACHE="$$cache" $(BIN)/pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ -n "$$fresh" ]; then rm -rf "$$cache"; fi; exit $$rc
+
+typecheck: setup
+	$(BIN)/mypy
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
@@ -41,4 +45,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_elf.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from . import __version__
+from . import __version__, limits
+from .demangle import demangling
 from .errors import AbiguardError
 
 # name -> one-line help. The module abiguard.commands.<name> registers the details.
@@ -112,12 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     debug = args.debug or bool(os.environ.get("ABIGUARD_DEBUG"))
     try:
-        from . import limits
-
         overrides = limits.parse_assignments(args.limit)
         limits.check_environment()
-        from .demangle import demangling
-
         with limits.override(**overrides), \
                 demangling(not getattr(args, "no_demangle", False)):
             return int(args.run(args))

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from . import cparse
 from .cparse import function_declarator, text
@@ -97,9 +97,12 @@ def _with_name(p: Param) -> str:
     return f"{p.type}{'' if p.type.endswith('*') else ' '}{p.name}"
 
 
+ProtoStatus = Literal["same", "compatible", "changed", "gone", "unknown"]
+
+
 @dataclass(frozen=True, slots=True)
 class ProtoChange:
-    status: str
+    status: ProtoStatus
     """same | compatible | changed | gone | unknown."""
     changes: tuple[str, ...] = ()
     old: str | None = None
@@ -356,8 +359,9 @@ def compare(old: Prototype | None, new: Prototype | None) -> ProtoChange:
         if old.kind != new.kind:
             changes.append(f"now a {'macro' if new.kind == 'macro' else 'function'} "
                            f"(was a {'macro' if old.kind == 'macro' else 'function'})")
-            status = "changed" if len(old.params) != len(new.params) else "compatible"
-            return ProtoChange(status, tuple(changes), str(old), str(new), _loc(old), _loc(new))
+            how: ProtoStatus = "changed" if len(old.params) != len(new.params) \
+                else "compatible"
+            return ProtoChange(how, tuple(changes), str(old), str(new), _loc(old), _loc(new))
         if len(old.params) != len(new.params):
             changes.append(f"macro arguments {len(old.params)} -> {len(new.params)}")
         return ProtoChange("changed" if changes else "same", tuple(changes), str(old),
@@ -400,7 +404,7 @@ def compare(old: Prototype | None, new: Prototype | None) -> ProtoChange:
     if old.kind != new.kind:
         changes.append(f"now {'an inline function' if new.kind == 'inline' else 'a declaration'}"
                        f" in the header")
-    status = "changed" if breaking else ("compatible" if changes else "same")
+    status: ProtoStatus = "changed" if breaking else ("compatible" if changes else "same")
     return ProtoChange(status, tuple(changes), str(old), str(new), _loc(old), _loc(new))
 
 

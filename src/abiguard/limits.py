@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputFileError, UsageError
+from .errors import DataFileError, InputFileError, UsageError
 
 ENV_PREFIX = "ABIGUARD_LIMIT_"
 
@@ -213,13 +213,16 @@ def toml_key_parts(text: str) -> int:
     return best + 1
 
 
-def toml_loads(text: str, origin: str, what: str = "not valid TOML") -> dict[str, Any]:
+TomlTable = dict[str, Any]
+"""A table of a data file as tomllib (or json) returns it: its values are checked, key by key,
+by the module that reads the file."""
+
+
+def toml_loads(text: str, origin: str, what: str = "not valid TOML") -> TomlTable:
     """``tomllib.loads`` for data files, with its failure modes on hostile text turned into a
     DataFileError naming the file: deep nesting (RecursionError) and dotted keys long enough
     to take tomllib quadratic time (limit ``max_toml_key_parts``)."""
-    import tomllib
-
-    from .errors import DataFileError
+    import tomllib  # (with the first data file read: not on every start-up, as --help)
 
     lim = current().max_toml_key_parts
     parts = toml_key_parts(text)

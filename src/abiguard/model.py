@@ -14,9 +14,22 @@ import dataclasses
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, overload
+from typing import Any, Literal, Protocol, get_args, overload
 
 SCHEMA_VERSION = 2
+
+# The words of the model's state fields, defined once: producers and renderers use these
+# aliases, so that mypy catches a misspelled status. (The JSON form writes them as they are.)
+BindingStatus = Literal["bound", "unresolved", "declared"]
+EvidenceSource = Literal["policy", "history", "location", "naming", "version-node", "soname",
+                         "private-node", "not-found", "unresolved", "default"]
+CallSiteMethod = Literal["source", "object", "binary", "link"]
+CallSiteKind = Literal["call", "address", "macro", "reference", "jump", "got-load",
+                       "undefined-reference"]
+Attribution = Literal["symtab", "dwarf", "nearest-export", "none"]
+RemedyKind = Literal["replace", "retire", "new-entry-point", "redesign", "keep", "unknown"]
+VerificationStatus = Literal["already-used", "available", "available-newer", "missing",
+                             "not-scanned"]
 
 
 class Stability(enum.StrEnum):
@@ -427,9 +440,9 @@ class ElfObject:
 class Evidence:
     """Why something was classified the way it was."""
 
-    source: str
+    source: EvidenceSource
     """policy | history | location | naming | version-node | soname | private-node |
-    not-found | default (docs/policy.md)."""
+    not-found | unresolved | default (docs/policy.md)."""
     detail: str
     stability: Stability = Stability.UNKNOWN
     origin: str | None = None
@@ -485,7 +498,7 @@ class Binding:
     symbol: SymbolRef
     type: str = "NOTYPE"
     weak: bool = False
-    status: str = "bound"
+    status: BindingStatus = "bound"
     """bound | unresolved | declared (an import no relocation uses: ld.so never looks it up,
     so it is neither bound nor unresolved, and never a finding; also an executable's import
     whose only relocations bind to its own canonical PLT entry)."""
@@ -618,11 +631,11 @@ class CallSite:
     """One place that references a symbol: in C source, an object file, a binary or a link."""
 
     symbol: str
-    method: str
+    method: CallSiteMethod
     """source | object | binary | link: how it was found."""
     file: str
     """Source file, object file (``lib.a(member.o)``) or binary path."""
-    kind: str = "call"
+    kind: CallSiteKind = "call"
     """call | address | macro | reference | jump | got-load | undefined-reference."""
     line: int | None = None
     column: int | None = None
@@ -635,7 +648,7 @@ class CallSite:
     """False when given -D/config values put it in a branch that is not compiled; None: unknown."""
     via: str | None = None
     """Wrapper macro or inline function the reference is attributed through."""
-    attribution: str | None = None
+    attribution: Attribution | None = None
     """How ``function`` was found for binaries: symtab | dwarf | nearest-export | none."""
 
 
@@ -643,7 +656,7 @@ class CallSite:
 # The migration plan
 # --------------------------------------------------------------------------------------------
 
-REMEDY_KINDS = ("replace", "retire", "new-entry-point", "redesign", "keep", "unknown")
+REMEDY_KINDS: tuple[RemedyKind, ...] = get_args(RemedyKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,7 +666,7 @@ class Verification:
     symbol: str
     library: str
     """The library (glob from the knowledge base, or the soname found)."""
-    status: str
+    status: VerificationStatus
     """already-used | available | available-newer | missing | not-scanned."""
     version: str | None = None
     """The version node that defines it in the scanned library."""
@@ -667,7 +680,7 @@ class PlanItem:
 
     symbol: SymbolRef
     library: str
-    kind: str
+    kind: RemedyKind
     """replace | retire | new-entry-point | redesign | keep | unknown."""
     tier: int
     """Position in the easy-to-hard order (see abiguard.remedies.TIERS)."""
@@ -690,7 +703,7 @@ class PlanItem:
 class PlanStep:
     tier: int
     title: str
-    kind: str
+    kind: RemedyKind
     group: str | None = None
     rationale: str = ""
     references: tuple[str, ...] = ()
@@ -743,26 +756,33 @@ __all__ = [
     "REF_PLT",
     "REMEDY_KINDS",
     "SCHEMA_VERSION",
+    "Attribution",
     "Audit",
     "Binding",
+    "BindingStatus",
     "CallSite",
+    "CallSiteKind",
+    "CallSiteMethod",
     "Consumer",
     "ConsumerPlan",
     "CopyRelocation",
     "ElfObject",
     "ElfSymbol",
     "Evidence",
+    "EvidenceSource",
     "InputError",
     "Library",
     "Plan",
     "PlanItem",
     "PlanStep",
     "RelocationRefs",
+    "RemedyKind",
     "SchemaError",
     "Stability",
     "SymbolRef",
     "SymbolTable",
     "Verification",
+    "VerificationStatus",
     "VersionDef",
     "VersionNeed",
     "field",

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from .errors import DataFileError
-from .limits import toml_loads
+from .limits import TomlTable, toml_loads
 from .model import (
     REMEDY_KINDS,
     Binding,
@@ -23,12 +24,17 @@ from .model import (
     ConsumerPlan,
     PlanItem,
     PlanStep,
+    RemedyKind,
     SymbolRef,
     Verification,
+    VerificationStatus,
 )
 
+TierName = Literal["already-used", "available", "replace-unverified", "replace-newer", "retire",
+                   "keep", "new-entry-point", "redesign", "unknown"]
+
 # The easy-to-hard order of plan steps.
-TIERS: dict[str, tuple[int, str]] = {
+TIERS: dict[TierName, tuple[int, str]] = {
     "already-used": (0, "Replacement already used: drop the unstable call"),
     "available": (1, "Replace with the stable API that exists"),
     "replace-unverified": (2, "Replace with a stable API (library not scanned: unverified)"),
@@ -76,7 +82,7 @@ class GroupPart:
 class Group:
     id: str
     title: str
-    kind: str
+    kind: RemedyKind
     rationale: str = ""
     references: tuple[str, ...] = ()
     parts: tuple[GroupPart, ...] = ()
@@ -105,7 +111,7 @@ class VersionMacro:
 class Remedy:
     symbols: tuple[str, ...]
     library: str
-    kind: str
+    kind: RemedyKind
     difficulty: int
     rationale: str
     origin: str
@@ -171,7 +177,8 @@ def _fail(origin: str, where: str, msg: str) -> DataFileError:
     return DataFileError(origin, f"{where}: {msg}")
 
 
-def _keys(t: object, allowed: set[str], required: set[str], origin: str, where: str) -> dict:
+def _keys(t: object, allowed: set[str], required: set[str], origin: str, where: str
+          ) -> TomlTable:
     if not isinstance(t, dict):
         raise _fail(origin, where, "must be a table")
     unknown = set(t) - allowed
@@ -184,25 +191,36 @@ def _keys(t: object, allowed: set[str], required: set[str], origin: str, where: 
     return t
 
 
-def _strs(t: dict, key: str, origin: str, where: str) -> tuple[str, ...]:
+def _strs(t: TomlTable, key: str, origin: str, where: str) -> tuple[str, ...]:
     v = t.get(key, [])
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         raise _fail(origin, where, f"'{key}' must be a list of strings")
     return tuple(v)
 
 
-def _str(t: dict, key: str, origin: str, where: str, default: str | None = None) -> str | None:
+def _str(t: TomlTable, key: str, origin: str, where: str, default: str | None = None
+         ) -> str | None:
     v = t.get(key, default)
     if v is not None and not isinstance(v, str):
         raise _fail(origin, where, f"'{key}' must be a string")
     return v
 
 
-def _kind(t: dict, origin: str, where: str) -> str:
+def _text(t: TomlTable, key: str, origin: str, where: str, default: str | None = None) -> str:
+    """A string that is there: a required key (checked by :func:`_keys`) or one with a
+    default."""
+    v = _str(t, key, origin, where, default)
+    if v is None:
+        raise _fail(origin, where, f"missing key(s) {key}")
+    return v
+
+
+def _kind(t: TomlTable, origin: str, where: str) -> RemedyKind:
     k = _str(t, "kind", origin, where)
-    if k not in REMEDY_KINDS:
-        raise _fail(origin, where, f"kind {k!r} is not one of {', '.join(REMEDY_KINDS)}")
-    return k
+    for kind in REMEDY_KINDS:
+        if k == kind:
+            return kind
+    raise _fail(origin, where, f"kind {k!r} is not one of {', '.join(REMEDY_KINDS)}")
 
 
 def parse_remedies(text: str, origin: str) -> tuple[list[Remedy], dict[str, Group]]:
@@ -224,9 +242,9 @@ def parse_remedies_file(text: str, origin: str
     for i, g in enumerate(data.get("group", [])):
         where = f"[[group]] #{i + 1}"
         _keys(g, _GROUP, {"id", "title", "kind"}, origin, where)
-        gid = _str(g, "id", origin, where)
-        groups[gid] = Group(gid, _str(g, "title", origin, where), _kind(g, origin, where),
-                            _str(g, "rationale", origin, where, ""),
+        gid = _text(g, "id", origin, where)
+        groups[gid] = Group(gid, _text(g, "title", origin, where), _kind(g, origin, where),
+                            _text(g, "rationale", origin, where, ""),
                             _strs(g, "references", origin, where),
                             _parts(g, origin, f"{where} ({gid})"))
     remedies = []
@@ -266,14 +284,14 @@ def parse_remedies_file(text: str, origin: str
         if kind == "replace" and not any(not x.proposed for x in repls):
             raise _fail(origin, where, "kind 'replace' needs at least one existing "
                                        "[[remedy.replacement]] (proposed = false)")
-        remedies.append(Remedy(symbols, _str(r, "library", origin, where, default_lib), kind,
-                               diff, _str(r, "rationale", origin, where), origin, group,
+        remedies.append(Remedy(symbols, _text(r, "library", origin, where, default_lib), kind,
+                               diff, _text(r, "rationale", origin, where), origin, group,
                                _strs(r, "references", origin, where),
                                _strs(r, "call_sites", origin, where), tuple(repls), part))
     return remedies, groups, _version_macros(data, default_lib or "*", origin)
 
 
-def _parts(g: dict, origin: str, where: str) -> tuple[GroupPart, ...]:
+def _parts(g: TomlTable, origin: str, where: str) -> tuple[GroupPart, ...]:
     raw = g.get("part", [])
     if not isinstance(raw, list):
         raise _fail(origin, where, "'part' must be an array of tables ([[group.part]])")
@@ -281,14 +299,14 @@ def _parts(g: dict, origin: str, where: str) -> tuple[GroupPart, ...]:
     for k, pt in enumerate(raw):
         w = f"{where} part #{k + 1}"
         _keys(pt, _PART, {"id", "title"}, origin, w)
-        parts.append(GroupPart(_str(pt, "id", origin, w), _str(pt, "title", origin, w),
-                               _str(pt, "rationale", origin, w, "")))
+        parts.append(GroupPart(_text(pt, "id", origin, w), _text(pt, "title", origin, w),
+                               _text(pt, "rationale", origin, w, "")))
     if len({p.id for p in parts}) != len(parts):
         raise _fail(origin, where, "two parts have the same id")
     return tuple(parts)
 
 
-def _replacement(rp: dict, proposed: bool, symbols: tuple[str, ...], origin: str,
+def _replacement(rp: TomlTable, proposed: bool, symbols: tuple[str, ...], origin: str,
                  where: str) -> Replacement:
     """One [[remedy.replacement]], with its argument mapping checked."""
     replaces = _str(rp, "replaces", origin, where)
@@ -328,13 +346,13 @@ def _replacement(rp: dict, proposed: bool, symbols: tuple[str, ...], origin: str
     if arguments is not None and any(f"${i}" in {a.split(":")[0] for a in arguments}
                                      for i, _ in fixed):
         raise _fail(origin, where, "an argument is both mapped and fixed")
-    return Replacement(_str(rp, "symbol", origin, where), _str(rp, "library", origin, where),
+    return Replacement(_text(rp, "symbol", origin, where), _text(rp, "library", origin, where),
                        _str(rp, "since", origin, where), _str(rp, "since_release", origin, where),
                        proposed, replaces, arguments, tuple(sorted(fixed)),
                        _str(rp, "summary", origin, where), _strs(rp, "decide", origin, where))
 
 
-def _version_macros(data: dict, default_lib: str, origin: str) -> list[VersionMacro]:
+def _version_macros(data: TomlTable, default_lib: str, origin: str) -> list[VersionMacro]:
     raw = data.get("version_macro", [])
     if not isinstance(raw, list):
         raise DataFileError(origin, "'version_macro' must be an array of tables "
@@ -344,7 +362,7 @@ def _version_macros(data: dict, default_lib: str, origin: str) -> list[VersionMa
         where = f"[[version_macro]] #{i + 1}"
         _keys(vm, _VMACRO, {"name"}, origin, where)
         name = _str(vm, "name", origin, where)
-        if not _C_IDENT.fullmatch(name or ""):
+        if name is None or not _C_IDENT.fullmatch(name):
             raise _fail(origin, where, f"name {name!r} is not a C identifier")
         scale = vm.get("scale", [10000, 100, 1])
         if not isinstance(scale, list) or not scale or len(scale) > 4 or not all(
@@ -352,8 +370,8 @@ def _version_macros(data: dict, default_lib: str, origin: str) -> list[VersionMa
                 for x in scale):
             raise _fail(origin, where, "'scale' must be 1 to 4 positive integers, e.g. "
                                        "[10000, 100, 1]")
-        out.append(VersionMacro(name, _str(vm, "library", origin, where, default_lib),
-                                tuple(scale), _str(vm, "description", origin, where, "")))
+        out.append(VersionMacro(name, _text(vm, "library", origin, where, default_lib),
+                                tuple(scale), _text(vm, "description", origin, where, "")))
     return out
 
 
@@ -447,13 +465,15 @@ def verify(repl: Replacement, consumer: Consumer, find: LibraryFinder) -> Verifi
 
 
 def _tier_for(remedy: Remedy | None, replacements: list[Replacement],
-              verifications: list[Verification]) -> str:
+              verifications: list[Verification]) -> TierName:
     if remedy is None:
         return "unknown"
     if remedy.kind == "replace":
         statuses = {v.status for v, r in zip(verifications, replacements) if not r.proposed}
-        for status, tier in (("already-used", "already-used"), ("available", "available"),
-                             ("not-scanned", "replace-unverified")):
+        order: tuple[tuple[VerificationStatus, TierName], ...] = (
+            ("already-used", "already-used"), ("available", "available"),
+            ("not-scanned", "replace-unverified"))
+        for status, tier in order:
             if status in statuses:
                 return tier
         return "replace-newer"

@@ -22,11 +22,27 @@ lose trailing slashes), decoded as UTF-8 with surrogate escapes.
 
 from __future__ import annotations
 
+import bz2
+import lzma
 import struct
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import IO, Protocol
 
 from . import limits
+
+
+class _Decompressor(Protocol):
+    """lzma's and bz2's decompressor objects."""
+
+    @property
+    def needs_input(self) -> bool: ...
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: bytes, max_length: int = -1, /) -> bytes: ...
 
 BLOCK = 512
 CHUNK = 1 << 20
@@ -70,7 +86,8 @@ def _counted(chunks: Iterator[bytes], budget: int, what: str, limit_name: str, s
         yield chunk
 
 
-def _bounded(read: Callable[[int], bytes], new) -> Iterator[bytes]:
+def _bounded(read: Callable[[int], bytes], new: Callable[[], _Decompressor]
+             ) -> Iterator[bytes]:
     """Chunks of at most CHUNK bytes from decompressor objects made by ``new`` (lzma, bz2:
     ``needs_input``/``eof``/``unused_data``); concatenated streams are read one after the
     other, trailing bytes that are not a stream are ignored (as lzma/bz2 files do)."""
@@ -99,12 +116,8 @@ def _bounded(read: Callable[[int], bytes], new) -> Iterator[bytes]:
 
 
 def _gzip(read: Callable[[int], bytes]) -> Iterator[bytes]:
-    import zlib
-
-    def new():
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-
-    d = new()
+    gzip_window = 16 + zlib.MAX_WBITS
+    d = zlib.decompressobj(gzip_window)
     data = b""
     while True:
         if not data:
@@ -125,11 +138,11 @@ def _gzip(read: Callable[[int], bytes]) -> Iterator[bytes]:
                     return
             if not data.startswith(b"\x1f\x8b"):
                 return  # trailing bytes (zero padding): not another gzip member
-            d = new()
+            d = zlib.decompressobj(gzip_window)
 
 
-def _zstd(fh) -> Iterator[bytes]:
-    import zstandard
+def _zstd(fh: IO[bytes]) -> Iterator[bytes]:
+    import zstandard  # (for the packages that use it: not on every start-up)
 
     reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
     while chunk := reader.read(CHUNK):
@@ -141,19 +154,15 @@ def _plain(read: Callable[[int], bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def decompressed(fh, name: str, budget: int, limit_name: str, shown: int) -> Iterator[bytes]:
+def decompressed(fh: IO[bytes], name: str, budget: int, limit_name: str, shown: int) -> Iterator[bytes]:
     """The decompressed bytes of ar member ``name`` (compression by its extension) read from
     ``fh``, in chunks; more than ``budget`` bytes in all raise LimitExceeded."""
     ext = name.rsplit(".", 1)[-1] if name.count(".") >= 2 else "tar"
     if ext in ("xz", "lzma"):
-        import lzma
-
         chunks = _bounded(fh.read, lzma.LZMADecompressor)
     elif ext == "gz":
         chunks = _gzip(fh.read)
     elif ext == "bz2":
-        import bz2
-
         chunks = _bounded(fh.read, bz2.BZ2Decompressor)
     elif ext == "zst":
         chunks = _zstd(fh)

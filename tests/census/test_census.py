@@ -561,3 +561,24 @@ def test_library_found_through_a_directory_symlink_of_the_package(tmp_path):
     (c,) = [c for c in audit.consumers if c.display_name.endswith("/usr/bin/lk-app")]
     (b,) = [b for b in c.bindings if b.symbol.name == "lk_fn"]
     assert b.status == "bound" and b.provider == "liblk.so.1"
+
+
+def test_own_libraries_are_read_from_the_library_packages(toy, tmp_path):
+    """The libraries built from a source package: its lib* packages (Debian Policy 8.1, not
+    -dev/-doc/debug), each shared object's soname as readelf gives it."""
+    from abiguard.census.ownlibs import library_packages, sonames_below
+    from abiguard.debian.deb import unpack_deb
+
+    assert library_packages(["libxen-dev", "libxenctrl4.17", "xen-utils-4.17", "libxen-doc",
+                             "libxentoolcore1", "libxentoolcore1-dbgsym"]) == [
+        "libxenctrl4.17", "libxentoolcore1"]
+    for name, want in (("libtoy4.17", {"libtoy.so.4.17"}), ("libstab1", {"libstab.so.1"}),
+                       ("toy-emu", set())):
+        root = tmp_path / name
+        unpack_deb(str(toy["debs"][name]), str(root))
+        assert sonames_below(str(root)) == want
+        for lib in root.rglob("*.so*"):
+            if lib.is_file() and not lib.is_symlink():
+                dyn = subprocess.run(["readelf", "-d", str(lib)], capture_output=True,
+                                     text=True, check=True).stdout
+                assert any(f"[{s}]" in dyn for s in want)

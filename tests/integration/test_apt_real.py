@@ -203,6 +203,11 @@ def test_census_source_xen_lists_every_consumer_with_bookworm_versions(two_suite
     assert "xentoolcore__" not in head
     ranked = head.split("Stabilise these first", 1)[1]
     assert "xc_interface_open" in ranked
+    # the ranking is about the libraries built from xen: no other library's symbols
+    assert "libraries built from xen" in ranked and "cpuDecode" not in ranked
+    libraries = ranked.split("\nLibraries:\n", 1)[1].split("\n\n", 1)[0]
+    assert libraries and all(line.strip().startswith(("libxen", "libxl"))
+                             for line in libraries.splitlines() if not line.startswith("    "))
 
 
 def test_census_source_internal_ranked_when_asked(xen_census, capsys):
@@ -210,3 +215,10 @@ def test_census_source_internal_ranked_when_asked(xen_census, capsys):
     assert main(["census", "--store", str(store), "--include-internal", "--top", "0"]) == 0
     out = capsys.readouterr().out
     assert "xentoolcore__register_active_handle" in out and "\nInternal: " not in out
+    # the libraries built from xen, read from its library packages (libxentoolcore1 is no
+    # consumer: its soname comes from the package itself), as readelf gives their sonames
+    assert main(["census", "--store", str(store), "-f", "json"]) == 0
+    own = json.loads(capsys.readouterr().out)["own_libraries"]
+    assert own["sources"] == ["xen"]
+    assert {"libxentoolcore.so.1", "libxenctrl.so.4.17", "libxenstore.so.4"} <= set(own["sonames"])
+    assert all(s.startswith(("libxen", "libxl")) for s in own["sonames"])

@@ -299,3 +299,77 @@ def test_duplicate_fixtures_are_found():
 def test_no_fixture_is_written_twice():
     """A fixture two modules need is defined once, in the nearest conftest.py."""
     assert duplicate_fixtures(_test_sources()) == []
+
+
+# Imports sit at the top of a module; these are the deliberate exceptions, each with why.
+# (cli.py's command registration and render's dispatch table import by name through
+# importlib, not with an import statement.)
+LAZY_IMPORTS = {
+    ("abiguard.census.aggregate", "pyarrow"): "Parquet export: pyarrow is not a dependency",
+    ("abiguard.census.aggregate", "pyarrow.parquet"): "Parquet export (as above)",
+    ("abiguard.census.overview", "pyarrow"): "only to tell whether pyarrow is there",
+    ("abiguard.census.cluster", "distributed"): "optional (abiguard[census]); Dask takes "
+                                                 "seconds to import",
+    ("abiguard.cparse", "tree_sitter"): "optional (abiguard[where]), only for C sources",
+    ("abiguard.cparse", "tree_sitter_c"): "optional (abiguard[where])",
+    ("abiguard.cparse", "tree_sitter_cpp"): "optional, C++ sources only",
+    ("abiguard.debian.control", "debian.debian_support"): "20 ms: with the first Debian "
+                                                           "version compared, not at start-up",
+    ("abiguard.elf.image", "zstandard"): "only for a zstd-compressed section (start-up)",
+    ("abiguard.tarstream", "zstandard"): "only for a zstd-compressed .deb member (start-up)",
+    ("abiguard.limits", "tomllib"): "with the first data file read, not on every start-up",
+    ("abiguard.pipeline", "abiguard.remedies"): "the remedies knowledge is plan-only: a scan "
+                                                "never loads it",
+    ("abiguard.render.progress", "rich.console"): "rich only when bars are drawn on a "
+                                                  "terminal (rich.progress: 60 ms)",
+    ("abiguard.render.progress", "rich.progress"): "as above",
+    ("abiguard.render.progress", "rich.markup"): "as above",
+}
+
+
+def function_imports() -> dict[tuple[str, str], list[str]]:
+    """(module, imported module) -> where, for every import statement inside a function."""
+    known = modules()
+    out: dict[tuple[str, str], list[str]] = {}
+    for name, (path, package) in known.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    targets = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    if node.level:
+                        base = name.split(".")
+                        if not package:
+                            base = base[:-1]
+                        base = base[: len(base) - (node.level - 1)]
+                        prefix = ".".join(base + ([node.module] if node.module else []))
+                    else:
+                        prefix = node.module or ""
+                    targets = [f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in known
+                               else prefix for a in node.names]
+                else:
+                    continue
+                for t in targets:
+                    if t.startswith("abiguard."):
+                        while t not in known and "." in t:
+                            t = t.rsplit(".", 1)[0]
+                    out.setdefault((name, t), []).append(f"{path.name}:{node.lineno}")
+    return out
+
+
+def test_function_imports_are_read_from_the_code():
+    found = function_imports()
+    assert ("abiguard.pipeline", "abiguard.remedies") in found  # relative, inside a function
+    assert ("abiguard.cparse", "tree_sitter") in found
+    assert ("abiguard.cli", "abiguard.limits") not in found  # at the top
+
+
+def test_imports_inside_functions_are_the_listed_ones():
+    found = function_imports()
+    unlisted = {k: v for k, v in found.items() if k not in LAZY_IMPORTS}
+    assert unlisted == {}, "move these imports to the module's top (or list them, with why)"
+    # an exception that no longer is one is struck off the list
+    assert sorted(k for k in LAZY_IMPORTS if k not in found) == []

@@ -246,6 +246,8 @@ def _other(hint: Any, default: Any, tag: str, depth: int = 0) -> Any:
     if origin is tuple:
         (item,) = [a for a in typing.get_args(hint) if a is not Ellipsis][:1]
         return (_other(item, None, tag + "0", depth), _other(item, None, tag + "1", depth))
+    if origin is typing.Literal:  # a state field: another of its words
+        return next(w for w in typing.get_args(hint) if w != default)
     if hint is str:
         return f"{tag}-\u00e9\udcff"  # non-ASCII and a surrogate escape (a file name)
     if hint is bool:
@@ -483,6 +485,10 @@ def test_schema2_is_at_most_a_fifth_of_schema1(tmp_path):
      "$.consumers[0].bindings: expected a list, got dict"),
     (lambda d: d["consumers"][0]["bindings"][1].update(stability="shaky"),
      "$.consumers[0].bindings[1].stability: 'shaky' is not one of stable, unstable, private"),
+    (lambda d: d["consumers"][0]["bindings"][1].update(status="bonud"),
+     "$.consumers[0].bindings[1].status: 'bonud' is not one of bound, unresolved, declared"),
+    (lambda d: d["consumers"][0]["bindings"][1].update(status=1),
+     "$.consumers[0].bindings[1].status: 1 is not one of bound, unresolved, declared"),
 ])
 def test_bad_schema2_documents_are_refused_with_the_place(edit, message):
     data = json.loads((DATA / "scan-2.json").read_text())

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.census.engine import Config, LocalEngine, run_census
+from abiguard.census.overview import report as census_report
 from abiguard.census.sources import deb_refs, find_debs, set_index
 from abiguard.census.store import Store
 from abiguard.cli import main
@@ -211,6 +212,37 @@ def test_report_keeps_internal_packages_apart(toy, tmp_path, capsys):
     assert "toy-utils" not in {c["name"] for c in data["consumers"]}
 
 
+def test_source_package_store_ranks_its_own_libraries(toy, tmp_path, capsys):
+    """A store of a --source-package census ranks the symbols of the libraries built from
+    it (here: source 'stab' ships libstab.so.1, which no consumer uses unstably: nothing is
+    ranked, the toy_* symbols of libtoy are not); --all-libraries ranks every library, and
+    --library chooses as asked."""
+    import json
+
+    store = tmp_path / "own.sqlite"
+    shutil.copy(toy["store"], store)
+    with Store(str(store), create=False) as st:
+        st.mark_internal({"libstab1": "stab"})
+    assert main(["census", "--store", str(store), "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["own_libraries"] == {"sources": ["stab"], "sonames": ["libstab.so.1"]}
+    assert data["symbols"] == []
+    assert main(["census", "--store", str(store)]) == 0
+    text = capsys.readouterr().out
+    assert "toy_map" not in text and "No package imports" in text
+    for args in (["--all-libraries"], ["--library", "libtoy.so*"]):
+        assert main(["census", "--store", str(store), "-f", "json", *args]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert "own_libraries" not in data
+        assert {s["symbol"] for s in data["symbols"]} == set().union(*TOY_EXPECTED.values())
+    out = tmp_path / "own.html"
+    assert main(["report", "-q", str(store), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "libraries built from stab" in page and "toy-emu imports" not in page
+    assert main(["report", "-q", str(store), "-o", str(out), "--all-libraries"]) == 0
+    assert "toy-emu imports toy_map@libtoy.so.4.17" in out.read_text()
+
+
 def test_report_from_a_plan_has_the_plan(toy, tmp_path):
     out = tmp_path / "plan.html"
     assert main(["report", "-q", str(toy["plan"]), "-o", str(out)]) == 0
@@ -366,9 +398,8 @@ def test_xen_census_report_layout(tmp_path):
     assert got["width"] <= 1280, f"page is {got['width']} px wide"
     # the ranking: the first rows, the rest behind the toggle, the filter finds hidden rows
     ui = interact(page, tmp_path)
-    from abiguard.census import aggregate as agg_mod
-
-    assert ui["total"] == len(agg_mod.load(str(xen_census_store())).symbols) > ui["first"] == 25
+    assert ui["total"] == len(census_report(str(xen_census_store())).aggregate.symbols) \
+        > ui["first"] == 25
     assert ui["after_toggle"] == ui["total"] and ui["after_second_toggle"] == ui["first"]
     assert ui["filtered"] == 1 and ui["filtered_rank"] > 25  # a row the toggle hid
     assert ui["after_clear"] == ui["first"]

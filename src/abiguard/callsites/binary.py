@@ -64,7 +64,7 @@ from ..elf import (
     machine_name,
 )
 from ..errors import ElfError
-from ..model import CallSite
+from ..model import Attribution, CallSite, CallSiteKind
 
 EM_X86_64, EM_AARCH64 = 62, 183
 # Relocation types per machine: (JUMP_SLOT, GLOB_DAT, ABS64 data).
@@ -232,7 +232,7 @@ def _plt_stubs_aarch64(f: ElfFile, got: dict[int, str]) -> dict[int, str]:
 # --------------------------------------------------------------------------------------------
 
 # (address, symbol, kind)
-_Raw = tuple[int, str, str]
+_Raw = tuple[int, str, CallSiteKind]
 
 
 def _code_sections(f: ElfFile) -> Iterator[Section]:
@@ -351,7 +351,7 @@ def _scan_aarch64(f: ElfFile, got: dict[int, str], stubs: dict[int, str],
     return found
 
 
-def _a64_got_use(words: array[int], i: int, reg: int) -> str:
+def _a64_got_use(words: array[int], i: int, reg: int) -> CallSiteKind:
     """After ``ldr Xt, [GOT slot]``: ``blr Xt`` within the next four instructions is a call
     (-fno-plt), ``br Xt`` a tail call, anything else an address load."""
     blr, br = 0xD63F0000 | (reg << 5), 0xD61F0000 | (reg << 5)
@@ -465,7 +465,7 @@ def find_debug_file(path: str, f: ElfFile, debug_dirs: Iterable[str]) -> str | N
 class _Attributor:
     def __init__(self, path: str, f: ElfFile, dyn: _Dyn, debug_dirs: Iterable[str],
                  addresses: list[int]) -> None:
-        self.layers: list[tuple[str, _Ranges]] = []
+        self.layers: list[tuple[Attribution, _Ranges]] = []
         self.exports = dyn.exports
         self.export_starts = [v for v, _, _ in dyn.exports]
         symtab = _symtab_ranges(f)
@@ -496,7 +496,7 @@ class _Attributor:
             if dbg is not None:
                 dbg.close()
 
-    def __call__(self, addr: int) -> tuple[str | None, str]:
+    def __call__(self, addr: int) -> tuple[str | None, Attribution]:
         for how, ranges in self.layers:
             name = ranges.find(addr)
             if name is not None:
@@ -561,6 +561,7 @@ def _find(path: str, f: ElfFile, symbols: set[str] | None,
                             code_addrs)
     sites = []
     for addr, name, kind in raw:
+        how: Attribution
         if kind == "reference":
             fn, how = None, "none"
         else:

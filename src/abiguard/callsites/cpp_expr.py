@@ -18,7 +18,7 @@ is not defined evaluates to 0, exactly as cpp does.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataFileError, UsageError
@@ -161,8 +161,9 @@ class _Evaluator:
         if not toks:
             raise _Unparsable("empty expression")
         v = self.conditional(0)
-        if self.peek() is not None:
-            raise _Unparsable(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        rest = self.peek()
+        if rest is not None:
+            raise _Unparsable(f"unexpected {rest[1]!r}")
         return v
 
     def conditional(self, depth: int) -> Value:
@@ -329,7 +330,7 @@ _UNDEF_LINE = re.compile(r"^\s*#\s*undef\s+([A-Za-z_]\w*)\s*$")
 
 
 def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
-    out = []
+    out: list[str] = []
     i = 0
     while i < len(line):
         if in_comment:
@@ -397,8 +398,8 @@ def read_config_header(path: str) -> tuple[dict[str, str], set[str]]:
     return defines, undefined
 
 
-def build_macros(defines: list[str] = (), undefines: list[str] = (),
-                 config_headers: list[str] = ()) -> Macros:
+def build_macros(defines: Sequence[str] = (), undefines: Sequence[str] = (),
+                 config_headers: Sequence[str] = ()) -> Macros:
     """The macro environment for -D/-U options and --config-header files (later wins)."""
     d: dict[str, str] = {}
     u: set[str] = set()

@@ -139,7 +139,10 @@ def feature_impact(
     for s in sites:
         per.setdefault(s.symbol, []).append(s)
     impacts = []
-    remaining, disappearing, unreferenced, not_compiled = [], [], [], []
+    remaining: list[str] = []
+    disappearing: list[str] = []
+    unreferenced: list[str] = []
+    not_compiled: list[str] = []
     matched: set[str] = set()
     for sym in sorted(set(targets) | set(per)):
         ss = per.get(sym, [])

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..elf import ELF_MAGIC, ElfFile, is_ar_archive, iter_archive_members, read_elf
@@ -205,7 +206,7 @@ def _script_files(path: str, dirs: list[str], cwd: str | None) -> list[str]:
     return out
 
 
-def defined_symbols(path: str, dirs: list[str] = (), cwd: str | None = None,  # type: ignore[assignment]
+def defined_symbols(path: str, dirs: Sequence[str] = (), cwd: str | None = None,
                     _depth: int = 0) -> LibraryExports:
     """The symbol names a shared library, archive or linker script defines for a link.
     Raises :class:`ElfError` when it is neither."""

@@ -40,7 +40,7 @@ from ..elf import (
     iter_archive_members,
 )
 from ..errors import ElfError
-from ..model import CallSite, InputError
+from ..model import CallSite, CallSiteKind, InputError
 
 # e_machine -> relocation types that are calls. Values from the psABIs.
 _CALL_RELOCS: dict[int, frozenset[int]] = {
@@ -152,7 +152,7 @@ def _sites(f: ElfFile, display: str, symbols: set[str] | None) -> list[CallSite]
         is_code = bool(secs[target].flags & SHF_EXECINSTR)
         off = rel.offset
         rtype = rel.type
-        kind = "reference"
+        kind: CallSiteKind = "reference"
         if is_code:
             if rtype in call_types:
                 kind = "call"

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 from .. import cparse
 from ..cparse import defined_function, file_scope, function_declarator, is_cpp, text
 from ..errors import InputFileError, UsageError
-from ..model import CallSite
+from ..model import CallSite, CallSiteKind
 from .cpp_expr import Macros, evaluate_all
 
 if TYPE_CHECKING:
@@ -540,7 +540,7 @@ class _Occ:
     file: str
     line: int
     column: int
-    kind: str
+    kind: CallSiteKind
     function: str | None
     container: tuple[str, str] | None
     """("macro", NAME) or ("inline", NAME): the wrapper definition the occurrence sits in."""
@@ -617,7 +617,7 @@ class _File:
                              "namespace_identifier"):
                 return None
             return self._fallback(node, name, start, node.end_byte)
-        kind = "address"
+        kind: CallSiteKind = "address"
         # C++: ::xc_foo(…) and ns::xc_foo(…) are calls of the qualified name
         while node.parent is not None and node.parent.type == "qualified_identifier" and \
                 _is_field(node.parent, "name", node):
@@ -664,14 +664,14 @@ class _File:
             if cur.type == "function_definition" and fdef is None:
                 fdef = cur
             cur = cur.parent
-        kind = "call" if self._followed_by_paren(end) else "reference"
+        kind: CallSiteKind = "call" if self._followed_by_paren(end) else "reference"
         return self._make(name, start, kind, fdef)
 
     def _followed_by_paren(self, end: int) -> bool:
         rest = self.src[end:end + 200].lstrip()
         return rest.startswith(b"(")
 
-    def _make(self, name: str, start: int, kind: str, fdef: Node | None) -> _Occ:
+    def _make(self, name: str, start: int, kind: CallSiteKind, fdef: Node | None) -> _Occ:
         line, col = self.position(start)
         function = function_name(fdef) if fdef is not None else None
         container = None

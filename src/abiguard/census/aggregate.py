@@ -23,12 +23,18 @@ findings table; only when pyarrow is importable — it is not a dependency).
 from __future__ import annotations
 
 import csv
+import fnmatch
+import heapq
 import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from ..model import Audit, Plan
+from ..remedies import load_knowledge
+from .store import FailureKind, PackageStatus, Store
 
 SymbolKey = tuple[str, str]
 """(library soname, symbol name)"""
@@ -43,10 +49,10 @@ class ConsumerInfo:
     """Package name (census) or ELF object (scan/plan)."""
     version: str = ""
     arch: str = ""
-    status: str = "ok"
+    status: PackageStatus = "ok"
     objects: int = 0
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     package_id: int | None = None
     internal: str | None = None
     """The source package it is built from when a ``--source`` census asked about that
@@ -84,8 +90,6 @@ class CensusData:
                  ) -> CensusData:
         """Without the consumers matching an ``exclude`` glob; with ``libraries`` globs, only
         the symbols of matching libraries."""
-        import fnmatch
-
         ex, libs = list(exclude), list(libraries)
         if not ex and not libs:
             return self
@@ -112,7 +116,7 @@ class CensusData:
         return part(False), part(True)
 
     @classmethod
-    def from_store(cls, store, *, include_failed: bool = True) -> CensusData:
+    def from_store(cls, store: Store, *, include_failed: bool = True) -> CensusData:
         data = cls(kind="census", source=store.path)
         latest = store.latest()
         internal = store.internal()
@@ -137,12 +141,10 @@ class CensusData:
         return data
 
     @classmethod
-    def from_result(cls, obj, source: str = "") -> CensusData:
+    def from_result(cls, obj: Audit | Plan, source: str = "") -> CensusData:
         """From an Audit or a Plan: one consumer per scanned ELF object."""
-        from ..model import Audit, Plan
-
         plan = obj if isinstance(obj, Plan) else None
-        audit: Audit = obj.audit if plan is not None else obj
+        audit = obj.audit if isinstance(obj, Plan) else obj
         data = cls(kind="plan" if plan is not None else audit.kind or "scan", source=source)
         sites: dict[tuple[str, str], int] = {}
         if plan is not None:
@@ -303,8 +305,8 @@ class Aggregate:
             rows = self.long_rows()
             w.writerow(["consumer", "version", "arch", "library", "symbol", "symbol_version",
                         "stability", "weight", "objects"])
-            for r in rows:
-                w.writerow(list(r.values()))
+            for row in rows:
+                w.writerow(list(row.values()))
         elif what in ("symbols", "ranking"):
             w.writerow(["rank", "library", "symbol", "stability", "versions", "consumers",
                         "weight", "group", "remedy", "consumer_names"])
@@ -361,8 +363,6 @@ def _average_linkage(n: int, size: list[int], sim: dict[tuple[int, int], float],
     """Agglomerative clustering, average linkage (UPGMA) over sparse similarities: merge the
     most similar pair while its mean similarity ≥ threshold (Lance-Williams update, a heap
     with lazy deletion: O(E log E))."""
-    import heapq
-
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     weight = {i: size[i] for i in range(n)}
     nbr: dict[int, dict[int, float]] = defaultdict(dict)
@@ -523,8 +523,6 @@ def aggregate(data: CensusData, *, threshold: float = 0.5, method: str = "averag
 
 def _remedy_hints(stats: Iterable[SymbolStat]) -> None:
     try:
-        from ..remedies import load_knowledge
-
         knowledge = load_knowledge()
     except Exception:  # noqa: BLE001 — knowledge is a nicety here, never a reason to fail
         return
@@ -533,42 +531,3 @@ def _remedy_hints(stats: Iterable[SymbolStat]) -> None:
         if r is not None:
             s.remedy = r.kind
             s.replacements = [x.symbol for x in r.replacements]
-
-
-def load(path: str, *, threshold: float = 0.5, method: str = "average") -> Aggregate:
-    """Aggregate a census store or a scan/plan JSON file."""
-    from .store import Store, is_store
-
-    if is_store(path):
-        with Store(path, create=False) as store:
-            data = CensusData.from_store(store)
-        return aggregate(data, threshold=threshold, method=method)
-    obj = read_result(path)
-    return aggregate(CensusData.from_result(obj, path), threshold=threshold, method=method)
-
-
-def read_result(path: str):
-    """An Audit or a Plan from a JSON file."""
-    from ..errors import InputFileError
-    from ..jsonform import audit_from_json, plan_from_json
-    from ..model import SchemaError
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, f"cannot read ({getattr(exc, 'strerror', None) or exc})"
-                             ) from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise InputFileError(path, "not valid JSON (arrays or objects nested too deeply)"
-                             ) from None
-    try:
-        if isinstance(raw, dict) and raw.get("kind") == "plan":
-            return plan_from_json(text, path)
-        return audit_from_json(text, path)
-    except SchemaError as exc:
-        raise InputFileError(path, str(exc).removeprefix(f"{path}: ")) from None

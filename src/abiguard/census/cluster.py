@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import UsageError
 from ..sources import PackageRef
 from .config import Config
-from .store import Result
+from .store import FailureKind, Result
 from .task import failure, run_task
 
 
@@ -80,7 +80,8 @@ class DaskEngine:
                 try:
                     result = fut.result()
                 except Exception as exc:  # noqa: BLE001 — KilledWorker, CancelledError, …
-                    kind = "crash" if type(exc).__name__ == "KilledWorker" else "error"
+                    kind: FailureKind = ("crash" if type(exc).__name__ == "KilledWorker"
+                                         else "error")
                     result = failure(ref, kind, f"{type(exc).__name__}: {exc}",
                                      seconds=time.monotonic() - started)
                 fut.release()

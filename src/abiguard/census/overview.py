@@ -7,6 +7,7 @@ Built here, rendered by :mod:`abiguard.render` (text: the summary; JSON: every a
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,49 @@ from .aggregate import Aggregate, CensusData, aggregate
 from .store import Store, is_store
 
 EXPORTS = (".csv", ".json", ".parquet")
+
+
+@dataclass(frozen=True)
+class OwnLibraries:
+    """The shared libraries shipped by the packages built from a census's
+    ``--source-package``: by default the ranking is about them alone (the question is who
+    uses *these* libraries' unstable symbols, not what else the consumers import)."""
+
+    sources: tuple[str, ...]
+    """The source package(s)."""
+    sonames: tuple[str, ...]
+
+
+def own_libraries(store: Store) -> OwnLibraries | None:
+    """The sonames of the shared libraries built from the store's source package(s): those
+    recorded by the census (:mod:`.ownlibs`) and those its internal packages ship (None: the
+    store has no internal packages, or no library is known)."""
+    internal = store.internal()
+    if not internal:
+        return None
+    recorded = store.own_libraries()
+    sources = sorted(set(internal.values()))
+    sonames = {s for src in sources for s in recorded.get(src, ())}
+    for p in store.latest():
+        if p.status == "ok" and p.name in internal:
+            audit = store.audit(p.id)
+            if audit is not None:
+                sonames |= {c.soname for c in audit.consumers if c.soname}
+    if not sonames:
+        return None
+    return OwnLibraries(tuple(sources), tuple(sorted(sonames)))
+
+
+def _scope(store: Store, libraries: Iterable[str], all_libraries: bool) -> tuple[list[str], OwnLibraries | None]:
+    """(the library globs the data is filtered with, the own libraries when they are the
+    default scope)."""
+    given = list(libraries)
+    if given or all_libraries:
+        return given, None
+    own = own_libraries(store)
+    if own is None:
+        return [], None
+    return [glob.escape(s) for s in own.sonames], own
 
 
 @dataclass(frozen=True)
@@ -37,6 +81,8 @@ class CensusOverview:
     internal: Aggregate | None = None
     """The packages built from a ``--source-package``, listed apart (None: none, or ranked
     with the consumers)."""
+    own_libraries: OwnLibraries | None = None
+    """The libraries the ranking is limited to (None: every library)."""
 
 
 @dataclass(frozen=True)
@@ -48,15 +94,17 @@ class CensusFailures:
 
 def overview(store: Store, *, run: dict[str, Any] | None = None, exclude: Iterable[str] = (),
              libraries: Iterable[str] = (), include_internal: bool = False,
-             threshold: float = 0.5, method: str = "average") -> CensusOverview:
+             all_libraries: bool = False, threshold: float = 0.5,
+             method: str = "average") -> CensusOverview:
     """The overview of a store (``exclude``: consumer globs; ``libraries``: only the symbols
-    of libraries matching these globs)."""
+    of libraries matching these globs; by default, for a store of a ``--source-package``
+    census, the libraries built from it unless ``all_libraries``)."""
     data = CensusData.from_store(store)
     counts = store.counts()
-    data, inside = _split(data.filtered(exclude, libraries), include_internal, threshold,
-                          method)
+    libs, own = _scope(store, libraries, all_libraries)
+    data, inside = _split(data.filtered(exclude, libs), include_internal, threshold, method)
     agg = aggregate(data, threshold=threshold, method=method)
-    return CensusOverview(agg, store.path, counts, run, inside)
+    return CensusOverview(agg, store.path, counts, run, inside, own)
 
 
 @dataclass(frozen=True)
@@ -69,6 +117,8 @@ class Report:
     internal: Aggregate | None = None
     """The packages built from the census's ``--source-package``, shown apart and not
     ranked (None: none, or ranked with the consumers: ``--include-internal``)."""
+    own_libraries: OwnLibraries | None = None
+    """The libraries the ranking is limited to (None: every library)."""
 
 
 def _split(data: CensusData, include_internal: bool, threshold: float, method: str
@@ -84,21 +134,22 @@ def _split(data: CensusData, include_internal: bool, threshold: float, method: s
 
 def report(path: str, *, exclude: Iterable[str] = (), libraries: Iterable[str] = (),
            threshold: float = 0.5, method: str = "average",
-           include_internal: bool = False) -> Report:
+           include_internal: bool = False, all_libraries: bool = False) -> Report:
     """The report of a census store or a saved scan/plan JSON result (a store's internal
     packages apart, as ``census`` shows them, unless ``include_internal``)."""
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file")
     result = None
+    libs, own = list(libraries), None
     if is_store(path):
         with Store(path, create=False) as store:
             data = CensusData.from_store(store)
+            libs, own = _scope(store, libraries, all_libraries)
     else:
         result = read_result(path)
         data = CensusData.from_result(result, path)
-    data, inside = _split(data.filtered(exclude, libraries), include_internal, threshold,
-                          method)
-    return Report(aggregate(data, threshold=threshold, method=method), result, inside)
+    data, inside = _split(data.filtered(exclude, libs), include_internal, threshold, method)
+    return Report(aggregate(data, threshold=threshold, method=method), result, inside, own)
 
 
 def check_export(path: str) -> None:
@@ -128,5 +179,5 @@ def export(agg: Aggregate, path: str, table: str = "matrix") -> None:
         raise UsageError(f"cannot write --export {path}: {exc.strerror}") from None
 
 
-__all__ = ["EXPORTS", "CensusFailures", "CensusOverview", "Report", "check_export", "export",
-           "overview", "report"]
+__all__ = ["EXPORTS", "CensusFailures", "CensusOverview", "OwnLibraries", "Report",
+           "check_export", "export", "overview", "own_libraries", "report"]

@@ -37,11 +37,20 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Literal, Self
 
+import zstandard
+
+from .. import __version__
 from ..errors import UsageError
+from ..jsonform import audit_from_json
+from ..model import Audit
 
 STORE_VERSION = 1
+PackageStatus = Literal["ok", "failed"]
+"""A stored package's status (the ``package`` table's CHECK)."""
+FailureKind = Literal["error", "crash", "timeout", "fetch", "internal"]
+"""Why a package failed (the module's docstring)."""
 TRANSIENT = ("crash", "timeout", "fetch", "internal", "interrupted")
 
 _SCHEMA = """
@@ -124,11 +133,10 @@ class Result:
     version: str
     arch: str
     sha256: str
-    status: str
-    """ok | failed"""
+    status: PackageStatus
     size: int = 0
     origin: str | None = None
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     error: str | None = None
     audit: bytes | None = None
     """zstd-compressed Audit JSON (:func:`compress_json`)."""
@@ -158,8 +166,8 @@ class StoredPackage:
     sha256: str
     size: int
     origin: str | None
-    status: str
-    error_kind: str | None
+    status: PackageStatus
+    error_kind: FailureKind | None
     error: str | None
     objects: int
     findings: int
@@ -175,8 +183,6 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 def compress_json(text: str) -> bytes:
     """zstd level 3: a quarter of zlib level 1's size in a fifth of its time (Audit JSON)."""
-    import zstandard
-
     return zstandard.ZstdCompressor(level=3).compress(text.encode("utf-8"))
 
 
@@ -185,8 +191,6 @@ def decompress_json(blob: bytes | None) -> str | None:
     if blob is None:
         return None
     if blob[:4] == _ZSTD_MAGIC:
-        import zstandard
-
         return zstandard.ZstdDecompressor().decompressobj().decompress(blob).decode("utf-8")
     return zlib.decompress(blob).decode("utf-8")
 
@@ -218,8 +222,6 @@ class Store:
                                  f"abiguard reads {STORE_VERSION})")
             self.db.executescript(_SCHEMA)
             if version == 0:
-                from .. import __version__
-
                 self.db.execute(f"PRAGMA user_version={STORE_VERSION}")
                 with self.tx():
                     self.db.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)",
@@ -231,7 +233,7 @@ class Store:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def tx(self):
+    def tx(self) -> _Tx:
         return _Tx(self.db)
 
     def close(self) -> None:
@@ -255,7 +257,7 @@ class Store:
                 "INSERT INTO run (started, engine, arguments, planned, skipped, status) "
                 "VALUES (?, ?, ?, ?, ?, 'running')",
                 (time.time(), engine, json.dumps(arguments), planned, skipped))
-        return int(cur.lastrowid)
+        return _rowid(cur)
 
     def end_run(self, run_id: int, status: str, done: int, failed: int, nbytes: int) -> None:
         with self.tx():
@@ -276,7 +278,7 @@ class Store:
                     "error_kind, error, audit, objects, findings, unresolved, seconds, worker, "
                     "run_id, finished) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (*r.key, *values))
-                pid = int(cur.lastrowid)
+                pid = _rowid(cur)
             else:
                 pid = row[0]
                 if row[1] == "ok" and r.status != "ok":
@@ -328,7 +330,7 @@ class Store:
 
     def packages(self, status: str | None = None) -> list[StoredPackage]:
         q = f"SELECT {self._COLS} FROM package"
-        args: tuple = ()
+        args: tuple[str, ...] = ()
         if status:
             q += " WHERE status=?"
             args = (status,)
@@ -368,9 +370,7 @@ class Store:
         row = self.db.execute("SELECT audit FROM package WHERE id=?", (package_id,)).fetchone()
         return decompress_json(row[0]) if row else None
 
-    def audit(self, package_id: int):
-        from ..jsonform import audit_from_json
-
+    def audit(self, package_id: int) -> Audit | None:
         text = self.audit_json(package_id)
         return audit_from_json(text, f"{self.path}#{package_id}") if text else None
 
@@ -396,6 +396,25 @@ class Store:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('internal', ?)",
                             (json.dumps(merged, sort_keys=True),))
 
+    def own_libraries(self) -> dict[str, list[str]]:
+        """Source package -> the sonames of the shared libraries built from it (``census
+        --source-package``; :mod:`abiguard.census.ownlibs`)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='own_libraries'").fetchone()
+        try:
+            data = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): [str(x) for x in v] for k, v in data.items() if isinstance(v, list)}
+
+    def mark_own_libraries(self, source: str, sonames: Iterable[str]) -> None:
+        """Record the sonames of the libraries built from a source package."""
+        merged = {**self.own_libraries(), source: sorted(set(sonames))}
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('own_libraries', ?)",
+                            (json.dumps(merged, sort_keys=True),))
+
     def counts(self) -> dict[str, int]:
         row = self.db.execute(
             "SELECT COUNT(*), SUM(status='ok'), SUM(status='failed'), "
@@ -413,11 +432,19 @@ class _Tx:
     def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type, *_: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         if exc_type is None:
             self.db.execute("COMMIT")
         else:
             self.db.execute("ROLLBACK")
+
+
+def _rowid(cur: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT made."""
+    rowid = cur.lastrowid
+    if rowid is None:
+        raise sqlite3.DatabaseError("an INSERT made no row")
+    return rowid
 
 
 def is_store(path: str) -> bool:

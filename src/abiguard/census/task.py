@@ -35,7 +35,7 @@ from ..sources import (
 )
 from .config import Config, TaskTimeout
 from .fetch import fetch_deb, fetch_debs, is_unpacked, library_root, local_closure
-from .store import FindingRow, Result, compress_json
+from .store import FailureKind, FindingRow, PackageStatus, Result, compress_json
 from .watchdog import Watchdog, fault_hooks
 from .worker import STATE
 
@@ -72,7 +72,7 @@ def local_fields(ref: PackageRef) -> dict[str, Any]:
             "local_signature": stamp.signature}
 
 
-def failure(ref: PackageRef, kind: str, message: str, *, key: Key | None = None,
+def failure(ref: PackageRef, kind: FailureKind, message: str, *, key: Key | None = None,
             seconds: float = 0.0, worker: str | None = None) -> Result:
     name, version, arch, sha = key or identify(ref)
     return Result(name, version, arch, sha, "failed", size=ref.size, origin=origin_of(ref),
@@ -183,8 +183,9 @@ def scan_package(ref: PackageRef, config: Config, t0: float) -> Result:
                                    b.stability.value, 1.0))
     unresolved = sum(1 for c in audit.consumers for b in c.bindings
                      if b.status == "unresolved" and not b.weak)
-    status = "ok"
-    error_kind = error = None
+    status: PackageStatus = "ok"
+    error_kind: FailureKind | None = None
+    error: str | None = None
     if audit.errors and not audit.consumers:
         status, error_kind = "failed", "error"
         error = "; ".join(str(e) for e in audit.errors[:5])

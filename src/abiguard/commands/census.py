@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from ..cachedir import cache_dir
-from ..census import engine, sources
+from ..census import engine, ownlibs, sources
 from ..census.overview import CensusFailures, CensusOverview, check_export, export, overview
 from ..census.store import Store
 from ..debian.apt import Apt, AptError
@@ -46,10 +46,11 @@ def register(sub: _common.Subparsers, help_text: str) -> None:
     p.set_defaults(run=run)
 
 
-def _apt_refs(args: argparse.Namespace, names: list[str], apt: Apt, internal: dict[str, str]
-              ) -> list[sources.PackageRef]:
-    """The packages named, the consumers of --source and --rdepends, from apt's candidates
-    (or --packages-file), each with its library closure."""
+def _apt_refs(args: argparse.Namespace, names: list[str], apt: Apt, internal: dict[str, str],
+              libraries: dict[str, list[sources.PackageRef]]) -> list[sources.PackageRef]:
+    """The packages named, the consumers of --source-package and --rdepends, from apt's
+    candidates (or --packages-file), each with its library closure; ``internal`` gets the
+    packages built from a --source-package, ``libraries`` its library packages."""
     index = sources.AptIndex.load(args.packages_file or None, archive=args.archive, apt=apt)
     picked = []
     subject: set[str] = set()  # what is asked about: followed from any field of a consumer
@@ -77,6 +78,8 @@ def _apt_refs(args: argparse.Namespace, names: list[str], apt: Apt, internal: di
         subject.update(built)
         inside = [r.name for r in users if (r.source or r.name) == src]
         internal.update(dict.fromkeys(inside, src))
+        libraries[src] = [ref for n in ownlibs.library_packages(built)
+                          if (ref := index.get(n)) is not None]
         _common.note(args, f"--source-package {src}: {len(built)} binary package(s) built "
                            f"from it "
                            f"({_few(built)}); {len(users) - len(inside)} consumer(s) outside "
@@ -101,14 +104,15 @@ def _few(names: list[str], n: int = 8) -> str:
 
 
 def _refs(args: argparse.Namespace, config_packages: dict[str, str], apt: Apt,
-          internal: dict[str, str]) -> list[sources.PackageRef]:
+          internal: dict[str, str], libraries: dict[str, list[sources.PackageRef]]
+          ) -> list[sources.PackageRef]:
     """The packages to scan, and the package set dependencies are looked up in."""
     found = sources.census_inputs(args.inputs, args.roots)
     for note in found.notes:
         _common.note(args, note)
     refs: list[sources.PackageRef] = []
     if found.names or args.rdepends or args.source_package:
-        refs += _apt_refs(args, found.names, apt, internal)
+        refs += _apt_refs(args, found.names, apt, internal, libraries)
     config_packages.update(found.packages)
     refs += found.refs
     if args.exclude:
@@ -119,12 +123,19 @@ def _refs(args: argparse.Namespace, config_packages: dict[str, str], apt: Apt,
 def _scan(args: argparse.Namespace, store: Store) -> dict[str, Any] | None:
     packages: dict[str, str] = {}
     internal: dict[str, str] = {}
+    libraries: dict[str, list[sources.PackageRef]] = {}
     if args.suite and args.packages_file:
         raise UsageError("give either --suite or --packages-file, not both")
     apt, _derived = apt_for(args.suite)
-    refs = _refs(args, packages, apt, internal)
+    refs = _refs(args, packages, apt, internal, libraries)
     if internal:
         store.mark_internal(internal)
+    if not args.no_fetch and not args.packages_file:
+        for src, libs in libraries.items():
+            sonames, problems = ownlibs.shipped_sonames(apt, libs)
+            for line in problems:
+                _common.note(args, f"--source-package {src}: libraries of {line}")
+            store.mark_own_libraries(src, sonames)
     if not refs:
         return None
     if args.jobs is not None and args.jobs < 1:
@@ -165,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
         if scanning and counts is None:
             _common.note(args, "nothing to scan: no packages found in the inputs")
         view = overview(store, run=counts, exclude=args.exclude, libraries=args.library,
-                        include_internal=args.include_internal, threshold=args.threshold,
+                        include_internal=args.include_internal,
+                        all_libraries=args.all_libraries, threshold=args.threshold,
                         method=args.group_method)
     finally:
         store.close()

@@ -259,6 +259,9 @@ OPTIONS: tuple[Opt, ...] = (
        default="average", choices=("average", "components")),
     _o("--top", "symbols ranked in the text summary (default: %(default)s)", ("census",),
        RESULTS, type=int, default=20, metavar="N"),
+    _o("--all-libraries", "rank the unstable/private symbols of every library the consumers "
+       "import (default for a --source-package census: only the libraries built from it)",
+       ("census", "report"), RESULTS, action="store_true"),
     _o("--include-internal", "rank the packages built from a --source-package with the "
        "consumers (default: shown apart)", ("census", "report"), RESULTS,
        action="store_true"),

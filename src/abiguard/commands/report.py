@@ -32,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--threshold must be in (0, 1]")
     page = report(args.input, exclude=args.exclude, libraries=args.library,
                   threshold=args.threshold, method=args.group_method,
-                  include_internal=args.include_internal)
+                  include_internal=args.include_internal, all_libraries=args.all_libraries)
     _common.emit(args, render(page, args.format, title=args.title))
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Literal, get_args
 
 from .. import __version__, failon
 from ..missing import is_missing_line, missing_line
@@ -28,7 +29,8 @@ from .match import (
     unresolved_names,
 )
 
-CHANGES = ("added", "removed", "moved", "unchanged", "renamed-node", "resized")
+Change = Literal["added", "removed", "moved", "unchanged", "renamed-node", "resized"]
+CHANGES: tuple[Change, ...] = get_args(Change)
 FAIL_ON = failon.DIFF
 """What ``diff --fail-on`` takes: the changes that fail a diff."""
 
@@ -38,7 +40,7 @@ class SymbolDelta:
     """One unstable/private symbol of a consumer, before and after."""
 
     name: str
-    change: str
+    change: Change
     """added | removed | moved | unchanged | renamed-node (unchanged, other version node)."""
     old_library: str | None = None
     new_library: str | None = None

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal, get_args
 
 from .. import __version__, failon
-from ..headers import ProtoChange, compare
+from ..headers import ProtoChange, Prototype, compare
 from ..missing import is_missing_line, missing_line, unclassified
 from ..model import SCHEMA_VERSION, Audit, Consumer, InputError
 from ..soname import family
@@ -65,13 +65,18 @@ class LibrarySet:
         return [lib for lib in self.libraries if symbol in lib.exports]
 
 
+SymbolStatus = Literal["same", "rebuild", "moved", "gone", "resized"]
+"""What becomes of one symbol a consumer imports (:attr:`ImpactSymbol.status`)."""
+NOT_COMPARED = ProtoChange("unknown", ("headers not given",))
+
+
 @dataclass(frozen=True, slots=True)
 class ImpactSymbol:
     name: str
     old_library: str | None
     old_version: str | None
     """The node the consumer is bound to."""
-    status: str
+    status: SymbolStatus
     """same (same soname, node still defined: the old binary binds it) | rebuild (defined by
     the new release of the library, other soname or node) | moved (now only in another
     library of the new set) | gone (no library of the new set defines it) | resized (a data
@@ -79,8 +84,8 @@ class ImpactSymbol:
     the old binary breaks, a rebuild picks up the new size)."""
     new_library: str | None = None
     new_version: str | None = None
-    prototype: Any = None
-    """abiguard.headers.ProtoChange (status same/compatible/changed/gone/unknown)."""
+    prototype: ProtoChange = NOT_COMPARED
+    """The change of its C prototype between the header sets."""
     copy_size: int | None = None
     """For a copied data object: the size the binary reserved for it."""
     new_size: int | None = None
@@ -88,8 +93,7 @@ class ImpactSymbol:
 
     @property
     def needs_source_change(self) -> bool:
-        proto = getattr(self.prototype, "status", "unknown")
-        return self.status == "gone" or proto in ("changed", "gone")
+        return self.status == "gone" or self.prototype.status in ("changed", "gone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +103,15 @@ class LibraryChange:
     new_soname: str | None
 
 
-VERDICTS = ("runs-as-is", "needs-rebuild", "needs-source-changes", "not-affected", "unknown")
+Verdict = Literal["runs-as-is", "needs-rebuild", "needs-source-changes", "not-affected",
+                  "unknown"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 
 
 @dataclass(frozen=True, slots=True)
 class ConsumerImpact:
     consumer: str
-    verdict: str
+    verdict: Verdict
     """runs-as-is | needs-rebuild | needs-source-changes | not-affected | unknown (libraries
     were not found and some imports from them could not be classified: "not affected"
     cannot be claimed)."""
@@ -146,8 +152,8 @@ def _pick_new(old: LibraryInfo | None, fam: str, new_set: LibrarySet) -> Library
 
 
 def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
-                    old_headers: dict[str, Any] | None = None,
-                    new_headers: dict[str, Any] | None = None) -> ConsumerImpact:
+                    old_headers: dict[str, Prototype] | None = None,
+                    new_headers: dict[str, Prototype] | None = None) -> ConsumerImpact:
     """What upgrading the library set old -> new does to one consumer."""
     old_families = {lib.family for lib in old_set.libraries}
     # (imports from a library that was not found count with the class of its name)
@@ -186,7 +192,7 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
             nodes = new_lib.exports[b.symbol.name]
             same_soname = new_lib.soname == b.provider
             binds = requested is None or requested in nodes
-            status = "same" if same_soname and binds else "rebuild"
+            status: SymbolStatus = "same" if same_soname and binds else "rebuild"
             new_node = requested if requested in nodes else next(
                 (n for n in nodes if n), None)
             target: LibraryInfo | None = new_lib
@@ -199,7 +205,7 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
         if old_headers is not None and new_headers is not None:
             proto = compare(old_headers.get(b.symbol.name), new_headers.get(b.symbol.name))
         else:
-            proto = ProtoChange("unknown", ("headers not given",))
+            proto = NOT_COMPARED
         copy_size = new_size = None
         if b.copy is not None and b.symbol.name in new_sizes:
             copy_size, new_size = b.copy.program_size, new_sizes[b.symbol.name]
@@ -234,20 +240,21 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
     if renodes:
         reasons.append(f"{len(renodes)} symbol(s) no longer defined under the node the binary "
                        f"requires ({renodes[0].old_version} -> {renodes[0].new_version})")
-    changed = [s for s in symbols if getattr(s.prototype, "status", "") in ("changed", "gone")]
+    changed = [s for s in symbols if s.prototype.status in ("changed", "gone")]
     for s in changed:
         what = "; ".join(s.prototype.changes)
         reasons.append(f"{s.name}: {what}")
-    compatible = [s for s in symbols if getattr(s.prototype, "status", "") == "compatible"]
+    compatible = [s for s in symbols if s.prototype.status == "compatible"]
     for s in compatible:
         reasons.append(f"{s.name}: source compatible ({'; '.join(s.prototype.changes)})")
+    verdict: Verdict
     if source:
         verdict = "needs-source-changes"
     elif all(s.status == "same" for s in symbols):
         verdict = "runs-as-is"
     else:
         verdict = "needs-rebuild"
-    unknown = [s.name for s in symbols if getattr(s.prototype, "status", "unknown") == "unknown"]
+    unknown = [s.name for s in symbols if s.prototype.status == "unknown"]
     if unknown and old_headers is not None:
         reasons.append(f"{len(unknown)} symbol(s) not declared in the old headers "
                        f"(prototype not compared): {', '.join(unknown)}")
@@ -260,7 +267,7 @@ def consumer_impact(c: Consumer, old_set: LibrarySet, new_set: LibrarySet,
 
 
 def impact(audit: Audit, old_set: LibrarySet, new_set: LibrarySet,
-           old_headers: dict[str, Any] | None = None, new_headers: dict[str, Any] | None = None,
+           old_headers: dict[str, Prototype] | None = None, new_headers: dict[str, Prototype] | None = None,
            *, old_headers_label: str | None = None, new_headers_label: str | None = None,
            notes: Iterable[str] = ()) -> ImpactResult:
     consumers = tuple(consumer_impact(c, old_set, new_set, old_headers, new_headers)

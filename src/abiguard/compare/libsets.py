@@ -12,13 +12,11 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 
-from ..debian.deb import ELF_MAGIC
-from ..elf import read_elf
-from ..errors import ElfError, InputFileError, UsageError
+from ..errors import InputFileError, UsageError
 from ..headers import Prototype, parse_headers
 from ..pipeline import ScanOptions
 from ..results import load_or_scan
-from ..sources import REGISTRY, Collected, Context, header_paths, library_trees, walk
+from ..sources import REGISTRY, Collected, Context, header_paths, library_trees, shared_objects
 from .impact import ImpactResult, LibraryInfo, LibrarySet, impact
 
 
@@ -29,16 +27,7 @@ def split_specs(values: list[str]) -> list[str]:
 
 def _libraries_below(root: str, strip: str | None, package: str | None) -> list[LibraryInfo]:
     out = []
-    for path in walk(root):
-        try:
-            with open(path, "rb") as fh:
-                if fh.read(4) != ELF_MAGIC:
-                    continue
-            elf = read_elf(path, relocations=False)
-        except (OSError, ElfError):
-            continue
-        if elf.kind != "DYN" or (elf.soname is None and ".so" not in os.path.basename(path)):
-            continue
+    for path, elf in shared_objects(root):
         exports: dict[str, list[str | None]] = {}
         sizes: dict[tuple[str, str | None], int] = {}
         for sym in elf.exports:

@@ -15,6 +15,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from debian.debian_support import Version
 
 RELATION_FIELDS = ("pre-depends", "depends", "recommends", "suggests", "enhances")
 """The fields by which a package declares that it uses another (the census' consumers).
@@ -156,8 +160,9 @@ def relation_names(text: str, arch: str | None = None) -> set[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def version_key(version: str):
-    """A sort key comparing Debian versions as dpkg does (python-debian's Version)."""
+def version_key(version: str) -> Version:
+    """A sort key comparing Debian versions as dpkg does (python-debian's Version; imported
+    here, when a version is first compared: it costs a scan's start-up 20 ms)."""
     from debian.debian_support import Version
 
     return Version(version)

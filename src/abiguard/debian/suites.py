@@ -185,7 +185,8 @@ def fetch(apt: Apt, specs: list[str], refresh: Derived | None = None) -> dict[st
     try:
         return _fetch(apt, specs)
     except AptError:
-        if refresh is None or refresh.lists_age() is None or refresh.lists_age() < 60:
+        age = None if refresh is None else refresh.lists_age()
+        if refresh is None or age is None or age < 60:
             raise
         refresh.update(force=True)
         return _fetch(apt, specs)

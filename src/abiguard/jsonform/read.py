@@ -10,7 +10,7 @@ import json
 import types
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, TypeVar, cast
 
 from ..model import SCHEMA_VERSION, Audit, Binding, Consumer, Library, Plan, SchemaError
 from .rules import (
@@ -45,6 +45,7 @@ def _tname(v: Any) -> str:
     return type(v).__name__
 
 
+T = TypeVar("T")
 _MARK = object()  # a LIBRARY marker read in a spliced array
 _CONVS: dict[tuple[Any, bool], Callable[[Any], Any]] = {}
 
@@ -78,6 +79,14 @@ def _make_conv(hint: Any, derive: bool) -> Callable[[Any], Any]:
     if hint in (str, int, bool):
         return _scalar(hint)
     origin = typing.get_origin(hint)
+    if origin is Literal:
+        words = typing.get_args(hint)
+
+        def conv_word(v: Any) -> Any:
+            if isinstance(v, str) and v in words:
+                return v
+            raise _Bad(f"{v!r} is not one of {', '.join(words)}")
+        return conv_word
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(args) == 1:
@@ -100,7 +109,7 @@ def _make_conv(hint: Any, derive: bool) -> Callable[[Any], Any]:
         args = [a for a in typing.get_args(hint) if a is not Ellipsis]
         item = _conv(args[0], derive) if args else (lambda v: v)
 
-        def conv_tuple(v: Any) -> tuple:
+        def conv_tuple(v: Any) -> tuple[Any, ...]:
             if not isinstance(v, list):
                 raise _Bad(f"expected a list, got {_tname(v)}")
             try:
@@ -117,7 +126,7 @@ def _make_conv(hint: Any, derive: bool) -> Callable[[Any], Any]:
     if origin is dict:
         value = _conv(typing.get_args(hint)[1], derive)
 
-        def conv_dict(v: Any) -> dict:
+        def conv_dict(v: Any) -> dict[Any, Any]:
             if not isinstance(v, dict):
                 raise _Bad("expected an object")
             out = {}
@@ -152,12 +161,13 @@ def _spliced_conv(hint: Any) -> Callable[[Any], Any]:
     """An array of items that may contain the LIBRARY marker (kept as _MARK)."""
     plain = _conv(hint, True)
 
-    def conv(v: Any) -> tuple:
+    def conv(v: Any) -> tuple[Any, ...]:
         if isinstance(v, list) and LIBRARY in v:
             marked = [x for x in v if x != LIBRARY]
             got = iter(plain(marked))
             return tuple([_MARK if x == LIBRARY else next(got) for x in v])
-        return plain(v)
+        out: tuple[Any, ...] = plain(v)
+        return out
     return conv
 
 
@@ -166,7 +176,7 @@ class _Kw:
 
     __slots__ = ("defaults", "kw")
 
-    def __init__(self, kw: dict, defaults: dict) -> None:
+    def __init__(self, kw: dict[str, Any], defaults: dict[str, Any]) -> None:
         self.kw = kw
         self.defaults = defaults
 
@@ -209,7 +219,7 @@ def _decoder(cls: type, derive: bool) -> Callable[[Any, Any], Any]:
 
     filled: list[bool] = []
 
-    def dec(data: Any, ctx: dict | None) -> Any:
+    def dec(data: Any, ctx: dict[Any, Any] | None) -> Any:
         if not filled:
             with LOCK:
                 if not filled:
@@ -270,13 +280,13 @@ def _decoder(cls: type, derive: bool) -> Callable[[Any, Any], Any]:
     return dec
 
 
-def _unsplice(v: tuple, dv: tuple, name: str) -> tuple:
+def _unsplice(v: tuple[Any, ...], dv: tuple[Any, ...], name: str) -> tuple[Any, ...]:
     if not dv:
         bad = _Bad(f"{LIBRARY!r} stands for the {name} of the library the binding names "
                    "(its provider), and there is none")
         bad.path.append(f".{name}")
         raise bad
-    out: list = []
+    out: list[Any] = []
     for x in v:
         if x is _MARK:
             out += dv
@@ -285,7 +295,8 @@ def _unsplice(v: tuple, dv: tuple, name: str) -> tuple:
     return tuple(out)
 
 
-def _read_list(value: Any, name: str, dec: Callable, ctx: Any) -> tuple:
+def _read_list(value: Any, name: str, dec: Callable[[Any, Any], Any], ctx: Any
+               ) -> tuple[Any, ...]:
     if not isinstance(value, list):
         bad = _Bad(f"expected a list, got {_tname(value)}")
         bad.path.append(f".{name}")
@@ -346,16 +357,16 @@ def _audit_conv(v: Any) -> Audit:
         _version(version, "audit")
     except SchemaError as exc:
         raise _Bad(str(exc).removeprefix("audit: ")) from None
-    return _decoder(Audit, version >= 2)(v, None)
+    return cast(Audit, _decoder(Audit, version >= 2)(v, None))
 
 
-def from_dict(cls: type, data: Any, where: str = "$") -> Any:
+def from_dict(cls: type[T], data: Any, where: str = "$") -> T:
     """Rebuild a model object from its JSON value, checking types on the way (an embedded
     audit in either schema; other objects in their full form or with defaults left out)."""
     try:
         if cls is Audit:
-            return _audit_conv(data)
-        return _decoder(cls, False)(data, None)
+            return cast(T, _audit_conv(data))
+        return cast(T, _decoder(cls, False)(data, None))
     except _Bad as bad:
         raise SchemaError(_where(where, bad)) from None
 
@@ -387,7 +398,7 @@ def audit_from_json(text: str, origin: str = "<json>") -> Audit:
             version = _version(data["schema"], f"{origin}: audit")
     core = {k: v for k, v in data.items() if k in _AUDIT_FIELDS or (k == FILES and version >= 2)}
     try:
-        return _decoder(Audit, version >= 2)(core, None)
+        return cast(Audit, _decoder(Audit, version >= 2)(core, None))
     except _Bad as bad:
         raise SchemaError(_where(origin, bad)) from None
     except RecursionError:

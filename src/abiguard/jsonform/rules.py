@@ -129,6 +129,8 @@ def scalar_hint(hint: Any) -> bool:
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return True
     origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return True
     if origin in (typing.Union, types.UnionType, tuple):
         return all(scalar_hint(a) for a in typing.get_args(hint) if a is not Ellipsis)
     return False

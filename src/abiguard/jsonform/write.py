@@ -8,7 +8,7 @@ import enum
 import json
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from ..model import SCHEMA_VERSION, Audit, Binding, Consumer, Library
 from .rules import (
@@ -58,7 +58,7 @@ def _inline(v: Any, compact: bool) -> str:
     return json.dumps(v)  # float, int subclasses; anything else is a TypeError, as before
 
 
-def _splice(v: tuple, dv: tuple, item: Callable[[Any], str]) -> str:
+def _splice(v: tuple[Any, ...], dv: tuple[Any, ...], item: Callable[[Any], str]) -> str:
     """A spliced array: ``dv`` (non-empty, contiguous in ``v``) written as the marker."""
     n = len(dv)
     if n:
@@ -78,10 +78,11 @@ def _busy(o: Any, ref: Any) -> str:
     raise RuntimeError("encoder of a type that contains itself")
 
 
-def _value_code(hint: Any, var: str, ns: dict, compact: bool) -> str:
+def _value_code(hint: Any, var: str, ns: dict[str, Any], compact: bool) -> str:
     """A Python expression writing ``var`` (of type ``hint``) on one line."""
     c = "True" if compact else "False"
-    if hint is str:
+    if hint is str or (typing.get_origin(hint) is Literal
+                       and all(type(w) is str for w in typing.get_args(hint))):
         return f"_str({var})"
     if hint is bool:
         return f"('true' if {var} else 'false')"
@@ -110,7 +111,7 @@ def _value_code(hint: Any, var: str, ns: dict, compact: bool) -> str:
     return f"_inline({var}, {c})"
 
 
-def _flat_code(cls: type, var: str, ns: dict, compact: bool) -> str | None:
+def _flat_code(cls: type, var: str, ns: dict[str, Any], compact: bool) -> str | None:
     """An expression writing a small object of scalar fields (a symbol) in place, without a
     call; None for other types."""
     fields = model_fields(cls)
@@ -146,8 +147,8 @@ def _line_encoder(cls: type, compact: bool, only: tuple[str, ...] | None = None
         return fn if fn is not None else _generate(cls, compact, only, key)
 
 
-def _generate(cls: type, compact: bool, only: tuple[str, ...] | None, key: tuple
-              ) -> Callable[[Any, Any], str]:
+def _generate(cls: type, compact: bool, only: tuple[str, ...] | None,
+              key: tuple[type, bool, tuple[str, ...] | None]) -> Callable[[Any, Any], str]:
     _LINES[key] = _busy
     ns: dict[str, Any] = {**_NS, "_inline": _inline, "_splice": _splice}
     fields = [f for f in model_fields(cls) if only is None or f.name in only]
@@ -188,7 +189,8 @@ def _generate(cls: type, compact: bool, only: tuple[str, ...] | None, key: tuple
         lines.append("    return '{' + ', '.join(p) + '}'")
         body = "\n".join(lines)
     exec(f"def enc(o, ref):\n{body}\n", ns)  # noqa: S102 — generated from the dataclass
-    fn = _LINES[key] = ns["enc"]
+    fn: Callable[[Any, Any], str] = ns["enc"]
+    _LINES[key] = fn
     return fn
 
 
@@ -283,24 +285,25 @@ class _Writer:
         """The libraries of a consumer, each relative to its library file."""
         enc = _line_encoder(Library, True)
         get = files.get
-        return self.seq([enc(lib, get(lib.path)) for lib in c.libraries], ind)
+        return self.seq([enc(lib, None if lib.path is None else get(lib.path))
+                         for lib in c.libraries], ind)
 
     def bindings(self, c: Consumer, ind: str | None) -> str:
         """The bindings of a consumer, each relative to its library. Consumers with the
         same scope share Binding objects: the text of one is made once for each view of
         its library (the attributes DERIVED reads, see _token)."""
-        libmap: dict[str, tuple[Library, int]] = {}
+        libmap: dict[str | None, tuple[Library | None, int]] = {}
         views = self.views
         for lib in c.libraries:
             if lib.key not in libmap:
-                view = tuple([_token(getattr(lib, a)) for a in REF_ATTRS])
-                libmap[lib.key] = (lib, views.setdefault(view, len(views) + 1))
+                attrs = tuple([_token(getattr(lib, a)) for a in REF_ATTRS])
+                libmap[lib.key] = (lib, views.setdefault(attrs, len(views) + 1))
         enc = _line_encoder(Binding, True)
         get = libmap.get
         kept = self.kept
-        texts = []
+        texts: list[str] = []
         add = texts.append
-        none = (None, 0)
+        none: tuple[Library | None, int] = (None, 0)
         for b in c.bindings:
             ref, view = get(b.provider, none)  # (no key is None)
             k = (id(b) << 32) | view

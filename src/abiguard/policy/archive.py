@@ -34,9 +34,48 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Literal, Required, TypedDict
 
+from ..debian.apt import read_index_file
+from ..debian.control import version_key
 from ..errors import InputFileError
 from ..model import Stability
+from .files import Release, release_line
+
+Verdict = Literal["stable", "release-locked", "undecided"]
+"""What a family's history says (the module's docstring)."""
+
+
+class ReleaseData(TypedDict, total=False):
+    """One release of a family in a policy file's ``[[history]]`` entry."""
+
+    suite: Required[str]
+    package: Required[str]
+    version: Required[str]
+    upstream: str
+    sonames: list[str]
+    derived: bool
+
+
+class HistoryData(TypedDict):
+    """A ``[[history]]`` entry of a policy file (:func:`policy_data`)."""
+
+    family: str
+    stability: str
+    verdict: Verdict
+    reason: str
+    match: list[str]
+    releases: list[ReleaseData]
+
+
+class PolicyData(TypedDict, total=False):
+    """The policy file of a history (:func:`policy_data`; empty when no history was made)."""
+
+    schema: int
+    name: str
+    description: str
+    suites: list[str]
+    history: list[HistoryData]
 
 # ---- package names and versions --------------------------------------------------------------
 
@@ -130,8 +169,6 @@ class Package:
 def read_index(path: str) -> str:
     """The text of an index file (Packages, Contents) in any compression apt uses; a damaged
     or truncated compressed stream is an InputFileError naming the file."""
-    from ..debian.apt import read_index_file
-
     try:
         return read_index_file(path)
     except (EOFError, lzma.LZMAError, zlib.error, OSError) as exc:
@@ -144,8 +181,6 @@ def parse_packages(text: str, path: str, arch: str) -> dict[str, Package]:
     a line that is not ``Field: value`` or a continuation, or a stanza without Package,
     Version and Architecture (or without Filename when the index has them: a truncated
     file), is an InputFileError naming the file and the line."""
-    from ..debian.control import version_key
-
     bad = _BAD_LINE.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
@@ -160,7 +195,7 @@ def parse_packages(text: str, path: str, arch: str) -> dict[str, Package]:
         start, pos = pos, pos + len(block) + 2
         if not block.strip():
             continue
-        fields = dict(_FIELD.findall(block))
+        fields: dict[str, str] = dict(_FIELD.findall(block))
         has = "Filename" in fields
         if with_filename is None:
             with_filename = has
@@ -227,8 +262,6 @@ def read_suite(name: str, packages: list[str], contents: list[str] | None,
     each package) and its Contents indexes (None: not available). A package of a Packages
     index that has its Contents index (same apt list name, or the only pair given) and ships
     no shared object there is not a library package."""
-    from ..debian.control import version_key
-
     with_contents = set()
     if contents is not None:
         prefixes = {_index_prefix(c) for c in contents}
@@ -297,7 +330,7 @@ class FamilyRelease:
 class Family:
     name: str
     releases: list[FamilyRelease] = field(default_factory=list)
-    verdict: str = "undecided"
+    verdict: Verdict = "undecided"
     reason: str = ""
     match: tuple[str, ...] = ()
 
@@ -328,7 +361,7 @@ def _judge(fam: Family, suites: list[str]) -> None:
                               f"moved {rs[0].upstream} → {rs[-1].upstream}")
                 return
     numbers = list(by_number)
-    newest = {}  # suite -> its newest release of the family
+    newest: dict[str, FamilyRelease] = {}  # suite -> its newest release of the family
     for r in fam.releases:
         cur = newest.get(r.suite)
         if cur is None or _nums(r.upstream) > _nums(cur.upstream):
@@ -443,17 +476,22 @@ def analyse(suites: list[SuiteIndex]) -> list[Family]:
 # ---- writing ---------------------------------------------------------------------------------
 
 
-def _entry(f: Family) -> dict:
+def _release_data(r: FamilyRelease) -> ReleaseData:
+    out: ReleaseData = {"suite": r.suite, "package": r.package, "version": r.version,
+                        "upstream": r.upstream, "sonames": list(r.sonames)}
+    if r.derived:
+        out["derived"] = True
+    return out
+
+
+def _entry(f: Family) -> HistoryData:
     return {"family": f.name, "stability": f.stability.value, "verdict": f.verdict,
             "reason": f.reason, "match": list(f.match),
-            "releases": [{"suite": r.suite, "package": r.package, "version": r.version,
-                          "upstream": r.upstream, "sonames": list(r.sonames),
-                          **({"derived": True} if r.derived else {})}
-                         for r in f.releases]}
+            "releases": [_release_data(r) for r in f.releases]}
 
 
 def policy_data(families: list[Family], suites: list[str], description: str,
-                decided_only: bool = False) -> dict:
+                decided_only: bool = False) -> PolicyData:
     """The policy file (schema 1) of a history: one ``[[history]]`` entry per family."""
     return {"schema": 1, "name": "debian-history", "description": description,
             "suites": list(suites),
@@ -479,7 +517,7 @@ def _toml_value(v: object) -> str:
     raise TypeError(type(v))
 
 
-def to_toml(data: dict) -> str:
+def to_toml(data: PolicyData) -> str:
     """The policy data as TOML (what ``--policy`` reads)."""
     lines = ["# Generated by abiguard history: the Debian archive's history of its libraries.",
              "# Read by --policy FILE (docs/policy.md).",
@@ -488,21 +526,21 @@ def to_toml(data: dict) -> str:
              f"suites = {_toml_value(data['suites'])}"]
     for e in data["history"]:
         lines += ["", "[[history]]"]
-        for k in ("family", "stability", "verdict", "reason", "match"):
-            lines.append(f"{k} = {_toml_value(e[k])}")
+        for k, v in (("family", e["family"]), ("stability", e["stability"]),
+                     ("verdict", e["verdict"]), ("reason", e["reason"]), ("match", e["match"])):
+            lines.append(f"{k} = {_toml_value(v)}")
         lines.append("releases = [")
         lines += [f"  {_toml_value(r)}," for r in e["releases"]]
         lines.append("]")
     return "\n".join(lines) + "\n"
 
 
-def to_json(data: dict) -> str:
+def to_json(data: PolicyData) -> str:
     """The policy data as JSON, one family per line (diffs stay readable), each release in
     its one-line form (:func:`abiguard.policy.files.release_line`: a string parses faster than
     a table, and a scan loads the built-in file every time)."""
-    from .files import Release, release_line
 
-    def compact(e: dict) -> dict:
+    def compact(e: HistoryData) -> dict[str, object]:
         rel = [r if isinstance(r, str) else release_line(Release(
             r["suite"], r["package"], r["version"], r.get("upstream", ""),
             tuple(r.get("sonames", ())), r.get("derived", False))) for r in e["releases"]]
@@ -516,9 +554,9 @@ def to_json(data: dict) -> str:
 
 
 
-def counts(families: list[Family]) -> dict[str, int]:
+def counts(families: list[Family]) -> dict[Verdict, int]:
     """Families per verdict."""
-    out: dict[str, int] = defaultdict(int)
+    out: dict[Verdict, int] = defaultdict(int)
     for f in families:
         out[f.verdict] += 1
     return dict(out)

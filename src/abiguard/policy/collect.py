@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import __version__
+from ..debian.apt import native_arch
+from ..debian.suites import suite
 from ..errors import AbiguardError, UsageError
 from . import archive
 
@@ -38,8 +40,9 @@ class SuiteFiles:
 
 @dataclass
 class HistoryRun:
-    data: dict
-    """The policy data of every family (:func:`archive.policy_data`)."""
+    data: archive.PolicyData
+    """The policy data of every family (:func:`archive.policy_data`; empty when fewer than
+    two suites could be read)."""
     suites: list[str]
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -85,8 +88,6 @@ architecture only."""
 def apt_suite(name: str, arch: str, contents: bool, notes: list[str]) -> SuiteFiles:
     """The lists of one suite through its derived apt configuration (``abiguard.debian``:
     fetched when missing or old); its Contents index when the archive gives it."""
-    from ..debian.suites import suite
-
     derived = suite(name)
     lists = derived.root / "lists"
     pk = sorted(str(p) for p in lists.glob("*_Packages*") if f"binary-{arch}_" in p.name)
@@ -114,9 +115,9 @@ def apt_suite(name: str, arch: str, contents: bool, notes: list[str]) -> SuiteFi
 
 def _cache_key(files: list[SuiteFiles], arch: str) -> str:
     code = hashlib.sha256(Path(archive.__file__).read_bytes()).hexdigest()
-    parts: list = [CACHE_FORMAT, __version__, code, arch]
+    parts: list[object] = [CACHE_FORMAT, __version__, code, arch]
     for sf in files:
-        entry = [sf.name]
+        entry: list[object] = [sf.name]
         for p in [*sf.packages, *(sf.contents or ["-"])]:
             try:
                 st = os.stat(p)
@@ -132,8 +133,6 @@ def history(suites: Sequence[str], *, packages_files: Sequence[str] = (),
             arch: str | None = None, contents: bool = True,
             cache: Path | None = None) -> HistoryRun:
     """The history of the suites (oldest first), from apt or from the files given."""
-    from ..debian.apt import native_arch
-
     arch = arch or native_arch()
     errors: list[str] = []
     notes: list[str] = []
@@ -185,7 +184,7 @@ def selected(run: HistoryRun, families: Sequence[str] = (), decided: bool = Fals
              ) -> HistoryRun:
     """The run with only the families matching one of the ``families`` globs (all when none)
     and, with ``decided``, only those with a verdict (stable or release-locked)."""
-    data = dict(run.data)
+    data = run.data.copy()
     data["history"] = [e for e in run.data["history"]
                        if (not families or any(fnmatch.fnmatchcase(e["family"], g)
                                                for g in families))

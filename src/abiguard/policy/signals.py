@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from ..model import ElfObject, Evidence, Stability
+from ..model import ElfObject, Evidence, EvidenceSource, Stability
 
 DECLARED = 60
 """A rule of a policy file (built-in with a citation of upstream, or ``--policy``)."""
@@ -35,7 +35,7 @@ class Signal:
     """One source's say about a library: a vote (``UNKNOWN``: a fact that votes for
     nothing), how strong it is, and the sentence that says why."""
 
-    source: str
+    source: EvidenceSource
     """policy | history | location | naming | version-node | soname (the Evidence source)."""
     strength: int
     stability: Stability

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -349,10 +350,11 @@ def _retire_patch(req: Request, tree: Tree, number: int) -> tuple[ConsumerPatch 
         if d is None or d.kind != "retire":
             continue
         left = sum(1 for c in remaining if c.symbol == symbol)
-        m = re.search(r"Remedy: (.+?\.)(?:\s|$)", d.rationale)
+        said = re.search(r"Remedy: (.+?\.)(?:\s|$)", d.rationale)
         notes.append(f"{symbol}: {left} reference(s) stay after retiring the branches below "
                      f"{req.min_version}: they are not in a version branch"
-                     + (f"; the knowledge's remedy is a code change: {m.group(1)}" if m else ""))
+                     + (f"; the knowledge's remedy is a code change: {said.group(1)}"
+                        if said else ""))
     lib = macros[0].library.split(".so")[0] if macros[0].library != "*" else "the library"
     title = f"Retire compatibility code for {lib} before {req.min_version}"
     name = f"patches/{number:04d}-{_slug(f'retire compat below {lib} {req.min_version}')}.patch"
@@ -446,7 +448,7 @@ def _replace_patches(req: Request, tree: Tree, start: int,
         desc = (f"Calls {repl.symbol}{since} instead of the ABI-unstable {s.symbol}, with the "
                 f"argument mapping of the remedies knowledge: {s.symbol}"
                 f"({', '.join(p.name or '?' for p in old.params)}) -> {repl.symbol}("
-                + ", ".join(handle if a == "$handle" else
+                + ", ".join((handle or a) if a == "$handle" else
                             (old.params[int(a[1:])].name or a) if re.fullmatch(r"\$\d+", a)
                             else a for a in repl.arguments) + "). Only the call is "
                 "rewritten; what the remedy says beyond it is left to the maintainer. "
@@ -545,8 +547,6 @@ def write(proposal: Proposal, out_dir: str, markdown: str) -> Proposal:
 
 
 def _wrap(text: str, width: int = 72) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(text, width)) or text
 
 

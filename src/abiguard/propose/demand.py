@@ -17,10 +17,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
+from ..census.aggregate import CensusData
 from ..model import CallSite, Library, Plan
 from ..remedies import TIERS, Knowledge, Remedy
-from .result import SymbolDemand
+from .result import DemandKind, SymbolDemand
 
 NEEDS_API = ("new-entry-point", "redesign")
 _NOT_NEEDED_TIER = TIERS["available"][0]
@@ -83,7 +85,7 @@ def from_plans(plans: Iterable[Plan], into: Demands | None = None) -> Demands:
     return out
 
 
-def from_census(data, into: Demands | None = None) -> Demands:
+def from_census(data: CensusData, into: Demands | None = None) -> Demands:
     """Add a census (:class:`abiguard.census.aggregate.CensusData`): every package's unstable
     and private symbols, and how many packages use each."""
     out = into or Demands()
@@ -122,10 +124,12 @@ def finish(demands: Demands, knowledge: Knowledge,
     for name in sorted(demands.symbols):
         d = demands.symbols[name]
         remedy: Remedy | None = knowledge.lookup(name, d.library)
-        kind = remedy.kind if remedy else "unknown"
+        kind: DemandKind = remedy.kind if remedy else "unknown"
         if d.available and kind == "new-entry-point":
             kind = "available"
         found = (sites or {}).get(name) or d.plan_sites
+        functions: tuple[str, ...]
+        origin: Literal["source", "knowledge", "none"]
         if found:
             functions, origin = source_functions(found), "source"
         elif remedy is not None and remedy.call_sites:

@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from ..headers import Param, Prototype
 from ..remedies import Replacement
@@ -222,13 +223,28 @@ def _integer(canon: str) -> bool:
     return bool(_INTEGER.fullmatch(canon))
 
 
+class _Known(TypedDict, total=False):
+    """The fields of a ProposedFunction known before its prototype is derived."""
+
+    name: str
+    library: str
+    replaces: str
+    group: str
+    part: str | None
+    summary: str
+    decide: tuple[str, ...]
+    old_prototype: str | None
+    old_location: str | None
+
+
 def derive(symbol: str, repl: Replacement, old: Prototype | None, headers: Headers,
            conv: StableConventions | None, unstable_handle: Param | None, *, library: str,
            group: str, part: str | None, existing: set[str] | None = None
            ) -> ProposedFunction:
     """The proposed function ``repl.symbol`` standing for ``symbol``."""
-    base = {"name": repl.symbol, "library": library, "replaces": symbol, "group": group,
-            "part": part, "summary": repl.summary or "", "decide": tuple(repl.decide)}
+    base: _Known = {"name": repl.symbol, "library": library, "replaces": symbol, "group": group,
+                    "part": part, "summary": repl.summary or "",
+                    "decide": tuple(repl.decide)}
     if old is None or old.kind == "macro":
         what = "is a macro in" if old is not None else "is not declared in"
         return ProposedFunction(**base, status="no-declaration",
@@ -318,7 +334,7 @@ def derive(symbol: str, repl: Replacement, old: Prototype | None, headers: Heade
         f"${i}" for i, p in enumerate(old.params)
         if unstable_handle is None or p.canon != unstable_handle.canon]
     how = "the same arguments" if same else "the arguments " + ", ".join(
-        q.name + (f" ({old.params[i].name})" if old.params[i].name not in (None, q.name)
+        (q.name or "") + (f" ({old.params[i].name})" if old.params[i].name not in (None, q.name)
                   else "")
         for q, a in zip(params, args) if a != "$handle"
         for i in [int(_REF.match(a).group(2))])  # type: ignore[union-attr]
@@ -331,8 +347,8 @@ def derive(symbol: str, repl: Replacement, old: Prototype | None, headers: Heade
     ret = doc.returns or f"as {old.name}() returns."
     if old.returns_canon != "void":
         lines.append(f"@return {ret}")
-    return ProposedFunction(**{**base, "decide": tuple(dict.fromkeys(decide))},
-                            status="proposed", prototype=str(proto), arguments=tuple(args),
+    base["decide"] = tuple(dict.fromkeys(decide))
+    return ProposedFunction(**base, status="proposed", prototype=str(proto), arguments=tuple(args),
                             forward=f"{old.name}({', '.join(forward_args)})",
                             doc=doc_comment(lines))
 

@@ -159,7 +159,8 @@ def retire(tree: Tree, bound: Bound) -> Retired:
 
 def site_removed(site: CallSite, retired: Retired) -> bool:
     lines = retired.removed_lines.get(site.file)
-    return bool(lines) and site.line is not None and (site.line - 1) in lines  # type: ignore[operator]
+    return lines is not None and bool(lines) and site.line is not None \
+        and (site.line - 1) in lines
 
 
 # --------------------------------------------------------------------------------------------

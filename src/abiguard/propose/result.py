@@ -8,8 +8,14 @@ files say the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from ..model import SCHEMA_VERSION, CallSite, InputError
+from ..model import SCHEMA_VERSION, CallSite, InputError, RemedyKind
+
+DemandKind = RemedyKind | Literal["available"]
+"""A symbol's remedy kind, or ``available``: its new entry point exists already."""
+ProposedStatus = Literal["proposed", "no-declaration", "no-stable-header", "exists",
+                         "bad-mapping"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +25,9 @@ class SymbolDemand:
     symbol: str
     library: str
     """The unstable library (soname) it comes from."""
-    kind: str
-    """The remedy kind from the knowledge base (unknown when there is none)."""
+    kind: DemandKind
+    """The remedy kind from the knowledge base (unknown when there is none; available: a new
+    entry point the stable library already has)."""
     group: str | None = None
     part: str | None = None
     consumers: tuple[str, ...] = ()
@@ -31,8 +38,7 @@ class SymbolDemand:
     """Its references in the consumer's sources (with --source), else none."""
     functions: tuple[str, ...] = ()
     """``file:function`` of the consumer code that uses it (sources, else the knowledge)."""
-    functions_from: str = "none"
-    """source | knowledge | none."""
+    functions_from: Literal["source", "knowledge", "none"] = "none"
     rationale: str = ""
     status: str = ""
     """What the plan says: the step title (e.g. "Needs a new stable entry point")."""
@@ -49,10 +55,11 @@ class ProposedFunction:
     """The unstable symbol it stands for."""
     group: str
     part: str | None = None
-    status: str = "proposed"
-    """proposed | no-declaration (the headers do not declare ``replaces``) | exists (the
-    stable headers or library already have it) | bad-mapping (the knowledge's argument
-    mapping does not fit the declaration)."""
+    status: ProposedStatus = "proposed"
+    """proposed | no-declaration (the headers do not declare ``replaces``) | no-stable-header
+    (no header gives the stable library's handle type) | exists (the stable headers or
+    library already have it) | bad-mapping (the knowledge's argument mapping does not fit the
+    declaration)."""
     detail: str = ""
     prototype: str | None = None
     """The C declaration (without ``;``)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import __version__
 from ..census.aggregate import Aggregate, Cell, CensusData, aggregate
-from ..census.overview import Report
+from ..census.overview import OwnLibraries, Report
 from ..demangle import display
 from ..model import Audit, ConsumerPlan, Plan
 from .charts import esc, group_colour, heatmap_svg, library_svg, ranking_svg, short
@@ -342,15 +342,25 @@ def _internal(inside: Aggregate) -> str:
             f"<th>unstable/private symbols</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
+def _own(own: OwnLibraries | None) -> str:
+    if own is None:
+        return ""
+    return (f"<p>The symbols of the {len(own.sonames)} libraries built from "
+            f"{esc(', '.join(own.sources))}: "
+            + ", ".join(f"<code>{esc(s)}</code>" for s in own.sonames)
+            + " (<code>--all-libraries</code>: every library the consumers import).</p>")
+
+
 def render_report(agg: Aggregate, result: Audit | Plan | None = None,
-                  title: str | None = None, internal: Aggregate | None = None) -> str:
+                  title: str | None = None, internal: Aggregate | None = None,
+                  own: OwnLibraries | None = None) -> str:
     """The whole page for an aggregate (and, for a scan/plan, the result it came from)."""
     s = agg.summary()
     kind = {"census": "census store", "plan": "migration plan", "scan": "scan result"}.get(
         s["kind"], s["kind"])
     title = title or f"abiguard report — {s['source'] or kind}"
     sections = [
-        ("summary", "Summary", _summary(agg)),
+        ("summary", "Summary", _summary(agg) + _own(own)),
         ("heatmap", "Consumers × unstable symbols",
          ('<p>Rows: consumers, most affected first. Columns: symbols in ranking order; the '
          'coloured strip marks co-use groups. Hover for details.</p>'
@@ -390,7 +400,7 @@ def render_report(agg: Aggregate, result: Audit | Plan | None = None,
 
 def report_html(report: Report, *, title: str | None = None, **_: Any) -> str:
     return render_report(report.aggregate, report.result, title=title,
-                         internal=report.internal)
+                         internal=report.internal, own=report.own_libraries)
 
 
 def aggregate_html(agg: Aggregate, *, title: str | None = None, **_: Any) -> str:

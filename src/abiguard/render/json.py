@@ -5,6 +5,7 @@ experiment, census aggregates, the archive history's policy data."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -56,10 +57,13 @@ def aggregate_json(agg: Aggregate, **_: Any) -> str:
 def report_json(report: Report, **_: Any) -> str:
     """What ``abiguard report -f json`` writes: the aggregate it would show (with the
     internal packages' apart, ``internal``, when the store has them)."""
-    if report.internal is None:
+    if report.internal is None and report.own_libraries is None:
         return report.aggregate.to_json()
     d = report.aggregate.to_dict()
-    d["internal"] = report.internal.to_dict()
+    if report.internal is not None:
+        d["internal"] = report.internal.to_dict()
+    if report.own_libraries is not None:
+        d["own_libraries"] = asdict(report.own_libraries)
     return json.dumps(d, indent=2) + "\n"
 
 
@@ -68,6 +72,8 @@ def census_json(view: CensusOverview, **_: Any) -> str:
     d = view.aggregate.to_dict()
     if view.internal is not None:
         d["internal"] = view.internal.to_dict()
+    if view.own_libraries is not None:
+        d["own_libraries"] = asdict(view.own_libraries)
     if view.run is not None:
         d["run"] = view.run
     return json.dumps(d, indent=2) + "\n"

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
+
 Cell = str | tuple[str, str]
 """A cell's text, or (text, rich style)."""
 
@@ -232,8 +234,6 @@ class Table:
         return text, style
 
     def lines(self, width: int) -> list[Any]:
-        from rich.text import Text
-
         if not self.rows:
             return []
         cols, widths, folded, hoisted = self.layout(width)
@@ -367,8 +367,6 @@ def item_lines(prefix: str, items: Iterable[str], width: int, indent: int = 0) -
 def title(name: str, detail: str, width: int, style: str = "bold", lead: str = "") -> list[Any]:
     """``lead`` + ``name`` in ``style`` and ``  (detail)`` on one line when it fits, else the
     detail on the next lines, indented by two (the name, often a path, stays whole)."""
-    from rich.text import Text
-
     head = Text(lead, style)
     head.append(name, style)
     tail = f"  ({detail})" if detail else ""
@@ -380,8 +378,6 @@ def title(name: str, detail: str, width: int, style: str = "bold", lead: str = "
 
 def warning_lines(message: str, width: int) -> list[Any]:
     """``warning: message`` wrapped between words, in yellow."""
-    from rich.text import Text
-
     lines = paragraph(f"warning: {message}", width, 0, 2)
     first = Text("warning:", "bold yellow")
     first.append(lines[0][len("warning:"):], "yellow")
@@ -390,8 +386,6 @@ def warning_lines(message: str, width: int) -> list[Any]:
 
 def print_lines(con: Any, lines: Iterable[Any]) -> None:
     """Print prepared lines as they are (no wrapping, no cropping)."""
-    from rich.text import Text
-
     for line in lines:
         if not isinstance(line, Text):
             line = Text(line)

@@ -11,8 +11,24 @@ from collections.abc import Iterator
 from ..debian.deb import AR_MAGIC, ELF_MAGIC, file_magic, is_deb
 from ..elf import read_archive, read_elf
 from ..errors import ElfError
-from ..model import InputError
+from ..model import ElfObject, InputError
 from .base import Collected, Context, Target
+
+
+def shared_objects(root: str) -> Iterator[tuple[str, ElfObject]]:
+    """(path, dynamic view) of every shared library below root: an ELF file of type DYN with a
+    soname or ``.so`` in its name (an unreadable or broken file is passed over: this is a
+    search for libraries, not a scan)."""
+    for path in walk(root):
+        try:
+            with open(path, "rb") as fh:
+                if fh.read(4) != ELF_MAGIC:
+                    continue
+            elf = read_elf(path, relocations=False)
+        except (OSError, ElfError):
+            continue
+        if elf.kind == "DYN" and (elf.soname is not None or ".so" in os.path.basename(path)):
+            yield path, elf
 
 
 def elf_targets(path: str, installed: str, origin: str, package: str | None,

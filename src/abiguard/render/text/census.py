@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...census.aggregate import Aggregate
-from ...census.overview import CensusFailures, CensusOverview
+from ...census.overview import CensusFailures, CensusOverview, OwnLibraries
 from ...demangle import display
 from ..table import Column, Table, item_lines, paragraph
 from .console import terminal_width
@@ -26,6 +26,13 @@ def render_failures(agg: Aggregate) -> str:
 
 def _mb(n: float) -> str:
     return f"{n / 1e6:.1f} MB"
+
+
+def own_line(own: OwnLibraries) -> str:
+    """What the ranking is limited to, and how to see everything."""
+    names = ", ".join(own.sonames[:4]) + (", …" if len(own.sonames) > 4 else "")
+    return (f"(the symbols of the {len(own.sonames)} libraries built from "
+            f"{', '.join(own.sources)}: {names}; --all-libraries ranks every library)")
 
 
 def render_internal(inside: Aggregate, width: int) -> list[str]:
@@ -51,10 +58,11 @@ def render_internal(inside: Aggregate, width: int) -> list[str]:
 
 def render_summary(agg: Aggregate, counts: dict[str, Any] | None, store_counts: dict[str, int],
                    store_path: str, top: int = 20, verbose: int = 0, width: int | None = None,
-                   internal: Aggregate | None = None) -> str:
+                   internal: Aggregate | None = None, own: OwnLibraries | None = None) -> str:
     """The text summary of a store: identifiers never break (abiguard.render.table); at a
     narrow width the ranking's columns fold. ``internal``: the aggregate of the packages
-    built from a --source package, listed apart."""
+    built from a --source package, listed apart; ``own``: the libraries the ranking is
+    limited to."""
     width = width or terminal_width()
     out: list[str] = []
     if counts is not None:
@@ -77,6 +85,8 @@ def render_summary(agg: Aggregate, counts: dict[str, Any] | None, store_counts: 
         shown = agg.symbols[:top] if top else agg.symbols
         out += [""] + paragraph(f"Stabilise these first ({len(shown)} of {len(agg.symbols)} "
                                 "unstable/private symbols, by consumers, then co-use):", width)
+        if own is not None:
+            out += paragraph(own_line(own), width, 2, 4)
         t = Table([Column("rank", "num"), Column("symbol"), Column("library"),
                    Column("consumers", "num"), Column("group", drop=1),
                    Column("remedy", "text")], indent=2)
@@ -122,7 +132,8 @@ def render_summary(agg: Aggregate, counts: dict[str, Any] | None, store_counts: 
 def render_census_text(view: CensusOverview, *, top: int = 20, verbose: int = 0,
                        width: int | None = None, **_: Any) -> str:
     return render_summary(view.aggregate, view.run, view.store_counts, view.store, top=top,
-                          verbose=verbose, width=width, internal=view.internal)
+                          verbose=verbose, width=width, internal=view.internal,
+                          own=view.own_libraries)
 
 
 def render_failures_text(view: CensusFailures, **_: Any) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...policy.archive import PolicyData
 from ...policy.collect import HistoryRun
 
 
-def history_text(data: dict[str, Any]) -> str:
+def history_text(data: PolicyData) -> str:
     """One line per family (verdict, reason), then one per suite."""
     lines = []
     for e in data["history"]:
