@@ -24,7 +24,10 @@ pickling its results (at least :data:`MIN_SHARE_WEIGHT` for each of the two).
 
 from __future__ import annotations
 
+import io
+import mmap
 import os
+import pickle
 import signal
 import struct
 import sys
@@ -90,9 +93,6 @@ def _child(work: Callable[[T], R], items: Sequence[T], shared: Any, fd: int,
     """In the forked child: claim and compute items from the last one down until the
     parent's claims are reached; write (first item done, count) and the pickled results
     (last item first) to ``fd``; exit (never returns; no cleanup of the parent's here)."""
-    import io
-    import pickle
-
     code = 1
     try:
         buf = io.BytesIO()
@@ -117,9 +117,6 @@ def _child(work: Callable[[T], R], items: Sequence[T], shared: Any, fd: int,
 
 def _collect(pid: int, fd: int) -> tuple[int, list[Any]] | None:
     """The child's (first item, results in input order); None when it failed."""
-    import io
-    import pickle
-
     chunks = []
     try:
         with os.fdopen(fd, "rb") as fh:
@@ -161,8 +158,6 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
         if progress:
             progress(total, total, total)
         return results
-    import mmap
-
     shared = mmap.mmap(-1, 16)  # (anonymous, MAP_SHARED: the child sees the parent's claims)
     _CLAIM.pack_into(shared, 0, 0)  # the parent's next item
     _CLAIM.pack_into(shared, 8, total)  # the child's last claimed item
