@@ -361,10 +361,10 @@ def run_audit(data: bytes) -> str:
 
 
 def run_plan(data: bytes) -> str:
-    from abiguard.census.aggregate import read_result
     from abiguard.errors import InputFileError
     from abiguard.jsonform import from_dict, to_json
     from abiguard.model import Plan, SchemaError
+    from abiguard.results import read_result
 
     outcome = "ok"
     try:

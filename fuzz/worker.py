@@ -220,7 +220,8 @@ def run_atheris(args: argparse.Namespace, out: Path, state: State) -> None:
         import abiguard.inputs
         import abiguard.model
         import abiguard.policy
-        import abiguard.remedies  # noqa: F401
+        import abiguard.remedies
+        import abiguard.results  # noqa: F401
     from .targets import Campaign
 
     runner = Runner(args.target, state, out, args.time_limit)
