@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """abiguard next to the dynamic linker and readelf on the same files, in one run.
 
-Usage: python benchmarks/bench_ldso.py [--runs N] [--sets so bin] [--json FILE]
+Usage: python benchmarks/bench_ldso.py [--runs N] [--sets so bin] [--jobs N] [--json FILE]
 
 Two sets of files (regular ELF files only, not following symlinks, not recursing):
 
@@ -19,7 +19,9 @@ of the runs:
 * **readelf**: ``readelf -d --dyn-syms -V -W`` of the files, batched 100 per call (the tables
   abiguard reads, printed);
 * **abiguard**: ``abiguard scan -q --format json -o FILE`` of the files in one process
-  (reading, resolving, binding, classifying and writing the JSON; Python start-up included).
+  (reading, resolving, binding, classifying and writing the JSON; Python start-up included),
+  with ``--jobs N`` when given (else abiguard's default: two processes while the load
+  average leaves a CPU idle).
 
 It reports wall seconds and the CPU seconds of the child processes (user + system), the
 ratio abiguard / ld.so (and / readelf) of both, and the size of abiguard's JSON. Only
@@ -80,20 +82,23 @@ def run_readelf(files: list[str]) -> None:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
-def run_abiguard(files: list[str], out: str) -> None:
+def run_abiguard(files: list[str], out: str, jobs: int | None = None) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     # compiled modules as an installed package has them (the warm-up run writes them)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    proc = subprocess.run([sys.executable, "-m", "abiguard.cli", "scan", "-q", "--format",
-                           "json", "-o", out, *files], env=env, stdout=subprocess.DEVNULL,
+    extra = ["--jobs", str(jobs)] if jobs else []
+    proc = subprocess.run([sys.executable, "-m", "abiguard.cli", "scan", "-q", *extra,
+                           "--format", "json", "-o", out, *files], env=env,
+                          stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, check=False)
     if proc.returncode not in (0, 1, 2) or not os.path.getsize(out):
         raise SystemExit(f"abiguard scan failed ({proc.returncode}): {proc.stderr[-500:]}")
 
 
-def measure(name: str, files: list[str], runs: int, out: str) -> dict:
+def measure(name: str, files: list[str], runs: int, out: str, ajobs: int | None = None
+            ) -> dict:
     jobs = {"ld.so": lambda: run_ldso(files), "readelf": lambda: run_readelf(files),
-            "abiguard": lambda: run_abiguard(files, out)}
+            "abiguard": lambda: run_abiguard(files, out, ajobs)}
     jobs["abiguard"]()  # warm-up: page cache, .pyc files
     wall: dict[str, list[float]] = {t: [] for t in TOOLS}
     cpu: dict[str, list[float]] = {t: [] for t in TOOLS}
@@ -118,6 +123,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5, help="alternating runs (median)")
     ap.add_argument("--sets", nargs="+", choices=sorted(SETS), default=["so", "bin"])
+    ap.add_argument("--jobs", type=int, metavar="N",
+                    help="abiguard's --jobs (default: abiguard's own default)")
     ap.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     args = ap.parse_args()
     load0 = os.getloadavg()[0]
@@ -126,7 +133,8 @@ def main() -> None:
         for name in args.sets:
             directory, pattern = SETS[name]
             files = elf_files(directory, pattern)
-            rows.append(measure(name, files, args.runs, os.path.join(tmp, f"{name}.json")))
+            rows.append(measure(name, files, args.runs, os.path.join(tmp, f"{name}.json"),
+                                args.jobs))
     print("| files | tool | wall s | CPU s | abiguard / tool (wall) | abiguard / tool (CPU) |")
     print("|---|---|---|---|---|---|")
     for r in rows:
@@ -139,7 +147,8 @@ def main() -> None:
         print(f"| {what} | abiguard JSON | {r['json_bytes'] / 1e6:.1f} MB | | | |")
     print(f"\nmedians of {args.runs} alternating runs; CPython {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {load0:.2f} at the start, "
-          f"{os.getloadavg()[0]:.2f} at the end")
+          f"{os.getloadavg()[0]:.2f} at the end; abiguard --jobs "
+          f"{args.jobs or 'default (2 while the load average leaves a CPU idle)'}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
 

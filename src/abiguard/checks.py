@@ -15,7 +15,9 @@ def failing(audit: Audit, fail_on: Iterable[str]) -> list[str]:
     from a library that was not found counts with the class the policy gives that library's
     name (``Binding.is_presumed_problem``)."""
     fail_on = set(fail_on)
-    lines = []
+    lines: list[str] = []
+    if not fail_on:  # (nothing to reject: no need to walk every binding)
+        return lines
     for c in audit.consumers:
         for b in c.bindings:
             if b.status == "bound" and b.stability.value in fail_on:

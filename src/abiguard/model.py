@@ -96,6 +96,11 @@ class SymbolSource(Protocol):
     def symbol(self, kind: int, i: int) -> ElfSymbol: ...
     def symbols(self, kind: int) -> tuple[ElfSymbol, ...]: ...
     def names(self, kind: int) -> list[str]: ...
+    def keys(self, kind: int) -> tuple[list[SymbolKey], set[int]]: ...
+
+
+SymbolKey = tuple[str, str | None, bool, str, str]
+"""A symbol as a lookup and its binding read it: (name, version, hidden, binding, type)."""
 
 
 REF_PLT = 1
@@ -248,6 +253,16 @@ class SymbolTable(Sequence[ElfSymbol]):
             return self._src.names(self._kind)
         return [s.name for s in syms]
 
+    def keys(self) -> tuple[list[SymbolKey], set[int]]:
+        """Each symbol's :data:`SymbolKey`, in table order, and the positions of those with
+        a nonzero value -- without building the symbols (a new list and set)."""
+        syms = self._syms
+        if syms is None:
+            assert self._src is not None
+            return self._src.keys(self._kind)
+        return ([(s.name, s.version, s.hidden, s.binding, s.type) for s in syms],
+                {i for i, s in enumerate(syms) if s.value})
+
     def lookup(self, name: str) -> tuple[ElfSymbol, ...]:
         """The symbols called ``name``, in table order (``()`` when there is none)."""
         index = self._index
@@ -257,8 +272,23 @@ class SymbolTable(Sequence[ElfSymbol]):
         if hit is None or hit.__class__ is tuple:
             return hit or ()
         # First lookup of the name: positions -> symbols, kept in the index.
-        get = self.__getitem__
-        syms = (get(hit),) if hit.__class__ is int else tuple(map(get, hit))
+        at = (hit,) if hit.__class__ is int else hit
+        every = self._syms
+        if every is not None:
+            syms = tuple(map(every.__getitem__, at))
+        else:  # (the positions come from the table: no bounds to check)
+            src = self._src
+            assert src is not None
+            one = self._one
+            if one is None:
+                one = self._one = {}
+            out = []
+            for p in at:
+                sym = one.get(p)
+                if sym is None:
+                    sym = one[p] = src.symbol(self._kind, p)
+                out.append(sym)
+            syms = tuple(out)
         index[name] = syms
         return syms
 

@@ -12,9 +12,22 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ElfError, InputFileError
+from .fastnew import reducers
 from .missing import is_missing_line, missing_line
-from .model import Audit, CallSite, Consumer, InputError, Plan
+from .model import (
+    Audit,
+    Binding,
+    CallSite,
+    Consumer,
+    CopyRelocation,
+    Evidence,
+    InputError,
+    Library,
+    Plan,
+    SymbolRef,
+)
 from .notify import Notify, silent
+from .parallel import ITEM_WEIGHT, run_shares
 from .policy import Policy
 from .resolve import Layers, Resolver
 from .sources import Collected, Source, Target, collect_sources, suite_groups
@@ -36,6 +49,9 @@ class ScanOptions:
     (they have no DT_NEEDED), like -l options on a link line."""
     suite: str | None = None
     """Debian suite for package names without one (``NAME/SUITE`` names one per input)."""
+    jobs: int = 1
+    """Processes that resolve the consumers (abiguard.parallel: forked when there are
+    enough of them to pay for it; the answers are the same). 1 for callers in threads."""
 
 
 def make_resolver(collected: Collected, options: ScanOptions,
@@ -44,6 +60,11 @@ def make_resolver(collected: Collected, options: ScanOptions,
     return Resolver(Layers(options.sysroot, list(collected.overlays)), policy=policy,
                     ld_library_path=options.ld_library_path, lib_paths=options.lib_paths,
                     extra_needed=options.needed)
+
+
+_RESULT_PICKLING = reducers((Consumer, Library, Binding, SymbolRef, Evidence, CopyRelocation,
+                             InputError))
+"""How a child of :func:`scan_targets` sends its consumers (abiguard.parallel)."""
 
 
 def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[str] = (),
@@ -57,17 +78,27 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     total = len(collected.targets)
     if total:
         notify("resolve", f"resolving {total} consumer(s)")
-    for t in collected.targets:  # each file read once: a consumer is a library of others
+    targets = collected.targets
+    for t in targets:  # each file read once: a consumer is a library of others
         resolver.remember(t.elf)
-    for i, t in enumerate(collected.targets):
-        if progress:
-            progress(i, total, t.installed)
+
+    def one(t: Target) -> Consumer | InputError:
         try:
-            consumers.append(scan_one(resolver, t))
+            return scan_one(resolver, t)
         except InputFileError as exc:  # e.g. a limit of the resolver (abiguard.limits)
-            errors.append(InputError(exc.path, exc.message))
-    if progress:
-        progress(total, total, "")
+            return InputError(exc.path, exc.message)
+
+    def step(done: int, n: int, i: int) -> None:
+        if progress:
+            progress(done, n, targets[i].installed if i < n else "")
+
+    weights = [len(t.elf.imports) + ITEM_WEIGHT for t in targets]
+    for r in run_shares(one, targets, weights, options.jobs, step if progress else None,
+                        _RESULT_PICKLING):
+        if isinstance(r, InputError):
+            errors.append(r)
+        else:
+            consumers.append(r)
     return Audit(consumers=tuple(consumers), errors=tuple(errors), inputs=tuple(inputs),
                  notes=with_missing_line((*collected.notes, *policy.notes), consumers),
                  policies=policy.origins,

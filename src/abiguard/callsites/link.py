@@ -48,12 +48,13 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .. import callsites
 from ..elf import ELF_MAGIC, SHT_SYMTAB, ElfFile, iter_archive_members
 from ..errors import AbiguardError, ElfError
 from ..model import CallSite
 from .linklib import defined_symbols, find_library
 
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = callsites.DEFAULT_TIMEOUT
 
 
 class LinkError(AbiguardError):

@@ -13,6 +13,7 @@ from ..checks import failing, unchecked
 from ..errors import UsageError
 from ..missing import missing_line
 from ..model import Audit
+from ..parallel import default_jobs
 from ..pipeline import ScanOptions, scan_paths
 from ..render.progress import Progress
 
@@ -88,7 +89,10 @@ def color(args: argparse.Namespace) -> bool:
 
 def scan_options(args: argparse.Namespace) -> ScanOptions:
     """The resolution options (:mod:`.options`, group "resolution") as the pipeline's."""
-    return ScanOptions(sysroot=args.sysroot, lib_paths=args.lib_path,
+    jobs = getattr(args, "jobs", None)
+    if jobs is not None and jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    return ScanOptions(jobs=jobs or default_jobs(), sysroot=args.sysroot, lib_paths=args.lib_path,
                        ld_library_path=[p for p in args.ld_library_path.split(":") if p],
                        policies=args.policy, with_deps=args.with_deps,
                        provider_debs=args.provider, needed=args.needed,

@@ -22,12 +22,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..callsites.link import DEFAULT_TIMEOUT
-from ..compare.diff import FAIL_ON as DIFF_FAIL_ON
-from ..compare.impact import FAIL_ON as IMPACT_FAIL_ON
+from .. import failon
+from ..callsites import DEFAULT_TIMEOUT
 from ..errors import UsageError
 
-SCAN_FAIL_ON = ("unstable", "private", "unresolved")
+# (not imported from the comparisons or call sites: a scan does not need them)
+SCAN_FAIL_ON = failon.SCAN
+DIFF_FAIL_ON = failon.DIFF
+IMPACT_FAIL_ON = failon.IMPACT
 
 SCANNING = ("scan", "plan", "where", "diff", "gate", "propose")
 """The commands that scan their inputs as ``scan`` does."""
@@ -106,6 +108,10 @@ OPTIONS: tuple[Opt, ...] = (
        SCANNING, RESOLUTION, default="", metavar="DIRS"),
     _o("--needed", "for .o/.a inputs (no DT_NEEDED): libraries to resolve against, like -l on "
        "a link line (repeatable)", SCANNING, RESOLUTION, **_rep("SONAME")),
+    _o("-j --jobs", "processes resolving the consumers, at most 2 (default: 2 when there are "
+       "2 CPUs or more and one is idle, by the load average); a second one only when there "
+       "are enough consumers to pay for it; the answers are the same",
+       SCANNING, RESOLUTION, type=int, default=None, metavar="N"),
     _o("--policy", "stability policy TOML file, consulted before the built-in ones "
        "(repeatable; docs/policy.md)", (*SCANNING, "impact", "census"), RESOLUTION,
        **_rep("FILE")),

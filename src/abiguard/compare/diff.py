@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
-from .. import __version__
+from .. import __version__, failon
 from ..missing import is_missing_line, missing_line
 from ..model import SCHEMA_VERSION, Audit, Consumer, InputError, Stability
 from ..remedies import load_knowledge
@@ -31,7 +31,7 @@ from .match import (
 
 Change = Literal["added", "removed", "moved", "unchanged", "renamed-node", "resized"]
 CHANGES: tuple[Change, ...] = get_args(Change)
-FAIL_ON = ("added", "resized")
+FAIL_ON = failon.DIFF
 """What ``diff --fail-on`` takes: the changes that fail a diff."""
 
 

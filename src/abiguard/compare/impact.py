@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-from .. import __version__
+from .. import __version__, failon
 from ..headers import ProtoChange, Prototype, compare
 from ..missing import is_missing_line, missing_line, unclassified
 from ..model import SCHEMA_VERSION, Audit, Consumer, InputError
@@ -294,7 +294,7 @@ def missing_note(result: ImpactResult) -> str | None:
 
 SEVERITY = {"not-affected": 0, "runs-as-is": 0, "needs-rebuild": 1, "needs-source-changes": 2,
             "unknown": 0}
-FAIL_ON = ("needs-rebuild", "needs-source-changes")
+FAIL_ON = failon.IMPACT
 """What ``impact --fail-on`` takes: a consumer that needs at least this fails."""
 
 

@@ -15,14 +15,17 @@ import dataclasses
 import gc
 from array import array
 from collections.abc import Iterator
-from itertools import compress, repeat
+from itertools import compress, count, repeat
+from operator import itemgetter
 
-from ..model import ElfSymbol, SymbolTable
-from .constants import BIND8, BINDTYPE8, TYPE8, VIS8, Layout
+from ..fastnew import maker
+from ..model import ElfSymbol, SymbolKey, SymbolTable
+from .constants import BIND8, BINDTYPE8, TYPE8, VIS8, Layout, uarray
 from .dynrelocs import DynamicRelocations
 from .loading import fix_name
 
 _frm = int.from_bytes
+_ITEM0, _ITEM1, _ITEM2 = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 # ElfSymbol is a frozen slotted dataclass: its __init__ goes through object.__setattr__ for
@@ -69,6 +72,7 @@ def _check_fast_symbols() -> bool:
 
 
 _FAST_SYMBOLS = _check_fast_symbols()
+_new_symbol = maker(ElfSymbol)  # (one symbol at a time: every field, in order)
 
 
 # Per-byte tables for the import/export split (bytes.translate): st_info -> 1 when the
@@ -302,8 +306,8 @@ class SymbolSource:
             name = fix_name(name)
         vx = self.versyms[k] if self.versyms is not None else 0
         version, vfile, hidden, vindex = (self.versions or self._versions())[kind][vx]
-        return ElfSymbol(name, version, hidden, BIND8[info], TYPE8[info], VIS8[other],
-                         kind == 1, value, size, vfile, vindex)
+        return _new_symbol(name, version, hidden, BIND8[info], TYPE8[info], VIS8[other],
+                           kind == 1, value, size, vfile, vindex)
 
     def names(self, kind: int) -> list[str]:
         offs = list(compress(self.names_at, (self.split or self._split())[0][kind]))
@@ -314,6 +318,35 @@ class SymbolSource:
             fix = fix_name
             names = [n if n.isascii() else fix(n) for n in names]
         return names
+
+    def keys(self, kind: int) -> tuple[list[SymbolKey], set[int]]:
+        """model.SymbolTable.keys: (name, version, hidden, binding, type) of each symbol of
+        the view and the positions of those with a nonzero st_value, in C-level bulk
+        operations (no symbol built)."""
+        # (by record number: the view's symbols may be few among many, an import view of a
+        # library)
+        at = self.positions[kind] or self._positions(kind)
+        lay = self.layout
+        esz = lay.sym.size
+        raw = self.raw
+        text = self.text
+        offs = list(map(self.names_at.__getitem__, at))
+        names = list(map(text.__getitem__, map(slice, offs, map(text.find, repeat("\0"),
+                                                                   offs))))
+        if not self.text_ascii:
+            names = [n if n.isascii() else fix_name(n) for n in names]
+        vinfo = (self.versions or self._versions())[kind]
+        if self.versyms is not None:
+            vv = list(map(vinfo.__getitem__, map(self.versyms.__getitem__, at)))
+        else:
+            vv = [vinfo[0]] * len(at)
+        info = raw[4 if lay.is64 else 12::esz]
+        bt = list(map(BINDTYPE8.__getitem__, map(info.__getitem__, at)))
+        keys = list(zip(names, map(_ITEM0, vv), map(_ITEM2, vv), map(_ITEM0, bt),
+                        map(_ITEM1, bt)))
+        # st_value: the second 8-byte word of an Elf64_Sym, the second 4-byte one of Elf32
+        words = uarray("Q" if lay.is64 else "I", raw, lay.big)[1::3 if lay.is64 else 4]
+        return keys, set(compress(count(), map(words.__getitem__, at)))
 
     def symbols(self, kind: int) -> tuple[ElfSymbol, ...]:
         sel = (self.split or self._split())[0][kind]

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import repeat
 
+from ..fastnew import maker
 from ..model import (
     REF_COPY,
     REF_OTHER,
@@ -44,6 +45,10 @@ _SELF = ("declared only: its relocations bind to the program's own PLT entry for
          "(an undefined symbol with a value), never to a library")
 
 Found = tuple[LoadedObject, ElfSymbol]
+
+# Every field given, in order (abiguard.fastnew): a scan makes tens of thousands of these.
+_new_binding = maker(Binding)
+_new_ref = maker(SymbolRef)
 
 
 class Scope:
@@ -80,19 +85,21 @@ class Scope:
              ) -> tuple[int, ElfSymbol] | None:
         """do_lookup_x over the scope: (position of the first object with a definition the
         lookup takes, that definition). ``key``: the import's :func:`import_key`."""
-        name = sym.name
+        return self.find_key(import_key(sym) if key is None else key)
+
+    def find_key(self, key: ImportKey) -> tuple[int, ElfSymbol] | None:
+        """:meth:`find` of an import given by its :func:`import_key` alone."""
+        name = key[0]
         libs = self.defined.get(name)
         if not libs:
             return None
-        if key is None:
-            key = import_key(sym)
         pos = self.pos
         if len(libs) > len(pos):  # a name many files define: walk the scope instead
             for at, o in enumerate(self.objects):
                 lib = o.lib
                 assert lib is not None
                 if name in lib.defines():
-                    d = lib.find(sym, key)
+                    d = lib.take(key)
                     if d is not None:
                         return at, d
             return None
@@ -101,7 +108,7 @@ class Scope:
         for lib in libs:
             at = pos.get(lib, -1)
             if at >= 0 and (best < 0 or at < best):
-                d = lib.find(sym, key)
+                d = lib.take(key)
                 if d is not None:
                     best, found = at, d
         return (best, found) if found is not None else None
@@ -130,7 +137,7 @@ class Binder:
         missing = [o.name for o in order if o.elf is None]
         scope = Scope(self, consumer, order)
         objects = scope.objects
-        find = scope.find
+        find_key = scope.find_key
         defined = scope.defined
         pos = scope.pos
         memos = scope.memos
@@ -146,37 +153,40 @@ class Binder:
         declared = cache.declared
         out: list[Binding] = []
         append = out.append
-        for i, (sym, looks) in enumerate(zip(consumer.imports, looked)):
+        # The imports as keys (an ElfSymbol is built only for an import no Binding was made
+        # for yet: most imports find one made for another consumer).
+        imports = consumer.imports
+        keys, valued = imports.keys()
+        for i, (key, looks) in enumerate(zip(keys, looked)):
             if not looks:
                 # No relocation uses it: ld.so never looks it up.
-                dkey = (sym.name, sym.version, sym.type, sym.binding)
+                name, version, _hidden, sbind, stype = key
+                dkey = (name, version, stype, sbind)
                 b = declared.get(dkey)
                 if b is None:
-                    b = declared[dkey] = Binding(SymbolRef(sym.name, sym.version), sym.type,
-                                                 sym.binding == "WEAK", "declared",
+                    b = declared[dkey] = Binding(SymbolRef(name, version), stype,
+                                                 sbind == "WEAK", "declared",
                                                  reason=_DECLARED)
                 append(b)
                 continue
-            if sym.value and relocs is not None:
+            if i in valued and relocs is not None:
                 # An executable's canonical PLT entry (an undefined symbol with a value) is the
                 # first definition in ld.so's scope for all but PLT-class lookups: when only
                 # such relocations use it, they bind to the program itself.
                 masks = masks or relocs.import_refs()
                 if not masks[i] & (REF_PLT | REF_COPY):
-                    append(Binding(SymbolRef(sym.name, sym.version), sym.type,
-                                   sym.binding == "WEAK", "declared", reason=_SELF))
+                    append(Binding(SymbolRef(key[0], key[1]), key[4], key[3] == "WEAK",
+                                   "declared", reason=_SELF))
                     continue
-            name = sym.name
-            libs = defined.get(name)
+            libs = defined.get(key[0])
             if libs is None:
-                append(self.unresolved(consumer, sym, order, missing))
+                append(self.unresolved(consumer, imports[i], order, missing))
                 continue
-            key = (name, sym.version, sym.hidden, sym.binding, sym.type)
             if len(libs) == 1:  # (most names: one file defines them)
                 lib = libs[0]
                 memo = memo_of.get(lib)
                 if memo is None:  # not in this scope
-                    append(self.unresolved(consumer, sym, order, missing))
+                    append(self.unresolved(consumer, imports[i], order, missing))
                     continue
                 b = memo.get(key)
                 if b is not None:  # (made for another consumer: the lookup took it there)
@@ -186,14 +196,14 @@ class Binder:
                 try:
                     d = lib.taken[key]
                 except KeyError:
-                    d = lib.find(sym, key)
+                    d = lib.take(key)
                 if d is None:
-                    append(self.unresolved(consumer, sym, order, missing))
+                    append(self.unresolved(consumer, imports[i], order, missing))
                     continue
             else:
-                hit = find(sym, key)
+                hit = find_key(key)
                 if hit is None:
-                    append(self.unresolved(consumer, sym, order, missing))
+                    append(self.unresolved(consumer, imports[i], order, missing))
                     continue
                 at, d = hit
                 memo = memos[at]
@@ -201,11 +211,12 @@ class Binder:
                 # Bound to whichever definition of the name ld.so saw first: per consumer.
                 if unique is None:
                     unique = UniqueTable(self, order, scope)
+                sym = imports[i]
                 append(self.bound(consumer, sym, unique.entry(sym, (objects[at], d))))
                 continue
             b = memo.get(key)
             if b is None:
-                b = memo[key] = self.bound(consumer, sym, (objects[at], d), memo=memo)
+                b = memo[key] = self.bound_key(consumer, key, (objects[at], d), memo=memo)
             append(b)
         if special:
             exports = consumer.exports
@@ -223,6 +234,13 @@ class Binder:
               memo: Memo | None = None) -> Binding:
         """The Binding of ``sym`` to ``found``; ``memo``: the provider's (where its
         library's class is kept)."""
+        return self.bound_key(consumer, import_key(sym), found, copy, reason, memo)
+
+    def bound_key(self, consumer: ElfObject, ref: ImportKey, found: Found,
+                  copy: CopyRelocation | None = None, reason: str | None = None,
+                  memo: Memo | None = None) -> Binding:
+        """:meth:`bound` of an import given by its :func:`import_key`."""
+        name, version, _hidden, sbind, stype = ref
         obj, d = found
         assert obj.elf is not None
         key = obj.elf.soname or obj.name
@@ -233,12 +251,10 @@ class Binder:
                                                 self.loader.location(obj, consumer))
             if memo is not None:
                 memo[CLASS] = lib_class
-        stab, ev = policy.classify_symbol(sym.name, d.version, key, lib_class)
-        return Binding(SymbolRef(sym.name, sym.version),
-                       sym.type if sym.type != "NOTYPE" else d.type, sym.binding == "WEAK",
-                       "bound", provider=key, provider_path=obj.installed,
-                       provided_version=d.version, reason=reason, stability=stab, evidence=ev,
-                       copy=copy)
+        stab, ev = policy.classify_symbol(name, d.version, key, lib_class)
+        return _new_binding(_new_ref(name, version), stype if stype != "NOTYPE" else d.type,
+                            sbind == "WEAK", "bound", key, obj.installed, d.version, reason,
+                            stab, ev, copy)
 
     def lookup(self, sym: ElfSymbol, scope: Scope) -> Found | None:
         hit = scope.find(sym)

@@ -41,20 +41,26 @@ def import_key(sym: ElfSymbol) -> ImportKey:
 
 def match(sym: ElfSymbol, candidates: Sequence[ElfSymbol], versioned_lib: bool
           ) -> ElfSymbol | None:
+    """:func:`match_ref` of a symbol."""
+    return match_ref(sym.version, sym.hidden, candidates, versioned_lib)
+
+
+def match_ref(version: str | None, hidden: bool, candidates: Sequence[ElfSymbol],
+              versioned_lib: bool) -> ElfSymbol | None:
     """glibc's check_match over one object's definitions of the name (only code and data
     definitions count: STT_SECTION, STT_FILE and the like never match). A versioned
     reference takes the definition of its node, or an unversioned one (index 0/1) unless one
     side is hidden; an unversioned reference takes an unversioned, base or oldest definition,
     else the single non-hidden version. ``versioned_lib``: the object has version
     definitions."""
-    if sym.version:
+    if version:
         for d in candidates:
             if d.type not in ALLOWED_TYPES:
                 continue
-            if not versioned_lib or d.version == sym.version:
+            if not versioned_lib or d.version == version:
                 return d
             # An unversioned definition (index 0/1) satisfies a non-hidden reference.
-            if d.version_index < 2 and not d.hidden and not sym.hidden:
+            if d.version_index < 2 and not d.hidden and not hidden:
                 return d
         return None
     single = None
@@ -99,13 +105,15 @@ class LibraryFile:
         this file: one that matches (:func:`match`) and is global, weak or GNU unique;
         None: the lookup goes on to the next object (a definition of another binding hides
         the name here)."""
-        if key is None:
-            key = import_key(sym)
+        return self.take(import_key(sym) if key is None else key)
+
+    def take(self, key: ImportKey) -> ElfSymbol | None:
+        """:meth:`find` of an import given by its :func:`import_key` alone."""
         try:
             return self.taken[key]
         except KeyError:
             pass
-        d = match(sym, self.elf.exports.lookup(sym.name), self.versioned)
+        d = match_ref(key[1], key[2], self.elf.exports.lookup(key[0]), self.versioned)
         if d is not None and d.binding not in TAKEN:
             d = None
         self.taken[key] = d

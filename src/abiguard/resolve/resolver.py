@@ -12,6 +12,9 @@ from .cache import CLASS, ResolverCache
 from .layers import Layers
 from .search import LoadedObject, Loader
 
+_NODES = ("version nodes",)
+"""The memo key of a library file's version nodes (base excluded), as Library lists them."""
+
 
 class Resolver(Loader):
     """Resolve consumers against a set of layers, as glibc's ld.so would, and classify what
@@ -67,10 +70,13 @@ class Resolver(Loader):
                     lib_class = memo[CLASS] = policy.classify_library(
                         key, elf, self.location(obj, consumer))
                 stab, ev = lib_class
+                nodes = memo.get(_NODES)
+                if nodes is None:
+                    nodes = memo[_NODES] = tuple(d.name for d in elf.version_defs
+                                                 if not d.is_base)
                 lib = memo[lkey] = Library(
                     name=obj.name, path=obj.installed, soname=elf.soname,
                     found_via=obj.found_via, needed_by=needed_by, depth=obj.depth,
-                    stability=stab, evidence=ev,
-                    version_defs=tuple(d.name for d in elf.version_defs if not d.is_base))
+                    stability=stab, evidence=ev, version_defs=nodes)
             libraries.append(lib)
         return libraries, bindings

@@ -1,0 +1,204 @@
+"""Work on many items with two processes that share what is already in memory.
+
+A scan of hundreds of consumers resolves them one by one against files it has read and
+indexed once (abiguard.resolve). :func:`run_shares` lets a child process made with
+``fork()`` help: it starts with everything the parent has read (copy-on-write, nothing sent
+to it) and works from the last item backwards while the parent works from the first one
+forwards, until they meet -- wherever that is: a process slowed down by the rest of the
+machine just does fewer items, and each keeps to one end of the list (neighbouring
+consumers tend to load the same libraries, which each process then reads and indexes once).
+The child sends its results back pickled through a pipe (pickled as it goes), and the parent
+returns every result in input order.
+
+The results are those of the serial loop: the same function on the same items in the same
+state, in each process. Where the two meet, both may compute the same item (each claims an
+item in a shared page before computing it, without a lock): the parent's is kept. A child
+that fails in any way (an exception, a signal, a short or corrupt answer) costs only time:
+the parent then computes the items it did not get, and whatever error the function raises is
+raised there as it would have been without a child.
+
+Forking is for a single-threaded process (the command line): it is not done when other
+threads run (a census worker), nor when the work is too small to pay for a process and for
+pickling its results (at least :data:`MIN_SHARE_WEIGHT` for each of the two).
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_SHARE_WEIGHT = 4000
+"""The least weight (for a scan: imports, plus :data:`ITEM_WEIGHT` per consumer) worth a
+process of its own: about 50 ms of resolving, against ~5 ms to fork and collect a child."""
+
+ITEM_WEIGHT = 16
+"""The weight of a consumer besides its imports (its load order, its libraries)."""
+
+MAX_JOBS = 2
+"""Processes a run uses at most: the parent and one child, from both ends of the list."""
+
+_CLAIM = struct.Struct("=q")  # an aligned 8-byte store: whole, for the other process too
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_jobs() -> int:
+    """Processes a scan uses unless told (``--jobs``): two when this process may run on
+    two CPUs or more and at least half a CPU is idle (the load average of the last minute
+    below the CPUs less one half); else one. On a machine whose CPUs are all busy, a second
+    process adds its overhead without the CPU to pay for it (measured: 1.0-1.5x the serial
+    wall time at a load average of 2-3 on 2 CPUs). Only the time depends on it, never an
+    answer."""
+    cpus = cpu_count()
+    if cpus < 2:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return 1
+    return MAX_JOBS if load <= cpus - 0.5 else 1
+
+
+def other_threads() -> bool:
+    """Whether threads other than this one run (``fork`` would keep only this one)."""
+    threading = sys.modules.get("threading")  # (not imported: no thread was started)
+    return threading is not None and threading.active_count() > 1
+
+
+def share_count(weights: Sequence[int], jobs: int) -> int:
+    """How many processes to use (1: the serial loop)."""
+    if jobs <= 1 or not hasattr(os, "fork") or len(weights) < 2 or other_threads():
+        return 1
+    return max(1, min(jobs, MAX_JOBS, sum(weights) // MIN_SHARE_WEIGHT))
+
+
+def _child(work: Callable[[T], R], items: Sequence[T], shared: Any, fd: int,
+           table: Mapping[type, Callable[[Any], Any]]) -> None:
+    """In the forked child: claim and compute items from the last one down until the
+    parent's claims are reached; write (first item done, count) and the pickled results
+    (last item first) to ``fd``; exit (never returns; no cleanup of the parent's here)."""
+    code = 1
+    try:
+        buf = io.BytesIO()
+        pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = table
+        j = len(items) - 1
+        done = 0
+        while j >= 1 and j >= _CLAIM.unpack_from(shared, 0)[0]:  # (the parent's next item)
+            _CLAIM.pack_into(shared, 8, j)  # claimed: the parent stops before it
+            pickler.dump(work(items[j]))
+            done += 1
+            j -= 1
+        view = memoryview(struct.pack("=qq", j + 1, done) + buf.getvalue())
+        while view:
+            view = view[os.write(fd, view):]
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent computes the items again
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _collect(pid: int, fd: int) -> tuple[int, list[Any]] | None:
+    """The child's (first item, results in input order); None when it failed."""
+    chunks = []
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                chunks.append(chunk)
+    except BaseException:  # (interrupted: the child must not outlive us)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    _, status = os.waitpid(pid, 0)
+    data = b"".join(chunks)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or len(data) < 16:
+        return None
+    first, count = struct.unpack_from("=qq", data, 0)
+    try:
+        unpickler = pickle.Unpickler(io.BytesIO(data[16:]))
+        out = [unpickler.load() for _ in range(count)]
+    except Exception:  # noqa: BLE001 - a corrupt answer: computed again
+        return None
+    out.reverse()
+    return first, out
+
+
+def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int], jobs: int,
+               progress: Callable[[int, int, int], None] | None = None,
+               pickling: Mapping[type, Callable[[Any], Any]] | None = None) -> list[R]:
+    """``[work(x) for x in items]``, on up to ``jobs`` (at most :data:`MAX_JOBS`)
+    processes (see the module's docstring); ``weights``: how much work each item is.
+    ``progress(done, total, i)``: called before the parent's item ``i`` (``done`` counts the
+    child's too), and with ``i == total`` at the end. ``pickling``: a pickle
+    ``dispatch_table`` for the results (abiguard.fastnew.reducers)."""
+    total = len(items)
+    results: list[R] = []
+    if share_count(weights, jobs) <= 1:
+        for i, x in enumerate(items):
+            if progress:
+                progress(i, total, i)
+            results.append(work(x))
+        if progress:
+            progress(total, total, total)
+        return results
+    shared = mmap.mmap(-1, 16)  # (anonymous, MAP_SHARED: the child sees the parent's claims)
+    _CLAIM.pack_into(shared, 0, 0)  # the parent's next item
+    _CLAIM.pack_into(shared, 8, total)  # the child's last claimed item
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        _child(work, items, shared, w, pickling or {})
+    os.close(w)
+    collected = False
+    try:
+        i = 0
+        while i < total:
+            back = _CLAIM.unpack_from(shared, 8)[0]
+            if i >= back:
+                break
+            _CLAIM.pack_into(shared, 0, i + 1)
+            if progress:
+                progress(i + total - back, total, i)
+            results.append(work(items[i]))
+            i += 1
+        collected = True
+        got = _collect(pid, r)
+        if got is not None and got[0] <= i and got[0] + len(got[1]) == total:
+            first, theirs = got
+            results.extend(theirs[i - first:])  # (where both did an item: the parent's)
+        else:  # the child failed: its items here (raising what it met)
+            results.extend(work(items[k]) for k in range(i, total))
+    finally:
+        if not collected:  # interrupted: no child outlives the parent
+            try:
+                os.close(r)
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+        shared.close()
+    if progress:
+        progress(total, total, total)
+    return results
+
+
+__all__ = ["ITEM_WEIGHT", "MAX_JOBS", "MIN_SHARE_WEIGHT", "cpu_count", "default_jobs",
+           "other_threads", "run_shares", "share_count"]

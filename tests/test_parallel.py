@@ -1,0 +1,195 @@
+"""Two processes for a scan (abiguard.parallel).
+
+A scan on two processes must give what one gives, byte for byte, and what ld.so gives
+(tests/ldso_oracle.py); a child that fails must cost only time; the child must really have
+done part of the work (else nothing here is tested).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from abiguard import parallel
+from abiguard.pipeline import ScanOptions, scan_paths
+from abiguard.render import render
+from helpers.ldso_oracle import LDSO, abiguard_bindings, compare, trace
+
+LD = LDSO[("x86_64", 64)]
+
+
+@pytest.fixture
+def always_fork(monkeypatch):
+    """Fork whatever the amount of work (the tests' lists are small), and although threads
+    that other tests of this process left behind may run (they do not take part)."""
+    monkeypatch.setattr(parallel, "MIN_SHARE_WEIGHT", 1)
+    monkeypatch.setattr(parallel, "other_threads", lambda: False)
+
+
+def _who(x: int) -> tuple[int, int]:
+    time.sleep(0.002)  # (so that the child, started a moment later, gets some items)
+    return x * x, os.getpid()
+
+
+def test_two_processes_give_the_serial_results_in_order(always_fork):
+    items = list(range(200))
+    out = parallel.run_shares(_who, items, [1] * len(items), 2)
+    assert [r for r, _ in out] == [x * x for x in items]
+    pids = [p for _, p in out]
+    me = os.getpid()
+    assert pids[0] == me
+    child = [i for i, p in enumerate(pids) if p != me]
+    assert child, "the child did nothing: nothing was tested"
+    # each keeps to its end of the list: the parent's items first, then the child's
+    assert child == list(range(child[0], len(items)))
+
+
+def test_a_slow_side_does_fewer_items(always_fork):
+    me = os.getpid()
+
+    def slow_parent(x: int) -> tuple[int, int]:
+        time.sleep(0.02 if os.getpid() == me else 0.001)
+        return x, os.getpid()
+
+    out = parallel.run_shares(slow_parent, list(range(120)), [1] * 120, 2)
+    assert [r for r, _ in out] == list(range(120))
+    assert sum(p == me for _, p in out) < 60
+
+
+@pytest.mark.parametrize("how", ["raise", "signal", "exit"])
+def test_a_failed_child_costs_only_time(always_fork, how):
+    me = os.getpid()
+
+    def work(x: int) -> int:
+        if os.getpid() != me and x < 150:  # the child fails after some items
+            if how == "raise":
+                raise RuntimeError("child trouble")
+            if how == "signal":
+                os.kill(os.getpid(), signal.SIGKILL)
+            os._exit(3)
+        time.sleep(0.001)
+        return x + 1
+
+    assert parallel.run_shares(work, list(range(200)), [1] * 200, 2) == \
+        list(range(1, 201))
+
+
+def test_an_error_is_raised_as_without_a_child(always_fork):
+    def work(x: int) -> int:
+        time.sleep(0.001)
+        if x == 150:
+            raise ValueError("item 150")
+        return x
+
+    with pytest.raises(ValueError, match="item 150"):
+        parallel.run_shares(work, list(range(200)), [1] * 200, 2)
+
+
+def test_when_not_to_fork(always_fork):
+    assert parallel.share_count([1] * 10, 1) == 1
+    assert parallel.share_count([1], 2) == 1
+    assert parallel.share_count([1] * 10, 8) == parallel.MAX_JOBS
+
+
+def test_another_thread_keeps_it_serial(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_SHARE_WEIGHT", 1)
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:  # another thread runs: fork would keep only this one
+        assert parallel.other_threads()
+        assert parallel.share_count([1] * 10, 2) == 1
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_too_little_work_stays_serial(monkeypatch):
+    monkeypatch.setattr(parallel, "other_threads", lambda: False)
+    assert parallel.share_count([10] * 10, 2) == 1
+    assert parallel.share_count([parallel.MIN_SHARE_WEIGHT] * 2, 2) == 2
+
+
+def test_progress_counts_both_processes(always_fork):
+    seen: list[tuple[int, int, int]] = []
+    parallel.run_shares(_who, list(range(100)), [1] * 100, 2,
+                        lambda done, total, i: seen.append((done, total, i)))
+    assert seen[-1] == (100, 100, 100)
+    dones = [d for d, _, _ in seen]
+    assert dones == sorted(dones) and all(t == 100 for _, t, _ in seen)
+
+
+# --------------------------------------------------------------------------------------------
+# A scan on two processes
+# --------------------------------------------------------------------------------------------
+
+
+def _system_programs(n: int) -> list[str]:
+    out = []
+    for p in sorted(Path("/usr/bin").iterdir()):
+        try:
+            if p.is_symlink() or not p.is_file() or p.stat().st_size > 4 << 20:
+                continue
+            with open(p, "rb") as fh:
+                if fh.read(4) != b"\x7fELF":
+                    continue
+        except OSError:
+            continue
+        out.append(str(p))
+        if len(out) == n:
+            break
+    return out
+
+
+@pytest.mark.skipif(not os.path.exists(LD), reason="needs x86-64 ld.so")
+def test_a_two_process_scan_is_the_serial_scan_and_ldsos(always_fork, monkeypatch):
+    files = _system_programs(60)
+    assert len(files) >= 20
+    children: list[int] = []
+    collect = parallel._collect
+
+    def counting(pid: int, fd: int):  # type: ignore[no-untyped-def]
+        got = collect(pid, fd)
+        children.append(len(got[1]) if got else -1)
+        return got
+
+    monkeypatch.setattr(parallel, "_collect", counting)
+    two = scan_paths(files, ScanOptions(jobs=2))
+    assert children and children[0] > 0, "the child resolved nothing: nothing was tested"
+    one = scan_paths(files, ScanOptions(jobs=1))
+    assert render(two, "json") == render(one, "json")
+    assert [c.path for c in two.consumers] == files
+    traced = 0
+    for c in two.consumers[-children[0]:]:  # the child's consumers, against ld.so
+        t = trace(c.path, LD)
+        if t.error is not None:
+            continue
+        traced += 1
+        missed, extra = compare(abiguard_bindings(c.bindings), t.bound)
+        assert not missed and not extra, (c.path, sorted(missed)[:5], sorted(extra)[:5])
+    assert traced
+
+
+def test_input_errors_keep_their_place(always_fork, tmp_path):
+    files = _system_programs(30)
+    bad = tmp_path / "bad.so"
+    bad.write_bytes(b"\x7fELF" + b"\0" * 12)
+    audit = scan_paths([*files[:15], str(bad), *files[15:]], ScanOptions(jobs=2))
+    assert [e.path for e in audit.errors] == [str(bad)]
+    assert [c.path for c in audit.consumers] == files
+
+
+def test_default_jobs_follows_the_idle_cpus(monkeypatch):
+    monkeypatch.setattr(parallel, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 1.0, 1.0))
+    assert parallel.default_jobs() == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.3, 1.0, 1.0))
+    assert parallel.default_jobs() == 1
+    monkeypatch.setattr(parallel, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert parallel.default_jobs() == 1
