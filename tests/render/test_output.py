@@ -460,3 +460,16 @@ def test_html_report_of_a_scan_shows_cxx_names(tree, tmp_path, capsys):
         assert f">{r}<" not in text and f'title="{r}"' in text
     assert main(["report", "-q", "--no-demangle", str(result), "-o", str(page)]) == 0
     assert "toyxx::" not in page.read_text()
+
+
+def test_scan_of_usr_bin_fits_a_screen(capsys, monkeypatch):
+    """A whole system directory answers in about 60 lines by default (the libraries with
+    unstable, private or unknown imports, the top consumers, the totals); -v has the rest."""
+    monkeypatch.setenv("COLUMNS", "120")
+    rc, out, _ = run(capsys, "scan", "/usr/bin")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("Libraries with unstable, private or unknown-stability imports")
+    assert len(lines) <= 60, len(lines)
+    rc, verbose, _ = run(capsys, "scan", "-v", "/usr/bin")
+    assert len(verbose.splitlines()) > len(lines)

@@ -20,7 +20,9 @@ from ..model import Audit, Binding, Consumer, Evidence, Stability
 DETAIL_LIMIT = 5
 """A scan of at most this many consumers is shown in full (the per-consumer form)."""
 TOP_CONSUMERS = 10
-TOP_LIBRARIES = 30
+TOP_LIBRARIES = 15
+"""Libraries listed in a directory scan's summary (two lines each; -v lists them all): with
+the consumers and the totals, a scan of /usr/bin stays within about 60 lines."""
 
 _ORDER = {Stability.PRIVATE: 0, Stability.UNSTABLE: 0, Stability.UNKNOWN: 1}
 
