@@ -53,7 +53,8 @@ def own_libraries(store: Store) -> OwnLibraries | None:
     return OwnLibraries(tuple(sources), tuple(sorted(sonames)))
 
 
-def _scope(store: Store, libraries: Iterable[str], all_libraries: bool) -> tuple[list[str], OwnLibraries | None]:
+def _scope(store: Store, libraries: Iterable[str], all_libraries: bool
+           ) -> tuple[list[str], OwnLibraries | None]:
     """(the library globs the data is filtered with, the own libraries when they are the
     default scope)."""
     given = list(libraries)
@@ -67,7 +68,8 @@ def _scope(store: Store, libraries: Iterable[str], all_libraries: bool) -> tuple
 
 @dataclass(frozen=True)
 class CensusOverview:
-    """The summary of a store (JSON: ``Aggregate.to_dict`` with ``internal`` and ``run``)."""
+    """The summary of a store (JSON: ``Aggregate.to_dict`` with ``internal``,
+    ``own_libraries`` and ``run``)."""
 
     aggregate: Aggregate
     """The consumers' aggregate (without the internal packages unless asked)."""
