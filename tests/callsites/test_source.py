@@ -16,6 +16,7 @@ import pytest
 import tree_sitter  # noqa: F401  (the 'where' extra; make test installs it)
 import tree_sitter_c  # noqa: F401
 
+from abiguard.callsites.conditions import line_conditions, negate, render_dnf, simplify
 from abiguard.callsites.cpp_expr import (
     Macros,
     build_macros,
@@ -24,15 +25,7 @@ from abiguard.callsites.cpp_expr import (
     read_config_header,
 )
 from abiguard.callsites.features import feature_impact, load_features, path_matches
-from abiguard.callsites.source import (
-    declared_functions,
-    line_conditions,
-    negate,
-    render_dnf,
-    root_sites,
-    scan_sources,
-    simplify,
-)
+from abiguard.callsites.source import declared_functions, root_sites, scan_sources
 from abiguard.cli import main
 from abiguard.debian import sourceslist, srcpkg
 from abiguard.errors import DataFileError, UsageError

@@ -28,8 +28,6 @@ PACKAGE = SRC / "abiguard"
 MAX_LINES = 600
 TOO_LONG = {
     # module: why it may still be longer (each one the "core" helper's restructuring)
-    "abiguard.callsites.source": "C call sites; one C parser set-up shared with headers.py is "
-                                 "the core helper's",
     "abiguard.model": "the vocabulary of every stage (every helper adds to it): a package (ELF "
                       "view, bindings and audit, plan) once the other branches in flight "
                       "have landed",

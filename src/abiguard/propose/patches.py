@@ -26,14 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import cparse
-from ..callsites.source import (
-    directives,
-    iter_source_files,
-    line_conditions,
-    mentions,
-    names_regex,
-    parse,
-)
+from ..callsites.conditions import directives, line_conditions
+from ..callsites.source import iter_source_files, mentions, names_regex, parse
 from ..model import CallSite
 from .unifdef import Bound, unifdef
 

@@ -17,7 +17,7 @@ macro expanding to it) is left undecided, like a condition on other macros.
 
 A condition of several ``&&`` (or ``||``) terms at its top level loses the terms that are
 decided (``#if MACRO >= 40500 && defined(X)`` becomes ``#if defined(X)``), as unifdef does.
-The directive lines are found by :func:`abiguard.callsites.source.directives` (the same
+The directive lines are found by :func:`abiguard.callsites.conditions.directives` (the same
 scanner ``where`` uses for conditions: block comments and continuation lines honoured).
 """
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..callsites.conditions import directives
 from ..callsites.cpp_expr import Macros, evaluate, tokenize
-from ..callsites.source import directives
 
 _CMP = {"<", "<=", ">", ">=", "==", "!="}
 _ARITH = {"*", "/", "%", "+", "-", "<<", ">>"}
