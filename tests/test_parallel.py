@@ -11,14 +11,13 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from abiguard import parallel
 from abiguard.pipeline import ScanOptions, scan_paths
 from abiguard.render import render
-from helpers.ldso_oracle import LDSO, abiguard_bindings, compare, trace
+from helpers.ldso_oracle import LDSO, abiguard_bindings, compare, system_programs, trace
 
 LD = LDSO[("x86_64", 64)]
 
@@ -129,26 +128,9 @@ def test_progress_counts_both_processes(always_fork):
 # --------------------------------------------------------------------------------------------
 
 
-def _system_programs(n: int) -> list[str]:
-    out = []
-    for p in sorted(Path("/usr/bin").iterdir()):
-        try:
-            if p.is_symlink() or not p.is_file() or p.stat().st_size > 4 << 20:
-                continue
-            with open(p, "rb") as fh:
-                if fh.read(4) != b"\x7fELF":
-                    continue
-        except OSError:
-            continue
-        out.append(str(p))
-        if len(out) == n:
-            break
-    return out
 
-
-@pytest.mark.skipif(not os.path.exists(LD), reason="needs x86-64 ld.so")
 def test_a_two_process_scan_is_the_serial_scan_and_ldsos(always_fork, monkeypatch):
-    files = _system_programs(60)
+    files = system_programs(60)
     assert len(files) >= 20
     children: list[int] = []
     collect = parallel._collect
@@ -176,7 +158,7 @@ def test_a_two_process_scan_is_the_serial_scan_and_ldsos(always_fork, monkeypatc
 
 
 def test_input_errors_keep_their_place(always_fork, tmp_path):
-    files = _system_programs(30)
+    files = system_programs(30)
     bad = tmp_path / "bad.so"
     bad.write_bytes(b"\x7fELF" + b"\0" * 12)
     audit = scan_paths([*files[:15], str(bad), *files[15:]], ScanOptions(jobs=2))

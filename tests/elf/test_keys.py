@@ -5,30 +5,12 @@ and for the system's files."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from abiguard.elf import read_elf
 from abiguard.model import SymbolTable
 from helpers.elfbuild import Exp, Imp, Spec, build_elf
-
-
-def _system_programs(n: int) -> list[str]:
-    out = []
-    for p in sorted(Path("/usr/bin").iterdir()):
-        try:
-            if p.is_symlink() or not p.is_file() or p.stat().st_size > 4 << 20:
-                continue
-            with open(p, "rb") as fh:
-                if fh.read(4) != b"\x7fELF":
-                    continue
-        except OSError:
-            continue
-        out.append(str(p))
-        if len(out) == n:
-            break
-    return out
+from helpers.ldso_oracle import system_programs
 
 
 def _keys_of(table: SymbolTable) -> tuple[list[tuple[object, ...]], set[int]]:
@@ -63,7 +45,7 @@ def test_keys_of_hand_built_tables(bits, big):
 
 
 def test_keys_of_system_files():
-    for path in _system_programs(80) + ["/lib/x86_64-linux-gnu/libc.so.6"]:
+    for path in system_programs(80) + ["/lib/x86_64-linux-gnu/libc.so.6"]:
         o = read_elf(path)
         for table in (o.imports, o.exports):
             fresh = read_elf(path)  # (keys first, on a table nothing was built from)

@@ -25,6 +25,7 @@ import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from abiguard.model import Binding
 
@@ -57,6 +58,24 @@ class Trace:
     returncode: int = 0
     error: str | None = None
     """Why ld.so could not trace the file at all (e.g. "loader cannot load itself")."""
+
+
+def system_programs(n: int) -> list[str]:
+    """The first n regular ELF files of this machine's /usr/bin (by name; none over 4 MiB)."""
+    out = []
+    for p in sorted(Path("/usr/bin").iterdir()):
+        try:
+            if p.is_symlink() or not p.is_file() or p.stat().st_size > 4 << 20:
+                continue
+            with open(p, "rb") as fh:
+                if fh.read(4) != b"\x7fELF":
+                    continue
+        except OSError:
+            continue
+        out.append(str(p))
+        if len(out) == n:
+            break
+    return out
 
 
 def ldso_for(machine: str, elf_class: int) -> str | None:

@@ -357,24 +357,28 @@ LAYOUT_SCRIPT = r"""
 """
 
 
-def layout(page: Path, tmp: Path) -> dict:
-    """Open a copy of the page with LAYOUT_SCRIPT at its end in headless Chromium at 1280
-    pixels: every SVG text's rotated box (getBBox through getScreenCTM), the pairs that
-    overlap, the texts that stick out of their chart, the page's height."""
+def run_in_chromium(page: Path, tmp: Path, script: str, report_id: str) -> dict:
+    """Open a copy of the page with ``script`` at its end in headless Chromium at 1280 pixels
+    and return the JSON the script leaves in ``<pre id=report_id>``."""
+    import html as html_module
     import json
 
-    probe = tmp / (page.stem + "-layout.html")
-    probe.write_text(page.read_text().replace("</body>", LAYOUT_SCRIPT + "</body>"))
+    probe = tmp / f"{page.stem}-{report_id}.html"
+    probe.write_text(page.read_text().replace("</body>", script + "</body>"))
     proc = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-extensions", f"--user-data-dir={tmp / 'chromium-layout'}",
+         "--disable-extensions", f"--user-data-dir={tmp / ('chromium-' + report_id)}",
          "--window-size=1280,900", "--dump-dom", probe.resolve().as_uri()],
         check=False, capture_output=True, text=True, timeout=180)
-    m = re.search(r'<pre id="layout-report">(.*?)</pre>', proc.stdout, re.DOTALL)
-    assert m, f"no layout report (exit {proc.returncode}): {proc.stderr[-1500:]}"
-    import html as html_module
-
+    m = re.search(rf'<pre id="{report_id}">(.*?)</pre>', proc.stdout, re.DOTALL)
+    assert m, f"no {report_id} (exit {proc.returncode}): {proc.stderr[-1500:]}"
     return json.loads(html_module.unescape(m.group(1)))
+
+
+def layout(page: Path, tmp: Path) -> dict:
+    """Every SVG text's rotated box (getBBox through getScreenCTM), the pairs that overlap,
+    the texts that stick out of their chart, the page's height."""
+    return run_in_chromium(page, tmp, LAYOUT_SCRIPT, "layout-report")
 
 
 MAX_HEIGHT = 7000
@@ -432,19 +436,7 @@ INTERACT_SCRIPT = r"""
 
 def interact(page: Path, tmp: Path) -> dict:
     """Click the ranking's toggle and use its filter in headless Chromium."""
-    import html as html_module
-    import json
-
-    probe = tmp / (page.stem + "-ui.html")
-    probe.write_text(page.read_text().replace("</body>", INTERACT_SCRIPT + "</body>"))
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-extensions", f"--user-data-dir={tmp / 'chromium-ui'}",
-         "--window-size=1280,900", "--dump-dom", probe.resolve().as_uri()],
-        check=False, capture_output=True, text=True, timeout=180)
-    m = re.search(r'<pre id="ui-report">(.*?)</pre>', proc.stdout, re.DOTALL)
-    assert m, f"no report (exit {proc.returncode}): {proc.stderr[-1500:]}"
-    return json.loads(html_module.unescape(m.group(1)))
+    return run_in_chromium(page, tmp, INTERACT_SCRIPT, "ui-report")
 
 
 def test_toy_report_layout(toy, tmp_path):
