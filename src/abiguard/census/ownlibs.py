@@ -12,15 +12,11 @@ packages' own audits add the sonames of whatever else they ship.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterable
 
 from ..debian.apt import Apt, AptError
-from ..debian.deb import unpack_deb
-from ..debian.unpacked import unpacked
-from ..errors import InputFileError
-from ..sources import PackageRef, shared_objects
+from ..sources import REGISTRY, Collected, Context, PackageRef, shared_objects
+from ..sources.deb import add_deb
 
 _NOT_LIBRARIES = ("-dev", "-doc", "-dbg", "-dbgsym")
 
@@ -36,29 +32,23 @@ def sonames_below(root: str) -> set[str]:
 
 
 def shipped_sonames(apt: Apt, refs: Iterable[PackageRef]) -> tuple[set[str], list[str]]:
-    """(the sonames the packages ship, one line per package that could not be read)."""
+    """(the sonames the packages ship, one line per package that could not be read). Each
+    package is unpacked as a scan unpacks it (:func:`abiguard.sources.deb.add_deb`: its kept
+    tree, else a temporary one removed here)."""
     refs = list(refs)
     sonames: set[str] = set()
     problems: list[str] = []
     got = apt.download(refs)
-    for ref in refs:
-        deb = got.get(ref.name)
-        if deb is None or isinstance(deb, AptError):
-            problems.append(f"{ref.name}: {deb.reason if deb is not None else 'not downloaded'}")
-            continue
-        try:
-            hit = unpacked(str(deb), ref.sha256)
-            if hit is not None:
-                sonames |= sonames_below(hit[0])
-                continue
-            tmp = tempfile.mkdtemp(prefix="abiguard-ownlibs-")
-            try:
-                unpack_deb(str(deb), tmp)
-                sonames |= sonames_below(tmp)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-        except InputFileError as exc:
-            problems.append(f"{exc.path}: {exc.message}")
+    with Collected() as out:
+        ctx = Context(out, REGISTRY)
+        for ref in refs:
+            deb = got.get(ref.name)
+            if deb is None or isinstance(deb, AptError):
+                problems.append(f"{ref.name}: "
+                                f"{deb.reason if deb is not None else 'not downloaded'}")
+            elif add_deb(str(deb), ctx, consumers=False, sha256=ref.sha256) is not None:
+                sonames |= sonames_below(out.overlays[-1])
+        problems += [str(e) for e in out.errors]
     return sonames, problems
 
 
