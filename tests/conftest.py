@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from abiguard import parallel
 from helpers.debbuild import corrupt_deb, toy_archive
 from helpers.paths import DATA
 from helpers.toycensus import census
@@ -61,3 +62,12 @@ def reference(toy, tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("ref") / "ref.sqlite"
     assert census(toy["pool"], "--store", store, "-j", "2") == 0
     return store
+
+
+@pytest.fixture
+def always_fork(monkeypatch):
+    """abiguard.parallel forks whatever the amount of work (the tests' lists are small), and
+    although threads that other tests of this process left behind may run (they do not take
+    part)."""
+    monkeypatch.setattr(parallel, "MIN_SHARE_WEIGHT", 1)
+    monkeypatch.setattr(parallel, "other_threads", lambda: False)

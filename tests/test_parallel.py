@@ -22,14 +22,6 @@ from helpers.ldso_oracle import LDSO, abiguard_bindings, compare, system_program
 LD = LDSO[("x86_64", 64)]
 
 
-@pytest.fixture
-def always_fork(monkeypatch):
-    """Fork whatever the amount of work (the tests' lists are small), and although threads
-    that other tests of this process left behind may run (they do not take part)."""
-    monkeypatch.setattr(parallel, "MIN_SHARE_WEIGHT", 1)
-    monkeypatch.setattr(parallel, "other_threads", lambda: False)
-
-
 def _who(x: int) -> tuple[int, int]:
     time.sleep(0.002)  # (so that the child, started a moment later, gets some items)
     return x * x, os.getpid()

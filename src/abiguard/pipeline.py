@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .elf import read_elf
 from .errors import ElfError, InputFileError
 from .fastnew import reducers
 from .missing import is_missing_line, missing_line
@@ -30,7 +31,7 @@ from .notify import Notify, silent
 from .parallel import ITEM_WEIGHT, run_shares
 from .policy import Policy
 from .resolve import Layers, Resolver
-from .sources import Collected, Source, Target, collect_sources, suite_groups
+from .sources import Collected, Pending, Source, Target, collect_sources, suite_groups
 
 if TYPE_CHECKING:  # (plan only: ``scan`` never imports the remedies' knowledge)
     from .remedies import LibraryExports, LibraryFinder
@@ -62,8 +63,16 @@ def make_resolver(collected: Collected, options: ScanOptions,
                     extra_needed=options.needed)
 
 
+@dataclass(frozen=True, slots=True)
+class Unread:
+    """A pending file that could not be read: its input error and where it goes."""
+
+    error_at: int
+    error: InputError
+
+
 _RESULT_PICKLING = reducers((Consumer, Library, Binding, SymbolRef, Evidence, CopyRelocation,
-                             InputError))
+                             InputError, Unread))
 """How a child of :func:`scan_targets` sends its consumers (abiguard.parallel)."""
 
 
@@ -71,38 +80,89 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
                  resolver: Resolver | None = None,
                  progress: Callable[[int, int, str], None] | None = None,
                  notify: Notify = silent) -> Audit:
+    """The Audit of what was collected. Files collected as pending (``collected.defer``) are
+    read where they are resolved (in either process of abiguard.parallel): the reading is
+    shared too, and a file that cannot be read is the input error it would have been when
+    collected, at the same place among the errors."""
     resolver = resolver or make_resolver(collected, options)
     policy = resolver.policy
-    consumers = []
-    errors = list(collected.errors)
-    total = len(collected.targets)
+    items = _in_order(collected.targets, collected.pending)
+    total = len(items)
     if total:
         notify("resolve", f"resolving {total} consumer(s)")
-    targets = collected.targets
-    for t in targets:  # each file read once: a consumer is a library of others
+    for t in collected.targets:  # each file read once: a consumer is a library of others
         resolver.remember(t.elf)
+    for p in collected.pending:
+        resolver.cache.expect(p.path, read_elf)
 
-    def one(t: Target) -> Consumer | InputError:
+    def one(x: Target | Pending) -> Consumer | InputError | Unread:
+        if isinstance(x, Pending):
+            try:
+                elf = resolver.read_consumer(x.path)
+            except ElfError as exc:
+                return Unread(x.error_at, x.error(exc.message))
+            x = x.target(elf)
         try:
-            return scan_one(resolver, t)
+            return scan_one(resolver, x)
         except InputFileError as exc:  # e.g. a limit of the resolver (abiguard.limits)
             return InputError(exc.path, exc.message)
 
     def step(done: int, n: int, i: int) -> None:
         if progress:
-            progress(done, n, targets[i].installed if i < n else "")
+            progress(done, n, items[i].installed if i < n else "")
 
-    weights = [len(t.elf.imports) + ITEM_WEIGHT for t in targets]
-    for r in run_shares(one, targets, weights, options.jobs, step if progress else None,
+    weights = [ITEM_WEIGHT + (len(x.elf.imports) if isinstance(x, Target) else PENDING_WEIGHT)
+               for x in items]
+    consumers = []
+    errors = []
+    unread = []
+    for r in run_shares(one, items, weights, options.jobs, step if progress else None,
                         _RESULT_PICKLING):
-        if isinstance(r, InputError):
-            errors.append(r)
-        else:
+        if isinstance(r, Consumer):
             consumers.append(r)
-    return Audit(consumers=tuple(consumers), errors=tuple(errors), inputs=tuple(inputs),
+        elif isinstance(r, Unread):
+            unread.append(r)
+        else:
+            errors.append(r)
+    return Audit(consumers=tuple(consumers),
+                 errors=(*_with_unread(collected.errors, unread), *errors),
+                 inputs=tuple(inputs),
                  notes=with_missing_line((*collected.notes, *policy.notes), consumers),
                  policies=policy.origins,
                  tool_version=__version__)
+
+
+PENDING_WEIGHT = 64
+"""The weight of a file not read yet (abiguard.parallel): about a shared object's imports."""
+
+
+def _in_order(targets: list[Target], pending: list[Pending]) -> list[Target | Pending]:
+    """The targets and the pending files in the order they were found."""
+    if not pending:
+        return list(targets)
+    out: list[Target | Pending] = []
+    i = 0
+    for p in pending:
+        out.extend(targets[i:p.at])
+        i = max(i, p.at)
+        out.append(p)
+    out.extend(targets[i:])
+    return out
+
+
+def _with_unread(errors: list[InputError], unread: list[Unread]) -> list[InputError]:
+    """The errors of collecting, with those of the pending files that could not be read
+    where reading them when found would have put them."""
+    if not unread:
+        return errors
+    out: list[InputError] = []
+    i = 0
+    for u in unread:
+        out.extend(errors[i:u.error_at])
+        i = max(i, u.error_at)
+        out.append(u.error)
+    out.extend(errors[i:])
+    return out
 
 
 def with_missing_line(notes: Iterable[str], consumers: Iterable[Consumer]) -> tuple[str, ...]:
@@ -133,12 +193,13 @@ def input_groups(inputs: list[str], options: ScanOptions
             for suite, sources in suite_groups(inputs, options.suite)]
 
 
-def collect_group(sources: list[Source], options: ScanOptions, notify: Notify = silent
-                  ) -> Collected:
-    """The targets, overlays, notes and errors of one group (call ``cleanup()``)."""
+def collect_group(sources: list[Source], options: ScanOptions, notify: Notify = silent,
+                  defer: bool = False) -> Collected:
+    """The targets, overlays, notes and errors of one group (call ``cleanup()``);
+    ``defer``: ELF files listed as pending, read by :func:`scan_targets`."""
     return collect_sources(sources, with_deps=options.with_deps,
                            provider_debs=options.provider_debs, suite=options.suite,
-                           notify=notify)
+                           notify=notify, defer=defer)
 
 
 def merge_audits(audits: list[Audit], inputs: Iterable[str] | None = None) -> Audit:
@@ -183,7 +244,8 @@ def scan_paths(inputs: list[str], options: ScanOptions | None = None,
     options = options or ScanOptions()
     audits = []
     for sources, opts, notes in input_groups(inputs, options):
-        with gc_paused(freeze=True), collect_group(sources, opts, notify) as collected:
+        with gc_paused(freeze=True), collect_group(sources, opts, notify,
+                                                   defer=True) as collected:
             collected.notes[:0] = notes
             audits.append(scan_targets(collected, opts, [s.spec for s in sources],
                                        progress=progress, notify=notify))

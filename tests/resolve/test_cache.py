@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.elf import read_elf
+from abiguard.errors import ElfError
 from abiguard.pipeline import scan_paths
 from abiguard.policy import Policy
 from abiguard.resolve import Layers, Resolver, ResolverCache
@@ -133,3 +134,39 @@ def test_a_scan_makes_no_reference_cycles(apps):
                           env={**os.environ, "PYTHONPATH": str(SRC)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["0"]
+
+
+def test_an_expected_file_is_read_whole_once_or_else_as_a_library(apps):
+    """ResolverCache.expect: asked for as a library, an expected file is read whole (and its
+    scan takes that reading); when reading it whole fails, it is read as a library as if it
+    had not been expected, and its scan reads it (and reports the failure) itself."""
+    lib = str(apps["a"].parent / "lib" / "libmid.so.1")
+    calls: list[str] = []
+
+    def whole(path: str):  # type: ignore[no-untyped-def]
+        calls.append("whole")
+        return read_elf(path)
+
+    def light(path: str):  # type: ignore[no-untyped-def]
+        calls.append("light")
+        return read_elf(path, relocations=False)
+
+    cache = ResolverCache()
+    cache.expect(lib, whole)
+    got = cache.library(lib, light)
+    assert calls == ["whole"] and got.elf.relocations is None
+    elf = cache.take_expected(lib)
+    assert elf is not None and elf.relocations is not None and elf.path == lib
+    assert cache.take_expected(lib) is None
+
+    def failing(path: str):  # type: ignore[no-untyped-def]
+        raise ElfError(path, "broken relocations")
+
+    calls.clear()
+    cache = ResolverCache()
+    cache.expect(lib, failing)
+    assert cache.library(lib, light).elf.soname == "libmid.so.1"
+    assert calls == ["light"] and cache.take_expected(lib) is None
+    cache.expect(lib, whole)
+    cache.clear()
+    assert not cache.expected and not cache.early

@@ -149,6 +149,12 @@ class ResolverCache:
         self.made: dict[object, dict[ProviderKey, Memo]] = {}
         """Policy -> provider -> what was made from it."""
         self.declared: dict[tuple[Any, ...], Binding] = {}
+        self.expected: dict[str, tuple[str, Callable[[str], ElfObject]]] = {}
+        """Files a scan reads later as consumers (abiguard.pipeline, pending targets), by
+        absolute path: the path it reads and how. Asked for as a library first, one is read
+        whole then, once (:meth:`take_expected` gives that reading to its scan)."""
+        self.early: dict[str, ElfObject] = {}
+        """Expected files read whole because a library was asked for (by absolute path)."""
 
     def __len__(self) -> int:
         """How many files are cached."""
@@ -170,6 +176,8 @@ class ResolverCache:
         hit = self.files.get(key)
         if hit is None:
             known = self.known.pop(key, None)
+            if known is None and key in self.expected:
+                known = self._read_expected(key)
             if known is not None:  # the view read_elf(path, relocations=False) gives
                 hit = LibraryFile(key, replace(known, path=path, relocations=None))
             else:
@@ -181,6 +189,32 @@ class ResolverCache:
         if isinstance(hit, ElfError):
             raise hit
         return hit
+
+    def expect(self, path: str, read: Callable[[str], ElfObject]) -> None:
+        """A file to be read (by ``read``) as a consumer later: when a consumer loads it as a
+        library before, it is read whole then (not once as a library, once as a consumer),
+        and its library view is what :meth:`remember` gives. Matched by absolute path (the
+        real path of the libraries asked for: a path through a symlink is simply read
+        twice)."""
+        self.expected[os.path.abspath(path)] = (path, read)
+
+    def take_expected(self, path: str) -> ElfObject | None:
+        """The reading of an expected file made when a library was asked for (None: not
+        read yet; it is not expected any more)."""
+        key = os.path.abspath(path)
+        self.expected.pop(key, None)
+        return self.early.pop(key, None)
+
+    def _read_expected(self, key: str) -> ElfObject | None:
+        """An expected file read whole (None when that fails: read as a library then, as it
+        would have been had it not been expected; its scan reports the failure)."""
+        path, read = self.expected.pop(key)
+        try:
+            elf = read(path)
+        except ElfError:
+            return None
+        self.early[key] = elf
+        return elf
 
     def remember(self, elf: ElfObject) -> None:
         """An ELF file already read (a consumer) is not read again when a consumer loads it
@@ -232,11 +266,13 @@ class ResolverCache:
         self.defined = {}
         self.made = {}
         self.declared = {}
+        self.expected = {}
+        self.early = {}
 
     def purge(self, prefix: str) -> None:
         """Drop everything read under ``prefix`` (a directory, given with its trailing
         separator, and as a real path: what is cached is keyed by real path)."""
-        for cache in (self.relocations, self.known):
+        for cache in (self.relocations, self.known, self.expected, self.early):
             for k in [k for k in list(cache) if k.startswith(prefix)]:
                 cache.pop(k, None)
         for path in [p for p, real in list(self.realpaths.items())

@@ -141,6 +141,16 @@ class Loader:
         (:meth:`ResolverCache.remember`)."""
         self.cache.remember(elf)
 
+    def read_consumer(self, path: str) -> ElfObject:
+        """A consumer's file read whole (read_elf), once: taken from an earlier load of it as
+        a library when it was expected (:meth:`ResolverCache.expect`), then remembered."""
+        cache = self.cache
+        elf = cache.take_expected(path)
+        if elf is None:
+            elf = read_elf(path)
+            cache.remember(elf)
+        return elf
+
     def relocations_of(self, obj: LoadedObject) -> RelocationRefs | None:
         """What the dynamic relocations of a loaded object look up (its file read again,
         once, when it was read without them); None when not known."""

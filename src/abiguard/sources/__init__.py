@@ -24,7 +24,16 @@ and for the census a :class:`PackageKind` passed to :func:`register_package`.
 from __future__ import annotations
 
 from .apt import AptSource
-from .base import CensusPart, Collected, Context, LibraryTree, Relations, Source, Target
+from .base import (
+    CensusPart,
+    Collected,
+    Context,
+    LibraryTree,
+    Pending,
+    Relations,
+    Source,
+    Target,
+)
 from .collect import (
     collect,
     collect_into,
@@ -81,6 +90,7 @@ __all__ = [
     "Opened",
     "PackageKind",
     "PackageRef",
+    "Pending",
     "Registry",
     "Relations",
     "RootPackages",

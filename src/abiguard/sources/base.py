@@ -49,6 +49,29 @@ class Target:
     """'name version arch' for objects from a package."""
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An ELF file found but not read yet (:attr:`Collected.defer`): read by whichever
+    process of a scan resolves it (abiguard.pipeline), giving the :class:`Target` or the
+    input error that reading it when found would have given, at the same place."""
+
+    path: str
+    installed: str
+    origin: str
+    package: str | None
+    at: int
+    """Its place among the targets: how many were found before it."""
+    error_at: int
+    """Its place among the errors: how many there were when it was found."""
+
+    def target(self, elf: ElfObject) -> Target:
+        return Target(elf, self.installed, self.origin, self.package)
+
+    def error(self, message: str) -> InputError:
+        """The input error of a file that cannot be read (named as by elf_targets)."""
+        return InputError(self.installed if self.package else self.path, message)
+
+
 @dataclass
 class Collected:
     """What the inputs of one scan gave: targets, overlays, errors, notes; and the private
@@ -59,6 +82,13 @@ class Collected:
     errors: list[InputError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     _tmp: list[str] = field(default_factory=list)
+    defer: bool = False
+    """ELF files are not read when found but listed in :attr:`pending` (for a scan that
+    reads them where it resolves them: abiguard.pipeline.scan_targets)."""
+    pending: list[Pending] = field(default_factory=list)
+    found: int = 0
+    """ELF objects found so far, read or not, readable or not (files with the ELF magic,
+    and the members of ar archives): what "no ELF files" notes count."""
 
     def tempdir(self, prefix: str = "abiguard-") -> str:
         """A new private (0700) temporary directory, removed by :meth:`cleanup`."""
@@ -222,5 +252,5 @@ class Source(ABC):
         return f"<{type(self).__name__} {self.spec!r} suite={self.suite!r}>"
 
 
-__all__ = ["CensusPart", "Collected", "Context", "LibraryTree", "Recogniser", "Relations",
-           "Source", "Target"]
+__all__ = ["CensusPart", "Collected", "Context", "LibraryTree", "Pending", "Recogniser",
+           "Relations", "Source", "Target"]

@@ -37,9 +37,11 @@ def collect(specs: list[str], *, with_deps: bool = False, provider_debs: Sequenc
 
 def collect_sources(sources: Sequence[Source], *, with_deps: bool = False,
                     provider_debs: Sequence[str] = (), suite: str | None = None,
-                    notify: Notify = silent, registry: Registry = REGISTRY) -> Collected:
-    """:func:`collect` of recognised sources (of one suite group: ``suite``)."""
-    out = Collected()
+                    notify: Notify = silent, registry: Registry = REGISTRY,
+                    defer: bool = False) -> Collected:
+    """:func:`collect` of recognised sources (of one suite group: ``suite``); ``defer``: the
+    ELF files are listed as pending, not read (:attr:`Collected.defer`)."""
+    out = Collected(defer=defer)
     try:
         ctx = Context(out, registry, suite=suite, notify=notify)
         providers = [DebSource(p, named=False, consumers=False) for p in provider_debs]

@@ -45,9 +45,9 @@ def add_deb(path: str, ctx: Context, origin: str | None = None,
         return None
     out.overlays.append(root)
     if consumers:
-        before = len(out.targets)
+        before = out.found
         scan_tree(root, origin or path, ctx, root=root, package=str(info))
-        if len(out.targets) == before:
+        if out.found == before:
             out.notes.append(f"{info}: no ELF files in the package")
     return info
 

@@ -26,9 +26,9 @@ class DirectorySource(Source):
 
     def collect(self, ctx: Context) -> None:
         out = ctx.out
-        before = len(out.targets), len(out.errors)
+        before = out.found, len(out.errors)
         scan_tree(self.spec, self.spec, ctx)
-        if (len(out.targets), len(out.errors)) == before:
+        if (out.found, len(out.errors)) == before:
             out.notes.append(f"{self.spec}: no ELF files found")
 
     def census(self) -> CensusPart:

@@ -105,9 +105,9 @@ class RootSource(Source):
         for ref in refs:
             root = ref.path or ""
             ctx.out.overlays.append(root)
-            before = len(ctx.out.targets)
+            before = ctx.out.found
             scan_tree(root, root, ctx, root=root, package=str(ref))
-            if len(ctx.out.targets) == before:
+            if ctx.out.found == before:
                 ctx.out.notes.append(f"{ref}: no ELF files in the package")
 
     def census(self) -> CensusPart:

@@ -12,7 +12,7 @@ from ..debian.deb import AR_MAGIC, ELF_MAGIC, file_magic, is_deb
 from ..elf import read_archive, read_elf
 from ..errors import ElfError
 from ..model import ElfObject, InputError
-from .base import Collected, Context, Target
+from .base import Collected, Context, Pending, Target
 
 
 def shared_objects(root: str) -> Iterator[tuple[str, ElfObject]]:
@@ -34,14 +34,22 @@ def shared_objects(root: str) -> Iterator[tuple[str, ElfObject]]:
 def elf_targets(path: str, installed: str, origin: str, package: str | None,
                 out: Collected, head: bytes | None = None) -> None:
     """The targets of one file: an ELF object, or each member of an ar archive; anything
-    else is an input error (named by its installed path when it comes from a package)."""
+    else is an input error (named by its installed path when it comes from a package). An
+    ELF file is only listed as pending when ``out.defer``."""
     if head is None:
         head = file_magic(path)
     try:
         if head.startswith(ELF_MAGIC):
-            out.targets.append(Target(read_elf(path), installed, origin, package))
+            out.found += 1
+            if out.defer:
+                out.pending.append(Pending(path, installed, origin, package, len(out.targets),
+                                           len(out.errors)))
+            else:
+                out.targets.append(Target(read_elf(path), installed, origin, package))
         elif head.startswith(AR_MAGIC):
-            for member in read_archive(path):
+            members = read_archive(path)
+            out.found += len(members)
+            for member in members:
                 out.targets.append(Target(member, installed, origin, package))
         else:
             raise ElfError(path, "not an ELF file, ar archive or .deb package")
