@@ -231,21 +231,40 @@ class _Writer:
         return _inline(v, compact)
 
     def seq(self, texts: list[str], ind: str | None, brackets: str = "[]") -> str:
-        """An array (or object) of items already written."""
+        """An array (or object) of items already written. (Each text is copied once: the
+        consumers of a large audit are megabytes.)"""
         if not texts:
             return brackets
         if ind is None:
-            return brackets[0] + ", ".join(texts) + brackets[1]
-        inner = ind + self.step
-        return (brackets[0] + "\n" + inner + (",\n" + inner).join(texts) + "\n" + ind
-                + brackets[1])
+            sep, head, tail = ", ", brackets[0], brackets[1]
+        else:
+            inner = ind + self.step
+            sep, head, tail = ",\n" + inner, brackets[0] + "\n" + inner, "\n" + ind + brackets[1]
+        if len(texts) == 1:
+            return "".join((head, texts[0], tail))
+        return sep.join([head + texts[0], *texts[1:-1], texts[-1] + tail])
 
     def items(self, items: list[tuple[str, Any]], ind: str | None, compact: bool,
               texts: dict[str, str] | None = None) -> str:
-        inner = None if ind is None else ind + self.step
-        return self.seq([_str(k) + ": " + (texts[k] if texts and k in texts
-                                           else self.value(x, inner, compact))
-                         for k, x in items], ind, "{}")
+        """An object of these (name, value) items (``texts``: the values of some already
+        written), in one join."""
+        if not items:
+            return "{}"
+        if ind is None:
+            inner, sep, head, tail = None, ", ", "{", "}"
+        else:
+            inner = ind + self.step
+            sep, head, tail = ",\n" + inner, "{\n" + inner, "\n" + ind + "}"
+        parts: list[str] = []
+        add = parts.append
+        for k, x in items:
+            add(sep)
+            add(_str(k))
+            add(": ")
+            add(texts[k] if texts and k in texts else self.value(x, inner, compact))
+        parts[0] = head
+        add(tail)
+        return "".join(parts)
 
     def obj(self, o: Any, ind: str | None, compact: bool, ctx: Any = None) -> str:
         """An expanded object; ``ctx``: the library files of its audit (for a consumer)."""
