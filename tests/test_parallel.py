@@ -126,10 +126,27 @@ def test_after_runs_in_the_child_on_its_results(always_fork):
     child = [i for i, (_, p) in enumerate(out) if p != me]
     assert child, "the child did nothing: nothing was tested"
     for (r, pid), a in zip(out, aside):
-        if pid == me:
-            assert a is None  # (the parent's share: nothing run)
-        else:
+        if pid != me or a is not None:  # (the parent's: while it waits for the child)
             assert a == (r + 1, pid)  # run where the result was computed
+
+
+def test_while_the_child_finishes_the_parent_runs_after_on_its_results(always_fork):
+    """The parent has done its share; the child is still on its last (slow) item: the
+    parent runs ``after`` on its own results meanwhile, from the first, rather than wait."""
+    me = os.getpid()
+
+    def work(x: int) -> tuple[int, int]:
+        time.sleep(0.001 if os.getpid() == me else 0.05)
+        return x, os.getpid()
+
+    out, aside = parallel.run_shares_after(work, lambda r: (r[0], os.getpid()), list(range(60)),
+                                           [1] * 60, 2)
+    assert [r for r, _ in out] == list(range(60))
+    mine = [a for (_, pid), a in zip(out, aside) if pid == me]
+    done = [a for a in mine if a is not None]
+    assert done, "the parent waited idle"
+    assert mine[:len(done)] == [(x, me) for x in range(len(done))]  # from the first on
+    assert all(a is None for a in mine[len(done):])
 
 
 def test_after_shares_the_results_objects(always_fork):
@@ -208,8 +225,8 @@ def test_the_childs_json_is_written_ahead_and_is_todays(always_fork):
     ahead = Ahead()
     two = scan_paths(files, ScanOptions(jobs=2), alongside=ahead)
     pieces = ahead.pieces
-    assert pieces, "the child wrote nothing ahead: nothing was tested"
-    assert all(pieces[id(c)][0] is c for c in two.consumers[-len(pieces):])
+    assert id(two.consumers[-1]) in pieces, "the child wrote nothing ahead: nothing was tested"
+    assert all(pieces[k][0] is c for c in two.consumers if (k := id(c)) in pieces)
     one = scan_paths(files, ScanOptions(jobs=1))
     assert to_json(two, ahead=ahead) == to_json(one) == render(one, "json")
     serial = Ahead()

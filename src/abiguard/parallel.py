@@ -30,6 +30,7 @@ import io
 import mmap
 import os
 import pickle
+import select
 import signal
 import struct
 import sys
@@ -149,6 +150,11 @@ def _collect(pid: int, fd: int, per_item: int) -> tuple[int, list[tuple[Any, ...
     return first, out
 
 
+def _answered(fd: int) -> bool:
+    """Whether the child's answer (or its end) can be read from ``fd`` now."""
+    return bool(select.select([fd], [], [], 0)[0])
+
+
 def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int], jobs: int,
                progress: Callable[[int, int, int], None] | None = None,
                pickling: Mapping[type, Callable[[Any], Any]] | None = None) -> list[R]:
@@ -168,9 +174,12 @@ def run_shares_after(work: Callable[[T], R], after: Callable[[R], A], items: Seq
     """:func:`run_shares`, and ``after(result)`` for each result a child computes, run in
     the child right after the result (its share of a later step, done meanwhile) and sent
     back with it (pickled by the same pickler: objects it shares with results already sent
-    cost a reference). Returns the results and, aligned with them, those values: None for
-    every item the child did not compute (the serial loop, the parent's share, a failed
-    child's). ``after`` must not change the result (the parent gets it as computed)."""
+    cost a reference); and, once the parent has done its share, for the parent's results
+    from the first one on, while the child has not answered yet (the child is finishing its
+    last item: the parent would wait idle). Returns the results and, aligned with them,
+    those values; None where ``after`` was not run (the serial loop, the rest of the
+    parent's share, a failed child's items). ``after`` must not change the result (the
+    parent gets it as computed)."""
     return _run(work, after, items, weights, jobs, progress, pickling)
 
 
@@ -211,6 +220,11 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
             results.append(work(items[i]))
             i += 1
         aside = [None] * i
+        if after is not None:  # (the child is still on its last item: not idle meanwhile)
+            k = 0
+            while k < i and not _answered(r):
+                aside[k] = after(results[k])
+                k += 1
         collected = True
         got = _collect(pid, r, 1 if after is None else 2)
         if got is not None and got[0] <= i and got[0] + len(got[1]) == total:

@@ -292,7 +292,7 @@ class _Writer:
                             files.setdefault(lib.path, lib)
                 deeper = None if inner is None else inner + self.step
                 ahead = self.ahead
-                if ahead is not None and ahead.fits(self.step, deeper):
+                if ahead is not None and ahead.pieces and ahead.fits(self.step, deeper):
                     texts["consumers"] = self.seq([self.written(c, ahead, files)
                                                    or self.obj(c, deeper, True, files)
                                                    for c in o.consumers], inner)
