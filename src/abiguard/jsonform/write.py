@@ -371,12 +371,13 @@ where it was written) of each path its libraries name, in the order they name th
 
 class Ahead:
     """Consumers' texts written ahead of their audit's document, where they were computed
-    (a scan's child process: abiguard.parallel.run_shares_after), for :func:`dumps` of an
-    audit with those very consumers to use rather than write them again -- only where it is
-    the same text: written with the same indentation (a top-level audit's, ``indent``), and
-    against library files (see :data:`FILES`) equal to the document's, field by field
-    (:data:`FILE_FIELDS`); any other consumer is written as usual. One per document written
-    (nothing is kept elsewhere: a census worker writes many audits).
+    while two processes resolve (abiguard.parallel.run_shares_after: the child as it goes,
+    the parent while it waits for the child), for :func:`dumps` of an audit with those very
+    consumers to use rather than write them again -- only where it is the same text: written
+    with the same indentation (a top-level audit's, ``indent``), and against library files
+    (see :data:`FILES`) equal to the document's, field by field (:data:`FILE_FIELDS`); any
+    other consumer is written as usual. One per document written (nothing is kept
+    elsewhere: a census worker writes many audits).
 
     Calling it (where a consumer was computed) writes the consumer's text relative to the
     first library seen there with each path, and gives it with those libraries; :meth:`keep`
