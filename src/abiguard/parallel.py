@@ -10,7 +10,8 @@ consumers tend to load the same libraries, which each process then reads and ind
 The child sends its results back pickled through a pipe (pickled as it goes), and the parent
 returns every result in input order. :func:`run_shares_after` also runs a function on each
 result where it was computed, while a child helps (e.g. to write its text there rather than
-later in the parent alone): its values come back aligned with the results.
+later in the parent alone; in the parent, on its own results while it waits for the child):
+its values come back aligned with the results.
 
 The results are those of the serial loop: the same function on the same items in the same
 state, in each process. Where the two meet, both may compute the same item (each claims an
@@ -150,11 +151,6 @@ def _collect(pid: int, fd: int, per_item: int) -> tuple[int, list[tuple[Any, ...
     return first, out
 
 
-def _answered(fd: int) -> bool:
-    """Whether the child's answer (or its end) can be read from ``fd`` now."""
-    return bool(select.select([fd], [], [], 0)[0])
-
-
 def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int], jobs: int,
                progress: Callable[[int, int, int], None] | None = None,
                pickling: Mapping[type, Callable[[Any], Any]] | None = None) -> list[R]:
@@ -221,8 +217,10 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
             i += 1
         aside = [None] * i
         if after is not None:  # (the child is still on its last item: not idle meanwhile)
+            answer = select.poll()  # (not select.select: any fd number)
+            answer.register(r, select.POLLIN)
             k = 0
-            while k < i and not _answered(r):
+            while k < i and not answer.poll(0):  # (data, or the child's end)
                 aside[k] = after(results[k])
                 k += 1
         collected = True
