@@ -10,7 +10,7 @@ import pickle
 
 import pytest
 
-from abiguard.fastnew import maker, rebuild, reducers
+from abiguard.fastnew import maker, pickled_maker, rebuild, reducers
 from abiguard.model import (
     Binding,
     Consumer,
@@ -91,9 +91,29 @@ def test_reducers_round_trip_with_sharing():
     p.dispatch_table = reducers((Consumer, Library, Binding, SymbolRef, Evidence, InputError))
     p.dump(consumers)
     data = buf.getvalue()
-    assert b"rebuild" in data  # (through the fast path)
+    assert b"_make_abiguard_model_Binding" in data  # (through the fast path)
+    assert b"rebuild" not in data
     back = pickle.loads(data)
     assert back == consumers
     assert back[0].bindings[0] is back[0].bindings[1] is back[1].bindings[0]
     assert back[0].libraries[0].evidence is back[0].bindings[0].evidence
     assert rebuild(SymbolRef, ("g", None)) == SymbolRef("g", None)
+
+
+def test_a_pickled_maker_is_named_once_per_class():
+    from abiguard import fastnew
+
+    make = pickled_maker(Binding)
+    assert make is pickled_maker(Binding) is fastnew._make_abiguard_model_Binding
+    assert pickle.loads(pickle.dumps(make)) is make
+    b = _binding()
+    assert make(*(getattr(b, f.name) for f in dataclasses.fields(Binding))) == b
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:  # (not slotted: the trick does not fit, the class is its own maker)
+        a: int
+        b: int
+
+    assert pickled_maker(Plain) is Plain
+    twin = type("Binding", (), {"__module__": "abiguard.model"})  # another one of that name
+    assert pickled_maker(twin) is None  # (then pickled through rebuild)

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from abiguard import parallel
+from abiguard.jsonform import Ahead, to_json
 from abiguard.pipeline import ScanOptions, scan_paths
 from abiguard.render import render
 from helpers.ldso_oracle import LDSO, abiguard_bindings, compare, system_programs, trace
@@ -115,6 +116,74 @@ def test_progress_counts_both_processes(always_fork):
     assert dones == sorted(dones) and all(t == 100 for _, t, _ in seen)
 
 
+def test_after_runs_in_the_child_on_its_results(always_fork):
+    me = os.getpid()
+    items = list(range(200))
+    out, aside = parallel.run_shares_after(_who, lambda r: (r[0] + 1, os.getpid()), items,
+                                           [1] * len(items), 2)
+    assert [r for r, _ in out] == [x * x for x in items]
+    assert len(aside) == len(out)
+    child = [i for i, (_, p) in enumerate(out) if p != me]
+    assert child, "the child did nothing: nothing was tested"
+    for (r, pid), a in zip(out, aside):
+        if pid != me or a is not None:  # (the parent's: while it waits for the child)
+            assert a == (r + 1, pid)  # run where the result was computed
+
+
+def test_while_the_child_finishes_the_parent_runs_after_on_its_results(always_fork):
+    """The parent has done its share; the child is still on its last (slow) item: the
+    parent runs ``after`` on its own results meanwhile, from the first, rather than wait."""
+    me = os.getpid()
+
+    def work(x: int) -> tuple[int, int]:
+        time.sleep(0.001 if os.getpid() == me else 0.05)
+        return x, os.getpid()
+
+    out, aside = parallel.run_shares_after(work, lambda r: (r[0], os.getpid()), list(range(60)),
+                                           [1] * 60, 2)
+    assert [r for r, _ in out] == list(range(60))
+    mine = [a for (_, pid), a in zip(out, aside) if pid == me]
+    done = [a for a in mine if a is not None]
+    assert done, "the parent waited idle"
+    assert mine[:len(done)] == [(x, me) for x in range(len(done))]  # from the first on
+    assert all(a is None for a in mine[len(done):])
+
+
+def test_after_shares_the_results_objects(always_fork):
+    """What ``after`` gives is pickled with the result: an object of both arrives once."""
+    items = list(range(100))
+    out, aside = parallel.run_shares_after(lambda x: (time.sleep(0.002), [x])[1],
+                                           lambda r: ("seen", r), items, [1] * 100, 2)
+    assert out == [[x] for x in items]
+    sent = [(r, a) for r, a in zip(out, aside) if a is not None]
+    assert sent, "the child did nothing: nothing was tested"
+    assert all(a[1] is r for r, a in sent)
+
+
+def test_after_without_a_child_is_not_run(always_fork):
+    for items, jobs in (([1, 2, 3], 1), ([1], 2)):  # (one item: never forked)
+        out, aside = parallel.run_shares_after(lambda x: x, lambda r: 1 / 0, items,
+                                               [1] * len(items), jobs)
+        assert out == items and aside == [None] * len(items)
+
+
+@pytest.mark.parametrize("where", ["work", "after"])
+def test_after_in_a_failed_child_costs_only_time(always_fork, where):
+    me = os.getpid()
+
+    def trouble(x: int) -> int:
+        if os.getpid() != me and x < 150:
+            raise RuntimeError("child trouble")
+        time.sleep(0.001)
+        return x
+
+    work, after = (trouble, str) if where == "work" else (lambda x: (time.sleep(0.001), x)[1],
+                                                           trouble)
+    out, aside = parallel.run_shares_after(work, after, list(range(200)), [1] * 200, 2)
+    assert out == list(range(200))
+    assert aside == [None] * 200  # (the parent computed the child's items: nothing ran after)
+
+
 # --------------------------------------------------------------------------------------------
 # A scan on two processes
 # --------------------------------------------------------------------------------------------
@@ -127,8 +196,8 @@ def test_a_two_process_scan_is_the_serial_scan_and_ldsos(always_fork, monkeypatc
     children: list[int] = []
     collect = parallel._collect
 
-    def counting(pid: int, fd: int):  # type: ignore[no-untyped-def]
-        got = collect(pid, fd)
+    def counting(pid: int, fd: int, per_item: int):  # type: ignore[no-untyped-def]
+        got = collect(pid, fd, per_item)
         children.append(len(got[1]) if got else -1)
         return got
 
@@ -147,6 +216,22 @@ def test_a_two_process_scan_is_the_serial_scan_and_ldsos(always_fork, monkeypatc
         missed, extra = compare(abiguard_bindings(c.bindings), t.bound)
         assert not missed and not extra, (c.path, sorted(missed)[:5], sorted(extra)[:5])
     assert traced
+
+
+def test_the_childs_json_is_written_ahead_and_is_todays(always_fork):
+    """``scan --format json``: the child writes the JSON of its consumers as it resolves
+    them (jsonform.Ahead); the document is byte for byte the serial scan's."""
+    files = system_programs(60)
+    ahead = Ahead()
+    two = scan_paths(files, ScanOptions(jobs=2), alongside=ahead)
+    pieces = ahead.pieces
+    assert id(two.consumers[-1]) in pieces, "the child wrote nothing ahead: nothing was tested"
+    assert all(pieces[k][0] is c for c in two.consumers if (k := id(c)) in pieces)
+    one = scan_paths(files, ScanOptions(jobs=1))
+    assert to_json(two, ahead=ahead) == to_json(one) == render(one, "json")
+    serial = Ahead()
+    scan_paths(files, ScanOptions(jobs=1), alongside=serial)
+    assert not serial.pieces  # (one process: written at the end, as before)
 
 
 def test_input_errors_keep_their_place(always_fork, tmp_path):

@@ -61,21 +61,52 @@ Reducer = Callable[[Any], tuple[Any, ...]]
 
 def reducers(classes: Iterable[type]) -> dict[type, Reducer]:
     """A pickle ``dispatch_table`` for objects of these dataclasses: each pickled as its
-    class and its fields' values, unpickled through :func:`rebuild` (several times faster
-    both ways than the dataclasses' own ``__getstate__``/``__setstate__``)."""
+    fields' values and its :func:`maker`, named as a function of this module (see
+    :func:`pickled_maker`), which unpickling calls (several times faster both ways than the
+    dataclasses' own ``__getstate__``/``__setstate__``)."""
     table: dict[type, Reducer] = {}
     for cls in classes:
         names = tuple(f.name for f in dataclasses.fields(cls))
         if len(names) < 2:
             continue  # (attrgetter of one name gives the value, not a tuple)
         get = attrgetter(*names)
-
-        def reduce(o: Any, cls: type = cls, get: Callable[[Any], Any] = get
-                   ) -> tuple[Any, ...]:
-            return rebuild, (cls, get(o))
-
-        table[cls] = reduce
+        make = pickled_maker(cls)
+        table[cls] = _rebuilt(cls, get) if make is None else _made(make, get)
     return table
 
 
-__all__ = ["maker", "rebuild", "reducers"]
+def _made(make: Callable[..., Any], get: Callable[[Any], Any]) -> Reducer:
+    def reduce(o: Any) -> tuple[Any, ...]:
+        return make, get(o)
+    return reduce
+
+
+def _rebuilt(cls: type, get: Callable[[Any], Any]) -> Reducer:
+    def reduce(o: Any) -> tuple[Any, ...]:
+        return rebuild, (cls, get(o))
+    return reduce
+
+
+_NAMED: dict[str, type] = {}
+
+
+def pickled_maker(cls: type) -> Callable[..., Any] | None:
+    """The :func:`maker` of ``cls`` as a global of this module, ``_make_`` and the class's
+    module and name (``_make_abiguard_model_Binding``), so that pickle can name it: one call
+    to unpickle an object, none through :func:`rebuild`. The class itself where the trick
+    does not fit; None when another class took that name (then :func:`rebuild`)."""
+    name = "_make_" + f"{cls.__module__}.{cls.__qualname__}".replace(".", "_")
+    if _NAMED.setdefault(name, cls) is not cls:
+        return None
+    make = globals().get(name)
+    if make is None:
+        make = maker(cls)
+        if make is cls:
+            return cls
+        make.__module__ = __name__
+        make.__name__ = make.__qualname__ = name
+        globals()[name] = make
+    return make
+
+
+__all__ = ["maker", "pickled_maker", "rebuild", "reducers"]

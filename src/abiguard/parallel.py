@@ -8,7 +8,10 @@ forwards, until they meet -- wherever that is: a process slowed down by the rest
 machine just does fewer items, and each keeps to one end of the list (neighbouring
 consumers tend to load the same libraries, which each process then reads and indexes once).
 The child sends its results back pickled through a pipe (pickled as it goes), and the parent
-returns every result in input order.
+returns every result in input order. :func:`run_shares_after` also runs a function on each
+result where it was computed, while a child helps (e.g. to write its text there rather than
+later in the parent alone; in the parent, on its own results while it waits for the child):
+its values come back aligned with the results.
 
 The results are those of the serial loop: the same function on the same items in the same
 state, in each process. Where the two meet, both may compute the same item (each claims an
@@ -28,6 +31,7 @@ import io
 import mmap
 import os
 import pickle
+import select
 import signal
 import struct
 import sys
@@ -36,6 +40,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+A = TypeVar("A")
 
 MIN_SHARE_WEIGHT = 4000
 """The least weight (for a scan: imports, plus :data:`ITEM_WEIGHT` per consumer) worth a
@@ -88,21 +93,26 @@ def share_count(weights: Sequence[int], jobs: int) -> int:
     return max(1, min(jobs, MAX_JOBS, sum(weights) // MIN_SHARE_WEIGHT))
 
 
-def _child(work: Callable[[T], R], items: Sequence[T], shared: Any, fd: int,
-           table: Mapping[type, Callable[[Any], Any]]) -> None:
+def _child(work: Callable[[T], R], after: Callable[[R], Any] | None, items: Sequence[T],
+           shared: Any, fd: int, table: Mapping[type, Callable[[Any], Any]]) -> None:
     """In the forked child: claim and compute items from the last one down until the
     parent's claims are reached; write (first item done, count) and the pickled results
-    (last item first) to ``fd``; exit (never returns; no cleanup of the parent's here)."""
+    (last item first; each followed by ``after(result)`` when given) to ``fd``; exit (never
+    returns; no cleanup of the parent's here)."""
     code = 1
     try:
         buf = io.BytesIO()
         pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = table
+        dump = pickler.dump
         j = len(items) - 1
         done = 0
         while j >= 1 and j >= _CLAIM.unpack_from(shared, 0)[0]:  # (the parent's next item)
             _CLAIM.pack_into(shared, 8, j)  # claimed: the parent stops before it
-            pickler.dump(work(items[j]))
+            result = work(items[j])
+            dump(result)
+            if after is not None:  # (after the result: what it shares with it is memoised)
+                dump(after(result))
             done += 1
             j -= 1
         view = memoryview(struct.pack("=qq", j + 1, done) + buf.getvalue())
@@ -115,8 +125,9 @@ def _child(work: Callable[[T], R], items: Sequence[T], shared: Any, fd: int,
         os._exit(code)
 
 
-def _collect(pid: int, fd: int) -> tuple[int, list[Any]] | None:
-    """The child's (first item, results in input order); None when it failed."""
+def _collect(pid: int, fd: int, per_item: int) -> tuple[int, list[tuple[Any, ...]]] | None:
+    """The child's (first item, results in input order, each a tuple of the ``per_item``
+    values it sent); None when it failed."""
     chunks = []
     try:
         with os.fdopen(fd, "rb") as fh:
@@ -132,8 +143,8 @@ def _collect(pid: int, fd: int) -> tuple[int, list[Any]] | None:
         return None
     first, count = struct.unpack_from("=qq", data, 0)
     try:
-        unpickler = pickle.Unpickler(io.BytesIO(data[16:]))
-        out = [unpickler.load() for _ in range(count)]
+        load = pickle.Unpickler(io.BytesIO(data[16:])).load
+        out = [tuple([load() for _ in range(per_item)]) for _ in range(count)]
     except Exception:  # noqa: BLE001 - a corrupt answer: computed again
         return None
     out.reverse()
@@ -148,6 +159,30 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
     ``progress(done, total, i)``: called before the parent's item ``i`` (``done`` counts the
     child's too), and with ``i == total`` at the end. ``pickling``: a pickle
     ``dispatch_table`` for the results (abiguard.fastnew.reducers)."""
+    return _run(work, None, items, weights, jobs, progress, pickling)[0]
+
+
+def run_shares_after(work: Callable[[T], R], after: Callable[[R], A], items: Sequence[T],
+                     weights: Sequence[int], jobs: int,
+                     progress: Callable[[int, int, int], None] | None = None,
+                     pickling: Mapping[type, Callable[[Any], Any]] | None = None
+                     ) -> tuple[list[R], list[A | None]]:
+    """:func:`run_shares`, and ``after(result)`` for each result a child computes, run in
+    the child right after the result (its share of a later step, done meanwhile) and sent
+    back with it (pickled by the same pickler: objects it shares with results already sent
+    cost a reference); and, once the parent has done its share, for the parent's results
+    from the first one on, while the child has not answered yet (the child is finishing its
+    last item: the parent would wait idle). Returns the results and, aligned with them,
+    those values; None where ``after`` was not run (the serial loop, the rest of the
+    parent's share, a failed child's items). ``after`` must not change the result (the
+    parent gets it as computed)."""
+    return _run(work, after, items, weights, jobs, progress, pickling)
+
+
+def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence[T],
+         weights: Sequence[int], jobs: int, progress: Callable[[int, int, int], None] | None,
+         pickling: Mapping[type, Callable[[Any], Any]] | None
+         ) -> tuple[list[R], list[A | None]]:
     total = len(items)
     results: list[R] = []
     if share_count(weights, jobs) <= 1:
@@ -157,7 +192,7 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
             results.append(work(x))
         if progress:
             progress(total, total, total)
-        return results
+        return results, [None] * total
     shared = mmap.mmap(-1, 16)  # (anonymous, MAP_SHARED: the child sees the parent's claims)
     _CLAIM.pack_into(shared, 0, 0)  # the parent's next item
     _CLAIM.pack_into(shared, 8, total)  # the child's last claimed item
@@ -165,9 +200,10 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        _child(work, items, shared, w, pickling or {})
+        _child(work, after, items, shared, w, pickling or {})
     os.close(w)
     collected = False
+    aside: list[A | None] = []
     try:
         i = 0
         while i < total:
@@ -179,13 +215,24 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
                 progress(i + total - back, total, i)
             results.append(work(items[i]))
             i += 1
+        aside = [None] * i
+        if after is not None:  # (the child is still on its last item: not idle meanwhile)
+            answer = select.poll()  # (not select.select: any fd number)
+            answer.register(r, select.POLLIN)
+            k = 0
+            while k < i and not answer.poll(0):  # (data, or the child's end)
+                aside[k] = after(results[k])
+                k += 1
         collected = True
-        got = _collect(pid, r)
+        got = _collect(pid, r, 1 if after is None else 2)
         if got is not None and got[0] <= i and got[0] + len(got[1]) == total:
             first, theirs = got
-            results.extend(theirs[i - first:])  # (where both did an item: the parent's)
+            for sent in theirs[i - first:]:  # (where both did an item: the parent's)
+                results.append(sent[0])
+                aside.append(sent[1] if after is not None else None)
         else:  # the child failed: its items here (raising what it met)
             results.extend(work(items[k]) for k in range(i, total))
+            aside.extend([None] * (total - i))
     finally:
         if not collected:  # interrupted: no child outlives the parent
             try:
@@ -197,8 +244,8 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
         shared.close()
     if progress:
         progress(total, total, total)
-    return results
+    return results, aside
 
 
 __all__ = ["ITEM_WEIGHT", "MAX_JOBS", "MIN_SHARE_WEIGHT", "cpu_count", "default_jobs",
-           "other_threads", "run_shares", "share_count"]
+           "other_threads", "run_shares", "run_shares_after", "share_count"]

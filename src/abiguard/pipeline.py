@@ -8,7 +8,7 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 from .elf import read_elf
@@ -28,7 +28,7 @@ from .model import (
     SymbolRef,
 )
 from .notify import Notify, silent
-from .parallel import ITEM_WEIGHT, run_shares
+from .parallel import ITEM_WEIGHT, run_shares_after
 from .policy import Policy
 from .resolve import Layers, Resolver
 from .sources import Collected, Pending, Source, Target, collect_sources, suite_groups
@@ -71,6 +71,17 @@ class Unread:
     error: InputError
 
 
+class Alongside(Protocol):
+    """More work on each consumer, done by the process that resolved it while a second one
+    helps (abiguard.parallel.run_shares_after), e.g. its JSON text (jsonform.Ahead): called
+    there, and what it gave is then kept (:meth:`keep`) with the consumer the scan returns.
+    It must not change the consumer; where it was not called, nothing is kept."""
+
+    def __call__(self, consumer: Consumer, /) -> Any: ...
+
+    def keep(self, consumer: Consumer, value: Any, /) -> None: ...
+
+
 _RESULT_PICKLING = reducers((Consumer, Library, Binding, SymbolRef, Evidence, CopyRelocation,
                              InputError, Unread))
 """How a child of :func:`scan_targets` sends its consumers (abiguard.parallel)."""
@@ -79,11 +90,12 @@ _RESULT_PICKLING = reducers((Consumer, Library, Binding, SymbolRef, Evidence, Co
 def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[str] = (),
                  resolver: Resolver | None = None,
                  progress: Callable[[int, int, str], None] | None = None,
-                 notify: Notify = silent) -> Audit:
+                 notify: Notify = silent, alongside: Alongside | None = None) -> Audit:
     """The Audit of what was collected. Files collected as pending (``collected.defer``) are
     read where they are resolved (in either process of abiguard.parallel): the reading is
     shared too, and a file that cannot be read is the input error it would have been when
-    collected, at the same place among the errors."""
+    collected, at the same place among the errors. ``alongside``: more work on each consumer
+    where it is resolved (:class:`Alongside`)."""
     resolver = resolver or make_resolver(collected, options)
     policy = resolver.policy
     items = _in_order(collected.targets, collected.pending)
@@ -111,15 +123,21 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
         if progress:
             progress(done, n, items[i].installed if i < n else "")
 
+    def more(r: Consumer | InputError | Unread) -> Any:
+        return alongside(r) if alongside is not None and isinstance(r, Consumer) else None
+
     weights = [ITEM_WEIGHT + (len(x.elf.imports) if isinstance(x, Target) else PENDING_WEIGHT)
                for x in items]
     consumers = []
     errors = []
     unread = []
-    for r in run_shares(one, items, weights, options.jobs, step if progress else None,
-                        _RESULT_PICKLING):
+    results, aside = run_shares_after(one, more, items, weights, options.jobs,
+                                      step if progress else None, _RESULT_PICKLING)
+    for r, a in zip(results, aside):
         if isinstance(r, Consumer):
             consumers.append(r)
+            if a is not None and alongside is not None:
+                alongside.keep(r, a)
         elif isinstance(r, Unread):
             unread.append(r)
         else:
@@ -238,9 +256,10 @@ def gc_paused(freeze: bool = False) -> Iterator[None]:
 
 def scan_paths(inputs: list[str], options: ScanOptions | None = None,
                progress: Callable[[int, int, str], None] | None = None,
-               notify: Notify = silent) -> Audit:
+               notify: Notify = silent, alongside: Alongside | None = None) -> Audit:
     """Scan inputs (files, directories, .debs, apt package names, NAME/SUITE) into an Audit.
-    ``notify`` hears the download, unpack and resolve phases (abiguard.notify)."""
+    ``notify`` hears the download, unpack and resolve phases (abiguard.notify);
+    ``alongside``: more work on each consumer where it is resolved (:class:`Alongside`)."""
     options = options or ScanOptions()
     audits = []
     for sources, opts, notes in input_groups(inputs, options):
@@ -248,7 +267,8 @@ def scan_paths(inputs: list[str], options: ScanOptions | None = None,
                                                    defer=True) as collected:
             collected.notes[:0] = notes
             audits.append(scan_targets(collected, opts, [s.spec for s in sources],
-                                       progress=progress, notify=notify))
+                                       progress=progress, notify=notify,
+                                       alongside=alongside))
     return merge_audits(audits, inputs)
 
 

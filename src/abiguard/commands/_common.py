@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..missing import missing_line
 from ..model import Audit
 from ..parallel import default_jobs
-from ..pipeline import ScanOptions, scan_paths
+from ..pipeline import Alongside, ScanOptions, scan_paths
 from ..render.progress import Progress
 
 if TYPE_CHECKING:  # (argparse's class is generic for the type checker only)
@@ -104,12 +104,13 @@ def progress_bar(args: argparse.Namespace) -> Progress | None:
     return Progress("resolving") if show_progress(args) else None
 
 
-def run_scan(args: argparse.Namespace) -> Audit:
-    """Scan the inputs, with a progress bar on a terminal."""
+def run_scan(args: argparse.Namespace, alongside: Alongside | None = None) -> Audit:
+    """Scan the inputs, with a progress bar on a terminal (``alongside``: see
+    pipeline.Alongside)."""
     progress = progress_bar(args)
     try:
         return scan_paths(args.inputs, scan_options(args), progress=progress,
-                          notify=PhaseLines(args))
+                          notify=PhaseLines(args), alongside=alongside)
     finally:
         if progress is not None:
             progress.close()

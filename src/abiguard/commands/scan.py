@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from ..jsonform import Ahead
 from ..render import render
 from . import _common, options
 
@@ -20,7 +22,9 @@ def register(sub: _common.Subparsers, help_text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     fail_on = options.fail_on(args.fail_on, options.SCAN_FAIL_ON)  # usage errors first
-    audit = _common.run_scan(args)
+    ahead = Ahead() if args.format == "json" else None  # (the JSON written while resolving)
+    audit = _common.run_scan(args, ahead)
+    more: dict[str, Any] = {"ahead": ahead} if ahead is not None else {}
     _common.emit(args, render(audit, args.format, verbose=args.verbose,
-                              color=_common.color(args), select=args.consumer))
+                              color=_common.color(args), select=args.consumer, **more))
     return _common.exit_code(args, audit, fail_on)

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 from .read import audit_from_json, from_dict, plan_from_json
 from .rules import DERIVED, FILE_FIELDS, FILES, LIBRARY, READS, REF_BY, SPLICED
-from .write import dumps
+from .write import Ahead, dumps
 
 to_json = dumps
 """The JSON text (schema 2, docs/schema.md) of a model object or result."""
 
-__all__ = ["DERIVED", "FILES", "FILE_FIELDS", "LIBRARY", "READS", "REF_BY", "SPLICED",
+__all__ = ["DERIVED", "FILES", "FILE_FIELDS", "LIBRARY", "READS", "REF_BY", "SPLICED", "Ahead",
            "audit_from_json", "dumps", "from_dict", "plan_from_json", "to_json"]

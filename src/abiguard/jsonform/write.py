@@ -1,5 +1,6 @@
 """Writing schema 2 (:func:`dumps`): encoders generated from the dataclasses on first use,
-one line per binding, library, evidence item (see the package's docstring)."""
+one line per binding, library, evidence item (see the package's docstring); consumers'
+texts written ahead of their audit (:class:`Ahead`)."""
 
 from __future__ import annotations
 
@@ -201,10 +202,12 @@ def _token(v: Any) -> Any:
 
 
 class _Writer:
-    def __init__(self, indent: int | None) -> None:
+    def __init__(self, indent: int | None, ahead: Ahead | None = None) -> None:
         self.step = "" if indent is None else " " * indent
         self.kept: dict[int, str] = {}  # the text of each (binding, library view)
         self.views: dict[tuple[int, ...], int] = {}
+        self.ahead = ahead
+        self.same: dict[tuple[int, int], bool] = {}  # (library file, ahead's ref): equal
 
     def value(self, v: Any, ind: str | None, compact: bool) -> str:
         """``v`` at indentation ``ind`` (None: on one line)."""
@@ -228,21 +231,40 @@ class _Writer:
         return _inline(v, compact)
 
     def seq(self, texts: list[str], ind: str | None, brackets: str = "[]") -> str:
-        """An array (or object) of items already written."""
+        """An array (or object) of items already written. (Each text is copied once: the
+        consumers of a large audit are megabytes.)"""
         if not texts:
             return brackets
         if ind is None:
-            return brackets[0] + ", ".join(texts) + brackets[1]
-        inner = ind + self.step
-        return (brackets[0] + "\n" + inner + (",\n" + inner).join(texts) + "\n" + ind
-                + brackets[1])
+            sep, head, tail = ", ", brackets[0], brackets[1]
+        else:
+            inner = ind + self.step
+            sep, head, tail = ",\n" + inner, brackets[0] + "\n" + inner, "\n" + ind + brackets[1]
+        if len(texts) == 1:
+            return "".join((head, texts[0], tail))
+        return sep.join([head + texts[0], *texts[1:-1], texts[-1] + tail])
 
     def items(self, items: list[tuple[str, Any]], ind: str | None, compact: bool,
               texts: dict[str, str] | None = None) -> str:
-        inner = None if ind is None else ind + self.step
-        return self.seq([_str(k) + ": " + (texts[k] if texts and k in texts
-                                           else self.value(x, inner, compact))
-                         for k, x in items], ind, "{}")
+        """An object of these (name, value) items (``texts``: the values of some already
+        written), in one join."""
+        if not items:
+            return "{}"
+        if ind is None:
+            inner, sep, head, tail = None, ", ", "{", "}"
+        else:
+            inner = ind + self.step
+            sep, head, tail = ",\n" + inner, "{\n" + inner, "\n" + ind + "}"
+        parts: list[str] = []
+        add = parts.append
+        for k, x in items:
+            add(sep)
+            add(_str(k))
+            add(": ")
+            add(texts[k] if texts and k in texts else self.value(x, inner, compact))
+        parts[0] = head
+        add(tail)
+        return "".join(parts)
 
     def obj(self, o: Any, ind: str | None, compact: bool, ctx: Any = None) -> str:
         """An expanded object; ``ctx``: the library files of its audit (for a consumer)."""
@@ -269,8 +291,14 @@ class _Writer:
                         if lib.path is not None:
                             files.setdefault(lib.path, lib)
                 deeper = None if inner is None else inner + self.step
-                texts["consumers"] = self.seq([self.obj(c, deeper, True, files)
-                                               for c in o.consumers], inner)
+                ahead = self.ahead
+                if ahead is not None and ahead.pieces and ahead.fits(self.step, deeper):
+                    texts["consumers"] = self.seq([self.written(c, ahead, files)
+                                                   or self.obj(c, deeper, True, files)
+                                                   for c in o.consumers], inner)
+                else:
+                    texts["consumers"] = self.seq([self.obj(c, deeper, True, files)
+                                                   for c in o.consumers], inner)
                 if files:
                     enc = _line_encoder(Library, True, FILE_FIELDS)
                     items.append((FILES, None))
@@ -280,6 +308,28 @@ class _Writer:
                 texts["libraries"] = self.libraries(o, inner, ctx or {})
                 texts["bindings"] = self.bindings(o, inner)
         return self.items(items, ind, compact, texts)
+
+    def written(self, c: Consumer, ahead: Ahead, files: dict[str, Library]) -> str | None:
+        """The text of ``c`` written ahead, when it is the text :meth:`obj` would write
+        here: each library file it was written against equal (:data:`FILE_FIELDS`) to the
+        document's (``files``); else None."""
+        got = ahead.pieces.get(id(c))
+        if got is None or got[0] is not c:
+            return None
+        same = self.same
+        for ref in got[2]:
+            doc = files.get(ref.path) if ref.path is not None else None
+            if doc is ref:
+                continue
+            if doc is None:
+                return None
+            k = (id(doc), id(ref))  # (both alive meanwhile: the audit's and the ahead's)
+            ok = same.get(k)
+            if ok is None:
+                ok = same[k] = all(getattr(doc, f) == getattr(ref, f) for f in FILE_FIELDS)
+            if not ok:
+                return None
+        return got[1]
 
     def libraries(self, c: Consumer, ind: str | None, files: dict[str, Library]) -> str:
         """The libraries of a consumer, each relative to its library file."""
@@ -314,8 +364,55 @@ class _Writer:
         return self.seq(texts, ind)
 
 
-def dumps(obj: Any, indent: int | None = 2) -> str:
-    """The schema 2 JSON text of a model object (with a final newline)."""
-    return _Writer(indent).value(obj, None if indent is None else "", False) + "\n"
+Piece = tuple[str, tuple[Library, ...]]
+"""A consumer's text written ahead, and the library file (the first library with that path
+where it was written) of each path its libraries name, in the order they name them."""
+
+
+class Ahead:
+    """Consumers' texts written ahead of their audit's document, where they were computed
+    while two processes resolve (abiguard.parallel.run_shares_after: the child as it goes,
+    the parent while it waits for the child), for :func:`dumps` of an audit with those very
+    consumers to use rather than write them again -- only where it is the same text: written
+    with the same indentation (a top-level audit's, ``indent``), and against library files
+    (see :data:`FILES`) equal to the document's, field by field (:data:`FILE_FIELDS`); any
+    other consumer is written as usual. One per document written (nothing is kept
+    elsewhere: a census worker writes many audits).
+
+    Calling it (where a consumer was computed) writes the consumer's text relative to the
+    first library seen there with each path, and gives it with those libraries; :meth:`keep`
+    (where the document is written) takes what a call gave for that consumer."""
+
+    def __init__(self, indent: int | None = 2) -> None:
+        self.step = "" if indent is None else " " * indent
+        self.ind = None if indent is None else self.step * 2  # (audit > consumers > one)
+        self.pieces: dict[int, tuple[Consumer, str, tuple[Library, ...]]] = {}
+        self._writer = _Writer(indent)
+        self._files: dict[str, Library] = {}  # the first library seen here with each path
+        self._done: list[Consumer] = []  # (alive: the writer's caches go by id)
+
+    def __call__(self, c: Consumer) -> Piece:
+        files = self._files
+        refs: dict[str, Library] = {}
+        for lib in c.libraries:
+            p = lib.path
+            if p is not None and p not in refs:
+                refs[p] = files.setdefault(p, lib)
+        self._done.append(c)
+        return self._writer.obj(c, self.ind, True, files), tuple(refs.values())
+
+    def keep(self, c: Consumer, piece: Piece) -> None:
+        """``piece``: what calling this (a copy of it) gave for ``c``."""
+        self.pieces[id(c)] = (c, *piece)
+
+    def fits(self, step: str, ind: str | None) -> bool:
+        """Whether its texts are written with this indentation step, at this depth."""
+        return step == self.step and ind == self.ind
+
+
+def dumps(obj: Any, indent: int | None = 2, ahead: Ahead | None = None) -> str:
+    """The schema 2 JSON text of a model object (with a final newline); ``ahead``: the texts
+    of its audit's consumers written ahead, used where they are the same text."""
+    return _Writer(indent, ahead).value(obj, None if indent is None else "", False) + "\n"
 
 

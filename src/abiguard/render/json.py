@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..jsonform import to_json
+from ..jsonform import Ahead, to_json
 from ..model import SCHEMA_VERSION, to_dict
 from .dispatch import dispatch
 
@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from ..census.overview import CensusFailures, CensusOverview, Report
 
 
-def model_json(obj: Any, **_: Any) -> str:
-    """A result of the model (schema 2)."""
-    return to_json(obj)
+def model_json(obj: Any, ahead: Ahead | None = None, **_: Any) -> str:
+    """A result of the model (schema 2); ``ahead``: its consumers' texts written ahead
+    (jsonform.Ahead)."""
+    return to_json(obj, ahead=ahead)
 
 
 def link_dict(result: LinkResult) -> dict[str, Any]:
