@@ -296,6 +296,10 @@ def test_corrupt_relocation_tables_are_errors_naming_the_file(tmp_path):
             with pytest.raises(ElfError) as exc:
                 ask()
             assert exc.value.path == str(p) and message in exc.value.message, exc.value.message
+        # read ahead (a consumer bound right away): the error comes at the same first use
+        rel = read_elf(str(p), ahead=True).relocations
+        with pytest.raises(ElfError, match=re.escape(message)):
+            rel.lookups()
         # the same from given bytes (e.g. an archive member)
         with pytest.raises(ElfError, match=re.escape(message)):
             read_elf("given", data).relocations.lookups()
@@ -314,3 +318,20 @@ def test_a_file_that_changes_before_its_relocations_are_read_is_an_error(tmp_pat
     p.write_bytes(build_elf(spec).data + b"\0" * 64)  # replaced meanwhile
     with pytest.raises(ElfError, match="changed while it was being scanned"):
         obj.relocations.lookups()
+
+
+def test_tables_read_ahead_serve_their_first_use_only(tmp_path):
+    """read_elf(ahead=True) copies the relocation tables out while the file is open: their
+    first use takes them (the same answers as reading them then), later ones read the file
+    again (and see that it changed)."""
+    spec = Spec(etype=2, soname=None, interp="/lib64/ld-linux-x86-64.so.2",
+                imports=[Imp("f"), Imp("g")], relocs=[("f", 6)], plt_relocs=[("g", 7)])
+    p = tmp_path / "prog"
+    p.write_bytes(build_elf(spec).data)
+    expected = read_elf(str(p)).relocations.lookups()
+    assert expected[0] == [True, True]
+    ahead = read_elf(str(p), ahead=True).relocations
+    p.write_bytes(build_elf(spec).data + b"\0" * 64)  # replaced after the reading
+    assert ahead.lookups() == expected  # (from the copy)
+    with pytest.raises(ElfError, match="changed while it was being scanned"):
+        ahead.lookups()

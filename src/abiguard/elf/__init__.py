@@ -69,17 +69,19 @@ __all__ = [
 
 
 def read_elf(path: str, data: bytes | None = None, *, member: str | None = None,
-             relocations: bool = True) -> ElfObject:
+             relocations: bool = True, ahead: bool = False) -> ElfObject:
     """The dynamic-linking view of an ELF file (mapped from ``path``) or of given bytes.
 
     Raises :class:`ElfError` (naming ``path`` or ``path(member)``) for anything unreadable,
     truncated or corrupt. ``relocations=False`` skips the dynamic relocation tables
     (``ElfObject.relocations`` is then None): what the resolver does for the libraries it
-    binds to, which only need their exports.
+    binds to, which only need their exports. ``ahead``: the dynamic relocation tables are
+    copied out now for their first use rather than read from the file again then (a
+    consumer about to be bound).
     """
     f = ElfFile(path, data, member=member)
     try:
-        return f.dynamic_view(relocations)
+        return f.dynamic_view(relocations, ahead)
     finally:
         f.close()
 

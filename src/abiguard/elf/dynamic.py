@@ -46,6 +46,7 @@ from .constants import (
     SHT_GNU_VERSYM,
     SHT_SYMTAB,
     Bytes,
+    RelocRules,
     machine_name,
     uarray,
 )
@@ -192,11 +193,13 @@ class ElfFile(ElfVersions):
         """Entries of .gnu.version_d (what the dynamic view reports)."""
         return list(self.dynamic_view().version_defs)
 
-    def dynamic_view(self, relocations: bool = True) -> ElfObject:
+    def dynamic_view(self, relocations: bool = True, ahead: bool = False) -> ElfObject:
         """The :class:`ElfObject` of this file (what :func:`read_elf` returns);
-        ``relocations=False`` leaves ``ElfObject.relocations`` None (not read)."""
+        ``relocations=False`` leaves ``ElfObject.relocations`` None (not read); ``ahead``:
+        the relocation tables are copied out now, for their first use (see
+        :class:`~abiguard.elf.dynrelocs.DynamicRelocations`)."""
         try:
-            return self._dynamic_view(relocations)
+            return self._dynamic_view(relocations, ahead)
         except ElfError:
             raise
         except (struct.error, IndexError, KeyError, ValueError, OverflowError, TypeError,
@@ -204,7 +207,16 @@ class ElfFile(ElfVersions):
             raise self.error(f"corrupt ELF file (internal check failed: "
                              f"{type(exc).__name__}: {exc})") from exc
 
-    def _dynamic_view(self, relocations: bool) -> ElfObject:
+    def _tables_ahead(self, tags: dict[int, int], rules: RelocRules) -> list[list[bytes]]:
+        """The dynamic relocation tables for their first use, copied out now ([] when they
+        cannot be: the first use reads them and reports what is wrong, as without
+        ``ahead``)."""
+        try:
+            return [self.dynamic_relocation_tables(tags, rules)]
+        except ElfError:
+            return []
+
+    def _dynamic_view(self, relocations: bool, ahead: bool = False) -> ElfObject:
         h = self.header
         data = self.data
         lay = self.layout
@@ -324,7 +336,8 @@ class ElfFile(ElfVersions):
                 source.relocs = DynamicRelocations(
                     self.path, self.member, self.data if self.mtime_ns is None else None,
                     (self.size, self.mtime_ns), tags, nsyms, rules, lay.is64, lay.big,
-                    lay.rela.size if rules.rela else lay.rel.size, self.where)
+                    lay.rela.size if rules.rela else lay.rel.size, self.where,
+                    self._tables_ahead(tags, rules) if ahead else [])
 
         imports = exports = NO_SYMBOLS
         refs: SymbolSource | None = None

@@ -35,8 +35,15 @@ class DynamicRelocations(NamedTuple):
     big: bool
     esz: int
     where: str
+    ahead: list[list[bytes]]
+    """The tables copied out when the file was read, for their first use only ([]: none;
+    a consumer read right before it is bound: read_elf(..., ahead=True)); taken out by
+    that use, so that they are not kept."""
 
     def chunks(self) -> list[bytes]:
+        ahead = self.ahead
+        if ahead:
+            return ahead.pop()
         f = ElfTables(self.path, self.data, member=self.member)
         try:
             if self.data is None and (f.size, f.mtime_ns) != self.stamp:

@@ -147,7 +147,7 @@ class Loader:
         cache = self.cache
         elf = cache.take_expected(path)
         if elf is None:
-            elf = read_elf(path)
+            elf = read_elf(path, ahead=True)  # (bound right away: its relocations too)
             cache.remember(elf)
         return elf
 
