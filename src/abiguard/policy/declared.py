@@ -9,6 +9,9 @@ the file name.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
+from collections.abc import Callable
 
 from .files import PolicyFile, Rule
 from .signals import DECLARED, LibraryFacts, Signal
@@ -17,9 +20,18 @@ from .signals import DECLARED, LibraryFacts, Signal
 def find_rule(files: list[PolicyFile], names: tuple[str, ...]) -> Rule | None:
     for f in files:
         for rule in f.libraries:
-            if any(fnmatch.fnmatchcase(n, rule.match) for n in names):
-                return rule
+            matches = _glob(rule.match)
+            for n in names:
+                if matches(n):
+                    return rule
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob(pattern: str) -> Callable[[str], object]:
+    """``fnmatch.fnmatchcase(name, pattern)`` as a compiled regex's match method (every
+    library of a scan is held against every rule: no pattern cache looked up each time)."""
+    return re.compile(fnmatch.translate(pattern)).match
 
 
 def signal(facts: LibraryFacts, files: list[PolicyFile]) -> Signal | None:

@@ -17,6 +17,7 @@ per symbol (:meth:`abiguard.policy.Policy.classify_symbol`), here they are only 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..model import Stability
@@ -27,6 +28,7 @@ from .signals import NODES, WEAK, LibraryFacts, Signal
 _NODE_NUMBER = re.compile(r"(\d+(?:[._]\d+)*)$")
 
 
+@functools.lru_cache(maxsize=8192)  # (libraries share node names: GLIBC_2.2.5, GCC_3.0, ...)
 def node_number(node: str) -> tuple[int, ...]:
     """``'VERS_4.17.0'`` -> (4, 17, 0); ``'LLVM_14'`` -> (14,); ``'SD_SHARED'`` -> ()."""
     m = _NODE_NUMBER.search(node)
@@ -64,7 +66,7 @@ def signals(facts: LibraryFacts) -> list[Signal]:
                        f"{name} defines no symbol versions", brief="no symbol versions")]
     private = [n for n in nodes if "PRIVATE" in n.upper()]
     iface = [n for n in nodes if n not in private]
-    numbered = [(n, node_number(n)) for n in iface if node_number(n)]
+    numbered = [(n, num) for n in iface if (num := node_number(n))]
     for cand, fuller in _release_candidates(name):
         for node, num in numbered:
             if (len(num) > len(cand) if fuller else len(num) >= len(cand)) and \
