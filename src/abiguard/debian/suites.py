@@ -56,7 +56,7 @@ class SuiteError(AptError):
 
 def is_package_name(spec: str) -> bool:
     """Whether an input names an apt package (and not an existing path)."""
-    return not os.path.exists(spec) and PACKAGE_RE.match(spec) is not None
+    return PACKAGE_RE.match(spec) is not None and not os.path.exists(spec)
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -64,10 +64,8 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     ``'apt:libx=1.2/trixie'`` -> ``('libx=1.2', 'trixie')``; anything else -> ``(spec, None)``.
 
     Existing paths are never split (``dir/sub`` stays a path)."""
-    if os.path.exists(spec):
-        return spec, None
-    m = _SPEC_RE.match(spec)
-    if not m:
+    m = _SPEC_RE.match(spec)  # (first: a path seldom has that form, and needs no stat then)
+    if not m or os.path.exists(spec):
         return spec, None
     return m.group(2) + (m.group(3) or ""), m.group(4)
 
