@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataFileError
+from ..fastnew import maker
 from ..limits import TomlTable, toml_loads
 from ..model import Evidence, Stability
 
@@ -86,6 +87,10 @@ class HistoryEntry:
     def suites(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.split(" ")[0] if isinstance(r, str)
                                    else str(r.get("suite", "")) for r in self.raw_releases))
+
+
+_make_history_entry = maker(HistoryEntry)
+_STABILITY = {s.value: s for s in Stability}
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +222,12 @@ def _trusted_history(data: TomlTable, origin: str) -> tuple[HistoryEntry, ...] |
     tests, built without checking each key (None: something is off; check it all). Their
     releases are left out: a scan never reads them, and thousands of small tables kept alive
     cost every garbage collection of a scan more than reading them (the file has them)."""
+    make = _make_history_entry  # (thousands of them: made without the frozen __init__)
+    stability = _STABILITY
     try:
-        return tuple(HistoryEntry(t["family"], Stability(t["stability"]), t["verdict"],
-                                  t["reason"], tuple(t["match"]), (), origin)
-                     for t in data.get("history", ()))
+        return tuple([make(t["family"], stability[t["stability"]], t["verdict"], t["reason"],
+                           tuple(t["match"]), (), origin, ())
+                      for t in data.get("history", ())])
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -29,29 +29,31 @@ class HistoryIndex:
 
     def __init__(self, files: list[PolicyFile]) -> None:
         self.exact: dict[str, HistoryEntry] = {}
-        self._prefixed: dict[str, list[tuple[str, HistoryEntry]]] = {}
-        self._other: list[tuple[str, HistoryEntry]] = []
-        self._order: dict[int, int] = {}
+        # globs with the entry's place among all entries (the first one wins)
+        self._prefixed: dict[str, list[tuple[int, str, HistoryEntry]]] = {}
+        self._other: list[tuple[int, str, HistoryEntry]] = []
+        self._count = 0
         self.suites: dict[str, tuple[str, ...]] = {}
         """The suites of each file (its top-level ``suites``)."""
+        exact = self.exact.setdefault
         n = 0
         for f in files:
             self.suites[f.origin] = f.suites
             for entry in f.history:
-                self._order[id(entry)] = n
-                n += 1
                 for m in entry.match:
-                    if not _GLOB_CHARS.search(m):
-                        self.exact.setdefault(m, entry)
+                    if "*" not in m and "?" not in m and "[" not in m:  # (_GLOB_CHARS)
+                        exact(m, entry)
                         continue
                     head, sep, tail = m.partition("[0-9]*")
                     if sep and not _GLOB_CHARS.search(head) and not _GLOB_CHARS.search(tail):
-                        self._prefixed.setdefault(head, []).append((m, entry))
+                        self._prefixed.setdefault(head, []).append((n, m, entry))
                     else:
-                        self._other.append((m, entry))
+                        self._other.append((n, m, entry))
+                n += 1
+        self._count = n
 
     def __len__(self) -> int:
-        return len(self._order)
+        return self._count
 
     def lookup(self, names: tuple[str, ...]) -> HistoryEntry | None:
         for n in names:
@@ -59,19 +61,17 @@ class HistoryIndex:
             if hit is not None:
                 return hit
         for n in names:
-            best: HistoryEntry | None = None
+            best: tuple[int, str, HistoryEntry] | None = None
             for m in _NUMBER_START.finditer(n):
-                for g, entry in self._prefixed.get(n[:m.start()], ()):
-                    if fnmatch.fnmatchcase(n, g) and (
-                            best is None or self._order[id(entry)] < self._order[id(best)]):
-                        best = entry
-            for g, entry in self._other:
-                if (best is None or self._order[id(entry)] < self._order[id(best)]) and \
-                        fnmatch.fnmatchcase(n, g):
-                    best = entry
+                for glob in self._prefixed.get(n[:m.start()], ()):
+                    if fnmatch.fnmatchcase(n, glob[1]) and (best is None or glob[0] < best[0]):
+                        best = glob
+            for glob in self._other:
+                if (best is None or glob[0] < best[0]) and fnmatch.fnmatchcase(n, glob[1]):
+                    best = glob
                     break
             if best is not None:
-                return best
+                return best[2]
         return None
 
 
