@@ -25,15 +25,17 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from ..debian.apt import Apt
-from ..debian.deb import DebInfo
-from ..debian.suites import Derived, apt_for
 from ..errors import UsageError
 from ..model import ElfObject, InputError
 from ..notify import Notify, silent
 from .package import PackageRef
+
+if TYPE_CHECKING:  # (apt and .debs only for package inputs: a scan of files loads neither)
+    from ..debian.apt import Apt
+    from ..debian.deb import DebInfo
+    from ..debian.suites import Derived
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,8 @@ class Context:
     def apt(self) -> tuple[Apt, Derived | None]:
         """The apt client of the suite, and its derived configuration (None: the machine's)."""
         if self._apt is None:
+            from ..debian.suites import apt_for
+
             self._apt = apt_for(self.suite)
         return self._apt
 

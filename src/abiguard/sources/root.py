@@ -10,14 +10,15 @@ comes from ``DEBIAN/control`` (else the directory name) and a hash of its whole 
 
 from __future__ import annotations
 
-import hashlib
 import os
 
-from ..debian.control import first_paragraph
 from ..errors import InputFileError
 from .base import CensusPart, Context, Source
 from .package import Fetch, Key, Opened, PackageRef, Stamp
 from .tree import scan_tree
+
+# (hashlib and the control-file parser when a root is read: the kind is registered in every
+# process, most of which never see a root.)
 
 _ROOT_MARKERS = ("usr", "lib", "lib64", "bin", "sbin", "opt", "etc", "DEBIAN")
 
@@ -30,6 +31,8 @@ def is_root(d: str) -> bool:
 def root_ref(d: str) -> PackageRef:
     """One unpacked root. Name, version and architecture come from DEBIAN/control
     (``dpkg-deb -R``) when there is one, else the directory name."""
+    from ..debian.control import first_paragraph
+
     d = os.path.abspath(d)
     control = os.path.join(d, "DEBIAN", "control")
     st: dict[str, str] = {}
@@ -53,6 +56,8 @@ def root_refs(directory: str) -> list[PackageRef]:
 
 def tree_signature(root: str) -> str:
     """A cheap signature of a directory tree (paths, sizes, mtimes): whether it changed."""
+    import hashlib
+
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -68,6 +73,8 @@ def tree_signature(root: str) -> str:
 
 def tree_hash(root: str) -> str:
     """Content hash of an unpacked root: every path, link target and file content."""
+    import hashlib
+
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
