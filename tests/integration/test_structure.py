@@ -331,6 +331,13 @@ LAZY_IMPORTS = {
     ("abiguard.sources.package", "abiguard.debian.control"): "relations parsed (census)",
     ("abiguard.sources.root", "abiguard.debian.control"): "a root's control file (census)",
     ("abiguard.sources.root", "hashlib"): "a root's hashes (census)",
+    ("abiguard.sources.base", "tempfile"): "a temporary directory when a package is "
+                                           "unpacked (tempfile and shutil: 4.5 ms)",
+    ("abiguard.sources.base", "shutil"): "as above, to remove it",
+    ("abiguard.policy.files", "pathlib"): "a policy file's name from its path, when it "
+                                          "names none (pathlib: 4.5 ms)",
+    ("abiguard.demangle", "ctypes"): "libstdc++'s demangler with the first name demangled "
+                                     "(JSON output never is)",
 }
 
 

@@ -10,9 +10,8 @@ Debian suites, and the verdict read from them). Errors name the file and the ent
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from ..errors import DataFileError
@@ -274,7 +273,13 @@ def policy_from_data(data: Any, origin: str) -> PolicyFile:
     _check_keys(data, _TOP, {"schema"}, "top level", origin)
     if data["schema"] != SCHEMA or isinstance(data["schema"], bool):
         raise DataFileError(origin, f"schema {data['schema']!r} is not supported (expected 1)")
-    return PolicyFile(name=str(data.get("name", Path(origin).stem)), origin=origin,
+    if "name" in data:
+        name = str(data["name"])
+    else:  # (pathlib only then: every scan reads the built-in files, each with its name)
+        from pathlib import PurePath
+
+        name = PurePath(origin).stem
+    return PolicyFile(name=name, origin=origin,
                       libraries=_rules(data, "library", origin),
                       symbols=_rules(data, "symbol", origin),
                       description=str(data.get("description", "")),
@@ -298,7 +303,8 @@ def parse_policy(text: str, origin: str) -> PolicyFile:
 
 def load_policy_file(path: str) -> PolicyFile:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except OSError as exc:
         raise DataFileError(path, f"cannot read policy file: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -306,12 +312,17 @@ def load_policy_file(path: str) -> PolicyFile:
     return parse_policy(text, path)
 
 
+BUILTIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "data", "policies")
+"""abiguard/data/policies: the package's own files, read from where the package is (not
+through importlib.resources, whose import costs every scan 6 ms)."""
+
+
 def builtin_policies() -> list[PolicyFile]:
     """The policy files shipped in abiguard/data/policies (.toml and .json), by name."""
     out = []
-    folder = resources.files("abiguard") / "data" / "policies"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith((".toml", ".json")):
-            out.append(parse_policy(entry.read_text(encoding="utf-8"),
-                                    f"built-in:{entry.name}"))
+    for name in sorted(os.listdir(BUILTIN_DIR)):
+        if name.endswith((".toml", ".json")):
+            with open(os.path.join(BUILTIN_DIR, name), encoding="utf-8") as fh:
+                out.append(parse_policy(fh.read(), f"built-in:{name}"))
     return out

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..debian.names import is_package_name
@@ -23,6 +22,8 @@ from .base import CensusPart, Context, LibraryTree, Relations, Source
 from .deb import add_deb, library_tree_of, package_label, unpack_headers
 
 if TYPE_CHECKING:  # (apt itself when a name is fetched: a scan of files never loads it)
+    from pathlib import Path
+
     from ..debian.apt import Apt, AptError
     from ..debian.deb import DebInfo
 

@@ -20,8 +20,6 @@ the earlier ones (package names after local files, as apt's downloads come last)
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,15 +92,20 @@ class Collected:
 
     def tempdir(self, prefix: str = "abiguard-") -> str:
         """A new private (0700) temporary directory, removed by :meth:`cleanup`."""
+        import tempfile  # (with the first package unpacked: a scan of files needs none)
+
         d = tempfile.mkdtemp(prefix=prefix)
         self._tmp.append(d)
         os.chmod(d, 0o700)
         return d
 
     def cleanup(self) -> None:
-        for d in self._tmp:
-            shutil.rmtree(d, ignore_errors=True)
-        self._tmp.clear()
+        if self._tmp:
+            import shutil  # (as tempfile)
+
+            for d in self._tmp:
+                shutil.rmtree(d, ignore_errors=True)
+            self._tmp.clear()
 
     def __enter__(self) -> Collected:  # noqa: PYI034 - final class
         return self
