@@ -336,6 +336,9 @@ LAZY_IMPORTS = {
     ("abiguard.sources.base", "shutil"): "as above, to remove it",
     ("abiguard.policy.files", "pathlib"): "a policy file's name from its path, when it "
                                           "names none (pathlib: 4.5 ms)",
+    ("abiguard.elf.dynamic", "abiguard.elf.notes"): "build-id and debug link: call sites "
+                                                    "only (binaries' debug files)",
+    ("abiguard.elf.dynamic", "abiguard.elf.dwarf"): "DWARF: call sites only",
     ("abiguard.demangle", "ctypes"): "libstdc++'s demangler with the first name demangled "
                                      "(JSON output never is)",
 }
