@@ -331,6 +331,10 @@ LAZY_IMPORTS = {
     ("abiguard.sources.package", "abiguard.debian.control"): "relations parsed (census)",
     ("abiguard.sources.root", "abiguard.debian.control"): "a root's control file (census)",
     ("abiguard.sources.root", "hashlib"): "a root's hashes (census)",
+    ("abiguard.sources", "abiguard.sources.package"): "the census's package vocabulary, "
+                                                      "named by the package, loaded when used",
+    ("abiguard.sources.deb", "abiguard.sources.package"): "as above (census)",
+    ("abiguard.sources.root", "abiguard.sources.package"): "as above (census)",
     ("abiguard.sources.base", "tempfile"): "a temporary directory when a package is "
                                            "unpacked (tempfile and shutil: 4.5 ms)",
     ("abiguard.sources.base", "shutil"): "as above, to remove it",

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from ..errors import UsageError
 from ..model import ElfObject, InputError
 from ..notify import Notify, silent
-from .package import PackageRef
 
 if TYPE_CHECKING:  # (apt and .debs only for package inputs: a scan of files loads neither)
     from ..debian.apt import Apt
     from ..debian.deb import DebInfo
     from ..debian.suites import Derived
+    from .package import PackageRef
 
 
 @dataclass(frozen=True, slots=True)

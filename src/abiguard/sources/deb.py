@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from ..debian.magic import is_deb
 from ..errors import InputFileError
 from .base import CensusPart, Context, LibraryTree, Relations, Source
-from .package import Fetch, FetchError, Key, Opened, PackageRef, Stamp, Unreadable
 from .tree import scan_tree
 
 if TYPE_CHECKING:
     from ..debian.deb import DebInfo
+    from .package import Fetch, Key, Opened, PackageRef, Stamp
 
 # (Reading and unpacking a .deb, its cache and SHA-256: imported when a .deb is opened, so
 # that recognising the inputs of a scan of files, which asks whether each is a .deb, loads
@@ -176,6 +176,8 @@ class DebPackages:
             st = os.stat(ref.path or "")
         except OSError:
             return None
+        from .package import Stamp
+
         return Stamp(st.st_size, st.st_mtime_ns)
 
     def lasting(self, ref: PackageRef) -> str | None:
@@ -183,6 +185,7 @@ class DebPackages:
 
     def open(self, ref: PackageRef, fetch: Fetch) -> Opened:
         from ..debian.apt import sha256_file
+        from .package import FetchError, Opened, Unreadable
 
         deb = fetch(ref)
         # a download (or cache hit) of abiguard.debian.apt is checked against the index
@@ -228,6 +231,8 @@ def find_debs(directory: str) -> list[str]:
 def deb_refs(paths: Iterable[str]) -> list[PackageRef]:
     """Refs for local .deb files (name/version/arch from the file name when it follows the
     pool convention; the worker reads the control file and hashes the content either way)."""
+    from .package import PackageRef
+
     out = []
     for p in paths:
         p = os.path.abspath(p)
