@@ -259,3 +259,39 @@ def test_json_history_is_ascii():
     assert len(text.splitlines()) == 3  # one family per line
     builtin = Path(archive.__file__).parent.parent / "data" / "policies" / "debian-history.json"
     assert builtin.read_bytes().isascii()
+
+
+def test_built_in_history_is_read_lazily_with_the_same_entries():
+    """The built-in history's entries are made from their lines when looked up
+    (GeneratedHistory), the same as the file parsed whole gives; a file of another layout is
+    parsed whole; text in a string that looks like the layout's keys changes nothing."""
+    from abiguard.policy import HistoryIndex, policy_from_data
+    from abiguard.policy.files import BUILTIN_DIR, GeneratedHistory
+
+    origin = "built-in:debian-history.json"
+    text = (Path(BUILTIN_DIR) / "debian-history.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    lazy, whole = parse_policy(text, origin), policy_from_data(data, origin)
+    assert isinstance(lazy.history, GeneratedHistory) and isinstance(whole.history, tuple)
+    assert len(lazy.history) == len(whole.history) > 4000
+    assert lazy.history[-1] == whole.history[-1] and lazy.history[1:3] == whole.history[1:3]
+    assert list(lazy.history) == list(whole.history)
+    assert (lazy.name, lazy.description, lazy.suites, lazy.libraries, lazy.symbols) == \
+        (whole.name, whole.description, whole.suites, whole.libraries, whole.symbols)
+    a, b = HistoryIndex([lazy]), HistoryIndex([whole])
+    assert len(a) == len(b) and dict(a.exact) == dict(b.exact)
+    names = [m.replace("[0-9]*", "17").replace("*", "x").replace("?", "y")
+             for e in whole.history for m in e.match]
+    assert [a.lookup((n,)) for n in names] == [b.lookup((n,)) for n in names]
+
+    first = dict(data["history"][0], reason='r ,"match":["libevil.so.1"],"releases":[ "family":')
+    tricky = archive.to_json({**data, "history": [first, *data["history"][1:]]})
+    pf = parse_policy(tricky, origin)
+    assert isinstance(pf.history, GeneratedHistory)
+    assert pf.history[0].reason == first["reason"] and pf.history[0].match == tuple(first["match"])
+    assert "libevil.so.1" not in HistoryIndex([pf]).exact
+    for other in (json.dumps(data),  # one line
+                  text.replace(',"match":[', ',"match": [', 1),  # a line of another form
+                  text.replace('],"releases":[', '],"references":[],"releases":[', 1)):
+        pf = parse_policy(other, origin)
+        assert isinstance(pf.history, tuple) and list(pf.history) == list(whole.history)
