@@ -176,19 +176,31 @@ class ResolverCache:
         """os.path.realpath of a path, with one lstat for a file that exists and is no
         symbolic link: then its real path is its directory's (remembered: the hundreds of
         files of one directory resolve it once, not component by component each) joined
-        with its name, which is what os.path.realpath's walk does there too."""
-        head, name = os.path.split(path)
-        if name in ("", ".", ".."):
-            return os.path.realpath(path)
-        try:
-            if stat.S_ISLNK(os.lstat(path).st_mode):
-                return os.path.realpath(path)
-        except (OSError, ValueError):  # missing (or a NUL in it): the general walk
-            return os.path.realpath(path)
-        real = self.realdirs.get(head)
-        if real is None:
-            real = self.realdirs[head] = os.path.realpath(head)
-        return os.path.join(real, name)
+        with its name, which is what os.path.realpath's walk does there too; a link to a
+        name in its own directory (``libz.so.1 -> libz.so.1.3``) is followed so, a few
+        times. Anything else: os.path.realpath itself."""
+        at = path
+        for _ in range(8):
+            head, name = os.path.split(at)
+            if name in ("", ".", ".."):
+                break
+            try:
+                mode = os.lstat(at).st_mode
+            except (OSError, ValueError):  # missing (or a NUL in it): the general walk
+                break
+            real = self.realdirs.get(head)
+            if real is None:
+                real = self.realdirs[head] = os.path.realpath(head)
+            if not stat.S_ISLNK(mode):
+                return os.path.join(real, name)
+            try:
+                target = os.readlink(at)
+            except OSError:
+                break
+            if "/" in target or target in ("", ".", ".."):
+                break
+            at = os.path.join(real, target)
+        return os.path.realpath(path)
 
     def library(self, path: str, read: Callable[[str], ElfObject]) -> LibraryFile:
         """The library file at ``path`` (read once by ``read``; its ElfError raised again
