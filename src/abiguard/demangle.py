@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ctypes
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -35,6 +34,8 @@ class _Demangler:
     """``__cxa_demangle`` and ``free`` loaded once (None when libstdc++ is not there)."""
 
     def __init__(self) -> None:
+        import ctypes  # (with the first name demangled: JSON output never needs it)
+
         self.fn = None
         self.free = None
         try:
@@ -60,6 +61,8 @@ class _Demangler:
             return name
         if b"\0" in raw:
             return name
+        import ctypes
+
         status = ctypes.c_int(0)
         ptr = self.fn(raw, None, None, ctypes.byref(status))
         if not ptr:

@@ -142,3 +142,24 @@ def test_control_paragraphs_fields_and_source():
                                                          {"package": "xen-utils-4.17"}]
     assert first_paragraph("\n\n") == {}
     assert Record.from_fields({"package": "x", "version": "1", "size": "many"}).size == 0
+
+
+def test_file_magic_reads_regular_files_only(tmp_path):
+    """The head of a regular file (all of a shorter one); b"" for a directory, a fifo
+    (never waited on), a missing path -- and a .deb is told by it."""
+    from abiguard.debian.deb import file_magic, is_deb
+
+    long = tmp_path / "long"
+    long.write_bytes(b"\x7fELF" + bytes(range(100)))
+    short = tmp_path / "short"
+    short.write_bytes(b"ab")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert file_magic(str(long)) == b"\x7fELF" + bytes(range(4))
+    assert file_magic(str(long), 72) == (b"\x7fELF" + bytes(range(100)))[:72]
+    assert file_magic(str(short), 72) == b"ab"
+    assert file_magic(str(tmp_path)) == b""
+    assert file_magic(str(fifo)) == b""
+    assert file_magic(str(tmp_path / "missing")) == b""
+    deb = build_deb(tmp_path / "root", tmp_path / "pool", "libx1")
+    assert is_deb(str(deb)) and not is_deb(str(long)) and not is_deb(str(fifo))

@@ -503,8 +503,8 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
     assert list(tmp.iterdir()) == []
     assert len(list((empty_cache / "unpacked").iterdir())) == 1
     # an exception in the middle of collecting (Ctrl-C while unpacking)
+    import abiguard.debian.deb as deb_mod  # (sources.deb looks it up there when it unpacks)
     import abiguard.debian.unpacked as unpacked_mod
-    import abiguard.sources.deb as deb_kind
 
     calls = []
 
@@ -512,7 +512,7 @@ def test_temp_dirs_private_and_removed_even_on_error(libs, tmp_path, monkeypatch
         calls.append(root)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(deb_kind, "unpack_deb", interrupted)
+    monkeypatch.setattr(deb_mod, "unpack_deb", interrupted)
     with limits.override(max_unpacked_bytes=1 << 30), pytest.raises(KeyboardInterrupt):
         collect([str(good)])
     assert calls and list(tmp.iterdir()) == []

@@ -221,3 +221,77 @@ def test_debian_history_of_the_current_suites(capsys):
     assert "libxenctrl.so.4.17" in xen["bookworm"].sonames
     assert xen["bullseye"].package == "libxenmisc4.14"
     assert xen["trixie"].package == "libxenmisc4.20"
+
+
+def test_history_index_first_entry_wins_whatever_the_kind_of_match():
+    """Exact names, PREFIX[0-9]*SUFFIX globs (indexed by prefix) and other globs: the first
+    entry of the files in force that speaks for a name wins; an exact name before any glob."""
+    from abiguard.policy import HistoryIndex
+
+    def entry(family: str, *match: str) -> dict:
+        return {"family": family, "stability": "unstable", "reason": family, "match": list(match)}
+
+    one = parse_policy(json.dumps({"schema": 1, "history": [
+        entry("a", "liba.so.1", "libx.so.[0-9]*"), entry("b", "libx.so.?*", "liba.so.1"),
+        entry("c", "libc.so.*")]}), "one.json")
+    two = parse_policy(json.dumps({"schema": 1, "history": [
+        entry("d", "libd.so.[0-9]*", "libc.so.[0-9]*", "libx.so.9")]}), "two.json")
+    index = HistoryIndex([one, two])
+    assert len(index) == 4
+    family = {n: (e.family if (e := index.lookup((n,))) else None)
+              for n in ("liba.so.1", "libx.so.9", "libx.so.x", "libc.so.3", "libd.so.2",
+                        "libd.so.x", "libz.so.1")}
+    assert family == {"liba.so.1": "a", "libx.so.9": "d", "libx.so.x": "b", "libc.so.3": "c",
+                      "libd.so.2": "d", "libd.so.x": None, "libz.so.1": None}
+    assert index.lookup(("libz.so.1", "libx.so.7")).family == "a"  # (no exact: globs)
+    assert list(index.exact) == ["liba.so.1", "libx.so.9"]
+
+
+def test_json_history_is_ascii():
+    """The JSON a history writes (and the built-in file) is ASCII: other characters escaped
+    (read and parsed faster), the same data."""
+    data = {"schema": 1, "name": "h", "description": "d →", "suites": ["a", "b"],
+            "history": [{"family": "libw", "stability": "stable", "verdict": "stable",
+                         "reason": "moved 1.2 → 1.5", "match": ["libw.so.1"],
+                         "releases": ["a libw1 1.2-1 1.2 libw.so.1"]}]}
+    text = archive.to_json(data)
+    assert text.isascii() and json.loads(text) == data and "\\u2192" in text
+    assert len(text.splitlines()) == 3  # one family per line
+    builtin = Path(archive.__file__).parent.parent / "data" / "policies" / "debian-history.json"
+    assert builtin.read_bytes().isascii()
+
+
+def test_built_in_history_is_read_lazily_with_the_same_entries():
+    """The built-in history's entries are made from their lines when looked up
+    (GeneratedHistory), the same as the file parsed whole gives; a file of another layout is
+    parsed whole; text in a string that looks like the layout's keys changes nothing."""
+    from abiguard.policy import HistoryIndex, policy_from_data
+    from abiguard.policy.files import BUILTIN_DIR, GeneratedHistory
+
+    origin = "built-in:debian-history.json"
+    text = (Path(BUILTIN_DIR) / "debian-history.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    lazy, whole = parse_policy(text, origin), policy_from_data(data, origin)
+    assert isinstance(lazy.history, GeneratedHistory) and isinstance(whole.history, tuple)
+    assert len(lazy.history) == len(whole.history) > 4000
+    assert lazy.history[-1] == whole.history[-1] and lazy.history[1:3] == whole.history[1:3]
+    assert list(lazy.history) == list(whole.history)
+    assert (lazy.name, lazy.description, lazy.suites, lazy.libraries, lazy.symbols) == \
+        (whole.name, whole.description, whole.suites, whole.libraries, whole.symbols)
+    a, b = HistoryIndex([lazy]), HistoryIndex([whole])
+    assert len(a) == len(b) and dict(a.exact) == dict(b.exact)
+    names = [m.replace("[0-9]*", "17").replace("*", "x").replace("?", "y")
+             for e in whole.history for m in e.match]
+    assert [a.lookup((n,)) for n in names] == [b.lookup((n,)) for n in names]
+
+    first = dict(data["history"][0], reason='r ,"match":["libevil.so.1"],"releases":[ "family":')
+    tricky = archive.to_json({**data, "history": [first, *data["history"][1:]]})
+    pf = parse_policy(tricky, origin)
+    assert isinstance(pf.history, GeneratedHistory)
+    assert pf.history[0].reason == first["reason"] and pf.history[0].match == tuple(first["match"])
+    assert "libevil.so.1" not in HistoryIndex([pf]).exact
+    for other in (json.dumps(data),  # one line
+                  text.replace(',"match":[', ',"match": [', 1),  # a line of another form
+                  text.replace('],"releases":[', '],"references":[],"releases":[', 1)):
+        pf = parse_policy(other, origin)
+        assert isinstance(pf.history, tuple) and list(pf.history) == list(whole.history)

@@ -170,3 +170,42 @@ def test_an_expected_file_is_read_whole_once_or_else_as_a_library(apps):
     cache.expect(lib, whole)
     cache.clear()
     assert not cache.expected and not cache.early
+
+
+def test_realpath_is_os_realpath(tmp_path, monkeypatch):
+    """The cache's real path (a file's directory resolved once for all its files) is
+    os.path.realpath's, for files, links, links to directories, missing paths, relative
+    paths and '..'; purge forgets the directories under the prefix too."""
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (real / "f").write_text("x")
+    (real / "sub" / "g").write_text("x")
+    (tmp_path / "dirlink").symlink_to(real)
+    (real / "flink").symlink_to("sub/g")
+    (real / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "x")
+    (real / "a2").symlink_to("f")  # links to names of their own directory, chained
+    (real / "a1").symlink_to("a2")
+    (real / "c1").symlink_to("c2")  # a cycle
+    (real / "c2").symlink_to("c1")
+    (real / "gone").symlink_to("missing")
+    (real / "up").symlink_to("..")
+    (real / "long0").write_text("x")
+    for i in range(1, 12):  # a chain longer than the links followed
+        (real / f"long{i}").symlink_to(f"long{i - 1}")
+    monkeypatch.chdir(real)
+    paths = [str(real / "f"), str(tmp_path / "dirlink" / "f"), str(tmp_path / "dirlink/sub/g"),
+             str(real / "flink"), str(tmp_path / "dirlink" / "flink"), str(real / "loop"),
+             str(real / "missing"), str(tmp_path / "nowhere" / "x"), str(tmp_path / "dangling"),
+             str(real / "sub" / ".." / "f"), str(tmp_path / "dirlink" / "sub" / ".." / "f"),
+             str(real / "sub" / "."), str(real / "sub" / ".."), str(real) + "/", "f", "sub/g",
+             "./f", "../real/f", "", ".", "..", "//" + str(real / "f").lstrip("/"),
+             str(real / "nowhere" / ".." / "f"), str(real / "a1"), str(real / "a2"),
+             str(tmp_path / "dirlink" / "a1"), str(real / "c1"), str(real / "gone"),
+             str(real / "up"), "a1", "c2", str(real / "long11"), str(real / "long5")]
+    cache = ResolverCache()
+    for _ in range(2):  # (the second time from what was remembered)
+        assert [cache.realpath(p) for p in paths] == [os.path.realpath(p) for p in paths]
+    assert cache.realdirs  # the directories were resolved once
+    cache.purge(str(tmp_path) + os.sep)
+    assert not cache.realdirs and not cache.realpaths

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..checks import failing, unchecked
@@ -25,10 +24,11 @@ if TYPE_CHECKING:  # (argparse's class is generic for the type checker only)
 def emit(args: argparse.Namespace, text: str) -> None:
     """Write a rendered result to --output or stdout."""
     if getattr(args, "output", None):
-        path = Path(args.output)
+        path = args.output
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
         except OSError as exc:
             raise UsageError(f"cannot write --output {args.output}: {exc.strerror}") from None
         if not getattr(args, "quiet", False):

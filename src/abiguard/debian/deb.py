@@ -13,7 +13,6 @@ import errno
 import io
 import os
 import shutil
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
@@ -26,33 +25,7 @@ from ..elf import AR_MAGIC, ELF_MAGIC, ar_headers
 from ..errors import InputFileError
 from ..tarstream import LimitExceeded, Refused, TarError, TarStream, decompressed
 from .control import first_paragraph, source_of
-
-
-def open_regular(path: str) -> io.BufferedReader:
-    """A binary file object for a regular file; OSError for anything else. Opened without
-    blocking, so that a fifo among the inputs does not hang the scan."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def file_magic(path: str, n: int = 8) -> bytes:
-    try:
-        with open_regular(path) as fh:
-            head: bytes = fh.read(n)
-            return head
-    except OSError:
-        return b""
-
-
-def is_deb(path: str) -> bool:
-    head = file_magic(path, 72)
-    return head.startswith(AR_MAGIC) and head[8:24].rstrip(b" ").rstrip(b"/") == b"debian-binary"
+from .magic import file_magic, is_deb, open_regular
 
 
 @dataclass(frozen=True, slots=True)

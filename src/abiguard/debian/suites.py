@@ -31,6 +31,7 @@ from pathlib import Path
 
 from ..cachedir import cache_dir
 from .apt import Apt, AptConfig, AptError, Record, client
+from .names import is_package_name, split_spec
 from .sourceslist import (
     distribution_entries,
     machine_codename,
@@ -39,9 +40,6 @@ from .sourceslist import (
 )
 
 SUITE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
-_SPEC_RE = re.compile(r"^(apt:)?([a-z0-9][a-z0-9+.-]+)(=[A-Za-z0-9.+~:-]+)?/([a-z][a-z0-9-]*)$")
-PACKAGE_RE = re.compile(r"^(apt:)?([a-z0-9][a-z0-9+.-]+)(=[A-Za-z0-9.+~:-]+)?$")
-"""An apt package input: ``NAME``, ``NAME=VERSION``, optionally ``apt:``-prefixed."""
 
 LISTS_MAX_AGE = 86400
 """A derived configuration's package lists older than this (seconds) are fetched again."""
@@ -52,24 +50,6 @@ RELEASE_ALIASES = {"oldoldstable", "oldstable", "stable", "testing", "unstable",
 
 class SuiteError(AptError):
     """A suite could not be configured or a package could not be fetched from it."""
-
-
-def is_package_name(spec: str) -> bool:
-    """Whether an input names an apt package (and not an existing path)."""
-    return not os.path.exists(spec) and PACKAGE_RE.match(spec) is not None
-
-
-def split_spec(spec: str) -> tuple[str, str | None]:
-    """``'qemu-system-xen/trixie'`` -> ``('qemu-system-xen', 'trixie')``;
-    ``'apt:libx=1.2/trixie'`` -> ``('libx=1.2', 'trixie')``; anything else -> ``(spec, None)``.
-
-    Existing paths are never split (``dir/sub`` stays a path)."""
-    if os.path.exists(spec):
-        return spec, None
-    m = _SPEC_RE.match(spec)
-    if not m:
-        return spec, None
-    return m.group(2) + (m.group(3) or ""), m.group(4)
 
 
 def _releases() -> set[str] | None:

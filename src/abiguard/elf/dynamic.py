@@ -16,7 +16,6 @@ from operator import eq
 
 from ..errors import ElfError
 from ..model import ElfObject, SymbolTable, VersionDef, VersionNeed
-from . import dwarf, notes
 from .constants import (
     DT_FLAGS_1,
     DT_GNU_HASH,
@@ -71,15 +70,21 @@ class ElfFile(ElfVersions):
 
     def build_id(self) -> str | None:
         """The GNU build-id note as a hex string (None: none)."""
+        from . import notes  # (notes and DWARF: for call sites, not on a scan's path)
+
         return notes.build_id(self)
 
     def debuglink(self) -> tuple[str, int] | None:
         """(file name, CRC-32) of ``.gnu_debuglink`` (None: none)."""
+        from . import notes
+
         return notes.debuglink(self)
 
     def subprogram_ranges(self) -> list[tuple[int, int, str]]:
         """(start, end, name) of the functions the file's DWARF describes (see
         :mod:`abiguard.elf.dwarf`); empty without DWARF."""
+        from . import dwarf
+
         return dwarf.subprogram_ranges(self)
 
     # ---- dynamic section --------------------------------------------------------------------

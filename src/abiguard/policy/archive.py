@@ -538,7 +538,9 @@ def to_toml(data: PolicyData) -> str:
 def to_json(data: PolicyData) -> str:
     """The policy data as JSON, one family per line (diffs stay readable), each release in
     its one-line form (:func:`abiguard.policy.files.release_line`: a string parses faster than
-    a table, and a scan loads the built-in file every time)."""
+    a table, and a scan loads the built-in file every time), in ASCII (other characters as
+    ``\\u`` escapes: ASCII text decodes ten times faster, and the JSON parser reads it faster
+    too)."""
 
     def compact(e: HistoryData) -> dict[str, object]:
         rel = [r if isinstance(r, str) else release_line(Release(
@@ -547,8 +549,8 @@ def to_json(data: PolicyData) -> str:
         return {**e, "releases": rel}
 
     head = {k: v for k, v in data.items() if k != "history"}
-    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
-    entries = ",\n".join(json.dumps(compact(e), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(head, separators=(",", ":"))[:-1]
+    entries = ",\n".join(json.dumps(compact(e), separators=(",", ":"))
                           for e in data["history"])
     return f'{text},"history":[\n{entries}\n]}}\n'
 

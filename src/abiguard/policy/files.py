@@ -10,12 +10,13 @@ Debian suites, and the verdict read from them). Errors name the file and the ent
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ..errors import DataFileError
+from ..fastnew import maker
 from ..limits import TomlTable, toml_loads
 from ..model import Evidence, Stability
 
@@ -88,6 +89,53 @@ class HistoryEntry:
                                    else str(r.get("suite", "")) for r in self.raw_releases))
 
 
+_make_history_entry = maker(HistoryEntry)
+_STABILITY = {s.value: s for s in Stability}
+
+
+def _trusted_entry(t: Any, origin: str) -> HistoryEntry:
+    """An entry of a built-in file (generated, checked by the tests) without checking each
+    key, and without its releases: a scan never reads them (the file has them)."""
+    return _make_history_entry(t["family"], _STABILITY[t["stability"]], t["verdict"],
+                               t["reason"], tuple(t["match"]), (), origin, ())
+
+
+class GeneratedHistory(Sequence[HistoryEntry]):
+    """The ``[[history]]`` entries of a built-in JSON file as ``abiguard history`` writes it
+    (:func:`abiguard.policy.archive.to_json`: one family per line, its ``match`` right before
+    its ``releases``), each made from its line when first asked for: a scan looks a few
+    hundred of the thousands of families up, and the index of them all needs only their
+    sonames (:attr:`matches`), read for all at once. The entries are those of the file parsed
+    whole (a test holds the built-in file to that)."""
+
+    def __init__(self, lines: list[str], matches: list[list[str]], origin: str) -> None:
+        self._lines = lines
+        """Each entry's line (with the comma that ends all but the last)."""
+        self.matches = matches
+        """Each entry's ``match``, in order."""
+        self.origin = origin
+        self._made: list[HistoryEntry | None] = [None] * len(lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, i: int) -> HistoryEntry: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[HistoryEntry]: ...
+
+    def __getitem__(self, i: int | slice) -> HistoryEntry | Sequence[HistoryEntry]:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        entry = self._made[i]
+        if entry is None:
+            line = self._lines[i]
+            entry = self._made[i] = _trusted_entry(json.loads(line.removesuffix(",")),
+                                                   self.origin)
+        return entry
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyFile:
     name: str
@@ -95,7 +143,8 @@ class PolicyFile:
     libraries: tuple[Rule, ...]
     symbols: tuple[Rule, ...]
     description: str = ""
-    history: tuple[HistoryEntry, ...] = ()
+    history: Sequence[HistoryEntry] = ()
+    """A tuple, or for a built-in generated history its :class:`GeneratedHistory`."""
     suites: tuple[str, ...] = ()
 
 
@@ -218,9 +267,7 @@ def _trusted_history(data: TomlTable, origin: str) -> tuple[HistoryEntry, ...] |
     releases are left out: a scan never reads them, and thousands of small tables kept alive
     cost every garbage collection of a scan more than reading them (the file has them)."""
     try:
-        return tuple(HistoryEntry(t["family"], Stability(t["stability"]), t["verdict"],
-                                  t["reason"], tuple(t["match"]), (), origin)
-                     for t in data.get("history", ()))
+        return tuple([_trusted_entry(t, origin) for t in data.get("history", ())])
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -260,23 +307,35 @@ def _history(data: TomlTable, origin: str) -> tuple[HistoryEntry, ...]:
     return tuple(out)
 
 
-def policy_from_data(data: Any, origin: str) -> PolicyFile:
-    """Validate the parsed form (TOML or JSON) of one policy file."""
+def policy_from_data(data: Any, origin: str,
+                     history: Sequence[HistoryEntry] | None = None) -> PolicyFile:
+    """Validate the parsed form (TOML or JSON) of one policy file (``history``: its entries,
+    read apart; else those of ``data``)."""
     if not isinstance(data, dict):
         raise DataFileError(origin, "must be a table of keys (schema, library, symbol, ...)")
     _check_keys(data, _TOP, {"schema"}, "top level", origin)
     if data["schema"] != SCHEMA or isinstance(data["schema"], bool):
         raise DataFileError(origin, f"schema {data['schema']!r} is not supported (expected 1)")
-    return PolicyFile(name=str(data.get("name", Path(origin).stem)), origin=origin,
+    if "name" in data:
+        name = str(data["name"])
+    else:  # (pathlib only then: every scan reads the built-in files, each with its name)
+        from pathlib import PurePath
+
+        name = PurePath(origin).stem
+    return PolicyFile(name=name, origin=origin,
                       libraries=_rules(data, "library", origin),
                       symbols=_rules(data, "symbol", origin),
                       description=str(data.get("description", "")),
-                      history=_history(data, origin),
+                      history=_history(data, origin) if history is None else history,
                       suites=_strs(data, "suites", "top level", origin))
 
 
 def parse_policy(text: str, origin: str) -> PolicyFile:
     """Parse and validate one policy file (TOML; JSON when ``origin`` ends in .json)."""
+    if origin.startswith("built-in:") and origin.endswith(".json"):
+        generated = _generated(text, origin)
+        if generated is not None:
+            return generated
     if origin.endswith(".json"):
         try:
             data = json.loads(text)
@@ -289,9 +348,46 @@ def parse_policy(text: str, origin: str) -> PolicyFile:
     return policy_from_data(data, origin)
 
 
+_MATCH, _RELEASES = ',"match":[', '],"releases":['
+
+
+def _generated(text: str, origin: str) -> PolicyFile | None:
+    """A built-in history file of :func:`abiguard.policy.archive.to_json`'s layout, its
+    entries a :class:`GeneratedHistory` (None: another layout, or not valid: parsed whole).
+    In valid JSON, ``,"match":[`` and ``],"releases":[`` are keys and the ends of values,
+    never text inside a string (whose quotes are escaped) and ``"family":`` is a key, so
+    each line's sonames lie between the two, and a line holds one entry."""
+    lines = text.split("\n")
+    if len(lines) < 3 or lines[-1] or lines[-2] != "]}" or \
+            not lines[0].endswith(',"history":['):
+        return None
+    entries = lines[1:-2]
+    if text.count('"family":') != len(entries) or text.count("},\n") != len(entries) - 1 or \
+            not entries[-1].endswith("}"):  # (one entry a line, each line but the last: "},")
+        return None
+    matches: list[str] = []
+    add = matches.append
+    find = str.find
+    for line in entries:
+        i = find(line, _MATCH)
+        j = find(line, _RELEASES, i)
+        if i < 0 or j < 0 or not line.startswith('{"family":'):
+            return None
+        add(line[i + len(_MATCH) - 1:j + 1])
+    try:
+        data = json.loads(lines[0] + "]}")
+        names = json.loads("[" + ",".join(matches) + "]")
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("history") != []:
+        return None
+    return policy_from_data(data, origin, GeneratedHistory(entries, names, origin))
+
+
 def load_policy_file(path: str) -> PolicyFile:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except OSError as exc:
         raise DataFileError(path, f"cannot read policy file: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -299,12 +395,17 @@ def load_policy_file(path: str) -> PolicyFile:
     return parse_policy(text, path)
 
 
+BUILTIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "data", "policies")
+"""abiguard/data/policies: the package's own files, read from where the package is (not
+through importlib.resources, whose import costs every scan 6 ms)."""
+
+
 def builtin_policies() -> list[PolicyFile]:
     """The policy files shipped in abiguard/data/policies (.toml and .json), by name."""
     out = []
-    folder = resources.files("abiguard") / "data" / "policies"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith((".toml", ".json")):
-            out.append(parse_policy(entry.read_text(encoding="utf-8"),
-                                    f"built-in:{entry.name}"))
+    for name in sorted(os.listdir(BUILTIN_DIR)):
+        if name.endswith((".toml", ".json")):
+            with open(os.path.join(BUILTIN_DIR, name), encoding="utf-8") as fh:
+                out.append(parse_policy(fh.read(), f"built-in:{name}"))
     return out

@@ -13,11 +13,29 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from .files import HistoryEntry, PolicyFile
+from .files import GeneratedHistory, HistoryEntry, PolicyFile
 from .signals import HISTORY, LibraryFacts, Signal
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+class _ByName(Mapping[str, HistoryEntry]):
+    """Name -> entry, the entries made when asked for (GeneratedHistory)."""
+
+    def __init__(self, names: dict[str, int], entry: Callable[[int], HistoryEntry]) -> None:
+        self._names = names
+        self._entry = entry
+
+    def __getitem__(self, name: str) -> HistoryEntry:
+        return self._entry(self._names[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class HistoryIndex:
@@ -25,53 +43,69 @@ class HistoryIndex:
 
     Exact names are a dict; globs of the form ``PREFIX[0-9]*SUFFIX`` (what ``abiguard
     history`` writes for release-locked families) are indexed by their prefix, so that a
-    name is looked up with one probe per number in it; other globs are tried in order."""
+    name is looked up with one probe per number in it; other globs are tried in order.
+    Entries are known by their place among all entries (the first one wins); a built-in
+    history's are made when one is looked up (:class:`~abiguard.policy.files.GeneratedHistory`)."""
 
     def __init__(self, files: list[PolicyFile]) -> None:
-        self.exact: dict[str, HistoryEntry] = {}
-        self._prefixed: dict[str, list[tuple[str, HistoryEntry]]] = {}
-        self._other: list[tuple[str, HistoryEntry]] = []
-        self._order: dict[int, int] = {}
+        self._exact: dict[str, int] = {}
+        self._prefixed: dict[str, list[tuple[int, str]]] = {}
+        self._other: list[tuple[int, str]] = []
+        self._files: list[tuple[int, Sequence[HistoryEntry]]] = []
+        """(the place of its first entry, its entries) of each file with entries."""
         self.suites: dict[str, tuple[str, ...]] = {}
         """The suites of each file (its top-level ``suites``)."""
+        exact = self._exact.setdefault
         n = 0
         for f in files:
             self.suites[f.origin] = f.suites
-            for entry in f.history:
-                self._order[id(entry)] = n
-                n += 1
-                for m in entry.match:
-                    if not _GLOB_CHARS.search(m):
-                        self.exact.setdefault(m, entry)
+            entries = f.history
+            if entries:
+                self._files.append((n, entries))
+            matches = (entries.matches if isinstance(entries, GeneratedHistory)
+                       else [e.match for e in entries])
+            for names in matches:
+                for m in names:
+                    if "*" not in m and "?" not in m and "[" not in m:  # (_GLOB_CHARS)
+                        exact(m, n)
                         continue
                     head, sep, tail = m.partition("[0-9]*")
                     if sep and not _GLOB_CHARS.search(head) and not _GLOB_CHARS.search(tail):
-                        self._prefixed.setdefault(head, []).append((m, entry))
+                        self._prefixed.setdefault(head, []).append((n, m))
                     else:
-                        self._other.append((m, entry))
+                        self._other.append((n, m))
+                n += 1
+        self._count = n
+        self.exact: Mapping[str, HistoryEntry] = _ByName(self._exact, self._entry)
+        """Each exact name's entry."""
+
+    def _entry(self, n: int) -> HistoryEntry:
+        """The entry at place ``n``."""
+        for first, entries in reversed(self._files):
+            if n >= first:
+                return entries[n - first]
+        raise IndexError(n)
 
     def __len__(self) -> int:
-        return len(self._order)
+        return self._count
 
     def lookup(self, names: tuple[str, ...]) -> HistoryEntry | None:
-        for n in names:
-            hit = self.exact.get(n)
+        for name in names:
+            hit = self._exact.get(name)
             if hit is not None:
-                return hit
-        for n in names:
-            best: HistoryEntry | None = None
-            for m in _NUMBER_START.finditer(n):
-                for g, entry in self._prefixed.get(n[:m.start()], ()):
-                    if fnmatch.fnmatchcase(n, g) and (
-                            best is None or self._order[id(entry)] < self._order[id(best)]):
-                        best = entry
-            for g, entry in self._other:
-                if (best is None or self._order[id(entry)] < self._order[id(best)]) and \
-                        fnmatch.fnmatchcase(n, g):
-                    best = entry
+                return self._entry(hit)
+        for name in names:
+            best: int | None = None
+            for m in _NUMBER_START.finditer(name):
+                for n, glob in self._prefixed.get(name[:m.start()], ()):
+                    if fnmatch.fnmatchcase(name, glob) and (best is None or n < best):
+                        best = n
+            for n, glob in self._other:
+                if (best is None or n < best) and fnmatch.fnmatchcase(name, glob):
+                    best = n
                     break
             if best is not None:
-                return best
+                return self._entry(best)
         return None
 
 

@@ -19,6 +19,7 @@ over (:meth:`ResolverCache.trim`).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -143,6 +144,8 @@ class ResolverCache:
         self.known: dict[str, ElfObject] = {}
         """Files read already (consumers), by real path, not yet asked for as libraries."""
         self.realpaths: dict[str, str] = {}
+        self.realdirs: dict[str, str] = {}
+        """The real paths of the directories :meth:`realpath` took a file's from."""
         self.relocations: dict[str, RelocationRefs | None] = {}
         self.defined: dict[str, tuple[LibraryFile, ...]] = {}
         """Exported name -> the library files of this generation that export it."""
@@ -166,8 +169,38 @@ class ResolverCache:
         """os.path.realpath, remembered (the files do not change while resolving)."""
         hit = self.realpaths.get(path)
         if hit is None:
-            hit = self.realpaths[path] = os.path.realpath(path)
+            hit = self.realpaths[path] = self._realpath(path)
         return hit
+
+    def _realpath(self, path: str) -> str:
+        """os.path.realpath of a path, with one lstat for a file that exists and is no
+        symbolic link: then its real path is its directory's (remembered: the hundreds of
+        files of one directory resolve it once, not component by component each) joined
+        with its name, which is what os.path.realpath's walk does there too; a link to a
+        name in its own directory (``libz.so.1 -> libz.so.1.3``) is followed so, a few
+        times. Anything else: os.path.realpath itself."""
+        at = path
+        for _ in range(8):
+            head, name = os.path.split(at)
+            if name in ("", ".", ".."):
+                break
+            try:
+                mode = os.lstat(at).st_mode
+            except (OSError, ValueError):  # missing (or a NUL in it): the general walk
+                break
+            real = self.realdirs.get(head)
+            if real is None:
+                real = self.realdirs[head] = os.path.realpath(head)
+            if not stat.S_ISLNK(mode):
+                return os.path.join(real, name)
+            try:
+                target = os.readlink(at)
+            except OSError:
+                break
+            if "/" in target or target in ("", ".", ".."):
+                break
+            at = os.path.join(real, target)
+        return os.path.realpath(path)
 
     def library(self, path: str, read: Callable[[str], ElfObject]) -> LibraryFile:
         """The library file at ``path`` (read once by ``read``; its ElfError raised again
@@ -262,6 +295,7 @@ class ResolverCache:
         self.files = {}
         self.known = {}
         self.realpaths = {}
+        self.realdirs = {}
         self.relocations = {}
         self.defined = {}
         self.made = {}
@@ -275,9 +309,10 @@ class ResolverCache:
         for cache in (self.relocations, self.known, self.expected, self.early):
             for k in [k for k in list(cache) if k.startswith(prefix)]:
                 cache.pop(k, None)
-        for path in [p for p, real in list(self.realpaths.items())
-                     if p.startswith(prefix) or real.startswith(prefix)]:
-            self.realpaths.pop(path, None)
+        for paths in (self.realpaths, self.realdirs):  # (a directory: also the prefix's own)
+            for path in [p for p, real in list(paths.items())
+                         if (p + os.sep).startswith(prefix) or (real + os.sep).startswith(prefix)]:
+                paths.pop(path, None)
         gone = [k for k in list(self.files) if k.startswith(prefix)]
         names: set[str] = set()
         dropped: set[int] = set()

@@ -23,6 +23,8 @@ and for the census a :class:`PackageKind` passed to :func:`register_package`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .apt import AptSource
 from .base import (
     CensusPart,
@@ -47,16 +49,6 @@ from .deb import DebPackages, DebSource, deb_refs, find_debs, parse_deb_filename
 from .directory import DirectorySource
 from .file import FileSource
 from .missing import MissingSource
-from .package import (
-    Fetch,
-    FetchError,
-    Key,
-    Opened,
-    PackageKind,
-    PackageRef,
-    Stamp,
-    Unreadable,
-)
 from .registry import (
     REGISTRY,
     Registry,
@@ -71,6 +63,34 @@ from .registry import (
 from .root import RootPackages, RootSource, is_root, root_ref, root_refs, tree_signature
 from .suite import SuitePackage
 from .tree import elf_targets, scan_tree, shared_objects, walk
+
+if TYPE_CHECKING:
+    from .package import (
+        Fetch,
+        FetchError,
+        Key,
+        Opened,
+        PackageKind,
+        PackageRef,
+        Stamp,
+        Unreadable,
+    )
+
+_PACKAGE = frozenset({"Fetch", "FetchError", "Key", "Opened", "PackageKind", "PackageRef", "Stamp",
+                      "Unreadable"})
+"""The census's package vocabulary (:mod:`.package`), named here too but loaded with its first
+use: a scan of files never needs it."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PACKAGE:
+        from . import package
+
+        value = getattr(package, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "REGISTRY",

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..debian.apt import Apt, AptError, installed_versions
-from ..debian.deb import DebInfo
-from ..debian.suites import is_package_name
+from ..debian.names import is_package_name
 from ..model import InputError
 from ..notify import Notify
 from .base import CensusPart, Context, LibraryTree, Relations, Source
 from .deb import add_deb, library_tree_of, package_label, unpack_headers
+
+if TYPE_CHECKING:  # (apt itself when a name is fetched: a scan of files never loads it)
+    from pathlib import Path
+
+    from ..debian.apt import Apt, AptError
+    from ..debian.deb import DebInfo
 
 
 @dataclass
@@ -39,6 +43,8 @@ class Fetched:
 def fetch_names(apt: Apt, names: list[str], notify: Notify) -> Fetched:
     """apt's records of the names (the version chosen first), then their .debs (the cache,
     else one download)."""
+    from ..debian.apt import AptError
+
     got = Fetched()
     records = {}
     for spec, rec in apt.resolve(names).items():
@@ -120,6 +126,8 @@ class AptSource(Source):
         return CensusPart(names=(self.name,))
 
     def _deb(self) -> str:
+        from ..debian.apt import AptError
+
         if self.error is not None:
             raise self.error
         if self.deb is None:
@@ -138,6 +146,8 @@ def fetch_library_packages(related: Iterable[Relations], ctx: Context) -> None:
     """``--with-deps``: the library packages the given packages depend on (the one closure
     of abiguard.debian.apt, apt's candidates of the context's suite), unpacked as overlays;
     those this machine has at exactly that version are left to the sysroot."""
+    from ..debian.apt import AptError, installed_versions
+
     packages = list(related)
     apt, derived = ctx.apt()
     installed = installed_versions()

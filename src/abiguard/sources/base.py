@@ -20,20 +20,20 @@ the earlier ones (package names after local files, as apt's downloads come last)
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from ..debian.apt import Apt
-from ..debian.deb import DebInfo
-from ..debian.suites import Derived, apt_for
 from ..errors import UsageError
 from ..model import ElfObject, InputError
 from ..notify import Notify, silent
-from .package import PackageRef
+
+if TYPE_CHECKING:  # (apt and .debs only for package inputs: a scan of files loads neither)
+    from ..debian.apt import Apt
+    from ..debian.deb import DebInfo
+    from ..debian.suites import Derived
+    from .package import PackageRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +92,20 @@ class Collected:
 
     def tempdir(self, prefix: str = "abiguard-") -> str:
         """A new private (0700) temporary directory, removed by :meth:`cleanup`."""
+        import tempfile  # (with the first package unpacked: a scan of files needs none)
+
         d = tempfile.mkdtemp(prefix=prefix)
         self._tmp.append(d)
         os.chmod(d, 0o700)
         return d
 
     def cleanup(self) -> None:
-        for d in self._tmp:
-            shutil.rmtree(d, ignore_errors=True)
-        self._tmp.clear()
+        if self._tmp:
+            import shutil  # (as tempfile)
+
+            for d in self._tmp:
+                shutil.rmtree(d, ignore_errors=True)
+            self._tmp.clear()
 
     def __enter__(self) -> Collected:  # noqa: PYI034 - final class
         return self
@@ -145,6 +150,8 @@ class Context:
     def apt(self) -> tuple[Apt, Derived | None]:
         """The apt client of the suite, and its derived configuration (None: the machine's)."""
         if self._apt is None:
+            from ..debian.suites import apt_for
+
             self._apt = apt_for(self.suite)
         return self._apt
 

@@ -13,14 +13,20 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from ..debian.apt import sha256_file
-from ..debian.deb import DebInfo, is_deb, read_deb_control, unpack_deb
-from ..debian.unpacked import unpacked
+from ..debian.magic import is_deb
 from ..errors import InputFileError
 from .base import CensusPart, Context, LibraryTree, Relations, Source
-from .package import Fetch, FetchError, Key, Opened, PackageRef, Stamp, Unreadable
 from .tree import scan_tree
+
+if TYPE_CHECKING:
+    from ..debian.deb import DebInfo
+    from .package import Fetch, Key, Opened, PackageRef, Stamp
+
+# (Reading and unpacking a .deb, its cache and SHA-256: imported when a .deb is opened, so
+# that recognising the inputs of a scan of files, which asks whether each is a .deb, loads
+# none of it.)
 
 _DEB_NAME = re.compile(r"^([a-z0-9][a-z0-9+.-]+)_([^_/]+)_([a-z0-9-]+)\.deb$")
 
@@ -31,6 +37,9 @@ def add_deb(path: str, ctx: Context, origin: str | None = None,
     abiguard.debian.unpacked, else into a private temporary directory) and, with
     ``consumers``, its ELF files as targets of ``origin``. ``sha256``: the file's, when apt
     checked it. Its control data, or None when it could not be read (an input error)."""
+    from ..debian.deb import read_deb_control, unpack_deb
+    from ..debian.unpacked import unpacked
+
     out = ctx.out
     try:
         hit = unpacked(path, sha256)
@@ -54,12 +63,16 @@ def add_deb(path: str, ctx: Context, origin: str | None = None,
 
 def package_label(path: str) -> str:
     """'name version' of a .deb (raises InputFileError)."""
+    from ..debian.deb import read_deb_control
+
     info = read_deb_control(path)
     return f"{info.package} {info.version}"
 
 
 def unpack_headers(path: str, ctx: Context) -> str:
     """The C headers of a .deb, unpacked: its usr/include (or the root, when it has none)."""
+    from ..debian.deb import unpack_deb
+
     root = ctx.tempdir("abiguard-impact-")
     unpack_deb(path, root, wanted=lambda rel, _head: rel.endswith(".h"))
     inc = os.path.join(root, "usr", "include")
@@ -68,6 +81,8 @@ def unpack_headers(path: str, ctx: Context) -> str:
 
 def library_tree_of(path: str, ctx: Context) -> LibraryTree:
     """A .deb as a library set: unpacked, its libraries known by their installed paths."""
+    from ..debian.deb import unpack_deb
+
     label = package_label(path)
     root = ctx.tempdir("abiguard-impact-")
     unpack_deb(path, root)
@@ -120,6 +135,8 @@ _LOCK = threading.Lock()
 def control(path: str) -> DebInfo:
     """A .deb's control data, remembered per process (a census worker reads a local package's
     control for its key, its relations and as a dependency of others)."""
+    from ..debian.deb import read_deb_control
+
     with _LOCK:
         hit = _CONTROLS.get(path)
     if hit is None:
@@ -142,6 +159,8 @@ class DebPackages:
     name = "deb"
 
     def identify(self, ref: PackageRef) -> Key:
+        from ..debian.apt import sha256_file
+
         try:
             sha = sha256_file(ref.path or "")
         except OSError:
@@ -157,12 +176,17 @@ class DebPackages:
             st = os.stat(ref.path or "")
         except OSError:
             return None
+        from .package import Stamp
+
         return Stamp(st.st_size, st.st_mtime_ns)
 
     def lasting(self, ref: PackageRef) -> str | None:
         return None
 
     def open(self, ref: PackageRef, fetch: Fetch) -> Opened:
+        from ..debian.apt import sha256_file
+        from .package import FetchError, Opened, Unreadable
+
         deb = fetch(ref)
         # a download (or cache hit) of abiguard.debian.apt is checked against the index
         sha = ref.sha256 if ref.sha256 and not ref.path else sha256_file(deb)
@@ -182,6 +206,8 @@ class DebPackages:
                       info.pre_depends, str(info), os.path.getsize(deb), deb)
 
     def unpack(self, ref: PackageRef, opened: Opened | None, fetch: Fetch, into: str) -> None:
+        from ..debian.deb import unpack_deb
+
         unpack_deb(opened.file if opened is not None and opened.file else fetch(ref), into)
 
 
@@ -205,6 +231,8 @@ def find_debs(directory: str) -> list[str]:
 def deb_refs(paths: Iterable[str]) -> list[PackageRef]:
     """Refs for local .deb files (name/version/arch from the file name when it follows the
     pool convention; the worker reads the control file and hashes the content either way)."""
+    from .package import PackageRef
+
     out = []
     for p in paths:
         p = os.path.abspath(p)

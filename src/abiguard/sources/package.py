@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..debian.apt import Record
-from ..debian.control import relation_names
+if TYPE_CHECKING:
+    from ..debian.apt import Record
 
 Key = tuple[str, str, str, str]
 """A package's store key: (name, version, architecture, content hash)."""
@@ -83,6 +83,8 @@ class PackageRef:
     def names_used(self, arch: str | None = None) -> set[str]:
         """Every package name it declares it uses (Pre-Depends, Depends, Recommends,
         Suggests, Enhances; any alternative)."""
+        from ..debian.control import relation_names
+
         return set().union(*(relation_names(t, arch) for t in
                              (self.pre_depends, self.depends, self.uses)))
 

@@ -25,6 +25,7 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .apt import AptSource
 from .base import Source
@@ -32,9 +33,11 @@ from .deb import DebPackages, DebSource
 from .directory import DirectorySource
 from .file import FileSource
 from .missing import MissingSource
-from .package import PackageKind
 from .root import RootPackages, RootSource
 from .suite import SuitePackage
+
+if TYPE_CHECKING:  # (the census's package vocabulary: loaded with the census)
+    from .package import PackageKind
 
 
 class Registry:

@@ -10,14 +10,18 @@ comes from ``DEBIAN/control`` (else the directory name) and a hash of its whole 
 
 from __future__ import annotations
 
-import hashlib
 import os
+from typing import TYPE_CHECKING
 
-from ..debian.control import first_paragraph
 from ..errors import InputFileError
 from .base import CensusPart, Context, Source
-from .package import Fetch, Key, Opened, PackageRef, Stamp
 from .tree import scan_tree
+
+if TYPE_CHECKING:
+    from .package import Fetch, Key, Opened, PackageRef, Stamp
+
+# (hashlib and the control-file parser when a root is read: the kind is registered in every
+# process, most of which never see a root.)
 
 _ROOT_MARKERS = ("usr", "lib", "lib64", "bin", "sbin", "opt", "etc", "DEBIAN")
 
@@ -30,6 +34,9 @@ def is_root(d: str) -> bool:
 def root_ref(d: str) -> PackageRef:
     """One unpacked root. Name, version and architecture come from DEBIAN/control
     (``dpkg-deb -R``) when there is one, else the directory name."""
+    from ..debian.control import first_paragraph
+    from .package import PackageRef
+
     d = os.path.abspath(d)
     control = os.path.join(d, "DEBIAN", "control")
     st: dict[str, str] = {}
@@ -53,6 +60,8 @@ def root_refs(directory: str) -> list[PackageRef]:
 
 def tree_signature(root: str) -> str:
     """A cheap signature of a directory tree (paths, sizes, mtimes): whether it changed."""
+    import hashlib
+
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -68,6 +77,8 @@ def tree_signature(root: str) -> str:
 
 def tree_hash(root: str) -> str:
     """Content hash of an unpacked root: every path, link target and file content."""
+    import hashlib
+
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -129,12 +140,16 @@ class RootPackages:
     def stamp(self, ref: PackageRef) -> Stamp | None:
         if not ref.path or not os.path.exists(ref.path):
             return None
+        from .package import Stamp
+
         return Stamp(0, 0, tree_signature(ref.path))
 
     def lasting(self, ref: PackageRef) -> str | None:
         return ref.path
 
     def open(self, ref: PackageRef, fetch: Fetch) -> Opened:
+        from .package import Opened
+
         return Opened(self.identify(ref), ref.depends, ref.pre_depends, str(ref))
 
     def unpack(self, ref: PackageRef, opened: Opened | None, fetch: Fetch, into: str) -> None:

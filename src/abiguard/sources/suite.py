@@ -10,7 +10,7 @@ wins (``dir/sub`` stays a path).
 
 from __future__ import annotations
 
-from ..debian.suites import split_spec
+from ..debian.names import split_spec
 from ..errors import UsageError
 from .apt import AptSource
 from .base import CensusPart

@@ -8,8 +8,8 @@ import os
 import stat
 from collections.abc import Iterator
 
-from ..debian.deb import AR_MAGIC, ELF_MAGIC, file_magic, is_deb
-from ..elf import read_archive, read_elf
+from ..debian.magic import file_magic, is_deb
+from ..elf import AR_MAGIC, ELF_MAGIC, read_archive, read_elf
 from ..errors import ElfError
 from ..model import ElfObject, InputError
 from .base import Collected, Context, Pending, Target
