@@ -196,8 +196,8 @@ def test_a_two_process_scan_is_the_serial_scan_and_ldsos(always_fork, monkeypatc
     children: list[int] = []
     collect = parallel._collect
 
-    def counting(pid: int, fd: int, per_item: int):  # type: ignore[no-untyped-def]
-        got = collect(pid, fd, per_item)
+    def counting(pid: int, fd: int, per_item: int, scratch: int):  # type: ignore[no-untyped-def]
+        got = collect(pid, fd, per_item, scratch)
         children.append(len(got[1]) if got else -1)
         return got
 
@@ -252,3 +252,23 @@ def test_default_jobs_follows_the_idle_cpus(monkeypatch):
     monkeypatch.setattr(parallel, "cpu_count", lambda: 1)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert parallel.default_jobs() == 1
+
+
+def test_the_answer_comes_in_a_file_that_is_closed_after(always_fork):
+    """The child's answer (megabytes for a scan) is written to an anonymous file, not
+    pushed through a pipe; the parent closes it and the pipe, whatever the child did."""
+    before = set(os.listdir("/proc/self/fd"))
+    big = ["x" * 100_000] * 3  # (more than a pipe holds, shared by every result)
+    out = parallel.run_shares(lambda x: (x, big), list(range(60)), [1] * 60, 2)
+    assert [x for x, _ in out] == list(range(60)) and all(b == big for _, b in out)
+
+    me = os.getpid()
+
+    def failing(x: int) -> int:
+        if os.getpid() != me:
+            os._exit(3)
+        time.sleep(0.001)
+        return x
+
+    assert parallel.run_shares(failing, list(range(60)), [1] * 60, 2) == list(range(60))
+    assert set(os.listdir("/proc/self/fd")) == before

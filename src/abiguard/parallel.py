@@ -7,8 +7,10 @@ to it) and works from the last item backwards while the parent works from the fi
 forwards, until they meet -- wherever that is: a process slowed down by the rest of the
 machine just does fewer items, and each keeps to one end of the list (neighbouring
 consumers tend to load the same libraries, which each process then reads and indexes once).
-The child sends its results back pickled through a pipe (pickled as it goes), and the parent
-returns every result in input order. :func:`run_shares_after` also runs a function on each
+The child sends its results back pickled (pickled as it goes) in an anonymous file
+(:func:`_scratch`: written in one go, read in one go -- not through a pipe's 64 KiB, a few
+MB for a scan), and closes a pipe to say it is done; the parent returns every result in
+input order. :func:`run_shares_after` also runs a function on each
 result where it was computed, while a child helps (e.g. to write its text there rather than
 later in the parent alone; in the parent, on its own results while it waits for the child):
 its values come back aligned with the results.
@@ -93,12 +95,25 @@ def share_count(weights: Sequence[int], jobs: int) -> int:
     return max(1, min(jobs, MAX_JOBS, sum(weights) // MIN_SHARE_WEIGHT))
 
 
+def _scratch() -> int:
+    """An anonymous file (memfd, else an unlinked temporary file) for the child's answer."""
+    try:
+        return os.memfd_create("abiguard-share", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):
+        import tempfile  # (not where memfd_create exists: Linux)
+
+        fd, path = tempfile.mkstemp(prefix="abiguard-share-")
+        os.unlink(path)
+        return fd
+
+
 def _child(work: Callable[[T], R], after: Callable[[R], Any] | None, items: Sequence[T],
            shared: Any, fd: int, table: Mapping[type, Callable[[Any], Any]]) -> None:
     """In the forked child: claim and compute items from the last one down until the
     parent's claims are reached; write (first item done, count) and the pickled results
-    (last item first; each followed by ``after(result)`` when given) to ``fd``; exit (never
-    returns; no cleanup of the parent's here)."""
+    (last item first; each followed by ``after(result)`` when given) to the scratch file
+    ``fd``; exit (never returns; no cleanup of the parent's here): its end closes the pipe
+    the parent waits on."""
     code = 1
     try:
         buf = io.BytesIO()
@@ -115,9 +130,9 @@ def _child(work: Callable[[T], R], after: Callable[[R], Any] | None, items: Sequ
                 dump(after(result))
             done += 1
             j -= 1
-        view = memoryview(struct.pack("=qq", j + 1, done) + buf.getvalue())
-        while view:
-            view = view[os.write(fd, view):]
+        for view in (memoryview(struct.pack("=qq", j + 1, done)), buf.getbuffer()):
+            while view:
+                view = view[os.write(fd, view):]
         code = 0
     except BaseException:  # noqa: BLE001 - the parent computes the items again
         code = 1
@@ -125,25 +140,32 @@ def _child(work: Callable[[T], R], after: Callable[[R], Any] | None, items: Sequ
         os._exit(code)
 
 
-def _collect(pid: int, fd: int, per_item: int) -> tuple[int, list[tuple[Any, ...]]] | None:
+def _collect(pid: int, fd: int, per_item: int, scratch: int
+             ) -> tuple[int, list[tuple[Any, ...]]] | None:
     """The child's (first item, results in input order, each a tuple of the ``per_item``
-    values it sent); None when it failed."""
-    chunks = []
+    values it sent in the file ``scratch``) once it ended (``fd``: the pipe it closes by
+    ending); None when it failed."""
     try:
-        with os.fdopen(fd, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                chunks.append(chunk)
+        while os.read(fd, 1 << 16):  # (nothing is sent: until the child's end closes it)
+            pass
     except BaseException:  # (interrupted: the child must not outlive us)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
+    finally:
+        os.close(fd)
     _, status = os.waitpid(pid, 0)
-    data = b"".join(chunks)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or len(data) < 16:
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return None
+    size = os.fstat(scratch).st_size
+    data = os.pread(scratch, size, 0)
+    if size < 16 or len(data) != size:
         return None
     first, count = struct.unpack_from("=qq", data, 0)
     try:
-        load = pickle.Unpickler(io.BytesIO(data[16:])).load
+        stream = io.BytesIO(data)
+        stream.seek(16)
+        load = pickle.Unpickler(stream).load
         out = [tuple([load() for _ in range(per_item)]) for _ in range(count)]
     except Exception:  # noqa: BLE001 - a corrupt answer: computed again
         return None
@@ -196,11 +218,16 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
     shared = mmap.mmap(-1, 16)  # (anonymous, MAP_SHARED: the child sees the parent's claims)
     _CLAIM.pack_into(shared, 0, 0)  # the parent's next item
     _CLAIM.pack_into(shared, 8, total)  # the child's last claimed item
-    r, w = os.pipe()
-    pid = os.fork()
+    scratch = _scratch()
+    try:
+        r, w = os.pipe()
+        pid = os.fork()
+    except BaseException:
+        os.close(scratch)
+        raise
     if pid == 0:
-        os.close(r)
-        _child(work, after, items, shared, w, pickling or {})
+        os.close(r)  # (w: closed by the child's end, which the parent sees)
+        _child(work, after, items, shared, scratch, pickling or {})
     os.close(w)
     collected = False
     aside: list[A | None] = []
@@ -224,7 +251,7 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
                 aside[k] = after(results[k])
                 k += 1
         collected = True
-        got = _collect(pid, r, 1 if after is None else 2)
+        got = _collect(pid, r, 1 if after is None else 2, scratch)
         if got is not None and got[0] <= i and got[0] + len(got[1]) == total:
             first, theirs = got
             for sent in theirs[i - first:]:  # (where both did an item: the parent's)
@@ -241,6 +268,7 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
                 os.waitpid(pid, 0)
             except OSError:
                 pass
+        os.close(scratch)
         shared.close()
     if progress:
         progress(total, total, total)

@@ -338,6 +338,8 @@ LAZY_IMPORTS = {
     ("abiguard.sources.base", "tempfile"): "a temporary directory when a package is "
                                            "unpacked (tempfile and shutil: 4.5 ms)",
     ("abiguard.sources.base", "shutil"): "as above, to remove it",
+    ("abiguard.parallel", "tempfile"): "the child's answer in a temporary file where there "
+                                       "is no memfd_create (not Linux)",
     ("abiguard.policy.files", "pathlib"): "a policy file's name from its path, when it "
                                           "names none (pathlib: 4.5 ms)",
     ("abiguard.elf.dynamic", "abiguard.elf.notes"): "build-id and debug link: call sites "
