@@ -11,9 +11,9 @@ The child sends its results back pickled (pickled as it goes) in an anonymous fi
 (:func:`_scratch`: written in one go, read in one go -- not through a pipe's 64 KiB, a few
 MB for a scan), and closes a pipe to say it is done; the parent returns every result in
 input order. :func:`run_shares_after` also runs a function on each
-result where it was computed, while a child helps (e.g. to write its text there rather than
-later in the parent alone; in the parent, on its own results while it waits for the child):
-its values come back aligned with the results.
+result right where it was computed, in either process, while a child helps (e.g. to write
+its text there rather than later in the parent alone): its values come back aligned with
+the results.
 
 The results are those of the serial loop: the same function on the same items in the same
 state, in each process. Where the two meet, both may compute the same item (each claims an
@@ -33,7 +33,6 @@ import io
 import mmap
 import os
 import pickle
-import select
 import signal
 import struct
 import sys
@@ -189,15 +188,13 @@ def run_shares_after(work: Callable[[T], R], after: Callable[[R], A], items: Seq
                      progress: Callable[[int, int, int], None] | None = None,
                      pickling: Mapping[type, Callable[[Any], Any]] | None = None
                      ) -> tuple[list[R], list[A | None]]:
-    """:func:`run_shares`, and ``after(result)`` for each result a child computes, run in
-    the child right after the result (its share of a later step, done meanwhile) and sent
-    back with it (pickled by the same pickler: objects it shares with results already sent
-    cost a reference); and, once the parent has done its share, for the parent's results
-    from the first one on, while the child has not answered yet (the child is finishing its
-    last item: the parent would wait idle). Returns the results and, aligned with them,
-    those values; None where ``after`` was not run (the serial loop, the rest of the
-    parent's share, a failed child's items). ``after`` must not change the result (the
-    parent gets it as computed)."""
+    """:func:`run_shares`, and ``after(result)`` right after each result of the shared
+    loop, in the process that computed it (its share of a later step, done while both
+    work): a child's sent back with the result (pickled by the same pickler: objects it
+    shares with results already sent cost a reference). Returns the results and, aligned
+    with them, those values; None where ``after`` was not run (the serial loop, a failed
+    child's items, computed again by the parent alone). ``after`` must not change the
+    result (the parent gets it as computed)."""
     return _run(work, after, items, weights, jobs, progress, pickling)
 
 
@@ -240,16 +237,10 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
             _CLAIM.pack_into(shared, 0, i + 1)
             if progress:
                 progress(i + total - back, total, i)
-            results.append(work(items[i]))
+            res = work(items[i])
+            results.append(res)
+            aside.append(after(res) if after is not None else None)
             i += 1
-        aside = [None] * i
-        if after is not None:  # (the child is still on its last item: not idle meanwhile)
-            answer = select.poll()  # (not select.select: any fd number)
-            answer.register(r, select.POLLIN)
-            k = 0
-            while k < i and not answer.poll(0):  # (data, or the child's end)
-                aside[k] = after(results[k])
-                k += 1
         collected = True
         got = _collect(pid, r, 1 if after is None else 2, scratch)
         if got is not None and got[0] <= i and got[0] + len(got[1]) == total:

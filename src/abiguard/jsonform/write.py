@@ -371,8 +371,7 @@ where it was written) of each path its libraries name, in the order they name th
 
 class Ahead:
     """Consumers' texts written ahead of their audit's document, where they were computed
-    while two processes resolve (abiguard.parallel.run_shares_after: the child as it goes,
-    the parent while it waits for the child), for :func:`dumps` of an audit with those very
+    while two processes resolve (abiguard.parallel.run_shares_after: each as it goes), for :func:`dumps` of an audit with those very
     consumers to use rather than write them again -- only where it is the same text: written
     with the same indentation (a top-level audit's, ``indent``), and against library files
     (see :data:`FILES`) equal to the document's, field by field (:data:`FILE_FIELDS`); any
