@@ -88,7 +88,6 @@ def test_each_file_is_read_whole_once(tree, monkeypatch):
         return read(path, data, **kw)
 
     monkeypatch.setattr(search, "read_elf", counting)
-    monkeypatch.setattr(pipeline, "read_elf", counting)
     prog = str(tree / "a" / "prog")
     lib = str(tree / "b" / "libzz.so.1")
     audit = scan_paths([prog, lib], ScanOptions(jobs=1))

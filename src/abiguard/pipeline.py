@@ -8,10 +8,9 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import __version__
-from .elf import read_elf
 from .errors import ElfError, InputFileError
 from .fastnew import reducers
 from .missing import is_missing_line, missing_line
@@ -105,7 +104,7 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
     for t in collected.targets:  # each file read once: a consumer is a library of others
         resolver.remember(t.elf)
     for p in collected.pending:
-        resolver.cache.expect(p.path, read_elf)
+        resolver.expect(p.path)
 
     def one(x: Target | Pending) -> Consumer | InputError | Unread:
         if isinstance(x, Pending):
@@ -150,36 +149,34 @@ def scan_targets(collected: Collected, options: ScanOptions, inputs: Iterable[st
                  tool_version=__version__)
 
 
+X = TypeVar("X")
+Y = TypeVar("Y")
+
 PENDING_WEIGHT = 64
 """The weight of a file not read yet (abiguard.parallel): about a shared object's imports."""
 
 
 def _in_order(targets: list[Target], pending: list[Pending]) -> list[Target | Pending]:
     """The targets and the pending files in the order they were found."""
-    if not pending:
-        return list(targets)
-    out: list[Target | Pending] = []
-    i = 0
-    for p in pending:
-        out.extend(targets[i:p.at])
-        i = max(i, p.at)
-        out.append(p)
-    out.extend(targets[i:])
-    return out
+    return _placed(targets, [(p.at, p) for p in pending])
 
 
 def _with_unread(errors: list[InputError], unread: list[Unread]) -> list[InputError]:
     """The errors of collecting, with those of the pending files that could not be read
     where reading them when found would have put them."""
-    if not unread:
-        return errors
-    out: list[InputError] = []
+    return _placed(errors, [(u.error_at, u.error) for u in unread])
+
+
+def _placed(items: list[X], inserts: list[tuple[int, Y]]) -> list[X | Y]:
+    """``items`` with each insert put before the item at its place (a place past the end:
+    at the end), the inserts in their order (their places never decrease)."""
+    out: list[X | Y] = []
     i = 0
-    for u in unread:
-        out.extend(errors[i:u.error_at])
-        i = max(i, u.error_at)
-        out.append(u.error)
-    out.extend(errors[i:])
+    for at, x in inserts:
+        out.extend(items[i:at])
+        i = max(i, at)
+        out.append(x)
+    out.extend(items[i:])
     return out
 
 

@@ -12,29 +12,32 @@ import stat
 from ..elf import AR_MAGIC
 
 
-def open_regular(path: str) -> io.BufferedReader:
-    """A binary file object for a regular file; OSError for anything else. Opened without
-    blocking, so that a fifo among the inputs does not hang the scan."""
+def _regular_fd(path: str) -> int:
+    """A read-only descriptor of a regular file, opened without blocking (so that a fifo
+    among the inputs does not hang the scan); OSError for anything else."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file", path)
-        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+    return fd
+
+
+def open_regular(path: str) -> io.BufferedReader:
+    """A binary file object for a regular file; OSError for anything else (:func:`_regular_fd`)."""
+    return os.fdopen(_regular_fd(path), "rb")
 
 
 def file_magic(path: str, n: int = 8) -> bytes:
     """The first ``n`` bytes of a regular file (fewer: it is shorter); b"" for anything
     else or an error. (Without a file object: this is asked of every input, for its kind.)"""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = _regular_fd(path)
     except OSError:
         return b""
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return b""
         head = b""
         while len(head) < n:
             chunk = os.read(fd, n - len(head))

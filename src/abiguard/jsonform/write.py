@@ -292,13 +292,11 @@ class _Writer:
                             files.setdefault(lib.path, lib)
                 deeper = None if inner is None else inner + self.step
                 ahead = self.ahead
-                if ahead is not None and ahead.pieces and ahead.fits(self.step, deeper):
-                    texts["consumers"] = self.seq([self.written(c, ahead, files)
-                                                   or self.obj(c, deeper, True, files)
-                                                   for c in o.consumers], inner)
-                else:
-                    texts["consumers"] = self.seq([self.obj(c, deeper, True, files)
-                                                   for c in o.consumers], inner)
+                if ahead is not None and not (ahead.pieces and ahead.fits(self.step, deeper)):
+                    ahead = None
+                texts["consumers"] = self.seq([(ahead and self.written(c, ahead, files))
+                                               or self.obj(c, deeper, True, files)
+                                               for c in o.consumers], inner)
                 if files:
                     enc = _line_encoder(Library, True, FILE_FIELDS)
                     items.append((FILES, None))
@@ -371,8 +369,9 @@ where it was written) of each path its libraries name, in the order they name th
 
 class Ahead:
     """Consumers' texts written ahead of their audit's document, where they were computed
-    while two processes resolve (abiguard.parallel.run_shares_after: each as it goes), for :func:`dumps` of an audit with those very
-    consumers to use rather than write them again -- only where it is the same text: written
+    while two processes resolve (abiguard.parallel.run_shares_after: each as it goes), for
+    :func:`dumps` of an audit with those very consumers to use rather than write them
+    again -- only where it is the same text: written
     with the same indentation (a top-level audit's, ``indent``), and against library files
     (see :data:`FILES`) equal to the document's, field by field (:data:`FILE_FIELDS`); any
     other consumer is written as usual. One per document written (nothing is kept

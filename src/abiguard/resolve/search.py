@@ -141,6 +141,11 @@ class Loader:
         (:meth:`ResolverCache.remember`)."""
         self.cache.remember(elf)
 
+    def expect(self, path: str) -> None:
+        """A consumer's file to be read by :meth:`read_consumer` later: read whole before
+        that if a consumer loads it as a library (:meth:`ResolverCache.expect`)."""
+        self.cache.expect(path, read_elf)
+
     def read_consumer(self, path: str) -> ElfObject:
         """A consumer's file read whole (read_elf), once: taken from an earlier load of it as
         a library when it was expected (:meth:`ResolverCache.expect`), then remembered."""

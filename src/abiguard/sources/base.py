@@ -68,8 +68,14 @@ class Pending:
         return Target(elf, self.installed, self.origin, self.package)
 
     def error(self, message: str) -> InputError:
-        """The input error of a file that cannot be read (named as by elf_targets)."""
-        return InputError(self.installed if self.package else self.path, message)
+        """The input error of a file that cannot be read (:func:`unreadable`)."""
+        return unreadable(self.path, self.installed, self.package, message)
+
+
+def unreadable(path: str, installed: str, package: str | None, message: str) -> InputError:
+    """The input error of an ELF file found that cannot be read: named by its installed path
+    when it comes from a package, else by its path."""
+    return InputError(installed if package else path, message)
 
 
 @dataclass
@@ -260,4 +266,4 @@ class Source(ABC):
 
 
 __all__ = ["CensusPart", "Collected", "Context", "LibraryTree", "Pending", "Recogniser",
-           "Relations", "Source", "Target"]
+           "Relations", "Source", "Target", "unreadable"]

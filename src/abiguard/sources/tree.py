@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from ..debian.magic import file_magic, is_deb
 from ..elf import AR_MAGIC, ELF_MAGIC, read_archive, read_elf
 from ..errors import ElfError
-from ..model import ElfObject, InputError
-from .base import Collected, Context, Pending, Target
+from ..model import ElfObject
+from .base import Collected, Context, Pending, Target, unreadable
 
 
 def shared_objects(root: str) -> Iterator[tuple[str, ElfObject]]:
@@ -54,7 +54,7 @@ def elf_targets(path: str, installed: str, origin: str, package: str | None,
         else:
             raise ElfError(path, "not an ELF file, ar archive or .deb package")
     except ElfError as exc:
-        out.errors.append(InputError(installed if package else path, exc.message))
+        out.errors.append(unreadable(path, installed, package, exc.message))
 
 
 def walk(root: str) -> Iterator[str]:
