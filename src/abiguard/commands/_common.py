@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -27,8 +28,7 @@ def emit(args: argparse.Namespace, text: str) -> None:
         path = args.output
         try:
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            write_new(path, text)
         except OSError as exc:
             raise UsageError(f"cannot write --output {args.output}: {exc.strerror}") from None
         if not getattr(args, "quiet", False):
@@ -36,6 +36,22 @@ def emit(args: argparse.Namespace, text: str) -> None:
         return
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def write_new(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` as a new file, as ld writes its output: a regular file
+    already there is removed first, not truncated and written again. A reader holding the
+    old file keeps it whole, and the write does not wait for the old contents to reach the
+    disk (ext4 flushes a truncated file's data when it is written again: tens of ms for a
+    scan's JSON of a few MB). A symlink, FIFO or device (``-o /dev/stdout``) is written
+    through; a file that cannot be removed is truncated and written."""
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass  # (absent, or not removable: open() below says what is wrong, if anything)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def note(args: argparse.Namespace, message: str) -> None:
