@@ -8,7 +8,10 @@ done part of the work (else nothing here is tested).
 from __future__ import annotations
 
 import os
+import resource
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -327,3 +330,28 @@ def test_a_child_is_stopped_at_once_and_reaped_later(always_fork):
             assert time.monotonic() < deadline, "the child still runs"
             time.sleep(0.01)
         assert len(parallel._ENDING) <= 1
+
+
+def test_a_child_left_ending_is_reaped_at_exit(always_fork):
+    """A command's child is reaped before it exits: no zombie outlives it, and the child's
+    CPU time is counted as the command's children's."""
+    code = (
+        "import os, resource, time\n"
+        "from abiguard import parallel\n"
+        "parallel.MIN_SHARE_WEIGHT = 1\n"
+        "def work(x):\n"
+        "    t = time.process_time()\n"
+        "    while time.process_time() - t < 0.002: pass\n"
+        "    return x, os.getpid()\n"
+        "out = parallel.run_shares(work, list(range(100)), [1] * 100, 2)\n"
+        "print(len({p for _, p in out}), len(parallel._ENDING))\n")
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    before = cpu()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.split()[0] == "2", "the child did nothing: nothing was tested"
+    used = cpu() - before
+    assert used >= 0.15  # both processes' busy loops (0.2 s): the grandchild was reaped

@@ -30,6 +30,7 @@ pickling its results (at least :data:`MIN_SHARE_WEIGHT` for each of the two).
 
 from __future__ import annotations
 
+import atexit
 import io
 import mmap
 import os
@@ -205,14 +206,24 @@ class _Answer:
 
 
 _ENDING: list[int] = []
-"""Children stopped but not yet reaped: reaped by the next :func:`_end` (a process that
-ends first leaves them to init)."""
+"""Children stopped but not yet reaped: reaped by the next :func:`_end`, or when this
+process exits (:func:`_reap`: so that their CPU time is counted as its children's)."""
+
+
+@atexit.register
+def _reap() -> None:
+    """Wait for the children stopped and not reaped yet (at exit: long ended by then)."""
+    while _ENDING:
+        try:
+            os.waitpid(_ENDING.pop(), 0)
+        except ChildProcessError:  # (reaped elsewhere)
+            pass
 
 
 def _end(pid: int) -> None:
     """Stop the child (its answer is taken, or it is not wanted any more), without waiting
     for its memory to be given back (milliseconds for a scan's): reaped when it has ended,
-    now or at the next call."""
+    now, at the next call or at exit."""
     try:
         os.kill(pid, signal.SIGKILL)
     except OSError:
