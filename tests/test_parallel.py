@@ -8,7 +8,10 @@ done part of the work (else nothing here is tested).
 from __future__ import annotations
 
 import os
+import resource
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -69,6 +72,44 @@ def test_a_failed_child_costs_only_time(always_fork, how):
 
     assert parallel.run_shares(work, list(range(200)), [1] * 200, 2) == \
         list(range(1, 201))
+
+
+class _Unreadable:
+    """Pickled in the child, cannot be unpickled in the parent."""
+
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_unreadable, (self.x,))
+
+
+def _unreadable(x: int) -> _Unreadable:
+    raise ValueError(f"answer {x} cannot be read")
+
+
+def test_a_corrupt_answer_costs_only_time(always_fork):
+    def work(x: int) -> _Unreadable:
+        time.sleep(0.001)
+        return _Unreadable(x)
+
+    out = parallel.run_shares(work, list(range(100)), [1] * 100, 2)
+    assert [r.x for r in out] == list(range(100))
+
+
+def test_the_childs_results_are_taken_while_both_work(always_fork, monkeypatch):
+    early: list[int] = []
+
+    class Noting(parallel._Answer):
+        def until(self, first: int, total: int, wake: int) -> None:
+            early.append(len(self.got))  # (taken between the parent's items)
+            super().until(first, total, wake)
+
+    monkeypatch.setattr(parallel, "_Answer", Noting)
+    out = parallel.run_shares(_who, list(range(200)), [1] * 200, 2)
+    assert [r for r, _ in out] == [x * x for x in range(200)]
+    child = sum(p != os.getpid() for _, p in out)
+    assert child > 20 and early[0] >= child - 5  # all but the last few before the end
 
 
 def test_an_error_is_raised_as_without_a_child(always_fork):
@@ -161,11 +202,12 @@ def test_after_in_a_failed_child_costs_only_time(always_fork, where):
                                                            trouble)
     out, aside = parallel.run_shares_after(work, after, list(range(200)), [1] * 200, 2)
     assert out == list(range(200))
-    # the parent's share with after's values (where it computed them), then the child's
-    # items computed again by the parent alone: nothing ran after on those
-    mine = len([a for a in aside if a is not None])
-    assert 0 < mine < 200
-    assert aside == [after(x) for x in range(mine)] + [None] * (200 - mine)
+    # after's values where either process computed an item (the child's sent before it
+    # failed are kept); the items between, computed again by the parent alone, have none
+    again = [x for x, a in enumerate(aside) if a is None]
+    assert again, "the child did not fail: nothing was tested"
+    assert again == list(range(again[0], again[-1] + 1)) and 0 < again[0] and again[-1] < 199
+    assert all(a == after(x) for x, a in enumerate(aside) if a is not None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,14 +220,13 @@ def test_a_two_process_scan_is_the_serial_scan_and_ldsos(always_fork, monkeypatc
     files = system_programs(60)
     assert len(files) >= 20
     children: list[int] = []
-    collect = parallel._collect
 
-    def counting(pid: int, fd: int, per_item: int, scratch: int):  # type: ignore[no-untyped-def]
-        got = collect(pid, fd, per_item, scratch)
-        children.append(len(got[1]) if got else -1)
-        return got
+    class Counting(parallel._Answer):
+        def until(self, first: int, total: int, wake: int) -> None:
+            super().until(first, total, wake)
+            children.append(-1 if self.broken else len(self.got))
 
-    monkeypatch.setattr(parallel, "_collect", counting)
+    monkeypatch.setattr(parallel, "_Answer", Counting)
     two = scan_paths(files, ScanOptions(jobs=2))
     assert children and children[0] > 0, "the child resolved nothing: nothing was tested"
     one = scan_paths(files, ScanOptions(jobs=1))
@@ -267,3 +308,50 @@ def test_the_answer_comes_in_a_file_that_is_closed_after(always_fork):
 
     assert parallel.run_shares(failing, list(range(60)), [1] * 60, 2) == list(range(60))
     assert ours() == before
+
+
+def test_a_child_is_stopped_at_once_and_reaped_later(always_fork):
+    """The parent does not wait for its child's memory to be given back: the child is
+    killed once its answer is in and reaped at the next share; children never pile up."""
+    def state(pid: int) -> str:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return "gone"
+
+    for _ in range(4):
+        out = parallel.run_shares(_who, list(range(60)), [1] * 60, 2)
+        pids = {p for _, p in out} - {os.getpid()}
+        assert len(pids) == 1, "the child did nothing: nothing was tested"
+        child = pids.pop()
+        deadline = time.monotonic() + 5
+        while state(child) not in ("Z", "gone"):
+            assert time.monotonic() < deadline, "the child still runs"
+            time.sleep(0.01)
+        assert len(parallel._ENDING) <= 1
+
+
+def test_a_child_left_ending_is_reaped_at_exit(always_fork):
+    """A command's child is reaped before it exits: no zombie outlives it, and the child's
+    CPU time is counted as the command's children's."""
+    code = (
+        "import os, resource, time\n"
+        "from abiguard import parallel\n"
+        "parallel.MIN_SHARE_WEIGHT = 1\n"
+        "def work(x):\n"
+        "    t = time.process_time()\n"
+        "    while time.process_time() - t < 0.002: pass\n"
+        "    return x, os.getpid()\n"
+        "out = parallel.run_shares(work, list(range(100)), [1] * 100, 2)\n"
+        "print(len({p for _, p in out}), len(parallel._ENDING))\n")
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    before = cpu()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.split()[0] == "2", "the child did nothing: nothing was tested"
+    used = cpu() - before
+    assert used >= 0.15  # both processes' busy loops (0.2 s): the grandchild was reaped

@@ -7,10 +7,11 @@ to it) and works from the last item backwards while the parent works from the fi
 forwards, until they meet -- wherever that is: a process slowed down by the rest of the
 machine just does fewer items, and each keeps to one end of the list (neighbouring
 consumers tend to load the same libraries, which each process then reads and indexes once).
-The child sends its results back pickled (pickled as it goes) in an anonymous file
-(:func:`_scratch`: written in one go, read in one go -- not through a pipe's 64 KiB, a few
-MB for a scan), and closes a pipe to say it is done; the parent returns every result in
-input order. :func:`run_shares_after` also runs a function on each
+The child sends each result back pickled as soon as it has it, in an anonymous file
+(:func:`_scratch`; not through a pipe's 64 KiB: a few MB for a scan), and the parent
+unpickles what came between its own items (:class:`_Answer`), so that this too is done while
+both work; once they meet, the parent takes the child's last results, stops it and returns
+every result in input order. :func:`run_shares_after` also runs a function on each
 result right where it was computed, in either process, while a child helps (e.g. to write
 its text there rather than later in the parent alone): its values come back aligned with
 the results.
@@ -29,6 +30,7 @@ pickling its results (at least :data:`MIN_SHARE_WEIGHT` for each of the two).
 
 from __future__ import annotations
 
+import atexit
 import io
 import mmap
 import os
@@ -107,69 +109,133 @@ def _scratch() -> int:
 
 
 def _child(work: Callable[[T], R], after: Callable[[R], Any] | None, items: Sequence[T],
-           shared: Any, fd: int, table: Mapping[type, Callable[[Any], Any]]) -> None:
+           shared: Any, fd: int, wake: int, table: Mapping[type, Callable[[Any], Any]]
+           ) -> None:
     """In the forked child: claim and compute items from the last one down until the
-    parent's claims are reached; write (first item done, count) and the pickled results
-    (last item first; each followed by ``after(result)`` when given) to the scratch file
-    ``fd``; exit (never returns; no cleanup of the parent's here): its end closes the pipe
-    the parent waits on."""
+    parent's claims are reached. Each result (followed by ``after(result)`` when given) is
+    pickled, appended to the scratch file ``fd`` and committed: the file's length so far is
+    stored in the shared page, then a byte is written to the pipe ``wake`` (for a parent
+    waiting on it). Exits (never returns; no cleanup of the parent's here): its end closes
+    the pipe."""
     code = 1
     try:
         buf = io.BytesIO()
         pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
-        pickler.dispatch_table = table
+        pickler.dispatch_table = table  # (one pickler: what results share is sent once)
         dump = pickler.dump
         j = len(items) - 1
-        done = 0
+        size = 0
         while j >= 1 and j >= _CLAIM.unpack_from(shared, 0)[0]:  # (the parent's next item)
             _CLAIM.pack_into(shared, 8, j)  # claimed: the parent stops before it
             result = work(items[j])
             dump(result)
             if after is not None:  # (after the result: what it shares with it is memoised)
                 dump(after(result))
-            done += 1
+            view = buf.getbuffer()
+            end = size + len(view)
+            while size < end:
+                size += os.pwrite(fd, view[size - end:], size)
+            del view
+            buf.seek(0)
+            buf.truncate()
+            _CLAIM.pack_into(shared, 16, size)  # committed: the parent may read up to here
+            try:
+                os.write(wake, b".")
+            except OSError:  # (full: the parent has bytes to wake up to; gone: it is done)
+                pass
             j -= 1
-        for view in (memoryview(struct.pack("=qq", j + 1, done)), buf.getbuffer()):
-            while view:
-                view = view[os.write(fd, view):]
         code = 0
-    except BaseException:  # noqa: BLE001 - the parent computes the items again
+    except BaseException:  # noqa: BLE001 - the parent computes the items it did not get
         code = 1
     finally:
         os._exit(code)
 
 
-def _collect(pid: int, fd: int, per_item: int, scratch: int
-             ) -> tuple[int, list[tuple[Any, ...]]] | None:
-    """The child's (first item, results in input order, each a tuple of the ``per_item``
-    values it sent in the file ``scratch``) once it ended (``fd``: the pipe it closes by
-    ending); None when it failed."""
-    try:
-        while os.read(fd, 1 << 16):  # (nothing is sent: until the child's end closes it)
+class _Answer:
+    """The child's results as it commits them, taken by the parent between its own items
+    and at the end: ``got`` in the child's order (the last item first), each a tuple of the
+    ``per_item`` values it pickled. A corrupt answer marks it ``broken`` (what was taken
+    stays good: a result is taken whole or not at all)."""
+
+    __slots__ = ("broken", "fd", "got", "have", "load", "per_item", "shared", "stream")
+
+    def __init__(self, fd: int, shared: Any, per_item: int) -> None:
+        self.fd = fd
+        self.shared = shared
+        self.per_item = per_item
+        self.stream = io.BytesIO()
+        self.load = pickle.Unpickler(self.stream).load
+        self.have = 0
+        self.got: list[tuple[Any, ...]] = []
+        self.broken = False
+
+    def take(self) -> None:
+        """Unpickle what the child committed since the last call."""
+        size = _CLAIM.unpack_from(self.shared, 16)[0]
+        if size <= self.have or self.broken:
+            return
+        try:
+            data = os.pread(self.fd, size - self.have, self.have)
+            if len(data) != size - self.have:
+                raise EOFError("short answer")
+            stream = self.stream
+            at = stream.tell()
+            stream.seek(0, io.SEEK_END)
+            stream.write(data)
+            stream.seek(at)
+            self.have = size
+            load, per_item, got = self.load, self.per_item, self.got
+            while stream.tell() < size:
+                got.append(tuple([load() for _ in range(per_item)]))
+        except Exception:  # noqa: BLE001 - a corrupt answer: the rest computed again
+            self.broken = True
+
+    def until(self, first: int, total: int, wake: int) -> None:
+        """Take results until the child's reach down to item ``first`` of ``total``, or
+        until it ended (``wake``: the pipe its commits write to and its end closes)."""
+        while True:
+            self.take()
+            if total - len(self.got) <= first or self.broken:
+                return
+            try:
+                if not os.read(wake, 1 << 12):  # (a commit, or its end)
+                    self.take()  # (committed right before its end)
+                    return
+            except InterruptedError:  # pragma: no cover - PEP 475 retries
+                continue
+
+
+_ENDING: list[int] = []
+"""Children stopped but not yet reaped: reaped by the next :func:`_end`, or when this
+process exits (:func:`_reap`: so that their CPU time is counted as its children's)."""
+
+
+@atexit.register
+def _reap() -> None:
+    """Wait for the children stopped and not reaped yet (at exit: long ended by then)."""
+    while _ENDING:
+        try:
+            os.waitpid(_ENDING.pop(), 0)
+        except ChildProcessError:  # (reaped elsewhere)
             pass
-    except BaseException:  # (interrupted: the child must not outlive us)
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
-    finally:
-        os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        return None
-    size = os.fstat(scratch).st_size
-    data = os.pread(scratch, size, 0)
-    if size < 16 or len(data) != size:
-        return None
-    first, count = struct.unpack_from("=qq", data, 0)
+
+
+def _end(pid: int) -> None:
+    """Stop the child (its answer is taken, or it is not wanted any more), without waiting
+    for its memory to be given back (milliseconds for a scan's): reaped when it has ended,
+    now, at the next call or at exit."""
     try:
-        stream = io.BytesIO(data)
-        stream.seek(16)
-        load = pickle.Unpickler(stream).load
-        out = [tuple([load() for _ in range(per_item)]) for _ in range(count)]
-    except Exception:  # noqa: BLE001 - a corrupt answer: computed again
-        return None
-    out.reverse()
-    return first, out
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    _ENDING.append(pid)
+    for child in list(_ENDING):
+        try:
+            done = os.waitpid(child, os.WNOHANG)[0] != 0
+        except ChildProcessError:  # (reaped elsewhere)
+            done = True
+        if done:
+            _ENDING.remove(child)
 
 
 def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int], jobs: int,
@@ -212,9 +278,10 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
         if progress:
             progress(total, total, total)
         return results, [None] * total
-    shared = mmap.mmap(-1, 16)  # (anonymous, MAP_SHARED: the child sees the parent's claims)
+    shared = mmap.mmap(-1, 24)  # (anonymous, MAP_SHARED: each sees the other's stores)
     _CLAIM.pack_into(shared, 0, 0)  # the parent's next item
     _CLAIM.pack_into(shared, 8, total)  # the child's last claimed item
+    _CLAIM.pack_into(shared, 16, 0)  # the bytes of the child's answer committed
     scratch = _scratch()
     try:
         r, w = os.pipe()
@@ -224,9 +291,11 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
         raise
     if pid == 0:
         os.close(r)  # (w: closed by the child's end, which the parent sees)
-        _child(work, after, items, shared, scratch, pickling or {})
+        os.set_blocking(w, False)  # (a full pipe never stops the child)
+        _child(work, after, items, shared, scratch, w, pickling or {})
     os.close(w)
-    collected = False
+    answer = _Answer(scratch, shared, 1 if after is None else 2)
+    take = answer.take
     aside: list[A | None] = []
     try:
         i = 0
@@ -241,26 +310,23 @@ def _run(work: Callable[[T], R], after: Callable[[R], A] | None, items: Sequence
             results.append(res)
             aside.append(after(res) if after is not None else None)
             i += 1
-        collected = True
-        got = _collect(pid, r, 1 if after is None else 2, scratch)
-        if got is not None and got[0] <= i and got[0] + len(got[1]) == total:
-            first, theirs = got
-            for sent in theirs[i - first:]:  # (where both did an item: the parent's)
-                results.append(sent[0])
-                aside.append(sent[1] if after is not None else None)
-        else:  # the child failed: its items here (raising what it met)
-            results.extend(work(items[k]) for k in range(i, total))
-            aside.extend([None] * (total - i))
+            take()  # (what the child sent meanwhile: unpickled while both work)
+        answer.until(i, total, r)
     finally:
-        if not collected:  # interrupted: no child outlives the parent
-            try:
-                os.close(r)
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
+        os.close(r)
+        _end(pid)
         os.close(scratch)
         shared.close()
+    theirs = answer.got
+    theirs.reverse()  # (input order: item total - len(theirs) first)
+    first = total - len(theirs)
+    for sent in theirs[max(i - first, 0):]:  # (where both did an item: the parent's)
+        results.append(sent[0])
+        aside.append(sent[1] if after is not None else None)
+    # what the child did not send (it failed): computed here, raising what it raises
+    missing = range(i, max(first, i))
+    results[i:i] = [work(items[k]) for k in missing]
+    aside[i:i] = [None] * len(missing)
     if progress:
         progress(total, total, total)
     return results, aside

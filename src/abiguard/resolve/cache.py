@@ -265,11 +265,15 @@ class ResolverCache:
             return
         lib.generation = self.generation
         defined = self.defined
-        get = defined.get
-        one = (lib,)
-        for name in lib.defines():
-            prev = get(name)
-            defined[name] = one if prev is None else (*prev, lib)
+        names = lib.defines()
+        # (in bulk: most names are new to the index; those another file defines too get
+        # this one after the others)
+        both = defined.keys() & names.keys()
+        prev = {name: defined[name] for name in both} if both else None
+        defined.update(dict.fromkeys(names, (lib,)))
+        if prev:
+            for name, libs in prev.items():
+                defined[name] = (*libs, lib)
 
     def memo(self, policy: object, provider: ProviderKey) -> Memo:
         """What was made from a provider under a policy."""
