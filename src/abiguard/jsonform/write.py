@@ -231,25 +231,32 @@ class _Writer:
         return _inline(v, compact)
 
     def seq(self, texts: list[str], ind: str | None, brackets: str = "[]") -> str:
-        """An array (or object) of items already written. (Each text is copied once: the
-        consumers of a large audit are megabytes.)"""
+        """An array (or object) of items already written."""
+        return "".join(self.seq_parts(texts, ind, brackets))
+
+    def seq_parts(self, texts: list[str], ind: str | None, brackets: str = "[]"
+                  ) -> list[str]:
+        """:meth:`seq` as the strings to join, for a caller that joins them with more (each
+        text is copied once: the consumers of a large audit are megabytes)."""
         if not texts:
-            return brackets
+            return [brackets]
         if ind is None:
             sep, head, tail = ", ", brackets[0], brackets[1]
         else:
             inner = ind + self.step
             sep, head, tail = ",\n" + inner, brackets[0] + "\n" + inner, "\n" + ind + brackets[1]
-        if len(texts) == 1:
-            return "".join((head, texts[0], tail))
-        return sep.join([head + texts[0], *texts[1:-1], texts[-1] + tail])
+        parts = [sep] * (2 * len(texts) + 1)
+        parts[1::2] = texts
+        parts[0] = head
+        parts[-1] = tail
+        return parts
 
     def items(self, items: list[tuple[str, Any]], ind: str | None, compact: bool,
-              texts: dict[str, str] | None = None) -> str:
+              texts: dict[str, str | list[str]] | None = None, end: str = "") -> str:
         """An object of these (name, value) items (``texts``: the values of some already
-        written), in one join."""
+        written, as a string or the strings to join), followed by ``end``, in one join."""
         if not items:
-            return "{}"
+            return "{}" + end
         if ind is None:
             inner, sep, head, tail = None, ", ", "{", "}"
         else:
@@ -261,13 +268,22 @@ class _Writer:
             add(sep)
             add(_str(k))
             add(": ")
-            add(texts[k] if texts and k in texts else self.value(x, inner, compact))
+            if texts and k in texts:
+                text = texts[k]
+                if isinstance(text, list):
+                    parts.extend(text)
+                else:
+                    add(text)
+            else:
+                add(self.value(x, inner, compact))
         parts[0] = head
-        add(tail)
+        add(tail + end)
         return "".join(parts)
 
-    def obj(self, o: Any, ind: str | None, compact: bool, ctx: Any = None) -> str:
-        """An expanded object; ``ctx``: the library files of its audit (for a consumer)."""
+    def obj(self, o: Any, ind: str | None, compact: bool, ctx: Any = None, end: str = ""
+            ) -> str:
+        """An expanded object, followed by ``end``; ``ctx``: the library files of its audit
+        (for a consumer)."""
         cls = type(o)
         items: list[tuple[str, Any]] = []
         for f in model_fields(cls):
@@ -281,7 +297,7 @@ class _Writer:
                 elif f.default is not dataclasses.MISSING and v == f.default:
                     continue
             items.append((f.name, v))
-        texts: dict[str, str] = {}
+        texts: dict[str, str | list[str]] = {}
         if compact:
             inner = None if ind is None else ind + self.step
             if cls is Audit:
@@ -294,7 +310,7 @@ class _Writer:
                 ahead = self.ahead
                 if ahead is not None and not (ahead.pieces and ahead.fits(self.step, deeper)):
                     ahead = None
-                texts["consumers"] = self.seq([(ahead and self.written(c, ahead, files))
+                texts["consumers"] = self.seq_parts([(ahead and self.written(c, ahead, files))
                                                or self.obj(c, deeper, True, files)
                                                for c in o.consumers], inner)
                 if files:
@@ -305,7 +321,7 @@ class _Writer:
             elif cls is Consumer:
                 texts["libraries"] = self.libraries(o, inner, ctx or {})
                 texts["bindings"] = self.bindings(o, inner)
-        return self.items(items, ind, compact, texts)
+        return self.items(items, ind, compact, texts, end)
 
     def written(self, c: Consumer, ahead: Ahead, files: dict[str, Library]) -> str | None:
         """The text of ``c`` written ahead, when it is the text :meth:`obj` would write
@@ -411,6 +427,9 @@ class Ahead:
 def dumps(obj: Any, indent: int | None = 2, ahead: Ahead | None = None) -> str:
     """The schema 2 JSON text of a model object (with a final newline); ``ahead``: the texts
     of its audit's consumers written ahead, used where they are the same text."""
-    return _Writer(indent, ahead).value(obj, None if indent is None else "", False) + "\n"
+    writer, ind = _Writer(indent, ahead), None if indent is None else ""
+    if type(obj) is Audit:  # (megabytes: joined once, with the newline)
+        return writer.obj(obj, ind, True, end="\n")
+    return writer.value(obj, ind, False) + "\n"
 
 
