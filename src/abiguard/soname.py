@@ -13,6 +13,8 @@ import re
 
 _SONAME = re.compile(r"^(?P<stem>.+?)\.so(?P<ver>(?:\.[0-9][0-9A-Za-z_+~-]*)*)$")
 _NAME_NUMBER = re.compile(r"^(?P<base>.*?[A-Za-z_+])-?(?P<num>\d+(?:[._]\d+)*)$")
+_PARTS = re.compile(r"[._]")
+_DIGITS = re.compile(r"\d+")
 
 
 def split_soname(name: str) -> tuple[str, tuple[str, ...]] | None:
@@ -29,8 +31,9 @@ def numbers(text: str) -> tuple[int, ...]:
     """The leading run of numbers of a version text: ``'4.17.0'`` -> (4, 17, 0),
     ``'1_3'`` -> (1, 3), ``'2.40-system'`` -> (2, 40)."""
     out = []
-    for part in re.split(r"[._]", text):
-        m = re.match(r"\d+", part)
+    digits = _DIGITS.match
+    for part in _PARTS.split(text):
+        m = digits(part)
         if not m:
             break
         out.append(int(m.group()))
