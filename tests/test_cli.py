@@ -41,3 +41,34 @@ def test_a_scan_of_files_imports_no_package_machinery():
                 "hashlib", "subprocess", "tempfile", "shutil", "ctypes", "pathlib",
                 "importlib.resources"}
     assert sorted(loaded & unwanted) == []
+
+
+def test_the_start_up_imports_make_no_garbage_collection():
+    """The command's modules are imported with the cyclic collector paused, and what they
+    made is then frozen (gc.freeze): no collection walks it, during the start-up or after;
+    the collector is on again afterwards."""
+    code = ("import gc, sys\n"
+            "from abiguard import cli\n"
+            "runs = []\n"
+            "gc.callbacks.append(lambda phase, info: runs.append(info['generation'])"
+            " if phase == 'start' else None)\n"
+            "assert 'abiguard.pipeline' not in sys.modules\n"
+            "cli.start('scan')\n"
+            "assert 'abiguard.pipeline' in sys.modules\n"
+            "print(len(runs), gc.isenabled(), gc.get_freeze_count() > 10000)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={"PYTHONPATH": str(SRC)}).stdout.split()
+    assert out == ["0", "True", "True"]
+
+
+def test_the_collector_stays_off_when_it_was():
+    import gc
+
+    from abiguard import cli
+
+    gc.disable()
+    try:
+        assert cli.start("scan").commands["scan"] is not None
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
