@@ -9,9 +9,9 @@ packages apt downloads); in ``impact`` a library set or a headers package.
 
 from __future__ import annotations
 
+import _thread
 import os
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -129,7 +129,7 @@ class DebSource(Source):
 # --------------------------------------------------------------------------------------------
 
 _CONTROLS: dict[str, DebInfo | InputFileError] = {}
-_LOCK = threading.Lock()
+_LOCK = _thread.allocate_lock()  # (threading.Lock, without importing threading)
 
 
 def control(path: str) -> DebInfo:
