@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..debian.names import is_package_name
 from ..model import InputError
 from ..notify import Notify
-from .base import CensusPart, Context, LibraryTree, Relations, Source
+from .base import Context, Source
 from .deb import add_deb, library_tree_of, package_label, unpack_headers
 
 if TYPE_CHECKING:  # (apt itself when a name is fetched: a scan of files never loads it)
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # (apt itself when a name is fetched: a scan of files never l
 
     from ..debian.apt import Apt, AptError
     from ..debian.deb import DebInfo
+    from .faces import CensusPart, LibraryTree, Relations
 
 
 @dataclass
@@ -120,9 +121,13 @@ class AptSource(Source):
             self.info = add_deb(self.deb, ctx, origin=self.origin, sha256=self.sha256)
 
     def related(self) -> Sequence[Relations]:
+        from .faces import Relations
+
         return (Relations.of(self.info),) if self.info is not None and self.named else ()
 
     def census(self) -> CensusPart:
+        from .faces import CensusPart
+
         return CensusPart(names=(self.name,))
 
     def _deb(self) -> str:
