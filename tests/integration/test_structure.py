@@ -350,6 +350,8 @@ LAZY_IMPORTS = {
     ("abiguard.sources.deb", "abiguard.sources.faces"): "as above, and --with-deps",
     ("abiguard.sources.apt", "abiguard.sources.faces"): "as above",
     ("abiguard.sources.root", "abiguard.sources.faces"): "census only",
+    ("abiguard.resolve", "abiguard.resolve.indexed"): "the census's indexed layers (two "
+                                                      "dataclasses), named by the package",
     ("abiguard.sources.base", "tempfile"): "a temporary directory when a package is "
                                            "unpacked (tempfile and shutil: 4.5 ms)",
     ("abiguard.sources.base", "shutil"): "as above, to remove it",
