@@ -352,6 +352,9 @@ LAZY_IMPORTS = {
     ("abiguard.sources.root", "abiguard.sources.faces"): "census only",
     ("abiguard.resolve", "abiguard.resolve.indexed"): "the census's indexed layers (two "
                                                       "dataclasses), named by the package",
+    ("abiguard.policy.files", "abiguard.policy.releases"): "a history's releases, read when "
+                                                          "checked or written, never by a scan",
+    ("abiguard.policy", "abiguard.policy.releases"): "as above, named by the package",
     ("abiguard.sources.base", "tempfile"): "a temporary directory when a package is "
                                            "unpacked (tempfile and shutil: 4.5 ms)",
     ("abiguard.sources.base", "shutil"): "as above, to remove it",

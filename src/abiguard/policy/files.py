@@ -14,12 +14,15 @@ import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import DataFileError
 from ..fastnew import maker
 from ..limits import TomlTable, toml_loads
 from ..model import Evidence, Stability
+
+if TYPE_CHECKING:
+    from .releases import Release
 
 SCHEMA = 1
 _STABILITIES = {s.value for s in Stability}
@@ -45,20 +48,6 @@ class Rule:
         node = f" in version {self.version!r}" if self.version else ""
         return Evidence("policy", f"{what} matches {self.match!r}{node}: {self.reason}{refs}",
                         self.stability, self.origin)
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """One suite's view of a library family: its package, version and sonames."""
-
-    suite: str
-    package: str
-    version: str
-    upstream: str
-    sonames: tuple[str, ...] = ()
-    derived: bool = False
-    """The sonames were derived from the package name (Debian Policy 8.1), not read from the
-    suite's Contents index."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,14 +218,9 @@ def _release_ok(r: object) -> bool:
             and _all_str(r.get("sonames", [])) and type(r.get("derived", False)) is bool)
 
 
-def release_line(r: Release) -> str:
-    """The one-line form of a release (what generated JSON files use: one string parses
-    faster than a table): ``SUITE PACKAGE VERSION UPSTREAM SONAME,SONAME|- [derived]``."""
-    return " ".join([r.suite, r.package, r.version, r.upstream or "-",
-                     ",".join(r.sonames) or "-", *(["derived"] if r.derived else [])])
-
-
 def _release_from_line(text: str, w: str, origin: str) -> Release:
+    from .releases import Release  # (a scan never reads the releases: see HistoryEntry)
+
     parts = text.split(" ")
     if len(parts) not in (5, 6) or (len(parts) == 6 and parts[5] != "derived") or \
             not all(parts):
@@ -258,6 +242,8 @@ def _release(r: TomlTable | str, w: str, origin: str) -> Release:
             _str(r, k, w, origin, "")
         _strs(r, "sonames", w, origin)
         raise DataFileError(origin, f"{w}: 'derived' must be true or false")
+    from .releases import Release  # (as above)
+
     return Release(r["suite"], r["package"], r["version"], r.get("upstream", ""),
                    tuple(r.get("sonames", ())), r.get("derived", False))
 
