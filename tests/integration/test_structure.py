@@ -331,6 +331,7 @@ LAZY_IMPORTS = {
     # machinery load when a package is opened: a scan of files never loads them (issue #17,
     # start-up: ~20 ms of imports).
     ("abiguard.sources.apt", "abiguard.debian.apt"): "apt when a package name is fetched",
+    ("abiguard.sources.apt", "abiguard.sources.fetched"): "what apt gives, as above",
     ("abiguard.sources.base", "abiguard.debian.suites"): "apt's configuration, as above",
     ("abiguard.sources.deb", "abiguard.debian.deb"): "reading a .deb when one is opened",
     ("abiguard.sources.deb", "abiguard.debian.apt"): "a .deb's SHA-256 (census)",
