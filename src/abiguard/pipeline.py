@@ -38,6 +38,9 @@ if TYPE_CHECKING:  # (plan only: ``scan`` never imports the remedies' knowledge,
 
 @dataclass
 class ScanOptions:
+    """What a scan is asked to do besides its inputs: where libraries are searched, the policy
+    files, the suite of package names, the processes."""
+
     sysroot: str = "/"
     lib_paths: list[str] = field(default_factory=list)
     ld_library_path: list[str] = field(default_factory=list)

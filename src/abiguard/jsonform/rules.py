@@ -83,6 +83,8 @@ EXPR_NAMES = {"_UNKNOWN": Stability.UNKNOWN, "_direct": _direct}
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Field:
+    """A field of a model dataclass as the JSON form uses it (:func:`model_fields`)."""
+
     name: str
     hint: Any
     default: Any  # dataclasses.MISSING: required

@@ -128,6 +128,8 @@ class GeneratedHistory(Sequence[HistoryEntry]):
 
 @dataclass(frozen=True, slots=True)
 class PolicyFile:
+    """One policy file, read and checked: its rules and its history."""
+
     name: str
     origin: str
     libraries: tuple[Rule, ...]
