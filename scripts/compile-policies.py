@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Write src/abiguard/data/compiled-policies.json: the built-in TOML policy files
-(src/abiguard/data/policies/*.toml) as tomllib reads them, which a scan reads instead of
-parsing the TOML (abiguard.policy.files.COMPILED). Run it after changing a built-in TOML
-file; tests/policy/test_files.py fails until then (the scan parses the changed file).
+"""Write src/abiguard/data/compiled-policies.json: the built-in policy files
+(src/abiguard/data/policies) in the form a scan reads instead of parsing them
+(abiguard.policy.builtin). Run it after changing a built-in file (a TOML file, or the history
+that scripts/gen-history.sh writes); tests/policy/test_builtin.py fails until then (a scan
+parses the changed file meanwhile).
 
     PYTHONPATH=src python3 scripts/compile-policies.py
 """
 
 from __future__ import annotations
 
-from abiguard.policy.files import COMPILED, compiled_policies
+from abiguard.policy.builtin import COMPILED, compiled_policies
 
 
 def main() -> None:

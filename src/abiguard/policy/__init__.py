@@ -23,13 +23,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..soname import split_soname
+from .builtin import builtin_policies
 from .core import Classification, Policy
 from .decide import decide
 from .files import (
     HistoryEntry,
     PolicyFile,
     Rule,
-    builtin_policies,
     load_policy_file,
     parse_policy,
     policy_from_data,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
@@ -98,7 +97,7 @@ class GeneratedHistory(Sequence[HistoryEntry]):
     sonames (:attr:`matches`), read for all at once. The entries are those of the file parsed
     whole (a test holds the built-in file to that)."""
 
-    def __init__(self, lines: list[str], matches: list[list[str]], origin: str) -> None:
+    def __init__(self, lines: Sequence[str], matches: list[list[str]], origin: str) -> None:
         self._lines = lines
         """Each entry's line (with the comma that ends all but the last)."""
         self.matches = matches
@@ -340,12 +339,13 @@ def parse_policy(text: str, origin: str) -> PolicyFile:
 _MATCH, _RELEASES = ',"match":[', '],"releases":['
 
 
-def _generated(text: str, origin: str) -> PolicyFile | None:
-    """A built-in history file of :func:`abiguard.policy.archive.to_json`'s layout, its
-    entries a :class:`GeneratedHistory` (None: another layout, or not valid: parsed whole).
-    In valid JSON, ``,"match":[`` and ``],"releases":[`` are keys and the ends of values,
-    never text inside a string (whose quotes are escaped) and ``"family":`` is a key, so
-    each line's sonames lie between the two, and a line holds one entry."""
+def generated_parts(text: str) -> tuple[TomlTable, list[str], list[list[str]]] | None:
+    """A history file of :func:`abiguard.policy.archive.to_json`'s layout in parts: its
+    top-level data (``history`` empty), each entry's line (with the comma that ends all but
+    the last), each entry's ``match`` (None: another layout, or not valid). In valid JSON,
+    ``,"match":[`` and ``],"releases":[`` are keys and the ends of values, never text inside
+    a string (whose quotes are escaped) and ``"family":`` is a key, so each line's sonames lie
+    between the two, and a line holds one entry."""
     lines = text.split("\n")
     if len(lines) < 3 or lines[-1] or lines[-2] != "]}" or \
             not lines[0].endswith(',"history":['):
@@ -370,6 +370,16 @@ def _generated(text: str, origin: str) -> PolicyFile | None:
         return None
     if not isinstance(data, dict) or data.get("history") != []:
         return None
+    return data, entries, names
+
+
+def _generated(text: str, origin: str) -> PolicyFile | None:
+    """A built-in history file of :func:`generated_parts`'s layout, its entries a
+    :class:`GeneratedHistory` (None: another layout, or not valid: parsed whole)."""
+    parts = generated_parts(text)
+    if parts is None:
+        return None
+    data, entries, names = parts
     return policy_from_data(data, origin, GeneratedHistory(entries, names, origin))
 
 
@@ -388,69 +398,3 @@ BUILTIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
                            "data", "policies")
 """abiguard/data/policies: the package's own files, read from where the package is (not
 through importlib.resources, whose import costs every scan 6 ms)."""
-
-
-COMPILED = os.path.join(os.path.dirname(BUILTIN_DIR), "compiled-policies.json")
-"""The built-in TOML files as tomllib reads them, in JSON (written by
-scripts/compile-policies.py; tests/policy/test_files.py holds it to the files): JSON is read
-in a tenth of the time, and a scan does not import tomllib. Each file's data is taken only
-for the text it was made from (its size and CRC-32); another text is parsed."""
-
-
-def compiled_policies(directory: str = BUILTIN_DIR) -> str:
-    """The text of :data:`COMPILED` for the TOML files of ``directory``."""
-    files = {}
-    for name in sorted(os.listdir(directory)):
-        if name.endswith(".toml"):
-            with open(os.path.join(directory, name), encoding="utf-8") as fh:
-                text = fh.read()
-            raw = text.encode("utf-8")
-            files[name] = {"size": len(raw), "crc32": zlib.crc32(raw),
-                           "data": toml_loads(text, f"built-in:{name}")}
-    note = ("abiguard's built-in policy files (data/policies/*.toml) as tomllib reads them; "
-            "written by scripts/compile-policies.py: do not edit")
-    return json.dumps({"note": note, "files": files}, indent=1) + "\n"
-
-
-def _compiled_data(compiled: dict[str, Any], name: str, text: str) -> TomlTable | None:
-    """The compiled data of the built-in file ``name`` if it was made from ``text``."""
-    entry = compiled.get(name)
-    if not isinstance(entry, dict):
-        return None
-    raw = text.encode("utf-8")
-    data = entry.get("data")
-    if entry.get("size") != len(raw) or entry.get("crc32") != zlib.crc32(raw) or \
-            not isinstance(data, dict):
-        return None
-    return data
-
-
-def _compiled() -> dict[str, Any]:
-    """The entries of :data:`COMPILED` by file name ({}: none, or not readable)."""
-    try:
-        with open(COMPILED, encoding="utf-8") as fh:
-            files = json.load(fh).get("files")
-    except (OSError, ValueError, AttributeError):
-        return {}
-    return files if isinstance(files, dict) else {}
-
-
-def builtin_policies() -> list[PolicyFile]:
-    """The policy files shipped in abiguard/data/policies (.toml and .json), by name (a TOML
-    file from its :data:`COMPILED` data when that was made from its text)."""
-    out = []
-    compiled: dict[str, Any] | None = None
-    for name in sorted(os.listdir(BUILTIN_DIR)):
-        if name.endswith((".toml", ".json")):
-            with open(os.path.join(BUILTIN_DIR, name), encoding="utf-8") as fh:
-                text = fh.read()
-            origin = f"built-in:{name}"
-            if name.endswith(".toml"):
-                if compiled is None:
-                    compiled = _compiled()
-                data = _compiled_data(compiled, name, text)
-                if data is not None:
-                    out.append(policy_from_data(data, origin))
-                    continue
-            out.append(parse_policy(text, origin))
-    return out
