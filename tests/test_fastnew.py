@@ -91,7 +91,7 @@ def test_reducers_round_trip_with_sharing():
     p.dispatch_table = reducers((Consumer, Library, Binding, SymbolRef, Evidence, InputError))
     p.dump(consumers)
     data = buf.getvalue()
-    assert b"_make_abiguard_model_Binding" in data  # (through the fast path)
+    assert b"_make_abiguard_model_core_Binding" in data  # (through the fast path)
     assert b"rebuild" not in data
     back = pickle.loads(data)
     assert back == consumers
@@ -104,7 +104,7 @@ def test_a_pickled_maker_is_named_once_per_class():
     from abiguard import fastnew
 
     make = pickled_maker(Binding)
-    assert make is pickled_maker(Binding) is fastnew._make_abiguard_model_Binding
+    assert make is pickled_maker(Binding) is fastnew._make_abiguard_model_core_Binding
     assert pickle.loads(pickle.dumps(make)) is make
     b = _binding()
     assert make(*(getattr(b, f.name) for f in dataclasses.fields(Binding))) == b
@@ -115,5 +115,5 @@ def test_a_pickled_maker_is_named_once_per_class():
         b: int
 
     assert pickled_maker(Plain) is Plain
-    twin = type("Binding", (), {"__module__": "abiguard.model"})  # another one of that name
+    twin = type("Binding", (), {"__module__": "abiguard.model.core"})  # another one of that name
     assert pickled_maker(twin) is None  # (then pickled through rebuild)

@@ -10,6 +10,7 @@ Exit codes: 0 ok; 1 a --fail-on/gate rule matched; 2 usage or input error.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -132,9 +133,25 @@ def parse(parser: _Parser, argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def start(command: str | None) -> _Parser:
+    """The parser, with the command's module imported (:func:`build_parser`), the cyclic
+    garbage collector paused meanwhile: the thousands of objects an import makes (modules,
+    classes, functions) live as long as the process, and the collector would walk them again
+    and again (~30 collections, ~4 ms of a scan's start-up). They are then put in the
+    collector's permanent generation (gc.freeze), which later collections do not walk."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return build_parser(command)
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_name(argv))
+    parser = start(_command_name(argv))
     args = parse(parser, argv)
     if not getattr(args, "command", None) or not hasattr(args, "run"):
         parser.print_help(sys.stderr)

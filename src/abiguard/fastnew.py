@@ -92,7 +92,7 @@ _NAMED: dict[str, type] = {}
 
 def pickled_maker(cls: type) -> Callable[..., Any] | None:
     """The :func:`maker` of ``cls`` as a global of this module, ``_make_`` and the class's
-    module and name (``_make_abiguard_model_Binding``), so that pickle can name it: one call
+    module and name (``_make_abiguard_model_core_Binding``), so that pickle can name it: one call
     to unpickle an object, none through :func:`rebuild`. The class itself where the trick
     does not fit; None when another class took that name (then :func:`rebuild`)."""
     name = "_make_" + f"{cls.__module__}.{cls.__qualname__}".replace(".", "_")

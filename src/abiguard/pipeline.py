@@ -8,7 +8,7 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 from . import __version__
 from .errors import ElfError, InputFileError
@@ -17,13 +17,11 @@ from .missing import is_missing_line, missing_line
 from .model import (
     Audit,
     Binding,
-    CallSite,
     Consumer,
     CopyRelocation,
     Evidence,
     InputError,
     Library,
-    Plan,
     SymbolRef,
 )
 from .notify import Notify, silent
@@ -32,12 +30,17 @@ from .policy import Policy
 from .resolve import Layers, Resolver
 from .sources import Collected, Pending, Source, Target, collect_sources, suite_groups
 
-if TYPE_CHECKING:  # (plan only: ``scan`` never imports the remedies' knowledge)
+if TYPE_CHECKING:  # (plan only: ``scan`` never imports the remedies' knowledge, nor the
+    # plan's types)
+    from .model.plan import CallSite, Plan
     from .remedies import LibraryExports, LibraryFinder
 
 
 @dataclass
 class ScanOptions:
+    """What a scan is asked to do besides its inputs: where libraries are searched, the policy
+    files, the suite of package names, the processes."""
+
     sysroot: str = "/"
     lib_paths: list[str] = field(default_factory=list)
     ld_library_path: list[str] = field(default_factory=list)
@@ -306,7 +309,7 @@ def library_finder(resolver: Resolver, target: Target, consumer: Consumer) -> Li
 
 
 # Gives the call sites of some symbols for one scanned target (source, objects, binary).
-CallSiteProvider = Callable[[Target, set[str]], list[CallSite]]
+CallSiteProvider: TypeAlias = "Callable[[Target, set[str]], list[CallSite]]"
 
 
 def _pairs(consumers: Iterable[Consumer], targets: Iterable[Target]
@@ -328,6 +331,7 @@ def plan_paths(inputs: list[str], options: ScanOptions | None = None,
     """Scan, then build the migration plan of every consumer (verified while the scanned
     libraries are still unpacked; call sites found while the binaries are still there)."""
     options = options or ScanOptions()
+    from .model.plan import Plan
     from .remedies import load_knowledge, plan_consumer
 
     knowledge = load_knowledge(remedies)

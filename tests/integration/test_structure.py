@@ -315,6 +315,13 @@ LAZY_IMPORTS = {
     ("abiguard.limits", "tomllib"): "with the first data file read, not on every start-up",
     ("abiguard.pipeline", "abiguard.remedies"): "the remedies knowledge is plan-only: a scan "
                                                 "never loads it",
+    ("abiguard.pipeline", "abiguard.model.plan"): "the plan's types, plan-only (as above)",
+    # The call sites and the plan's types (six dataclasses, ~5 ms of a scan's start-up: Python
+    # 3.11 compiles each one's methods) and the JSON reader (which knows them) are named by
+    # their packages but loaded with their first use: a scan of files loads neither.
+    ("abiguard.model", "abiguard.model.plan"): "call sites and plans: never in a scan",
+    ("abiguard.jsonform", "abiguard.jsonform.read"): "reading JSON (diff, gate, census...): a "
+                                                     "scan writes its JSON, reads none",
     ("abiguard.render.progress", "rich.console"): "rich only when bars are drawn on a "
                                                   "terminal (rich.progress: 60 ms)",
     ("abiguard.render.progress", "rich.progress"): "as above",
@@ -324,6 +331,7 @@ LAZY_IMPORTS = {
     # machinery load when a package is opened: a scan of files never loads them (issue #17,
     # start-up: ~20 ms of imports).
     ("abiguard.sources.apt", "abiguard.debian.apt"): "apt when a package name is fetched",
+    ("abiguard.sources.apt", "abiguard.sources.fetched"): "what apt gives, as above",
     ("abiguard.sources.base", "abiguard.debian.suites"): "apt's configuration, as above",
     ("abiguard.sources.deb", "abiguard.debian.deb"): "reading a .deb when one is opened",
     ("abiguard.sources.deb", "abiguard.debian.apt"): "a .deb's SHA-256 (census)",
@@ -335,6 +343,19 @@ LAZY_IMPORTS = {
                                                       "named by the package, loaded when used",
     ("abiguard.sources.deb", "abiguard.sources.package"): "as above (census)",
     ("abiguard.sources.root", "abiguard.sources.package"): "as above (census)",
+    # A source's census and impact faces (sources.faces: CensusPart, LibraryTree, Relations;
+    # three dataclasses, 2 ms of a scan's start-up), loaded by the kinds when they make them.
+    ("abiguard.sources", "abiguard.sources.faces"): "named by the package, loaded when used",
+    ("abiguard.sources.file", "abiguard.sources.faces"): "census and impact only",
+    ("abiguard.sources.directory", "abiguard.sources.faces"): "as above",
+    ("abiguard.sources.deb", "abiguard.sources.faces"): "as above, and --with-deps",
+    ("abiguard.sources.apt", "abiguard.sources.faces"): "as above",
+    ("abiguard.sources.root", "abiguard.sources.faces"): "census only",
+    ("abiguard.resolve", "abiguard.resolve.indexed"): "the census's indexed layers (two "
+                                                      "dataclasses), named by the package",
+    ("abiguard.policy.files", "abiguard.policy.releases"): "a history's releases, read when "
+                                                          "checked or written, never by a scan",
+    ("abiguard.policy", "abiguard.policy.releases"): "as above, named by the package",
     ("abiguard.sources.base", "tempfile"): "a temporary directory when a package is "
                                            "unpacked (tempfile and shutil: 4.5 ms)",
     ("abiguard.sources.base", "shutil"): "as above, to remove it",

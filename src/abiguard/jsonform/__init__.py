@@ -27,12 +27,31 @@ same scan read to equal models.
 
 from __future__ import annotations
 
-from .read import audit_from_json, from_dict, plan_from_json
+from typing import TYPE_CHECKING, Any
+
 from .rules import DERIVED, FILE_FIELDS, FILES, LIBRARY, READS, REF_BY, SPLICED
 from .write import Ahead, dumps
 
+if TYPE_CHECKING:
+    from .read import audit_from_json, from_dict, plan_from_json
+
 to_json = dumps
 """The JSON text (schema 2, docs/schema.md) of a model object or result."""
+
+_READ = frozenset({"audit_from_json", "from_dict", "plan_from_json"})
+"""The reader's names (:mod:`.read`), loaded with the first one asked for: a scan writes its
+JSON, it reads none (and the reader knows the plan's types, which a scan never loads)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _READ:
+        from . import read
+
+        value = getattr(read, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["DERIVED", "FILES", "FILE_FIELDS", "LIBRARY", "READS", "REF_BY", "SPLICED", "Ahead",
            "audit_from_json", "dumps", "from_dict", "plan_from_json", "to_json"]

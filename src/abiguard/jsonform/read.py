@@ -21,9 +21,9 @@ from .rules import (
     READS,
     REF_BY,
     SPLICED,
-    VERSIONED,
     deriver,
     model_fields,
+    versioned,
 )
 
 
@@ -269,7 +269,7 @@ def _decoder(cls: type, derive: bool) -> Callable[[Any, Any], Any]:
                     kw[name] = fn(o, ref)
                 elif spliced and _MARK in v:
                     kw[name] = _unsplice(v, fn(o, ref), name)
-        if cls in VERSIONED:
+        if versioned(cls):
             kw["schema"] = SCHEMA_VERSION
         try:
             return cls(**kw)

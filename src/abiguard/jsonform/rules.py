@@ -5,23 +5,21 @@ type hints and defaults (:func:`model_fields`)."""
 
 from __future__ import annotations
 
+import _thread
 import dataclasses
 import enum
 import re
-import threading
 import types
 import typing
 from collections.abc import Callable
 from typing import Any
 
 from ..model import (
-    Audit,
     Binding,
     Consumer,
     Evidence,
     InputError,
     Library,
-    Plan,
     Stability,
     SymbolRef,
 )
@@ -70,10 +68,14 @@ SPLICED = {(Binding, "evidence")}
 """Array fields whose derived value may appear inside a written value: the string
 :data:`LIBRARY` stands for it (a binding's own evidence followed by its library's)."""
 
-LOCK = threading.RLock()  # generating encoders and decoders
+LOCK = _thread.RLock()  # generating encoders and decoders
+"""(threading.RLock is this lock: threading is not imported for it, 1 ms of a scan's
+start-up.)"""
 LINE_TYPES = {Binding, Library, Evidence, SymbolRef, InputError}
 FIRST = ("schema", "kind")
-VERSIONED = (Audit, Plan)  # their ``schema`` is the version of this form
+VERSIONED = frozenset({"abiguard.model.core.Audit", "abiguard.model.plan.Plan"})
+"""The results whose ``schema`` is the version of this form, by qualified name (as the
+renderers' tables name types: writing a scan's JSON does not load the plan's types)."""
 EXPR_NAMES = {"_UNKNOWN": Stability.UNKNOWN, "_direct": _direct}
 """The names a DERIVED expression may use besides ``o`` and ``ref``."""
 
@@ -81,6 +83,8 @@ EXPR_NAMES = {"_UNKNOWN": Stability.UNKNOWN, "_direct": _direct}
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Field:
+    """A field of a model dataclass as the JSON form uses it (:func:`model_fields`)."""
+
     name: str
     hint: Any
     default: Any  # dataclasses.MISSING: required
@@ -99,7 +103,7 @@ def model_fields(cls: type) -> tuple[Field, ...]:
         except Exception:  # noqa: BLE001 — a name only imported for type checking: Any
             hints = {}
         out = []
-        versioned = any(f.name == "schema" for f in dataclasses.fields(cls))
+        has_schema = any(f.name == "schema" for f in dataclasses.fields(cls))
         for f in dataclasses.fields(cls):
             if f.default is not dataclasses.MISSING:
                 default = f.default
@@ -108,7 +112,7 @@ def model_fields(cls: type) -> tuple[Field, ...]:
             else:
                 default = dataclasses.MISSING
             out.append(Field(f.name, hints.get(f.name, Any), default,
-                              DERIVED.get((cls, f.name)), versioned and f.name in FIRST))
+                              DERIVED.get((cls, f.name)), has_schema and f.name in FIRST))
         out.sort(key=lambda f: (not f.first, FIRST.index(f.name) if f.first else 0))
         got = _FIELDS[cls] = tuple(out)
     return got
@@ -134,6 +138,17 @@ def scalar_hint(hint: Any) -> bool:
     if origin in (typing.Union, types.UnionType, tuple):
         return all(scalar_hint(a) for a in typing.get_args(hint) if a is not Ellipsis)
     return False
+
+
+_VERSIONED: dict[type, bool] = {}
+
+
+def versioned(cls: type) -> bool:
+    """Whether ``cls`` is one of :data:`VERSIONED` (not a subclass: its own type)."""
+    got = _VERSIONED.get(cls)
+    if got is None:
+        got = _VERSIONED[cls] = f"{cls.__module__}.{cls.__qualname__}" in VERSIONED
+    return got
 
 
 _IS_LINE: dict[type, bool] = {}

@@ -20,13 +20,13 @@ from .rules import (
     LOCK,
     REF_ATTRS,
     SPLICED,
-    VERSIONED,
     deriver,
     is_dataclass_value,
     is_line,
     model_fields,
     optional_arg,
     scalar_hint,
+    versioned,
 )
 
 _str = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii=True)
@@ -286,11 +286,12 @@ class _Writer:
         (for a consumer)."""
         cls = type(o)
         items: list[tuple[str, Any]] = []
+        ver = versioned(cls)
         for f in model_fields(cls):
             v = getattr(o, f.name)
-            if f.name == "schema" and cls in VERSIONED:
+            if f.name == "schema" and ver:
                 v = SCHEMA_VERSION
-            elif compact and cls not in VERSIONED:  # (a result's own fields: all written)
+            elif compact and not ver:  # (a result's own fields: all written)
                 if f.derived is not None:
                     if v == deriver(cls, f)(o, None):
                         continue

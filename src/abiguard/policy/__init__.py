@@ -20,15 +20,16 @@ history (``abiguard history``). Policy files: :mod:`.files`, docs/policy.md.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..soname import split_soname
+from .builtin import builtin_policies
 from .core import Classification, Policy
 from .decide import decide
 from .files import (
     HistoryEntry,
     PolicyFile,
-    Release,
     Rule,
-    builtin_policies,
     load_policy_file,
     parse_policy,
     policy_from_data,
@@ -45,6 +46,22 @@ from .signals import (
     Location,
     Signal,
 )
+
+if TYPE_CHECKING:
+    from .releases import Release
+
+
+def __getattr__(name: str) -> Any:
+    """:class:`Release` (:mod:`.releases`), loaded when first asked for: a scan never reads
+    a history's releases."""
+    if name == "Release":
+        from . import releases
+
+        value = releases.Release
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DECLARED", "HISTORY", "LOCATION", "NAMING", "NODES", "WEAK", "Classification",

@@ -40,7 +40,7 @@ from ..debian.apt import read_index_file
 from ..debian.control import version_key
 from ..errors import InputFileError
 from ..model import Stability
-from .files import Release, release_line
+from .releases import Release, release_line
 
 Verdict = Literal["stable", "release-locked", "undecided"]
 """What a family's history says (the module's docstring)."""
@@ -537,7 +537,7 @@ def to_toml(data: PolicyData) -> str:
 
 def to_json(data: PolicyData) -> str:
     """The policy data as JSON, one family per line (diffs stay readable), each release in
-    its one-line form (:func:`abiguard.policy.files.release_line`: a string parses faster than
+    its one-line form (:func:`abiguard.policy.releases.release_line`: a string parses faster than
     a table, and a scan loads the built-in file every time), in ASCII (other characters as
     ``\\u`` escapes: ASCII text decodes ten times faster, and the JSON parser reads it faster
     too)."""

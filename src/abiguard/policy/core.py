@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 from ..model import ElfObject, Evidence, Stability
 from . import declared, history, location, naming, nodes, soname
+from .builtin import builtin_policies
 from .decide import decide
-from .files import PolicyFile, Rule, builtin_policies, load_policy_file
+from .files import PolicyFile, Rule, load_policy_file
 from .history import HistoryIndex
 from .signals import LibraryFacts, Location, Signal
 

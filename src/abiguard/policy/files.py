@@ -13,12 +13,15 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import DataFileError
 from ..fastnew import maker
 from ..limits import TomlTable, toml_loads
 from ..model import Evidence, Stability
+
+if TYPE_CHECKING:
+    from .releases import Release
 
 SCHEMA = 1
 _STABILITIES = {s.value for s in Stability}
@@ -44,20 +47,6 @@ class Rule:
         node = f" in version {self.version!r}" if self.version else ""
         return Evidence("policy", f"{what} matches {self.match!r}{node}: {self.reason}{refs}",
                         self.stability, self.origin)
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """One suite's view of a library family: its package, version and sonames."""
-
-    suite: str
-    package: str
-    version: str
-    upstream: str
-    sonames: tuple[str, ...] = ()
-    derived: bool = False
-    """The sonames were derived from the package name (Debian Policy 8.1), not read from the
-    suite's Contents index."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +97,7 @@ class GeneratedHistory(Sequence[HistoryEntry]):
     sonames (:attr:`matches`), read for all at once. The entries are those of the file parsed
     whole (a test holds the built-in file to that)."""
 
-    def __init__(self, lines: list[str], matches: list[list[str]], origin: str) -> None:
+    def __init__(self, lines: Sequence[str], matches: list[list[str]], origin: str) -> None:
         self._lines = lines
         """Each entry's line (with the comma that ends all but the last)."""
         self.matches = matches
@@ -138,6 +127,8 @@ class GeneratedHistory(Sequence[HistoryEntry]):
 
 @dataclass(frozen=True, slots=True)
 class PolicyFile:
+    """One policy file, read and checked: its rules and its history."""
+
     name: str
     origin: str
     libraries: tuple[Rule, ...]
@@ -228,14 +219,9 @@ def _release_ok(r: object) -> bool:
             and _all_str(r.get("sonames", [])) and type(r.get("derived", False)) is bool)
 
 
-def release_line(r: Release) -> str:
-    """The one-line form of a release (what generated JSON files use: one string parses
-    faster than a table): ``SUITE PACKAGE VERSION UPSTREAM SONAME,SONAME|- [derived]``."""
-    return " ".join([r.suite, r.package, r.version, r.upstream or "-",
-                     ",".join(r.sonames) or "-", *(["derived"] if r.derived else [])])
-
-
 def _release_from_line(text: str, w: str, origin: str) -> Release:
+    from .releases import Release  # (a scan never reads the releases: see HistoryEntry)
+
     parts = text.split(" ")
     if len(parts) not in (5, 6) or (len(parts) == 6 and parts[5] != "derived") or \
             not all(parts):
@@ -257,6 +243,8 @@ def _release(r: TomlTable | str, w: str, origin: str) -> Release:
             _str(r, k, w, origin, "")
         _strs(r, "sonames", w, origin)
         raise DataFileError(origin, f"{w}: 'derived' must be true or false")
+    from .releases import Release  # (as above)
+
     return Release(r["suite"], r["package"], r["version"], r.get("upstream", ""),
                    tuple(r.get("sonames", ())), r.get("derived", False))
 
@@ -351,12 +339,13 @@ def parse_policy(text: str, origin: str) -> PolicyFile:
 _MATCH, _RELEASES = ',"match":[', '],"releases":['
 
 
-def _generated(text: str, origin: str) -> PolicyFile | None:
-    """A built-in history file of :func:`abiguard.policy.archive.to_json`'s layout, its
-    entries a :class:`GeneratedHistory` (None: another layout, or not valid: parsed whole).
-    In valid JSON, ``,"match":[`` and ``],"releases":[`` are keys and the ends of values,
-    never text inside a string (whose quotes are escaped) and ``"family":`` is a key, so
-    each line's sonames lie between the two, and a line holds one entry."""
+def generated_parts(text: str) -> tuple[TomlTable, list[str], list[list[str]]] | None:
+    """A history file of :func:`abiguard.policy.archive.to_json`'s layout in parts: its
+    top-level data (``history`` empty), each entry's line (with the comma that ends all but
+    the last), each entry's ``match`` (None: another layout, or not valid). In valid JSON,
+    ``,"match":[`` and ``],"releases":[`` are keys and the ends of values, never text inside
+    a string (whose quotes are escaped) and ``"family":`` is a key, so each line's sonames lie
+    between the two, and a line holds one entry."""
     lines = text.split("\n")
     if len(lines) < 3 or lines[-1] or lines[-2] != "]}" or \
             not lines[0].endswith(',"history":['):
@@ -381,6 +370,16 @@ def _generated(text: str, origin: str) -> PolicyFile | None:
         return None
     if not isinstance(data, dict) or data.get("history") != []:
         return None
+    return data, entries, names
+
+
+def _generated(text: str, origin: str) -> PolicyFile | None:
+    """A built-in history file of :func:`generated_parts`'s layout, its entries a
+    :class:`GeneratedHistory` (None: another layout, or not valid: parsed whole)."""
+    parts = generated_parts(text)
+    if parts is None:
+        return None
+    data, entries, names = parts
     return policy_from_data(data, origin, GeneratedHistory(entries, names, origin))
 
 
@@ -399,13 +398,3 @@ BUILTIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
                            "data", "policies")
 """abiguard/data/policies: the package's own files, read from where the package is (not
 through importlib.resources, whose import costs every scan 6 ms)."""
-
-
-def builtin_policies() -> list[PolicyFile]:
-    """The policy files shipped in abiguard/data/policies (.toml and .json), by name."""
-    out = []
-    for name in sorted(os.listdir(BUILTIN_DIR)):
-        if name.endswith((".toml", ".json")):
-            with open(os.path.join(BUILTIN_DIR, name), encoding="utf-8") as fh:
-                out.append(parse_policy(fh.read(), f"built-in:{name}"))
-    return out

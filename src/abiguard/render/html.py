@@ -417,8 +417,8 @@ def result_html(obj: Audit | Plan, *, title: str | None = None, threshold: float
 RENDERERS: dict[str, str] = {
     "abiguard.census.overview.Report": "abiguard.render.html:report_html",
     "abiguard.census.aggregate.Aggregate": "abiguard.render.html:aggregate_html",
-    "abiguard.model.Audit": "abiguard.render.html:result_html",
-    "abiguard.model.Plan": "abiguard.render.html:result_html",
+    "abiguard.model.core.Audit": "abiguard.render.html:result_html",
+    "abiguard.model.plan.Plan": "abiguard.render.html:result_html",
 }
 
 

@@ -86,8 +86,8 @@ def failures_json(view: CensusFailures, **_: Any) -> str:
 
 _HERE = "abiguard.render.json"
 RENDERERS: dict[str, str] = {
-    "abiguard.model.Audit": f"{_HERE}:model_json",
-    "abiguard.model.Plan": f"{_HERE}:model_json",
+    "abiguard.model.core.Audit": f"{_HERE}:model_json",
+    "abiguard.model.plan.Plan": f"{_HERE}:model_json",
     "abiguard.compare.diff.DiffResult": f"{_HERE}:model_json",
     "abiguard.compare.trend.TrendResult": f"{_HERE}:model_json",
     "abiguard.compare.gate.GateResult": f"{_HERE}:model_json",

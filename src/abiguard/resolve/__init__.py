@@ -20,9 +20,11 @@ Public names::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .binding import relocation_order
 from .cache import LibraryFile, ResolverCache, match
-from .layers import IndexedLayers, Layers, RootIndex, SysrootMemo, index_root, read_ld_so_conf
+from .layers import Layers, read_ld_so_conf
 from .resolver import Resolver
 from .search import (
     DF_1_NODEFLIB,
@@ -32,6 +34,24 @@ from .search import (
     default_dirs,
     multiarch_triplet,
 )
+
+if TYPE_CHECKING:
+    from .indexed import IndexedLayers, RootIndex, SysrootMemo, index_root
+
+_INDEXED = frozenset({"IndexedLayers", "RootIndex", "SysrootMemo", "index_root"})
+"""The census's indexed view (:mod:`.indexed`), named here but loaded with its first use: a
+scan never needs it."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _INDEXED:
+        from . import indexed
+
+        value = getattr(indexed, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["DF_1_NODEFLIB", "IndexedLayers", "Layers", "LibraryFile", "LoadOrder",
            "LoadedObject", "Loader", "Resolver", "ResolverCache", "RootIndex", "SysrootMemo",

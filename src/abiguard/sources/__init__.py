@@ -26,16 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .apt import AptSource
-from .base import (
-    CensusPart,
-    Collected,
-    Context,
-    LibraryTree,
-    Pending,
-    Relations,
-    Source,
-    Target,
-)
+from .base import Collected, Context, Pending, Source, Target
 from .collect import (
     collect,
     collect_into,
@@ -65,6 +56,7 @@ from .suite import SuitePackage
 from .tree import elf_targets, scan_tree, shared_objects, walk
 
 if TYPE_CHECKING:
+    from .faces import CensusPart, LibraryTree, Relations
     from .package import (
         Fetch,
         FetchError,
@@ -80,6 +72,8 @@ _PACKAGE = frozenset({"Fetch", "FetchError", "Key", "Opened", "PackageKind", "Pa
                       "Unreadable"})
 """The census's package vocabulary (:mod:`.package`), named here too but loaded with its first
 use: a scan of files never needs it."""
+_FACES = frozenset({"CensusPart", "LibraryTree", "Relations"})
+"""A source's census and impact faces (:mod:`.faces`), likewise."""
 
 
 def __getattr__(name: str) -> Any:
@@ -87,9 +81,14 @@ def __getattr__(name: str) -> Any:
         from . import package
 
         value = getattr(package, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    elif name in _FACES:
+        from . import faces
+
+        value = getattr(faces, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 __all__ = [

@@ -12,13 +12,11 @@ adds the library packages the scanned packages depend on (one closure, apt's can
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..debian.names import is_package_name
-from ..model import InputError
 from ..notify import Notify
-from .base import CensusPart, Context, LibraryTree, Relations, Source
+from .base import Context, Source
 from .deb import add_deb, library_tree_of, package_label, unpack_headers
 
 if TYPE_CHECKING:  # (apt itself when a name is fetched: a scan of files never loads it)
@@ -26,44 +24,7 @@ if TYPE_CHECKING:  # (apt itself when a name is fetched: a scan of files never l
 
     from ..debian.apt import Apt, AptError
     from ..debian.deb import DebInfo
-
-
-@dataclass
-class Fetched:
-    """What apt gave for some names: .debs by name, errors by name and in order."""
-
-    debs: dict[str, Path] = field(default_factory=dict)
-    sha256: dict[str, str | None] = field(default_factory=dict)
-    """name -> the SHA-256 apt's record gives for its .deb (checked by the download)"""
-    failures: dict[str, AptError] = field(default_factory=dict)
-    errors: list[InputError] = field(default_factory=list)
-    failed_download: bool = False
-
-
-def fetch_names(apt: Apt, names: list[str], notify: Notify) -> Fetched:
-    """apt's records of the names (the version chosen first), then their .debs (the cache,
-    else one download)."""
-    from ..debian.apt import AptError
-
-    got = Fetched()
-    records = {}
-    for spec, rec in apt.resolve(names).items():
-        if isinstance(rec, AptError):
-            got.errors.append(InputError(rec.subject, rec.reason))
-            got.failures[spec] = rec
-        else:
-            records[spec] = rec
-    debs = apt.download(records.values(), notify=notify)
-    for spec, rec in records.items():
-        deb = debs[rec.name]
-        if isinstance(deb, AptError):
-            got.errors.append(InputError(deb.subject, deb.reason))
-            got.failures[spec] = deb
-            got.failed_download = True
-        else:
-            got.debs[spec] = deb
-            got.sha256[spec] = rec.sha256
-    return got
+    from .faces import CensusPart, LibraryTree, Relations
 
 
 class AptSource(Source):
@@ -95,6 +56,8 @@ class AptSource(Source):
         sources = [s for s in batch if isinstance(s, AptSource)]
         apt, derived = ctx.apt()
         names = list(dict.fromkeys(s.name for s in sources))
+        from .fetched import fetch_names  # (apt's answers: with the first name fetched)
+
         got = fetch_names(apt, names, ctx.notify)
         if got.failed_download and derived is not None and (derived.lists_age() or 0) > 60:
             derived.update(force=True)  # the archive moved on since its lists were fetched
@@ -120,9 +83,13 @@ class AptSource(Source):
             self.info = add_deb(self.deb, ctx, origin=self.origin, sha256=self.sha256)
 
     def related(self) -> Sequence[Relations]:
+        from .faces import Relations
+
         return (Relations.of(self.info),) if self.info is not None and self.named else ()
 
     def census(self) -> CensusPart:
+        from .faces import CensusPart
+
         return CensusPart(names=(self.name,))
 
     def _deb(self) -> str:
@@ -180,4 +147,4 @@ def _library_debs(apt: Apt, packages: list[Relations], installed: dict[str, str]
     return apt.download(deps, notify=notify), {d.name: d.sha256 for d in deps}
 
 
-__all__ = ["AptSource", "Fetched", "fetch_library_packages", "fetch_names"]
+__all__ = ["AptSource", "fetch_library_packages"]

@@ -29,11 +29,11 @@ from ..errors import UsageError
 from ..model import ElfObject, InputError
 from ..notify import Notify, silent
 
-if TYPE_CHECKING:  # (apt and .debs only for package inputs: a scan of files loads neither)
+if TYPE_CHECKING:  # (apt and .debs only for package inputs: a scan of files loads neither;
+    # nor the census's and impact's faces of a source)
     from ..debian.apt import Apt
-    from ..debian.deb import DebInfo
     from ..debian.suites import Derived
-    from .package import PackageRef
+    from .faces import CensusPart, LibraryTree, Relations
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +120,6 @@ class Collected:
         self.cleanup()
 
 
-@dataclass(frozen=True, slots=True)
-class Relations:
-    """A package's name and the relations its library closure follows."""
-
-    name: str
-    depends: str = ""
-    pre_depends: str = ""
-
-    @classmethod
-    def of(cls, info: DebInfo) -> Relations:
-        return cls(info.package, info.depends, info.pre_depends)
-
-
 class Recogniser(Protocol):
     """What a context needs of the registry: a spec's source."""
 
@@ -167,41 +154,6 @@ class Context:
 
     def error(self, path: str, message: str) -> None:
         self.out.errors.append(InputError(path, message))
-
-
-@dataclass(frozen=True, slots=True)
-class CensusPart:
-    """What one input stands for in a census: apt package names (looked up in the census's
-    index), .deb files, directories of unpacked roots, or package refs of another kind."""
-
-    names: tuple[str, ...] = ()
-    debs: tuple[str, ...] = ()
-    roots: tuple[str, ...] = ()
-    refs: tuple[PackageRef, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class LibraryTree:
-    """Where the shared libraries of a library-set input are (``impact --from/--to``)."""
-
-    label: str
-    """What the set is called in the result."""
-    root: str
-    """The directory walked for shared libraries."""
-    installed_root: str | None = None
-    """Paths below it are shown as installed (``/usr/lib/...``); None: as they are."""
-    package: str | None = None
-    """The package the libraries come from ('name version')."""
-    only: str | None = None
-    """Only this file (an input naming one library)."""
-    provider_deb: str | None = None
-    """A .deb the consumers are resolved against (unpacked as an overlay)."""
-    lib_dirs: tuple[str, ...] | None = None
-    """Directories the consumers' libraries are searched in (like -L); None: those of the
-    libraries found below ``root`` (real paths: give () for an unpacked package, which
-    ``provider_deb`` or an overlay serves)."""
-    empty: str = "no shared libraries found"
-    """The error when there are none."""
 
 
 class Source(ABC):
@@ -265,5 +217,4 @@ class Source(ABC):
         return f"<{type(self).__name__} {self.spec!r} suite={self.suite!r}>"
 
 
-__all__ = ["CensusPart", "Collected", "Context", "LibraryTree", "Pending", "Recogniser",
-           "Relations", "Source", "Target", "unreadable"]
+__all__ = ["Collected", "Context", "Pending", "Recogniser", "Source", "Target", "unreadable"]

@@ -11,12 +11,16 @@ kind's :meth:`~abiguard.sources.base.Source.prepare` once for its batch; then th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from ..notify import Notify, silent
 from .apt import fetch_library_packages
-from .base import Collected, Context, LibraryTree, Source
+from .base import Collected, Context, Source
 from .deb import DebSource
 from .registry import REGISTRY, Registry
+
+if TYPE_CHECKING:
+    from .faces import LibraryTree
 
 
 def collect(specs: list[str], *, with_deps: bool = False, provider_debs: Sequence[str] = (),

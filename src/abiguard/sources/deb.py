@@ -9,19 +9,20 @@ packages apt downloads); in ``impact`` a library set or a headers package.
 
 from __future__ import annotations
 
+import _thread
 import os
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ..debian.magic import is_deb
 from ..errors import InputFileError
-from .base import CensusPart, Context, LibraryTree, Relations, Source
+from .base import Context, Source
 from .tree import scan_tree
 
 if TYPE_CHECKING:
     from ..debian.deb import DebInfo
+    from .faces import CensusPart, LibraryTree, Relations
     from .package import Fetch, Key, Opened, PackageRef, Stamp
 
 # (Reading and unpacking a .deb, its cache and SHA-256: imported when a .deb is opened, so
@@ -82,6 +83,7 @@ def unpack_headers(path: str, ctx: Context) -> str:
 def library_tree_of(path: str, ctx: Context) -> LibraryTree:
     """A .deb as a library set: unpacked, its libraries known by their installed paths."""
     from ..debian.deb import unpack_deb
+    from .faces import LibraryTree
 
     label = package_label(path)
     root = ctx.tempdir("abiguard-impact-")
@@ -110,11 +112,15 @@ class DebSource(Source):
         self.info = add_deb(self.spec, ctx, consumers=self.consumers)
 
     def related(self) -> Sequence[Relations]:
+        from .faces import Relations
+
         if self.info is None or not self.named or not self.consumers:
             return ()
         return (Relations.of(self.info),)
 
     def census(self) -> CensusPart:
+        from .faces import CensusPart
+
         return CensusPart(debs=(self.spec,))
 
     def library_tree(self, ctx: Context) -> LibraryTree:
@@ -129,7 +135,7 @@ class DebSource(Source):
 # --------------------------------------------------------------------------------------------
 
 _CONTROLS: dict[str, DebInfo | InputFileError] = {}
-_LOCK = threading.Lock()
+_LOCK = _thread.allocate_lock()  # (threading.Lock, without importing threading)
 
 
 def control(path: str) -> DebInfo:

@@ -9,10 +9,14 @@ libraries below it; as headers, an include directory.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from .base import CensusPart, Context, LibraryTree, Source
+from .base import Context, Source
 from .deb import find_debs
 from .tree import scan_tree
+
+if TYPE_CHECKING:  # (the census's and impact's faces: loaded when made)
+    from .faces import CensusPart, LibraryTree
 
 
 class DirectorySource(Source):
@@ -32,10 +36,14 @@ class DirectorySource(Source):
             out.notes.append(f"{self.spec}: no ELF files found")
 
     def census(self) -> CensusPart:
+        from .faces import CensusPart
+
         found = find_debs(self.spec)
         return CensusPart(debs=tuple(found)) if found else CensusPart(roots=(self.spec,))
 
     def library_tree(self, ctx: Context) -> LibraryTree:
+        from .faces import LibraryTree
+
         return LibraryTree(self.spec, self.spec)
 
     def header_path(self, ctx: Context) -> tuple[str, str]:

@@ -8,9 +8,13 @@ In ``impact`` it is one shared library (its directory is searched for the consum
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from .base import CensusPart, Context, LibraryTree, Source
+from .base import Context, Source
 from .tree import elf_targets
+
+if TYPE_CHECKING:  # (the census's and impact's faces: loaded when made)
+    from .faces import CensusPart, LibraryTree
 
 
 class FileSource(Source):
@@ -26,10 +30,14 @@ class FileSource(Source):
         elf_targets(self.spec, self.spec, self.spec, None, ctx.out)
 
     def census(self) -> CensusPart:
+        from .faces import CensusPart
+
         # a census input file is taken for a package: the task reports what it is not
         return CensusPart(debs=(self.spec,))
 
     def library_tree(self, ctx: Context) -> LibraryTree:
+        from .faces import LibraryTree
+
         return LibraryTree(self.spec, os.path.dirname(self.spec) or ".", only=self.spec,
                            lib_dirs=(os.path.dirname(os.path.abspath(self.spec)),),
                            empty="not a shared library")

@@ -5,9 +5,13 @@ input error naming it; nothing is dropped silently."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from .base import CensusPart, Context, LibraryTree, Source
+from .base import Context, Source
+
+if TYPE_CHECKING:
+    from .faces import CensusPart, LibraryTree
 
 
 class MissingSource(Source):

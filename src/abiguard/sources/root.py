@@ -14,10 +14,11 @@ import os
 from typing import TYPE_CHECKING
 
 from ..errors import InputFileError
-from .base import CensusPart, Context, Source
+from .base import Context, Source
 from .tree import scan_tree
 
 if TYPE_CHECKING:
+    from .faces import CensusPart
     from .package import Fetch, Key, Opened, PackageRef, Stamp
 
 # (hashlib and the control-file parser when a root is read: the kind is registered in every
@@ -122,6 +123,8 @@ class RootSource(Source):
                 ctx.out.notes.append(f"{ref}: no ELF files in the package")
 
     def census(self) -> CensusPart:
+        from .faces import CensusPart
+
         return CensusPart(roots=(self.spec,))
 
 

@@ -10,10 +10,14 @@ wins (``dir/sub`` stays a path).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..debian.names import split_spec
 from ..errors import UsageError
 from .apt import AptSource
-from .base import CensusPart
+
+if TYPE_CHECKING:
+    from .faces import CensusPart
 
 
 class SuitePackage(AptSource):

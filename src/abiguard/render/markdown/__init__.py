@@ -8,8 +8,8 @@ from typing import Any
 from ..dispatch import dispatch
 
 RENDERERS: dict[str, str] = {
-    "abiguard.model.Audit": "abiguard.render.markdown.audit:render_audit_markdown",
-    "abiguard.model.Plan": "abiguard.render.markdown.audit:render_plan_markdown",
+    "abiguard.model.core.Audit": "abiguard.render.markdown.audit:render_audit_markdown",
+    "abiguard.model.plan.Plan": "abiguard.render.markdown.audit:render_plan_markdown",
     "abiguard.compare.diff.DiffResult": "abiguard.render.markdown.diff:render_diff_markdown",
     "abiguard.compare.trend.TrendResult": "abiguard.render.markdown.diff:render_trend_markdown",
     "abiguard.compare.gate.GateResult": "abiguard.render.markdown.gate:render_gate_markdown",

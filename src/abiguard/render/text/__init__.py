@@ -12,8 +12,8 @@ from typing import Any
 from ..dispatch import dispatch
 
 RENDERERS: dict[str, str] = {
-    "abiguard.model.Audit": "abiguard.render.text.audit:render_audit_text",
-    "abiguard.model.Plan": "abiguard.render.text.plan:render_plan_text",
+    "abiguard.model.core.Audit": "abiguard.render.text.audit:render_audit_text",
+    "abiguard.model.plan.Plan": "abiguard.render.text.plan:render_plan_text",
     "abiguard.compare.diff.DiffResult": "abiguard.render.text.diff:render_diff_text",
     "abiguard.compare.trend.TrendResult": "abiguard.render.text.diff:render_trend_text",
     "abiguard.compare.gate.GateResult": "abiguard.render.text.gate:render_gate_text",

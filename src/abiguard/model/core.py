@@ -1,11 +1,6 @@
-"""The vocabulary every stage of abiguard speaks.
-
-All stages (ELF reader, resolver, policy, remedies, call sites, comparison, census) exchange
-these frozen dataclasses; renderers only read them. :mod:`abiguard.jsonform` gives the
-documented, versioned JSON form (``to_json``, ``audit_from_json``, ...; docs/schema.md) that
-``diff``, ``gate`` and ``census`` read back. Adding an optional field keeps
-``SCHEMA_VERSION``; renaming or removing one, or changing what an omitted field means, bumps
-it (and the reader keeps reading the older forms).
+"""The vocabulary of a scan (named by :mod:`abiguard.model`, with the call sites and the plan
+of :mod:`abiguard.model.plan`): the ELF view, the resolution and classification of imports,
+and the scan's result, :class:`Audit`.
 """
 
 from __future__ import annotations
@@ -13,9 +8,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-from .symbols import (
+from ..symbols import (
     NO_SYMBOLS,
     REF_COPY,
     REF_OTHER,
@@ -35,13 +30,6 @@ SCHEMA_VERSION = 2
 BindingStatus = Literal["bound", "unresolved", "declared"]
 EvidenceSource = Literal["policy", "history", "location", "naming", "version-node", "soname",
                          "private-node", "not-found", "unresolved", "default"]
-CallSiteMethod = Literal["source", "object", "binary", "link"]
-CallSiteKind = Literal["call", "address", "macro", "reference", "jump", "got-load",
-                       "undefined-reference"]
-Attribution = Literal["symtab", "dwarf", "nearest-export", "none"]
-RemedyKind = Literal["replace", "retire", "new-entry-point", "redesign", "keep", "unknown"]
-VerificationStatus = Literal["already-used", "available", "available-newer", "missing",
-                             "not-scanned"]
 
 
 class Stability(enum.StrEnum):
@@ -336,113 +324,6 @@ class Audit:
 
 
 # --------------------------------------------------------------------------------------------
-# Where a symbol is used
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CallSite:
-    """One place that references a symbol: in C source, an object file, a binary or a link."""
-
-    symbol: str
-    method: CallSiteMethod
-    """source | object | binary | link: how it was found."""
-    file: str
-    """Source file, object file (``lib.a(member.o)``) or binary path."""
-    kind: CallSiteKind = "call"
-    """call | address | macro | reference | jump | got-load | undefined-reference."""
-    line: int | None = None
-    column: int | None = None
-    function: str | None = None
-    """Enclosing function (from the source, .symtab, DWARF or the nearest exported symbol)."""
-    address: int | None = None
-    condition: str | None = None
-    """Preprocessor condition the reference sits under, e.g. ``CONFIG_XEN_CTRL_INTERFACE_VERSION < 40600``."""
-    compiled: bool | None = None
-    """False when given -D/config values put it in a branch that is not compiled; None: unknown."""
-    via: str | None = None
-    """Wrapper macro or inline function the reference is attributed through."""
-    attribution: Attribution | None = None
-    """How ``function`` was found for binaries: symtab | dwarf | nearest-export | none."""
-
-
-# --------------------------------------------------------------------------------------------
-# The migration plan
-# --------------------------------------------------------------------------------------------
-
-REMEDY_KINDS: tuple[RemedyKind, ...] = get_args(RemedyKind)
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """What the scanned libraries say about one replacement (or proposed entry point)."""
-
-    symbol: str
-    library: str
-    """The library (glob from the knowledge base, or the soname found)."""
-    status: VerificationStatus
-    """already-used | available | available-newer | missing | not-scanned."""
-    version: str | None = None
-    """The version node that defines it in the scanned library."""
-    library_path: str | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PlanItem:
-    """One unstable/private symbol of a consumer with its remedy."""
-
-    symbol: SymbolRef
-    library: str
-    kind: RemedyKind
-    """replace | retire | new-entry-point | redesign | keep | unknown."""
-    tier: int
-    """Position in the easy-to-hard order (see abiguard.remedies.TIERS)."""
-    step: str
-    """Title of the step it belongs to."""
-    difficulty: int = 5
-    group: str | None = None
-    rationale: str = ""
-    references: tuple[str, ...] = ()
-    verifications: tuple[Verification, ...] = ()
-    known_call_sites: tuple[str, ...] = ()
-    call_sites: tuple[CallSite, ...] = ()
-    stability: Stability = Stability.UNSTABLE
-    evidence: tuple[Evidence, ...] = ()
-    origin: str | None = None
-    """The remedies file the remedy came from."""
-
-
-@dataclass(frozen=True, slots=True)
-class PlanStep:
-    tier: int
-    title: str
-    kind: RemedyKind
-    group: str | None = None
-    rationale: str = ""
-    references: tuple[str, ...] = ()
-    items: tuple[PlanItem, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumerPlan:
-    consumer: str
-    package: str | None = None
-    steps: tuple[PlanStep, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """abiguard plan: the scan plus remedies, easy to hard."""
-
-    audit: Audit
-    plans: tuple[ConsumerPlan, ...] = ()
-    knowledge: tuple[str, ...] = ()
-    schema: int = SCHEMA_VERSION
-    kind: str = "plan"
-
-
-# --------------------------------------------------------------------------------------------
 # JSON form
 # --------------------------------------------------------------------------------------------
 
@@ -468,17 +349,11 @@ __all__ = [
     "REF_COPY",
     "REF_OTHER",
     "REF_PLT",
-    "REMEDY_KINDS",
     "SCHEMA_VERSION",
-    "Attribution",
     "Audit",
     "Binding",
     "BindingStatus",
-    "CallSite",
-    "CallSiteKind",
-    "CallSiteMethod",
     "Consumer",
-    "ConsumerPlan",
     "CopyRelocation",
     "ElfObject",
     "ElfSymbol",
@@ -486,19 +361,13 @@ __all__ = [
     "EvidenceSource",
     "InputError",
     "Library",
-    "Plan",
-    "PlanItem",
-    "PlanStep",
     "RelocationRefs",
-    "RemedyKind",
     "SchemaError",
     "Stability",
     "SymbolKey",
     "SymbolRef",
     "SymbolSource",
     "SymbolTable",
-    "Verification",
-    "VerificationStatus",
     "VersionDef",
     "VersionNeed",
     "field",
