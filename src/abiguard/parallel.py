@@ -245,7 +245,8 @@ def run_shares(work: Callable[[T], R], items: Sequence[T], weights: Sequence[int
     processes (see the module's docstring); ``weights``: how much work each item is.
     ``progress(done, total, i)``: called before the parent's item ``i`` (``done`` counts the
     child's too), and with ``i == total`` at the end. ``pickling``: a pickle
-    ``dispatch_table`` for the results (abiguard.fastnew.reducers)."""
+    ``dispatch_table`` for the results (abiguard.fastnew.reducers). ``work`` must change
+    nothing outside the process's memory: the child is killed once its results are in."""
     return _run(work, None, items, weights, jobs, progress, pickling)[0]
 
 
